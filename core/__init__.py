@@ -1,0 +1,55 @@
+"""naiad: a local-first experiment tracker with Neptune's data model, in a store you own.
+
+Example:
+    >>> import naiad
+    >>> with naiad.Run(experiment_name="seabird") as run:  # doctest: +SKIP
+    ...     run["params/lr"] = 0.001
+    ...     run.log_metrics({"train/loss": 0.5}, step=1)
+"""
+
+from __future__ import annotations
+
+from ._files import File
+from ._handle import Handle
+from ._run import Run
+from ._types import FieldType, Histogram, stringify
+from .errors import (
+    FieldNotFound,
+    FieldTypeError,
+    FieldValueError,
+    ForkParentNotFound,
+    ModeError,
+    NaiadError,
+    NaiadWarning,
+    PathError,
+    ReadOnlyFieldError,
+    RunNotFound,
+    SchemaVersionError,
+    StepOrderError,
+    StorageError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FieldNotFound",
+    "FieldType",
+    "FieldTypeError",
+    "FieldValueError",
+    "File",
+    "ForkParentNotFound",
+    "Handle",
+    "Histogram",
+    "ModeError",
+    "NaiadError",
+    "NaiadWarning",
+    "PathError",
+    "ReadOnlyFieldError",
+    "Run",
+    "RunNotFound",
+    "SchemaVersionError",
+    "StepOrderError",
+    "StorageError",
+    "__version__",
+    "stringify",
+]

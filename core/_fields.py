@@ -1,0 +1,153 @@
+"""The calling thread's half of the engine: type locks, namespaces and series positions.
+
+:class:`FieldState` knows every field of a run (loaded from the store on resume), checks each
+write against the path rules, the type lock and the step order, and says what to queue. It
+raises before anything is queued, so a rejected call stores nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._paths import check_path, prefixes
+from ._types import FieldType, step_value
+from .errors import FieldTypeError, PathError, ReadOnlyFieldError, StepOrderError
+
+USER_WRITABLE_SYS = {
+    "sys/tags": FieldType.STRING_SET,
+    "sys/group_tags": FieldType.STRING_SET,
+    "sys/description": FieldType.STRING,
+}
+_ACTIONS = {
+    FieldType.FLOAT: "assign a Float",
+    FieldType.INTEGER: "assign an Integer",
+    FieldType.BOOLEAN: "assign a Boolean",
+    FieldType.STRING: "assign a String",
+    FieldType.DATETIME: "assign a Datetime",
+    FieldType.STRING_SET: "assign a StringSet",
+    FieldType.FLOAT_SERIES: "append a float series point",
+    FieldType.STRING_SERIES: "append a string series point",
+    FieldType.FILE: "upload a File",
+    FieldType.FILE_SERIES: "append a File series point",
+    FieldType.ARTIFACT: "track files (Artifact)",
+    FieldType.HISTOGRAM_SERIES: "append a histogram",
+}
+
+# Inherited last point of a series along the fork lineage: (step, value, parent id, fork step)
+Inherited = tuple[int, Any, str, int]
+
+
+class FieldState:
+    """Types and series positions of one run's fields, as this process knows them."""
+
+    def __init__(self, inherited: Callable[[str], Inherited | None]) -> None:
+        self.types: dict[str, FieldType] = {}
+        self.namespaces: dict[str, int] = {}  # namespace → number of fields under it
+        self.last: dict[str, list[Any]] = {}  # series path → [last fixed step, last value]
+        self._valid: dict[str, str] = {}
+        self._inherited = inherited
+        self._inherited_seen: dict[str, Inherited | None] = {}
+
+    def path(self, path: object) -> str:
+        """Validated, normalized path (cached: the same key is checked once)."""
+        norm = self._valid.get(path)  # type: ignore[call-overload]
+        if norm is None:
+            norm = check_path(path)
+            if len(self._valid) < 100_000:
+                self._valid[path] = norm  # type: ignore[index]
+        return norm
+
+    def check_type(self, path: str, ftype: FieldType, *, user: bool = True) -> bool:
+        """True when ``path`` is new; raise when it holds another type or clashes."""
+        existing = self.types.get(path)
+        if existing is not None:
+            if existing is not ftype:
+                raise FieldTypeError(path, existing.label, ftype.label, _ACTIONS[ftype])
+            return False
+        if user and path.startswith("sys/") and USER_WRITABLE_SYS.get(path) is not ftype:
+            if path in USER_WRITABLE_SYS:
+                raise FieldTypeError(path, USER_WRITABLE_SYS[path].label, ftype.label, _ACTIONS[ftype])
+            raise ReadOnlyFieldError(path)
+        if path in self.namespaces:
+            raise PathError(
+                f"Cannot write a field at '{path}': it is a namespace holding other fields "
+                f"(e.g. '{self._example_under(path)}'). A path is a namespace or a field, never both.",
+                path)
+        for ns in prefixes(path):
+            if ns in self.types:
+                raise PathError(
+                    f"Cannot write '{path}': '{ns}' is a {self.types[ns].label} field, not a "
+                    "namespace. A path is a namespace or a field, never both.", path)
+        return True
+
+    def _example_under(self, namespace: str) -> str:
+        return next((p for p in self.types if p.startswith(namespace + "/")), namespace + "/…")
+
+    def add(self, path: str, ftype: FieldType) -> None:
+        if path not in self.types:
+            self.types[path] = ftype
+            for ns in prefixes(path):
+                self.namespaces[ns] = self.namespaces.get(ns, 0) + 1
+
+    def remove(self, path: str) -> list[str]:
+        """Forget a field, or every field under a namespace; return the removed paths."""
+        gone = [path] if path in self.types else \
+            [p for p in self.types if p.startswith(path + "/")]
+        for p in gone:
+            del self.types[p]
+            self.last.pop(p, None)
+            self._inherited_seen.pop(p, None)
+            for ns in prefixes(p):
+                left = self.namespaces[ns] - 1
+                if left:
+                    self.namespaces[ns] = left
+                else:
+                    del self.namespaces[ns]
+        return gone
+
+    def series_position(self, path: str) -> tuple[list[Any] | None, Inherited | None]:
+        """(own [last step, last value] or None, inherited point from the lineage or None)."""
+        own = self.last.get(path)
+        if own is not None:
+            return own, None
+        if path not in self._inherited_seen:
+            self._inherited_seen[path] = self._inherited(path)
+        return None, self._inherited_seen[path]
+
+    def check_step(self, path: str, step: int, value: Any) -> bool:
+        """True to store the point, False for an identical re-send; raise when out of order."""
+        own, inherited = self.series_position(path)
+        if own is not None:
+            last = own[0]
+            if step > last:
+                return True
+            if step == last and _same(value, own[1]):
+                return False
+            raise StepOrderError(
+                f"Step {step_value(step):g} for '{path}' is not after the series' last step "
+                f"{step_value(last):g}. Steps in a series strictly increase; re-sending the same "
+                "(step, value) is a no-op.", path, step_value(step), step_value(last))
+        if inherited is not None and step <= inherited[0]:
+            raise StepOrderError(
+                f"Step {step_value(step):g} for '{path}' is not after step "
+                f"{step_value(inherited[0]):g}, the last point this run inherits from its parent "
+                f"'{inherited[2]}' (forked at step {step_value(inherited[3]):g}). Log steps after "
+                "the fork point.", path, step_value(step), step_value(inherited[0]))
+        return True
+
+    def next_step(self, path: str) -> int:
+        own, inherited = self.series_position(path)
+        if own is not None:
+            return int(own[0] // 1_000_000 + 1) * 1_000_000
+        if inherited is not None:
+            return int(inherited[0] // 1_000_000 + 1) * 1_000_000
+        return 0
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        import struct
+
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    return bool(a == b)

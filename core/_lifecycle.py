@@ -1,0 +1,81 @@
+"""Process-level hooks, installed only while a run is open and removed after the last closes.
+
+- ``atexit``: close every open run (bounded by ``EXIT_TIMEOUT_S``) so queued data is written.
+- ``sys.excepthook``: an uncaught exception marks every open run ``sys/failed = True``.
+- ``SIGTERM`` (main thread, only when no other handler is set): exit through ``SystemExit`` so
+  the ``atexit`` flush runs, as it does after a first Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import sys
+import threading
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._run import Run
+
+EXIT_TIMEOUT_S = 8.0
+_open: dict[int, Run] = {}
+_lock = threading.Lock()
+_previous_excepthook: Any = None
+_previous_sigterm: Any = None
+
+
+def register(run: Run) -> None:
+    with _lock:
+        first = not _open
+        _open[id(run)] = run
+    if first:
+        _install()
+
+
+def unregister(run: Run) -> None:
+    with _lock:
+        _open.pop(id(run), None)
+        last = not _open
+    if last:
+        _uninstall()
+
+
+def _install() -> None:
+    global _previous_excepthook, _previous_sigterm
+    atexit.register(_at_exit)
+    _previous_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            _previous_sigterm = signal.SIG_DFL
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _uninstall() -> None:
+    global _previous_excepthook, _previous_sigterm
+    atexit.unregister(_at_exit)
+    if sys.excepthook is _excepthook and _previous_excepthook is not None:
+        sys.excepthook = _previous_excepthook
+    _previous_excepthook = None
+    if _previous_sigterm is not None and threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, _previous_sigterm)
+        _previous_sigterm = None
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException,
+                tb: types.TracebackType | None) -> None:
+    for run in list(_open.values()):
+        run._mark_failed(exc)
+    hook = _previous_excepthook or sys.__excepthook__
+    hook(exc_type, exc, tb)
+
+
+def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _at_exit() -> None:
+    for run in list(_open.values()):
+        run.close(timeout=EXIT_TIMEOUT_S)

@@ -1,0 +1,118 @@
+"""Settings, resolved once per run: argument > ``NAIAD_*`` environment > config file > default.
+
+The config file is the nearest ``naiad.toml`` or ``pyproject.toml`` with a ``[tool.naiad]``
+table, searched from the working directory upwards. ``naiad.toml`` holds the keys at its top
+level (or under ``[tool.naiad]``). The environment is a parameter so tests inject it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MODES = ("async", "sync", "offline", "disabled", "read-only")
+ON_ERROR = ("raise", "warn")
+DEFAULT_STORE = ".naiad"
+DEFAULT_PROJECT = "default"
+
+# setting name → environment variable
+_ENV = {
+    "store": "NAIAD_STORE",
+    "project": "NAIAD_PROJECT",
+    "mode": "NAIAD_MODE",
+    "owner": "NAIAD_OWNER",
+    "experiment_name": "NAIAD_EXPERIMENT",
+    "run_id": "NAIAD_RUN_ID",
+    "on_error": "NAIAD_ON_ERROR",
+    "log_checkpoints": "NAIAD_LOG_CHECKPOINTS",
+}
+_FILE_KEYS = {"experiment": "experiment_name"}  # naiad.toml spelling → setting
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Where and how a run logs. Build with :func:`resolve`."""
+
+    store: str = DEFAULT_STORE
+    project: str = DEFAULT_PROJECT
+    mode: str = "async"
+    owner: str = ""
+    experiment_name: str | None = None
+    run_id: str | None = None
+    on_error: str = "raise"
+    log_checkpoints: bool = False
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def file_settings(cwd: Path) -> dict[str, Any]:
+    """The ``[tool.naiad]`` table of the nearest ``naiad.toml`` / ``pyproject.toml``."""
+    for directory in (cwd, *cwd.parents):
+        naiad_toml = directory / "naiad.toml"
+        if naiad_toml.is_file():
+            data = _read_toml(naiad_toml)
+            table = data.get("tool", {}).get("naiad", data)
+            return _relative_store(dict(table), directory)
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            table = _read_toml(pyproject).get("tool", {}).get("naiad")
+            if table is not None:
+                return _relative_store(dict(table), directory)
+    return {}
+
+
+def _relative_store(table: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """A relative ``store`` in a config file is relative to that file's directory."""
+    store = table.get("store")
+    if isinstance(store, str) and "://" not in store and not os.path.isabs(store):
+        table["store"] = str(directory / store)
+    return {_FILE_KEYS.get(k, k): v for k, v in table.items()}
+
+
+def resolve(
+    args: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve settings from arguments (``None`` means unset), environment and config file."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    args = {k: v for k, v in (args or {}).items() if v is not None}
+    from_file = file_settings(cwd)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        name = field.name
+        if name in args:
+            values[name] = args[name]
+        elif _ENV.get(name, "") in environ and environ[_ENV[name]] != "":
+            values[name] = environ[_ENV[name]]
+        elif name in from_file:
+            values[name] = from_file[name]
+    values.setdefault("owner", environ.get("NAIAD_OWNER") or _os_user())
+    if isinstance(values.get("log_checkpoints"), str):
+        values["log_checkpoints"] = values["log_checkpoints"].lower() in ("1", "true", "yes", "on")
+    settings = Settings(**{k: v for k, v in values.items() if k in Settings.__dataclass_fields__})
+    if settings.mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {settings.mode!r}.")
+    if settings.on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be 'raise' or 'warn'; got {settings.on_error!r}.")
+    return settings
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in containers without /etc/passwd entries
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"

@@ -1,0 +1,79 @@
+"""Content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
+
+A stored name is metadata only; the key on disk is the hex digest, checked to be hex before
+it ever becomes part of a path. Writes go to a temporary file and are renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import StorageError
+
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+_BLOCK = 1 << 20
+
+
+class BlobDir:
+    """Blobs under ``root``; created on first write."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, sha256: str) -> Path:
+        if not _HEX.match(sha256):
+            raise StorageError(f"Not a sha256 blob key: {sha256!r}.")
+        return self.root / sha256[:2] / sha256
+
+    def put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
+        """Store ``source``; return (sha256, size). Storing the same content twice is free."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for block in _blocks(source):
+                    digest.update(block)
+                    size += len(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            final = self._path(sha)
+            if final.exists():
+                os.unlink(tmp)
+            else:
+                final.parent.mkdir(exist_ok=True)
+                os.replace(tmp, final)
+            return sha, size
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def open(self, sha256: str) -> BinaryIO:
+        try:
+            return self._path(sha256).open("rb")
+        except FileNotFoundError:
+            raise StorageError(f"File blob {sha256} is missing from {self.root}.") from None
+
+    def exists(self, sha256: str) -> bool:
+        return self._path(sha256).exists()
+
+
+def _blocks(source: Path | bytes | BinaryIO):  # type: ignore[no-untyped-def]
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        yield bytes(source)
+        return
+    if isinstance(source, Path):
+        with source.open("rb") as f:
+            yield from iter(lambda: f.read(_BLOCK), b"")
+        return
+    while block := source.read(_BLOCK):
+        yield block if isinstance(block, bytes) else block.encode("utf-8")

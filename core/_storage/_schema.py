@@ -1,0 +1,75 @@
+"""The SQLite schema, its version, and the ordered migrations that reach it.
+
+Float series are stored as packed chunks (int64 steps, float64 values, float64 timestamps as
+raw little-endian arrays): one row holds up to thousands of points, so a million-point series
+reads as a few hundred rows. Every other series keeps one row per point.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Migration N takes a store from version N-1 to N. Append, never edit.
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE projects(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        key TEXT NOT NULL,
+        counter INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE runs(
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        custom_id TEXT NOT NULL,
+        sys_id TEXT NOT NULL,
+        experiment TEXT,
+        parent_id INTEGER REFERENCES runs(id),
+        fork_step INTEGER,
+        depth INTEGER NOT NULL DEFAULT 0,
+        UNIQUE(project_id, custom_id)
+    );
+    CREATE INDEX runs_experiment ON runs(project_id, experiment);
+    CREATE INDEX runs_parent ON runs(parent_id);
+    CREATE TABLE fields(
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        type INTEGER NOT NULL,
+        value,
+        step INTEGER,
+        n INTEGER NOT NULL DEFAULT 0,
+        vmin REAL,
+        vmax REAL,
+        UNIQUE(run_id, path)
+    );
+    CREATE INDEX fields_path ON fields(path, run_id);
+    CREATE TABLE chunks(
+        field_id INTEGER NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
+        first_step INTEGER NOT NULL,
+        last_step INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        steps BLOB NOT NULL,
+        vals BLOB NOT NULL,
+        ts BLOB NOT NULL,
+        PRIMARY KEY(field_id, first_step)
+    );
+    CREATE TABLE points(
+        field_id INTEGER NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        ts REAL NOT NULL,
+        value,
+        PRIMARY KEY(field_id, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions(
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started REAL NOT NULL,
+        ping REAL NOT NULL,
+        closed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX sessions_run ON sessions(run_id, ping);
+    """,
+}

@@ -1,0 +1,654 @@
+"""The embedded store: one SQLite database (WAL) plus a directory of content-addressed blobs.
+
+Durability: WAL with ``synchronous=FULL``; every batch is one ``BEGIN IMMEDIATE`` transaction,
+so a batch is either wholly visible or not at all, also after SIGKILL or power loss. Contention
+between processes is waited out (``busy_timeout`` plus a retry loop), never surfaced.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sqlite3
+import sys
+import threading
+import time
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from .._types import FieldType, float_bits
+from ..errors import ForkParentNotFound, SchemaVersionError, StorageError
+from ._blobs import BlobDir
+from ._protocol import Chunk, FieldRecord, Op, RunRecord, RunSpec
+from ._schema import MIGRATIONS, SCHEMA_VERSION
+
+DB_NAME = "naiad.db"
+OPEN_CHUNK_MAX = 2048  # a chunk smaller than this is extended in place by the next batch
+STALE_AFTER_S = 20.0  # a session with no heartbeat for this long is not attached any more
+_BUSY_DEADLINE_S = 300.0
+_T = TypeVar("_T")
+_INHERITED_SYS = ("sys/tags", "sys/group_tags", "sys/description")
+_SWAP = sys.byteorder != "little"
+
+
+def _pack(values: array) -> bytes:  # type: ignore[type-arg]
+    if _SWAP:  # pragma: no cover - big-endian hosts only
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def _unpack(typecode: str, data: bytes) -> array:  # type: ignore[type-arg]
+    out = array(typecode)
+    out.frombytes(data)
+    if _SWAP:  # pragma: no cover
+        out.byteswap()
+    return out
+
+
+def project_key(name: str) -> str:
+    letters = re.sub(r"[^A-Za-z0-9]", "", name).upper()
+    return (letters or "RUN")[:3]
+
+
+class _Field:
+    """The writer's cached view of one field: id, type, last step, count, open chunk."""
+
+    __slots__ = ("id", "type", "step", "n", "open_first", "open_steps", "open_vals", "open_ts",
+                 "vmin", "vmax")
+
+    def __init__(self, fid: int, ftype: int, step: int | None, n: int,
+                 vmin: float | None, vmax: float | None) -> None:
+        self.id, self.type, self.step, self.n = fid, ftype, step, n
+        self.vmin, self.vmax = vmin, vmax
+        self.open_first: int | None = None
+        self.open_steps: array | None = None  # type: ignore[type-arg]
+        self.open_vals: array | None = None  # type: ignore[type-arg]
+        self.open_ts: array | None = None  # type: ignore[type-arg]
+
+
+class SqliteStore:
+    """A store in a local directory: ``naiad.db`` and ``files/``.
+
+    Example:
+        >>> store = SqliteStore(Path(tmp) / "store")  # doctest: +SKIP
+    """
+
+    def __init__(self, root: Path, *, create: bool = True) -> None:
+        self.root = root.expanduser().resolve()
+        self.uri = str(self.root)
+        self.db_path = self.root / DB_NAME
+        if create:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StorageError(f"Cannot create the store directory {self.root}: {e.strerror or e}.") from e
+        elif not self.db_path.exists():
+            raise StorageError(f"No naiad store at {self.root} (no {DB_NAME} there).")
+        if create and not os.access(self.root, os.W_OK):
+            raise StorageError(f"The store directory {self.root} is not writable.")
+        self.blobs = BlobDir(self.root / "files")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._fields: dict[tuple[int, str], _Field] = {}
+        self._db_ino: int | None = None
+        self._retry(self._migrate)
+
+    # -- connections -------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.db_path, timeout=60.0, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA busy_timeout=60000")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error as e:
+                raise StorageError(f"Cannot open the store database {self.db_path}: {e}.") from e
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _retry(self, fn: Callable[[], _T]) -> _T:
+        """Run ``fn``; wait out lock contention; turn sqlite3 errors into StorageError."""
+        deadline = time.monotonic() + _BUSY_DEADLINE_S
+        delay = 0.005
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as e:
+                msg = str(e)
+                if ("locked" in msg or "busy" in msg) and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.25)
+                    continue
+                raise StorageError(f"Store {self.root}: {msg}.") from e
+            except sqlite3.Error as e:
+                raise StorageError(f"Store {self.root}: {e}.") from e
+
+    def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``fn`` inside one BEGIN IMMEDIATE transaction (retried as a whole)."""
+
+        def attempt() -> _T:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._fields.clear()  # the cache may describe rolled-back rows
+                raise
+
+        return self._retry(attempt)
+
+    def _read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``fn`` in one read transaction: a consistent snapshot across its queries."""
+
+        def attempt() -> _T:
+            conn = self._conn()
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
+
+        return self._retry(attempt)
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode=WAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"The store at {self.root} has schema version {version}; this naiad understands "
+                f"version {SCHEMA_VERSION}. Upgrade naiad (pip install -U naiad) to open it."
+            )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        return int(self._retry(lambda: self._conn().execute("PRAGMA user_version").fetchone()[0]))
+
+    def check_alive(self) -> None:
+        """Raise StorageError when the database file was deleted or replaced under us."""
+        try:
+            ino = os.stat(self.db_path).st_ino
+        except FileNotFoundError:
+            raise StorageError(f"The store database {self.db_path} was deleted.") from None
+        if self._db_ino is None:
+            self._db_ino = ino
+        elif ino != self._db_ino:
+            raise StorageError(f"The store database {self.db_path} was replaced by another file.")
+
+    def reopen(self) -> None:
+        """Drop every connection and cache, and open (re-creating if needed) the database."""
+        self.close()
+        self._local = threading.local()
+        self._db_ino = None
+        self._retry(self._migrate)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def open_run(self, spec: RunSpec) -> RunRecord:
+        return self._write(lambda conn: _open_run(conn, spec))
+
+    def find_run(self, project: str, custom_id: str) -> RunRecord | None:
+        return self._read(lambda conn: _find_run(conn, project, custom_id))
+
+    def get_run(self, pk: int) -> RunRecord:
+        def read(conn: sqlite3.Connection) -> RunRecord:
+            row = conn.execute(_RUN_SELECT + " WHERE r.id=?", (pk,)).fetchone()
+            return _run_record(row)
+
+        return self._read(read)
+
+    def children(self, run_pk: int) -> list[RunRecord]:
+        return self._read(lambda conn: [_run_record(r) for r in conn.execute(
+            _RUN_SELECT + " WHERE r.parent_id=? ORDER BY r.id", (run_pk,))])
+
+    def iter_runs(self, project: str | None = None) -> Iterator[RunRecord]:
+        def read(conn: sqlite3.Connection) -> list[RunRecord]:
+            if project is None:
+                rows = conn.execute(_RUN_SELECT + " ORDER BY r.id")
+            else:
+                rows = conn.execute(_RUN_SELECT + " WHERE p.name=? ORDER BY r.id", (project,))
+            return [_run_record(r) for r in rows]
+
+        return iter(self._read(read))
+
+    def projects(self) -> list[str]:
+        return self._read(lambda c: [r[0] for r in c.execute("SELECT name FROM projects ORDER BY name")])
+
+    def open_session(self, run_pk: int, host: str, pid: int, now: float) -> int:
+        def write(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "INSERT INTO sessions(run_id, host, pid, started, ping) VALUES(?,?,?,?,?)",
+                (run_pk, host, pid, now, now),
+            )
+            _set_atom(conn, run_pk, "sys/state", FieldType.STRING, "active")
+            return int(cur.lastrowid or 0)
+
+        return self._write(write)
+
+    def ping(self, session: int, now: float, closing: bool = False) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            _ping(conn, session, now, closing)
+
+        self._write(write)
+
+    def run_state(self, run_pk: int, now: float) -> tuple[str, float | None]:
+        return self._read(lambda conn: _run_state(conn, run_pk, now))
+
+    # -- writes ----------------------------------------------------------------------------------
+    def write_batch(self, run_pk: int, ops: Sequence[Op], session: int | None = None,
+                    now: float | None = None, closing: bool = False) -> list[str]:
+        """Apply ``ops`` in one transaction; return warnings for ops another writer made moot.
+
+        With ``session`` and ``now`` the same transaction records the session's heartbeat
+        (and, with ``closing``, that the session has detached).
+        """
+        return self._write(lambda conn: self._apply(conn, run_pk, ops, session, now, closing))
+
+    def _apply(self, conn: sqlite3.Connection, run_pk: int, ops: Sequence[Op],
+               session: int | None, now: float | None, closing: bool) -> list[str]:
+        warnings: list[str] = []
+        for op in ops:
+            kind = op[0]
+            if kind == "floats":
+                self._append_floats(conn, run_pk, op[1], op[2], op[3], op[4], warnings)
+            elif kind == "assign":
+                if not _set_atom(conn, run_pk, op[1], op[2], op[3]):
+                    warnings.append(_conflict(conn, run_pk, op[1], op[2]))
+            elif kind == "points":
+                self._append_points(conn, run_pk, op[1], op[2], op[3], warnings)
+            elif kind in ("set_add", "set_remove", "set_clear"):
+                _change_set(conn, run_pk, kind, op[1], op[2] if len(op) > 2 else (), warnings)
+            elif kind == "delete":
+                self._delete(conn, run_pk, op[1])
+            elif kind == "incr":
+                conn.execute("UPDATE fields SET value = value + ? WHERE run_id=? AND path=?",
+                             (op[2], run_pk, op[1]))
+            else:  # pragma: no cover - a programming error, not user input
+                raise ValueError(f"unknown op {kind!r}")
+        if session is not None and now is not None:
+            _ping(conn, session, now, closing)
+        return warnings
+
+    def _field(self, conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> _Field:
+        key = (run_pk, path)
+        entry = self._fields.get(key)
+        if entry is not None:
+            return entry
+        row = conn.execute(
+            "SELECT id, type, step, n, vmin, vmax FROM fields WHERE run_id=? AND path=?",
+            (run_pk, path),
+        ).fetchone()
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO fields(run_id, path, type, n) VALUES(?,?,?,0)", (run_pk, path, ftype)
+            )
+            entry = _Field(int(cur.lastrowid or 0), ftype, None, 0, None, None)
+        else:
+            entry = _Field(*row)
+            if entry.type == FieldType.FLOAT_SERIES:
+                last = conn.execute(
+                    "SELECT first_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
+                    "ORDER BY first_step DESC LIMIT 1", (entry.id,)).fetchone()
+                if last is not None and last[1] < OPEN_CHUNK_MAX:
+                    entry.open_first = last[0]
+                    entry.open_steps = _unpack("q", last[2])
+                    entry.open_vals = _unpack("d", last[3])
+                    entry.open_ts = _unpack("d", last[4])
+        self._fields[key] = entry
+        return entry
+
+    def _append_floats(self, conn: sqlite3.Connection, run_pk: int, path: str,
+                       steps: array, vals: array, stamps: array,  # type: ignore[type-arg]
+                       warnings: list[str]) -> None:
+        f = self._field(conn, run_pk, path, FieldType.FLOAT_SERIES)
+        if f.type != FieldType.FLOAT_SERIES:
+            warnings.append(_conflict(conn, run_pk, path, FieldType.FLOAT_SERIES))
+            return
+        if f.step is not None and steps[0] <= f.step:  # another writer got there first
+            keep = [i for i, s in enumerate(steps) if s > f.step]
+            warnings.append(f"'{path}': {len(steps) - len(keep)} point(s) at or before step "
+                            f"{f.step / 1e6:g}, already written by another process, were dropped.")
+            if not keep:
+                return
+            steps = array("q", [steps[i] for i in keep])
+            vals = array("d", [vals[i] for i in keep])
+            stamps = array("d", [stamps[i] for i in keep])
+        if f.open_steps is not None and len(f.open_steps) + len(steps) <= OPEN_CHUNK_MAX * 4 \
+                and len(f.open_steps) < OPEN_CHUNK_MAX:
+            f.open_steps.extend(steps)
+            f.open_vals.extend(vals)  # type: ignore[union-attr]
+            f.open_ts.extend(stamps)  # type: ignore[union-attr]
+            conn.execute(
+                "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? "
+                "WHERE field_id=? AND first_step=?",
+                (f.open_steps[-1], len(f.open_steps), _pack(f.open_steps), _pack(f.open_vals),  # type: ignore[arg-type]
+                 _pack(f.open_ts), f.id, f.open_first),  # type: ignore[arg-type]
+            )
+        else:
+            conn.execute(
+                "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) "
+                "VALUES(?,?,?,?,?,?,?)",
+                (f.id, steps[0], steps[-1], len(steps), _pack(steps), _pack(vals), _pack(stamps)),
+            )
+            if len(steps) < OPEN_CHUNK_MAX:
+                f.open_first, f.open_steps = steps[0], array("q", steps)
+                f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
+            else:
+                f.open_first = f.open_steps = f.open_vals = f.open_ts = None
+        lo, hi = _min_max(vals)
+        if lo is not None:
+            f.vmin = lo if f.vmin is None else min(f.vmin, lo)
+            f.vmax = hi if f.vmax is None else max(f.vmax, hi)  # type: ignore[type-var]
+        f.step = steps[-1]
+        f.n += len(steps)
+        conn.execute("UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?",
+                     (float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, f.id))
+
+    def _append_points(self, conn: sqlite3.Connection, run_pk: int, path: str, ftype: int,
+                       rows: list[tuple[int, float, Any]], warnings: list[str]) -> None:
+        f = self._field(conn, run_pk, path, ftype)
+        if f.type != ftype:
+            warnings.append(_conflict(conn, run_pk, path, ftype))
+            return
+        if f.step is not None and rows[0][0] <= f.step:
+            kept = [r for r in rows if r[0] > f.step]
+            warnings.append(f"'{path}': {len(rows) - len(kept)} point(s) at or before step "
+                            f"{f.step / 1e6:g}, already written by another process, were dropped.")
+            rows = kept
+            if not rows:
+                return
+        conn.executemany("INSERT INTO points(field_id, step, ts, value) VALUES(?,?,?,?)",
+                         [(f.id, s, t, v) for s, t, v in rows])
+        f.step = rows[-1][0]
+        f.n += len(rows)
+        conn.execute("UPDATE fields SET value=?, step=?, n=? WHERE id=?",
+                     (rows[-1][2], f.step, f.n, f.id))
+
+    def _delete(self, conn: sqlite3.Connection, run_pk: int, path: str) -> None:
+        like = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        conn.execute("DELETE FROM fields WHERE run_id=? AND (path=? OR path LIKE ? ESCAPE '\\')",
+                     (run_pk, path, like))
+        for key in [k for k in self._fields if k[0] == run_pk and
+                    (k[1] == path or k[1].startswith(path + "/"))]:
+            del self._fields[key]
+
+    # -- reads -----------------------------------------------------------------------------------
+    def fields(self, run_pk: int, prefix: str | None = None) -> list[FieldRecord]:
+        def read(conn: sqlite3.Connection) -> list[FieldRecord]:
+            rows = conn.execute(
+                "SELECT path, type, value, step, n FROM fields WHERE run_id=? ORDER BY path",
+                (run_pk,)).fetchall()
+            state, _ = _run_state(conn, run_pk, time.time())
+            out = [FieldRecord(*r) for r in rows
+                   if prefix is None or r[0] == prefix or r[0].startswith(prefix + "/")]
+            return [FieldRecord(r.path, r.type, state, None, 0) if r.path == "sys/state" else r
+                    for r in out]
+
+        return self._read(read)
+
+    def field(self, run_pk: int, path: str) -> FieldRecord | None:
+        def read(conn: sqlite3.Connection) -> FieldRecord | None:
+            row = conn.execute("SELECT path, type, value, step, n FROM fields "
+                               "WHERE run_id=? AND path=?", (run_pk, path)).fetchone()
+            if row is None:
+                return None
+            if path == "sys/state":
+                return FieldRecord(path, row[1], _run_state(conn, run_pk, time.time())[0], None, 0)
+            return FieldRecord(*row)
+
+        return self._read(read)
+
+    def chunks(self, run_pk: int, path: str, max_step: int | None) -> list[Chunk]:
+        def read(conn: sqlite3.Connection) -> list[Chunk]:
+            return [Chunk(*r) for r in conn.execute(
+                "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
+                "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
+                "AND (? IS NULL OR c.first_step <= ?) ORDER BY c.first_step",
+                (run_pk, path, max_step, max_step))]
+
+        return self._read(read)
+
+    def points(self, run_pk: int, path: str, max_step: int | None) -> list[tuple[int, float, Any]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[int, float, Any]]:
+            return conn.execute(
+                "SELECT p.step, p.ts, p.value FROM points p JOIN fields f ON p.field_id = f.id "
+                "WHERE f.run_id=? AND f.path=? AND (? IS NULL OR p.step <= ?) ORDER BY p.step",
+                (run_pk, path, max_step, max_step)).fetchall()
+
+        return self._read(read)
+
+    def last_point_before(self, run_pk: int, path: str, max_step: int) -> tuple[int, Any] | None:
+        """The last (step, value) of ``path`` at or before ``max_step`` (for fork inheritance)."""
+
+        def read(conn: sqlite3.Connection) -> tuple[int, Any] | None:
+            row = conn.execute(
+                "SELECT c.steps, c.vals FROM chunks c JOIN fields f ON c.field_id = f.id "
+                "WHERE f.run_id=? AND f.path=? AND c.first_step <= ? "
+                "ORDER BY c.first_step DESC LIMIT 1", (run_pk, path, max_step)).fetchone()
+            if row is not None:
+                steps, vals = _unpack("q", row[0]), _unpack("d", row[1])
+                i = max(i for i, s in enumerate(steps) if s <= max_step)
+                return steps[i], vals[i]
+            return conn.execute(
+                "SELECT p.step, p.value FROM points p JOIN fields f ON p.field_id = f.id "
+                "WHERE f.run_id=? AND f.path=? AND p.step <= ? ORDER BY p.step DESC LIMIT 1",
+                (run_pk, path, max_step)).fetchone()
+
+        return self._read(read)
+
+    # -- files -----------------------------------------------------------------------------------
+    def put_blob(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
+        try:
+            return self.blobs.put(source)
+        except OSError as e:
+            if isinstance(e, StorageError):
+                raise
+            raise StorageError(f"Cannot store a file in {self.blobs.root}: {e.strerror or e}.") from e
+
+    def open_blob(self, sha256: str) -> BinaryIO:
+        return self.blobs.open(sha256)
+
+    def blob_exists(self, sha256: str) -> bool:
+        return self.blobs.exists(sha256)
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+        self._fields.clear()
+
+
+# -- helpers shared by the store's transactions --------------------------------------------------
+_RUN_SELECT = (
+    "SELECT r.id, p.name, r.custom_id, r.sys_id, r.experiment, r.parent_id, r.fork_step, r.depth "
+    "FROM runs r JOIN projects p ON r.project_id = p.id"
+)
+
+
+def _run_record(row: Sequence[Any], created: bool = False) -> RunRecord:
+    return RunRecord(*row, created=created)
+
+
+def _find_run(conn: sqlite3.Connection, project: str, custom_id: str) -> RunRecord | None:
+    row = conn.execute(_RUN_SELECT + " WHERE p.name=? AND r.custom_id=?",
+                       (project, custom_id)).fetchone()
+    return None if row is None else _run_record(row)
+
+
+def _set_atom(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int, value: Any) -> bool:
+    """Create or overwrite an atom; False when the field exists with another type."""
+    cur = conn.execute(
+        "INSERT INTO fields(run_id, path, type, value) VALUES(?,?,?,?) "
+        "ON CONFLICT(run_id, path) DO UPDATE SET value=excluded.value "
+        "WHERE fields.type = excluded.type",
+        (run_pk, path, int(ftype), value),
+    )
+    return cur.rowcount > 0
+
+
+def _conflict(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> str:
+    row = conn.execute("SELECT type FROM fields WHERE run_id=? AND path=?", (run_pk, path)).fetchone()
+    existing = FieldType(row[0]).label if row else "missing"
+    return (f"'{path}' is a {existing} in the store (written by another process); "
+            f"a {FieldType(ftype).label} write to it was dropped.")
+
+
+def _change_set(conn: sqlite3.Connection, run_pk: int, kind: str, path: str,
+                items: Sequence[str], warnings: list[str]) -> None:
+    row = conn.execute("SELECT type, value FROM fields WHERE run_id=? AND path=?",
+                       (run_pk, path)).fetchone()
+    if row is not None and row[0] != FieldType.STRING_SET:
+        warnings.append(_conflict(conn, run_pk, path, FieldType.STRING_SET))
+        return
+    current = set(json.loads(row[1])) if row is not None and row[1] else set()
+    if kind == "set_add":
+        current |= set(items)
+    elif kind == "set_remove":
+        current -= set(items)
+    else:
+        current = set()
+    _set_atom(conn, run_pk, path, FieldType.STRING_SET, json.dumps(sorted(current)))
+
+
+def _ping(conn: sqlite3.Connection, session: int, now: float, closing: bool) -> None:
+    conn.execute("UPDATE sessions SET ping=?, closed=? WHERE id=?", (now, int(closing), session))
+
+
+def _run_state(conn: sqlite3.Connection, run_pk: int, now: float) -> tuple[str, float | None]:
+    row = conn.execute(
+        "SELECT max(ping), sum(closed = 0 AND ping > ?) FROM sessions WHERE run_id=?",
+        (now - STALE_AFTER_S, run_pk)).fetchone()
+    return ("active" if row[1] else "inactive"), row[0]
+
+
+def _min_max(vals: array) -> tuple[float | None, float | None]:  # type: ignore[type-arg]
+    total = sum(vals)
+    if math.isfinite(total):
+        return min(vals), max(vals)
+    finite = [v for v in vals if v == v]  # drop NaN; infinities are real extremes
+    return (min(finite), max(finite)) if finite else (None, None)
+
+
+def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
+    existing = _find_run(conn, spec.project, spec.custom_id)
+    if existing is not None:
+        return existing
+    row = conn.execute("SELECT id, key, counter FROM projects WHERE name=?", (spec.project,)).fetchone()
+    if row is None:
+        key = project_key(spec.project)
+        cur = conn.execute("INSERT INTO projects(name, key, counter) VALUES(?,?,0)", (spec.project, key))
+        row = (cur.lastrowid, key, 0)
+    project_id, key, counter = row
+    counter += 1
+    conn.execute("UPDATE projects SET counter=? WHERE id=?", (counter, project_id))
+    parent: RunRecord | None = None
+    if spec.fork_parent is not None:
+        parent = _find_run(conn, spec.project, spec.fork_parent)
+        if parent is None and not spec.allow_missing_parent:
+            raise ForkParentNotFound(
+                f"Cannot fork from run '{spec.fork_parent}': no such run in project "
+                f"'{spec.project}'. Check fork_run_id (it is the parent's run_id, "
+                "sys/custom_run_id)."
+            )
+    fork_fixed = None if parent is None or spec.fork_step is None else spec.fork_step * 1_000_000
+    depth = 0 if parent is None else parent.depth + 1
+    sys_id = f"{key}-{counter}"
+    cur = conn.execute(
+        "INSERT INTO runs(project_id, custom_id, sys_id, experiment, parent_id, fork_step, depth) "
+        "VALUES(?,?,?,?,?,?,?)",
+        (project_id, spec.custom_id, sys_id, spec.experiment,
+         None if parent is None else parent.pk, fork_fixed, depth),
+    )
+    pk = int(cur.lastrowid or 0)
+    family = spec.custom_id
+    if parent is not None:
+        fam = conn.execute("SELECT value FROM fields WHERE run_id=? AND path='sys/family'",
+                           (parent.pk,)).fetchone()
+        family = fam[0] if fam else parent.custom_id
+    micros = round(spec.creation_time * 1_000_000)
+    S, I, B, D = FieldType.STRING, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATETIME
+    atoms: list[tuple[str, int, Any]] = [
+        ("sys/id", S, sys_id),
+        ("sys/custom_run_id", S, spec.custom_id),
+        ("sys/creation_time", D, micros),
+        ("sys/modification_time", D, micros),
+        ("sys/ping_time", D, micros),
+        ("sys/owner", S, spec.owner),
+        ("sys/hostname", S, spec.hostname),
+        ("sys/failed", B, False),
+        ("sys/trashed", B, False),
+        ("sys/size", I, 0),
+        ("sys/running_time", FieldType.FLOAT, 0.0),
+        ("sys/state", S, "active"),
+        ("sys/forking/depth", I, depth),
+        ("sys/family", S, family),
+    ]
+    if spec.experiment is not None:
+        conn.execute(
+            "UPDATE fields SET value=0 WHERE path='sys/experiment/is_head' AND value=1 AND run_id IN "
+            "(SELECT id FROM runs WHERE project_id=? AND experiment=? AND id<>?)",
+            (project_id, spec.experiment, pk))
+        atoms += [("sys/name", S, spec.experiment), ("sys/experiment/name", S, spec.experiment),
+                  ("sys/experiment/is_head", B, True)]
+    if spec.fork_parent is not None:
+        atoms += [("sys/forking/requested_parent", S, spec.fork_parent),
+                  ("sys/forking/step", I, spec.fork_step)]
+        if parent is not None:
+            atoms.append(("sys/forking/parent", S, parent.custom_id))
+    tags: set[str] = set(spec.tags)
+    if parent is not None and spec.inherit_configs:
+        conn.execute(
+            "INSERT INTO fields(run_id, path, type, value) SELECT ?, path, type, value FROM fields "
+            f"WHERE run_id=? AND type IN ({','.join(str(int(t)) for t in _ATOM_TYPES)}) "
+            "AND (path NOT LIKE 'sys/%' OR path IN (?,?,?))",
+            (pk, parent.pk, *_INHERITED_SYS))
+        inherited = conn.execute("SELECT value FROM fields WHERE run_id=? AND path='sys/tags'",
+                                 (pk,)).fetchone()
+        if inherited and inherited[0]:
+            tags |= set(json.loads(inherited[0]))
+    atoms.append(("sys/tags", FieldType.STRING_SET, json.dumps(sorted(tags))))
+    if spec.description is not None:
+        atoms.append(("sys/description", S, spec.description))
+    for path, ftype, value in atoms:
+        _set_atom(conn, pk, path, ftype, value)
+    conn.execute(
+        "INSERT INTO fields(run_id, path, type, value) VALUES(?, 'sys/group_tags', ?, '[]') "
+        "ON CONFLICT DO NOTHING", (pk, int(FieldType.STRING_SET)))
+    return RunRecord(pk, spec.project, spec.custom_id, sys_id, spec.experiment,
+                     None if parent is None else parent.pk, fork_fixed, depth, created=True)
+
+
+_ATOM_TYPES = (FieldType.FLOAT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.STRING,
+               FieldType.DATETIME, FieldType.STRING_SET, FieldType.FILE, FieldType.ARTIFACT)
