@@ -1,0 +1,108 @@
+"""``naiad sync``: replay an offline journal into a store, idempotently.
+
+An offline run writes into its own small store (the journal directory,
+``<store>/offline/<project>--<run_id>.naiad-journal``). Syncing opens the run in the target
+store (creating it, and resolving a requested fork parent there) and merges the journal in:
+atoms are upserted, series points after the target's last step are appended, files are
+copied. Syncing the same journal twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._read import decode
+from ._storage import Op, RunSpec, SqliteStore
+from ._types import FieldType
+
+# sys fields that describe the run's history and are carried over as they are
+_CARRIED_SYS = ("sys/tags", "sys/group_tags", "sys/description", "sys/failed",
+                "sys/running_time", "sys/modification_time", "sys/ping_time",
+                "sys/relative_creation_time_ms", "sys/size")
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one journal run added to the target store."""
+
+    run_id: str
+    created: bool
+    fields: int
+    points: int
+    parent_resolved: bool | None  # None when the run is not a fork
+
+
+def sync_journal(journal: Path, target: SqliteStore,
+                 progress: Callable[[int, int], None] | None = None) -> list[SyncResult]:
+    """Merge every run of ``journal`` into ``target``; return what each added."""
+    source = SqliteStore(journal, create=False)
+    try:
+        return [_sync_run(source, target, rec, progress) for rec in list(source.iter_runs())]
+    finally:
+        source.close()
+
+
+def _sync_run(source: SqliteStore, target: SqliteStore, rec, progress) -> SyncResult:  # type: ignore[no-untyped-def]
+    fields = {f.path: f for f in source.fields(rec.pk)}
+
+    def value(path: str):  # type: ignore[no-untyped-def]
+        f = fields.get(path)
+        return None if f is None else decode(f.type, f.value)
+
+    created = value("sys/creation_time")
+    spec = RunSpec(
+        project=rec.project, custom_id=rec.custom_id, experiment=rec.experiment,
+        fork_parent=value("sys/forking/requested_parent"), fork_step=value("sys/forking/step"),
+        creation_time=created.timestamp() if created else 0.0,
+        owner=value("sys/owner") or "", hostname=value("sys/hostname") or "",
+        allow_missing_parent=True)
+    run = target.open_run(spec)
+    have = {f.path: f for f in target.fields(run.pk)}
+    ops: list[Op] = []
+    points = 0
+    todo = [f for f in fields.values() if not f.path.startswith("sys/") or f.path in _CARRIED_SYS]
+    for i, f in enumerate(todo):
+        ftype = FieldType(f.type)
+        last = have[f.path].step if f.path in have else None
+        if ftype is FieldType.FLOAT_SERIES:
+            for chunk in source.chunks(rec.pk, f.path, None):
+                steps, vals, stamps = array("q"), array("d"), array("d")
+                steps.frombytes(chunk.steps)
+                vals.frombytes(chunk.values)
+                stamps.frombytes(chunk.stamps)
+                keep = [j for j, s in enumerate(steps) if last is None or s > last]
+                if keep:
+                    ops.append(("floats", f.path, array("q", [steps[j] for j in keep]),
+                                array("d", [vals[j] for j in keep]),
+                                array("d", [stamps[j] for j in keep])))
+                    points += len(keep)
+        elif ftype.is_series:
+            rows = [r for r in source.points(rec.pk, f.path, None) if last is None or r[0] > last]
+            if rows:
+                if ftype is FieldType.FILE_SERIES:
+                    for _, _, meta in rows:
+                        _copy_blob(source, target, meta)
+                ops.append(("points", f.path, int(ftype), rows))
+                points += len(rows)
+        else:
+            if ftype is FieldType.FILE:
+                _copy_blob(source, target, f.value)
+            ops.append(("assign", f.path, int(ftype), f.value))
+        if progress is not None:
+            progress(i + 1, len(todo))
+    if ops:
+        target.write_batch(run.pk, ops)
+    parent_resolved = None if spec.fork_parent is None else run.parent_pk is not None
+    return SyncResult(rec.custom_id, run.created, len(todo), points, parent_resolved)
+
+
+def _copy_blob(source: SqliteStore, target: SqliteStore, meta_json: str) -> None:
+    import json
+
+    sha = json.loads(meta_json)["sha256"]
+    if not target.blob_exists(sha):
+        with source.open_blob(sha) as blob:
+            target.put_blob(blob)
