@@ -12,7 +12,7 @@ from typing import Any
 
 from ._paths import check_path, prefixes
 from ._types import FieldType, step_value
-from .errors import FieldTypeError, PathError, ReadOnlyFieldError, StepOrderError
+from .errors import FieldTypeError, PathError, ReadOnlyFieldError, StepOrderError, article
 
 USER_WRITABLE_SYS = {
     "sys/tags": FieldType.STRING_SET,
@@ -60,15 +60,13 @@ class FieldState:
 
     def check_type(self, path: str, ftype: FieldType, *, user: bool = True) -> bool:
         """True when ``path`` is new; raise when it holds another type or clashes."""
-        existing = self.types.get(path)
+        if user and (path == "sys" or path.startswith("sys/")) and path not in USER_WRITABLE_SYS:
+            raise ReadOnlyFieldError(path)
+        existing = self.types.get(path) or (USER_WRITABLE_SYS.get(path) if user else None)
         if existing is not None:
             if existing is not ftype:
                 raise FieldTypeError(path, existing.label, ftype.label, _ACTIONS[ftype])
-            return False
-        if user and path.startswith("sys/") and USER_WRITABLE_SYS.get(path) is not ftype:
-            if path in USER_WRITABLE_SYS:
-                raise FieldTypeError(path, USER_WRITABLE_SYS[path].label, ftype.label, _ACTIONS[ftype])
-            raise ReadOnlyFieldError(path)
+            return path not in self.types
         if path in self.namespaces:
             raise PathError(
                 f"Cannot write a field at '{path}': it is a namespace holding other fields "
@@ -76,8 +74,9 @@ class FieldState:
                 path)
         for ns in prefixes(path):
             if ns in self.types:
+                label = self.types[ns].label
                 raise PathError(
-                    f"Cannot write '{path}': '{ns}' is a {self.types[ns].label} field, not a "
+                    f"Cannot write '{path}': '{ns}' is {article(label)} {label} field, not a "
                     "namespace. A path is a namespace or a field, never both.", path)
         return True
 

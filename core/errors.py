@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 
+def article(word: str) -> str:
+    """'a' or 'an' before a type name: an Integer, a Float."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 class NaiadError(Exception):
     """Root of every error naiad raises."""
 
@@ -55,8 +60,8 @@ class FieldTypeError(NaiadError, TypeError):
 
     def __init__(self, path: str, existing_type: str, attempted_type: str, action: str) -> None:
         super().__init__(
-            f"Field '{path}' is a {existing_type}; cannot {action} to it. A field keeps the type "
-            f"of its first write: delete it first (del run[{path!r}]) or use another path."
+            f"Field '{path}' is {article(existing_type)} {existing_type}; cannot {action} to it. A field keeps the type "
+            f"of its first write: delete it first (del run[\"{path}\"]) or use another path."
         )
         self.path = path
         self.existing_type = existing_type
