@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import glob
-import hashlib
-import io
 import json
-import mimetypes
 import os
 import re
 from pathlib import Path, PurePosixPath
@@ -59,6 +55,8 @@ def source_of(path: str, file: File) -> Path | bytes | BinaryIO:
 
 
 def file_meta(file: File, sha256: str, size: int) -> str:
+    import mimetypes
+
     name = file.resolved_name()
     mime = file.mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
     return json.dumps({"sha256": sha256, "name": name, "size": size, "mime": mime})
@@ -66,6 +64,9 @@ def file_meta(file: File, sha256: str, size: int) -> str:
 
 def manifest(path: str, target: Any) -> str:
     """An Artifact manifest of a file, directory, glob or ``s3://`` URI; nothing is copied."""
+    import glob
+    import hashlib
+
     text = os.fspath(target) if isinstance(target, os.PathLike) else str(target)
     if text.startswith("s3://"):
         entries = [{"path": text, "size": None, "sha256": None}]
@@ -87,6 +88,8 @@ def manifest(path: str, target: Any) -> str:
 
 
 def _sha256(path: Path) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -132,5 +135,3 @@ def download_target(dest: Path | None, stem: str, stored_name: str) -> Path:
     return dest
 
 
-def bytes_io(data: bytes) -> BinaryIO:
-    return io.BytesIO(data)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ._storage import RunRecord, Store
+from ._storage import RunRecord
 from ._types import STEP_SCALE, FieldType, float_from_store, from_micros
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ._storage._protocol import Store
 
 Lineage = list[tuple[RunRecord, int | None]]  # (run, last step it contributes; None = all)
 

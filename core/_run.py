@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
+import platform
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -119,7 +118,7 @@ class Run:
         self._f = FieldState(self._inherited_point)
         self._floats = self._f.last
         self._chain: Lineage | None = None
-        custom_id = settings.run_id or secrets.token_hex(8)
+        custom_id = settings.run_id or os.urandom(8).hex()
         created = creation_time.timestamp() if creation_time is not None else _time()
         self._store: SqliteStore | None = None
         self._writer: Writer | None = None
@@ -142,7 +141,7 @@ class Run:
         self._spec = RunSpec(
             project=settings.project, custom_id=custom_id, experiment=settings.experiment_name,
             fork_parent=fork_run_id, fork_step=fork_whole, creation_time=created,
-            owner=settings.owner, hostname=socket.gethostname(),
+            owner=settings.owner, hostname=platform.node(),
             tags=tuple(_strings("sys/tags", tags)),
             description=None if description is None else check_string("sys/description", description),
             inherit_configs=inherit_configs, allow_missing_parent=self.mode == "offline")

@@ -7,11 +7,11 @@ recognised by duck typing (``.item()`` on a zero-dimensional object).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import enum
 import math
 import struct
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -252,10 +252,15 @@ def classify(path: str, value: Any, cast_unsupported: bool, *, in_config: bool =
     )
 
 
+def _is_argparse_namespace(value: Any) -> bool:
+    argparse = sys.modules.get("argparse")  # not imported: cannot be one (saves import time)
+    return argparse is not None and isinstance(value, argparse.Namespace)
+
+
 def is_namespace_value(value: Any) -> bool:
     return (
         isinstance(value, Mapping)
-        or isinstance(value, argparse.Namespace)
+        or _is_argparse_namespace(value)
         or (dataclasses.is_dataclass(value) and not isinstance(value, type)
             and not isinstance(value, (stringify, Histogram)))
     )
@@ -264,7 +269,7 @@ def is_namespace_value(value: Any) -> bool:
 def namespace_items(value: Any) -> Iterable[tuple[Any, Any]]:
     if isinstance(value, Mapping):
         return value.items()
-    if isinstance(value, argparse.Namespace):
+    if _is_argparse_namespace(value):
         return vars(value).items()
     return ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
 

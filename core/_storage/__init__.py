@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import StorageError
-from ._protocol import Chunk, FieldRecord, Op, RunRecord, RunSpec, Store
+from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
 from ._sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from ._protocol import Store
 
 __all__ = ["Chunk", "FieldRecord", "Op", "RunRecord", "RunSpec", "SqliteStore", "Store", "open_store"]
 

@@ -6,10 +6,8 @@ it ever becomes part of a path. Writes go to a temporary file and are renamed in
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,6 +30,9 @@ class BlobDir:
 
     def put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         """Store ``source``; return (sha256, size). Storing the same content twice is free."""
+        import hashlib
+        import tempfile
+
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
