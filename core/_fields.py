@@ -51,7 +51,7 @@ class FieldState:
 
     def path(self, path: object) -> str:
         """Validated, normalized path (cached: the same key is checked once)."""
-        norm = self._valid.get(path)  # type: ignore[call-overload]
+        norm: str | None = self._valid.get(path)  # type: ignore[call-overload]
         if norm is None:
             norm = check_path(path)
             if len(self._valid) < 100_000:

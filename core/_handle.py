@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._files import File, download_target, safe_filename, write_blob
-from ._read import decode, float_series, other_series, series_frame
+from ._read import Lineage, decode, float_series, other_series, series_frame
 from ._types import FieldType
 from .errors import FieldValueError
 
@@ -122,7 +122,7 @@ class Handle:
         ftype = self._series_type()
         store = run._store
         assert store is not None
-        chain = run._lineage() if lineage_to_the_root else [(run._record, None)]
+        chain: Lineage = run._lineage() if lineage_to_the_root else [(run._record, None)]
         if ftype is FieldType.FLOAT_SERIES:
             cols = float_series(store, chain, self._path)
         else:

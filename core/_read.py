@@ -125,6 +125,6 @@ def series_frame(columns: dict[str, Any], chain: Lineage, *, include_time: bool 
         data["timestamp"] = pd.to_datetime(ns, unit="ns", utc=True)
     if with_run:
         names = [run.custom_id for run, _ in chain]
-        data["run_id"] = pd.Categorical.from_codes(columns["source"], categories=names) \
+        data["run_id"] = pd.Categorical.from_codes(columns["source"], categories=pd.Index(names)) \
             if names else pd.Categorical([])
     return pd.DataFrame(data)

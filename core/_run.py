@@ -97,7 +97,9 @@ class Run:
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
-        self._gkeys: tuple[str, ...] | None = None
+        self._gkeys: tuple[str, ...] | None = None  # fast path: keys of the last call ...
+        self._gstep = 0  # ... its fixed-point step ...
+        self._gvals: tuple[float, ...] = ()  # ... and its values (see _materialize)
         settings = resolve(
             {"experiment_name": experiment_name, "run_id": run_id, "project": project,
              "store": None if store is None else os.fspath(store), "mode": mode,

@@ -123,7 +123,8 @@ def _list(x: Any) -> Any:
 
 
 def _tolist(x: Any) -> Iterable[Any]:
-    return x.tolist() if hasattr(x, "tolist") else x
+    out: Iterable[Any] = x.tolist() if hasattr(x, "tolist") else x
+    return out
 
 
 def unwrap_scalar(value: Any) -> Any:
@@ -270,7 +271,8 @@ def namespace_items(value: Any) -> Iterable[tuple[Any, Any]]:
     if isinstance(value, Mapping):
         return value.items()
     if _is_argparse_namespace(value):
-        return vars(value).items()
+        attributes: dict[str, Any] = vars(value)
+        return attributes.items()
     return ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
 
 
