@@ -357,6 +357,8 @@ class Run:
     def close(self, timeout: float | None = None) -> bool:
         """Flush, mark the run inactive and stop the writer. False when ``timeout`` ran out."""
         if self._closed:
+            if self.mode == "read-only" and self._store is not None:
+                self._store.close()  # a reader holds connections, never a writer
             return True
         self._materialize()
         self._closed = True
@@ -378,6 +380,10 @@ class Run:
 
     def __enter__(self) -> Run:
         return self
+
+    def __del__(self) -> None:
+        if self.__dict__.get("mode") == "read-only" and self.__dict__.get("_store") is not None:
+            self._store.close()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is not None:

@@ -95,7 +95,7 @@ def flat_params(params: Mapping[str, Any] | Any, prefix: str = "") -> dict[str, 
         value = unwrap_scalar(value)
         if isinstance(value, Mapping) and value:
             out.update(flat_params(value, path))
-        elif value is None or isinstance(value, (list, tuple, dict)) and not value:
+        elif value is None or (isinstance(value, (list, tuple, dict)) and not value):
             out[path] = str(value)
         elif isinstance(value, (bool, int, float, str)):
             out[path] = value
@@ -186,15 +186,23 @@ class TrainingLog:
             for key, value in data.items():
                 self._guard(key, self.run.log_metrics, {key: value}, step=step)
 
+    def series(self, values: Mapping[str, Any], step: int | float) -> None:
+        """Log numbers at sub-paths of the root as given (``epoch``), without renaming keys."""
+        data = {self.path(k): float(v) for k, v in ((k, unwrap_scalar(v)) for k, v in values.items())
+                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if data:
+            self._guard(", ".join(values), self._log_metrics, data, step)
+
     def summary(self, values: Mapping[str, Any]) -> None:
         self.configs({f"summary/{_clean(k)}": unwrap_scalar(v) for k, v in values.items()
                       if isinstance(unwrap_scalar(v), (int, float, str, bool))})
 
-    def checkpoint(self, path: str | os.PathLike[str], step: int, *, kind: str | None = None,
+    def checkpoint(self, path: str | os.PathLike[str], step: int, *,
+                   kind: str | tuple[str, ...] | None = None,
                    upload: bool = False, extra: Mapping[str, Any] | None = None) -> None:
         """Record a checkpoint file: ``checkpoints/saved`` (series), and ``last``/``best``.
 
-        ``kind`` is ``"last"``, ``"best"`` or None (only the ``saved`` series). The file's
+        ``kind`` is ``"last"``, ``"best"``, both as a tuple, or None (only ``saved``). The file's
         path, size and sha256 are recorded; its content is uploaded only with ``upload``.
         """
         p = Path(path)
@@ -204,7 +212,7 @@ class TrainingLog:
             info["sha256"] = file_digest(p)
         info.update({k: v for k, v in (extra or {}).items() if v is not None})
         self._guard("checkpoints/saved", self._saved, str(p.resolve()), step)
-        kinds = [kind] if kind else []
+        kinds = [kind] if isinstance(kind, str) else list(kind or ())
         for k in kinds:
             self.configs({f"checkpoints/{k}/{key}": value for key, value in info.items()})
             if upload and p.is_file():
