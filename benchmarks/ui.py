@@ -1,0 +1,288 @@
+"""`naiad ui` benchmark in a real headless browser: chart and runs-table latency, and screenshots.
+
+Measures, with Debian's chromium driven by Playwright (medians over ``--repeats``):
+
+* chart: 10 runs x 100,000 points of one metric, from the chart's API request to the drawn
+  chart (``requested -> drawn``), and from opening the page to the drawn chart (``page ->
+  drawn``, includes loading the page, the runs table and the metric list);
+* table: 10,000 runs, from the table's first request to its first rows on screen and to all
+  rows loaded, and the time per frame while scrolling (virtualized rows);
+* the server alone: ``/api/series`` for the chart and ``/api/runs`` for the table.
+
+    python benchmarks/ui.py                       # numbers
+    python benchmarks/ui.py --screenshots docs/screenshots --no-bench   # the README screenshots
+
+The 10,000-run store is written through the storage layer (``open_run`` + ``write_batch``,
+the same calls ``naiad.Run`` makes) because creating 10,000 runs through ``naiad.Run`` with a
+durable commit each takes minutes; the chart store goes through ``naiad.Run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import random
+import statistics
+import tempfile
+import threading
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+import naiad
+from naiad._storage import RunSpec, open_store
+from naiad._types import STEP_SCALE, FieldType, float_bits
+from naiad._ui import start, stop
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+METRIC = "training/train/loss"
+
+
+def chart_store(root: Path, runs: int, points: int) -> list[str]:
+    ids = []
+    for r in range(runs):
+        with naiad.Run(experiment_name=f"bench-{r}", run_id=f"bench-{r}", store=root, project="bench") as run:
+            rng = random.Random(r)
+            for s in range(points):
+                run.log_metrics({METRIC: math.exp(-s / (points / 4)) * (1 + r / 10) + rng.random() * 0.05},
+                                step=s)
+        ids.append(f"bench-{r}")
+    return ids
+
+
+def table_store(root: Path, runs: int) -> None:
+    store = open_store(root)
+    store._conn().execute("PRAGMA synchronous=OFF")  # a throwaway store: skip the fsync per run
+    now = time.time()
+    for i in range(runs):
+        rec = store.open_run(RunSpec("bench", f"run-{i:05d}", f"exp-{i:05d}", None, None, now - runs + i,
+                                     "ana", "node-1", tags=("sweep",) if i % 7 else ("best",)))
+        steps = array("q", [s * STEP_SCALE for s in range(1, 21)])
+        store.write_batch(rec.pk, [
+            ("assign", "training/hyperparams/learning_rate", int(FieldType.FLOAT),
+             float_bits(10 ** -(1 + i % 5))),
+            ("assign", "training/hyperparams/batch_size", int(FieldType.INTEGER), 2 ** (4 + i % 4)),
+            ("assign", "training/hyperparams/optimizer", int(FieldType.STRING), ("adamw", "sgd")[i % 2]),
+            ("floats", "training/val/loss", steps, array("d", [1 / (s + i % 11) for s in range(1, 21)]),
+             array("d", [now] * 20)),
+            ("assign", "sys/state", int(FieldType.STRING), "inactive"),
+        ])
+    store.close()
+
+
+def server_median(port: int, path: str, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        t0 = time.perf_counter()
+        conn.request("GET", path)
+        body = conn.getresponse().read()
+        times.append(time.perf_counter() - t0)
+        conn.close()
+        assert body
+    return statistics.median(times) * 1000
+
+
+def browser_chart(browser: Any, url: str, runs: list[str], repeats: int) -> tuple[float, float]:
+    query = "&".join(f"run={r}" for r in runs)
+    request_to_draw, page_to_draw = [], []
+    for _ in range(repeats):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}#/charts?{query}")
+        page.wait_for_function("(p) => window.naiadCharts[p] && window.naiadCharts[p].renderedAt", arg=METRIC,
+                               timeout=120_000)
+        chart = page.evaluate("(p) => window.naiadCharts[p]", METRIC)
+        assert len(chart["series"]) == len(runs) and all(s["downsampled"] for s in chart["series"])
+        request_to_draw.append(chart["renderedAt"] - chart["requestedAt"])
+        page_to_draw.append(chart["renderedAt"])  # ms since the navigation started
+        page.close()
+    return statistics.median(request_to_draw), statistics.median(page_to_draw)
+
+
+def browser_table(browser: Any, url: str, repeats: int) -> tuple[float, float, float]:
+    first, full, frame = [], [], []
+    for _ in range(repeats):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}#/runs")
+        page.wait_for_function("() => window.naiadTable.renderedAt > 0", timeout=120_000)
+        t = page.evaluate("() => window.naiadTable")
+        assert len(t["rows"]) == t["total"] >= 10_000 or len(t["rows"]) == t["total"]
+        first.append(t["firstRenderedAt"] - t["requestedAt"])
+        full.append(t["renderedAt"] - t["requestedAt"])
+        frame.append(page.evaluate("""async () => {
+            const box = document.getElementById('table'); const t0 = performance.now();
+            for (let i = 0; i < 120; i++) {
+              box.scrollTop += 90; await new Promise((r) => requestAnimationFrame(r)); }
+            return (performance.now() - t0) / 120; }"""))
+        page.close()
+    return statistics.median(first), statistics.median(full), statistics.median(frame)
+
+
+# -- screenshots ---------------------------------------------------------------------------------
+def demo_store(root: Path) -> threading.Event:
+    """A small realistic project: a sweep, an experiment resumed from a checkpoint (a fork), a live run."""
+    kw: dict[str, Any] = {"store": root, "project": "vision"}
+    rng = random.Random(7)
+
+    def curve(s: int, lr: float, floor: float) -> float:
+        return floor + 2.2 * math.exp(-s * lr * 4) + rng.gauss(0, 0.03) * math.exp(-s / 3000)
+
+    sweep = [("resnet18", lr, 64) for lr in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)]
+    sweep += [("resnet50", lr, 128) for lr in (3e-4, 1e-3)]
+    for model, lr, bs in sweep:
+        name = f"{model}-cifar10-lr{lr:g}"
+        with naiad.Run(experiment_name=name, run_id=name, tags=["sweep", model], **kw) as run:
+            run["training/hyperparams"] = {"learning_rate": lr, "batch_size": bs, "optimizer": "adamw",
+                                           "weight_decay": 0.05, "max_steps": 3000}
+            run["training/framework"] = {"name": "lightning", "version": "2.5.1"}
+            for s in range(1, 3001):
+                metrics = {"training/train/loss": curve(s, lr, 0.15)}
+                if s % 100 == 0:
+                    metrics["training/val/loss"] = curve(s, lr, 0.3) + 0.05
+                    metrics["training/val/accuracy"] = 0.95 - 0.6 * math.exp(-s * lr * 3)
+                run.log_metrics(metrics, step=s)
+            run["training/summary/val_accuracy"] = 0.95 - 0.6 * math.exp(-3000 * lr * 3)
+    exp = "vit-small-imagenet"
+
+    def vit(s: int) -> dict[str, float]:
+        warm = min(1.0, s / 400)
+        lr = 1e-3 * warm * 0.5 * (1 + math.cos(math.pi * s / 6000))
+        out = {"training/train/loss": 0.9 + 5.0 * math.exp(-s / 900) + rng.gauss(0, 0.05),
+               "training/train/learning_rate": lr}
+        if s % 200 == 0:
+            out["training/val/loss"] = 1.1 + 4.6 * math.exp(-s / 1000)
+            out["training/val/accuracy"] = 0.78 - 0.7 * math.exp(-s / 1100)
+        return out
+
+    with naiad.Run(experiment_name=exp, run_id="vit-small-a", tags=["vit", "best"], **kw) as run:
+        run["training/hyperparams"] = {"learning_rate": 1e-3, "batch_size": 256, "optimizer": "adamw",
+                                       "weight_decay": 0.1, "max_steps": 6000, "warmup_steps": 400}
+        run["training/model"] = {"class": "VisionTransformer", "num_params": 22_050_664}
+        run["training/framework"] = {"name": "transformers", "version": "4.46.0"}
+        run["training/model/summary"].upload(naiad.File(b"VisionTransformer(patch=16, dim=384, depth=12)\n",
+                                                        name="summary.txt"))
+        for s in range(1, 3401):
+            run.log_metrics(vit(s), step=s)
+        for step, line in ((1, "loading imagenet-1k (1,281,167 images)"), (1000, "step 1000 loss=2.41"),
+                           (2000, "step 2000 loss=1.62"), (3000, "saved checkpoint ckpt/step-3000.pt"),
+                           (3400, "NCCL error: unhandled system error <node-3>")):
+            run["monitoring/stdout"].append(line, step=step)
+        run._mark_failed(RuntimeError("NCCL error: unhandled system error"))  # as integrations do
+    with naiad.Run(experiment_name=exp, run_id="vit-small-b", fork_run_id="vit-small-a", fork_step=3000,
+                   **kw) as run:
+        run["training/resume"] = {"checkpoint": "ckpt/step-3000.pt", "step": 3000, "source": "vit-small-a"}
+        for s in range(3001, 6001):
+            run.log_metrics(vit(s), step=s)
+        for step, line in ((3001, "resumed from ckpt/step-3000.pt (parent vit-small-a)"),
+                           (4000, "step 4000 loss=1.18"), (5000, "step 5000 loss=1.02"),
+                           (6000, "step 6000 loss=0.97, val/accuracy=0.776"), (6001, "done")):
+            run["monitoring/stdout"].append(line, step=step)
+    stop_live = threading.Event()
+
+    def live() -> None:
+        with naiad.Run(experiment_name="vit-small-distill", run_id="vit-small-distill", tags=["vit"],
+                       **kw) as run:
+            run["training/hyperparams"] = {"learning_rate": 5e-4, "batch_size": 256, "optimizer": "adamw"}
+            s = 0
+            while not stop_live.is_set():
+                s += 1
+                run.log_metrics({"training/train/loss": 3.0 * math.exp(-s / 700) + 0.8}, step=s)
+                if s % 50 == 0:
+                    time.sleep(0.05)
+
+    threading.Thread(target=live, daemon=True).start()
+    return stop_live
+
+
+def screenshots(browser: Any, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        stop_live = demo_store(Path(tmp) / "store")
+        server = start(store=Path(tmp) / "store", project="vision", port=0)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 760}, device_scale_factor=1)
+            page.goto(server.url + "#/runs")
+            page.wait_for_function("() => window.naiadTable.renderedAt > 0")
+            page.fill("#columns", "sys/creation_time, training/hyperparams/learning_rate, "
+                      "training/hyperparams/batch_size, training/hyperparams/optimizer, training/val/loss, "
+                      "training/val/accuracy, training/train/loss")
+            page.press("#columns", "Enter")
+            page.click('#mode button[data-heads="0"]')
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(out / "runs-table.png"),
+                            clip={"x": 0, "y": 0, "width": 1360, "height": 470})
+            page.goto(server.url + "#/charts?run=vit-small-b&run=resnet18-cifar10-lr0.001")
+            for path in ("training/val/loss", "training/train/loss", "training/val/accuracy"):
+                page.wait_for_function("(p) => window.naiadCharts[p]", arg=path)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(out / "charts-fork.png"))
+            page.goto(server.url + "#/run/vit-small-b")
+            page.wait_for_selector("pre.console div")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(out / "run-page.png"))
+            page.close()
+        finally:
+            stop_live.set()
+            stop(server)
+            time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--table-runs", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--screenshots", type=Path, help="also write the README screenshots here")
+    parser.add_argument("--no-bench", action="store_true", help="only the screenshots")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        if args.screenshots:
+            screenshots(browser, args.screenshots)
+        if args.no_bench:
+            browser.close()
+            return
+        t0 = time.perf_counter()
+        runs = chart_store(Path(tmp) / "charts", args.runs, args.points)
+        table_store(Path(tmp) / "table", args.table_runs)
+        print(f"stores written in {time.perf_counter() - t0:.1f} s")
+        rows = []
+        server = start(store=Path(tmp) / "charts", project="bench", port=0)
+        try:
+            port = server.server_address[1]
+            query = "&".join(f"run={r}" for r in runs)
+            api = server_median(port, f"/api/series?{query}&path={METRIC}&width=1400", args.repeats)
+            drawn, page_drawn = browser_chart(browser, server.url, runs, args.repeats)
+            label = f"chart, {args.runs} runs x {args.points:,} points"
+            rows += [(label, "API /api/series", api), (label, "requested -> drawn", drawn),
+                     (label, "page -> drawn", page_drawn)]
+        finally:
+            stop(server)
+        server = start(store=Path(tmp) / "table", project="bench", port=0)
+        try:
+            port = server.server_address[1]
+            label = f"runs table, {args.table_runs:,} runs"
+            first_api = server_median(port, "/api/runs?heads=1&limit=100", args.repeats)
+            full_api = server_median(port, "/api/runs?heads=1", max(1, args.repeats // 2))
+            first, full, frame = browser_table(browser, server.url, args.repeats)
+            rows += [(label, "API first 100 rows", first_api), (label, "API all rows", full_api),
+                     (label, "requested -> first rows drawn", first), (label, "requested -> all rows", full),
+                     (label, "scrolling, per frame", frame)]
+        finally:
+            stop(server)
+        browser.close()
+    print(f"\n{'what':<36} {'measure':<32} {'median ms':>10}")
+    for what, measure, ms in rows:
+        print(f"{what:<36} {measure:<32} {ms:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()

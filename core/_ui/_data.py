@@ -1,0 +1,245 @@
+"""What the UI's JSON API returns: runs tables (through ``naiad.query``), a run's fields,
+string series, files, lineage and comparisons. Every value is made JSON-safe here."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from .._files import safe_filename
+from .._read import decode, lineage, other_series
+from .._storage import FieldRecord, RunRecord, SqliteStore
+from .._types import STEP_SCALE, FieldType
+from ..errors import FieldNotFound, RunNotFound
+
+BASE_COLUMNS = ["sys/custom_run_id", "sys/experiment/name", "sys/state", "sys/tags", "sys/failed"]
+DEFAULT_COLUMNS = ["sys/id", "sys/creation_time", "sys/owner"]
+MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
+MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
+_ATOMS = {FieldType.FLOAT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.STRING,
+          FieldType.DATETIME, FieldType.STRING_SET}
+
+
+def jsonable(value: Any) -> Any:
+    """A value from the store or a DataFrame cell, as JSON (NaN → None, big ints → str)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else (None if value != value else str(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, list, tuple)):
+        return sorted(str(v) for v in value) if isinstance(value, (set, frozenset)) else \
+            [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    item = getattr(value, "item", None)  # numpy / pandas scalars
+    if item is not None and getattr(value, "shape", None) == ():
+        return jsonable(item())
+    iso = getattr(value, "isoformat", None)  # pandas Timestamp
+    if iso is not None:
+        return None if str(value) == "NaT" else iso()
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError, ImportError):
+        pass
+    return str(value)
+
+
+def column_values(col: Any) -> list[Any]:
+    """One DataFrame column as a JSON-ready list, converted a column at a time (10,000 rows fast)."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = col.dtype
+    if dtype.kind == "f":
+        values = col.to_numpy()
+        finite = np.isfinite(values)
+        if finite.all():
+            return list(values.tolist())
+        out = values.astype(object)
+        out[~finite] = [None if v != v else str(v) for v in values[~finite]]
+        return list(out.tolist())
+    if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
+        text = np.datetime_as_string(col.to_numpy(dtype="datetime64[us]"), unit="us", timezone="UTC")
+        return [None if t == "NaT" else t for t in text.tolist()]
+    if isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
+        return [None if v is pd.NA else jsonable(v) for v in col.astype(object).tolist()]
+    return [jsonable(v) for v in col.tolist()]
+
+
+def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
+    rec = store.find_run(project, run_id)
+    if rec is None:
+        raise RunNotFound(f"No run '{run_id}' in project '{project}'.")
+    return rec
+
+
+def runs_table(store: SqliteStore, project: str, *, heads: bool, filter: str | None,
+               columns: list[str] | str | None, sort: str | None, ascending: bool,
+               offset: int = 0, limit: int | None = None, runs: list[str] | None = None) -> dict[str, Any]:
+    """Rows of the runs (or experiments) table; ``columns`` is a list of paths or one regex."""
+    from .. import query
+
+    wanted: list[str] | str
+    base_re = f"^(?:{'|'.join(map(re.escape, BASE_COLUMNS))})$"
+    if columns is None:  # the few useful sys columns, then every field of the user's own
+        wanted = f"^(?:{'|'.join(map(re.escape, DEFAULT_COLUMNS))})$|{base_re}|^(?!sys/)"
+    elif isinstance(columns, str):
+        wanted = f"{base_re}|(?:{columns})"
+    else:
+        wanted = list(dict.fromkeys([*BASE_COLUMNS, *columns]))
+    kwargs: dict[str, Any] = {"filter": filter or None, "attributes": wanted,
+                              "sort_by": sort or "sys/creation_time", "ascending": ascending,
+                              "project": project, "store": store.root}
+    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+    if runs is not None:
+        kwargs["experiments" if heads else "runs"] = runs
+    stop = None if limit is None else offset + limit
+    frame = fetch(**kwargs, limit=stop)  # the query sorts and limits in SQL: a first page is cheap
+    total = len(frame)
+    if stop is not None and total >= stop:
+        lister = query.list_experiments if heads else query.list_runs
+        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store.root))
+    frame = frame.iloc[offset:stop]
+    names = [str(c) for c in frame.columns]
+    if isinstance(columns, list):
+        shown = list(dict.fromkeys(columns))
+    else:
+        shown = [c for c in names if c not in BASE_COLUMNS]
+        if columns is None:
+            shown = [c for c in DEFAULT_COLUMNS if c in shown] + \
+                [c for c in shown if c not in DEFAULT_COLUMNS][:MAX_DEFAULT_COLUMNS]
+    n = len(frame)
+    data = {c: column_values(frame[c]) if c in names else [None] * n for c in {*shown, *BASE_COLUMNS}}
+    keys = [str(k) for k in frame.index]
+    rows = [
+        {"key": key, "run": run if run is not None else key, "experiment": exp, "state": state,
+         "tags": tags or [], "failed": bool(failed), "cells": list(cells)}
+        for key, run, exp, state, tags, failed, cells in zip(
+            keys, *(data[c] for c in BASE_COLUMNS), zip(*(data[c] for c in shown)) if shown else [()] * n)
+    ]
+    return {"columns": shown, "rows": rows, "total": total, "offset": offset}
+
+
+def column_paths(store: SqliteStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
+    """Field paths present in the project's newest runs, with their types (for column pickers)."""
+    found: dict[str, int] = {}
+    records = list(store.iter_runs(project))[-limit_runs:]
+    for rec in records:
+        for f in store.fields(rec.pk):
+            found.setdefault(f.path, f.type)
+    return [{"path": p, "type": FieldType(t).label} for p, t in sorted(found.items())]
+
+
+def field_value(rec: FieldRecord) -> Any:
+    """A field as the run page shows it."""
+    t = FieldType(rec.type)
+    value = decode(rec.type, rec.value)
+    if t is FieldType.FILE:
+        return {"name": value.get("name"), "size": value.get("size"), "mime": value.get("mime")}
+    if t is FieldType.ARTIFACT:
+        return {"files": len(value.get("files", [])), "hash": value.get("hash")}
+    if t is FieldType.FILE_SERIES:
+        return {"name": value.get("name") if isinstance(value, dict) else None}
+    return jsonable(value)
+
+
+def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
+    """A run's fields, files, string series, sys attributes and lineage."""
+    rec = find(store, project, run_id)
+    fields = store.fields(rec.pk)
+    out_fields, files, strings = [], [], []
+    for f in fields:
+        t = FieldType(f.type)
+        entry = {"path": f.path, "type": t.label, "value": field_value(f),
+                 "step": None if f.step is None else f.step / STEP_SCALE, "count": f.count}
+        out_fields.append(entry)
+        if t is FieldType.FILE:
+            files.append({"path": f.path, "step": None, **entry["value"]})
+        elif t is FieldType.FILE_SERIES:
+            for step, _, raw in store.points(rec.pk, f.path, None)[-MAX_FILES:]:
+                meta = decode(f.type, raw)
+                files.append({"path": f.path, "step": step / STEP_SCALE, "name": meta.get("name"),
+                              "size": meta.get("size"), "mime": meta.get("mime")})
+        elif t is FieldType.STRING_SERIES:
+            strings.append(f.path)
+    chain = lineage(store, rec)
+    state, _ = store.run_state(rec.pk, time.time())
+    return {
+        "run": rec.custom_id, "sys_id": rec.sys_id, "experiment": rec.experiment, "state": state,
+        "fields": out_fields, "files": files, "string_series": strings,
+        "lineage": {
+            "chain": [{"run": r.custom_id, "until": None if lim is None else lim / STEP_SCALE}
+                      for r, lim in chain],
+            "parent": None if rec.parent_pk is None else store.get_run(rec.parent_pk).custom_id,
+            "fork_step": None if rec.fork_step is None else rec.fork_step / STEP_SCALE,
+            "children": [{"run": c.custom_id, "fork_step": None if c.fork_step is None
+                          else c.fork_step / STEP_SCALE} for c in store.children(rec.pk)],
+        },
+    }
+
+
+def string_series(store: SqliteStore, project: str, run_id: str, path: str, tail: int = 1000,
+                  since: float | None = None) -> dict[str, Any]:
+    """The last ``tail`` lines of a string series (stitched along the lineage), or those after ``since``."""
+    rec = find(store, project, run_id)
+    field = store.field(rec.pk, path)
+    if field is None or field.type != FieldType.STRING_SERIES:
+        raise FieldNotFound(f"Run '{run_id}' has no string series '{path}'.")
+    cols = other_series(store, lineage(store, rec), path, field.type,
+                        (since, None) if since is not None else (None, None), tail)
+    steps, values, stamps = cols["step"], cols["value"], cols["timestamp"]
+    lines = [{"step": s / STEP_SCALE, "time": t, "text": str(v)}
+             for s, v, t in zip(steps.tolist(), values.tolist(), stamps.tolist())
+             if since is None or s > since * STEP_SCALE]
+    return {"run": run_id, "path": path, "lines": lines, "count": field.count}
+
+
+def file_blob(store: SqliteStore, project: str, run_id: str, path: str,
+              step: float | None) -> tuple[str, str, int]:
+    """(sha256, download name, size) of a File, or of one FileSeries entry at ``step``."""
+    rec = find(store, project, run_id)
+    field = store.field(rec.pk, path)
+    if field is None or field.type not in (FieldType.FILE, FieldType.FILE_SERIES):
+        raise FieldNotFound(f"Run '{run_id}' has no file at '{path}'.")
+    stem = path.rsplit("/", 1)[-1]
+    if field.type == FieldType.FILE:
+        meta = decode(field.type, field.value)
+    else:
+        if step is None:
+            raise FieldNotFound(f"'{path}' is a FileSeries: give the step of the file to download.")
+        fixed = round(step * STEP_SCALE)
+        match = [raw for s, _, raw in store.points(rec.pk, path, fixed) if s == fixed]
+        if not match:
+            raise FieldNotFound(f"'{path}' has no file at step {step:g}.")
+        meta = decode(field.type, match[0])
+        stem = f"{stem}_{step:g}"
+    return meta["sha256"], safe_filename(stem, meta.get("name") or ""), int(meta.get("size") or 0)
+
+
+def compare(store: SqliteStore, project: str, runs: list[str]) -> dict[str, Any]:
+    """Atom values (and series' last values) of several runs side by side, marking differences."""
+    values: dict[str, dict[str, Any]] = {}
+    types: dict[str, str] = {}
+    for run_id in runs:
+        rec = find(store, project, run_id)
+        for f in store.fields(rec.pk):
+            t = FieldType(f.type)
+            if t in _ATOMS or t is FieldType.FLOAT_SERIES:
+                values.setdefault(f.path, {})[run_id] = field_value(f)
+                types.setdefault(f.path, t.label)
+    rows = []
+    for path in sorted(values):
+        cells = [values[path].get(r) for r in runs]
+        rows.append({"path": path, "type": types[path], "values": cells,
+                     "differs": any(c != cells[0] for c in cells[1:])})
+    return {"runs": runs, "rows": rows}

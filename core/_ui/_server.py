@@ -1,0 +1,271 @@
+"""The HTTP server: a JSON API and the static page, on the standard library alone.
+
+Requests are served by a fixed pool of worker threads (not a thread per request) so that the
+store keeps a bounded number of SQLite connections, one per worker. Every request passes the
+:class:`~naiad._ui._security.Guard` first; every response forbids framing and foreign scripts.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import mimetypes
+import socket
+import sys
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from .._storage import SqliteStore
+from ..errors import FieldNotFound, FilterSyntaxError, NaiadError, RunNotFound
+from . import _data, _series
+from ._security import Guard
+
+STATIC = Path(__file__).parent / "static"
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+_PAGES = {"/": "index.html", "/index.html": "index.html"}
+
+
+class ApiError(Exception):
+    """An error answered as JSON ``{"error": message, ...}`` with an HTTP status."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.extra = status, extra
+
+
+class App:
+    """The store and project a server shows, plus its guard."""
+
+    def __init__(self, store: SqliteStore, project: str, guard: Guard) -> None:
+        self.store, self.project, self.guard = store, project, guard
+        self.static = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
+
+    def projects(self) -> list[str]:
+        return self.store.projects()
+
+    # -- API -------------------------------------------------------------------------------------
+    def api(self, route: str, q: dict[str, list[str]]) -> Any:
+        project = _one(q, "project") or self.project
+        store = self.store
+        if route == "info":
+            return {"project": project, "projects": self.projects(), "store": str(store.root),
+                    "version": _version()}
+        if route == "runs":
+            cols = _one(q, "columns")
+            columns: list[str] | str | None = None
+            if cols:
+                columns = cols[1:-1] if len(cols) > 1 and cols.startswith("/") and cols.endswith("/") \
+                    else [c.strip() for c in cols.split(",") if c.strip()]
+            return _data.runs_table(
+                store, project, heads=_one(q, "heads", "1") == "1", filter=_one(q, "filter"),
+                columns=columns, sort=_one(q, "sort"), ascending=_one(q, "asc", "0") == "1",
+                offset=_int(q, "offset", 0) or 0, limit=_int(q, "limit", None), runs=q.get("run"))
+        if route == "columns":
+            return {"columns": _data.column_paths(store, project)}
+        if route == "paths":
+            records = [_data.find(store, project, r) for r in q.get("run", [])]
+            return {"paths": _series.series_paths(store, records, _one(q, "lineage", "1") == "1")}
+        if route == "series":
+            return _series.chart(
+                store, project, q.get("run", []), q.get("path", []), stitch=_one(q, "lineage", "1") == "1",
+                x="time" if _one(q, "x") == "time" else "step", width=_int(q, "width", 1000) or 1000,
+                step_from=_float(q, "from"), step_to=_float(q, "to"), since=_floats(q, "since"))
+        if route == "run":
+            return _data.run_detail(store, project, _need(q, "id"))
+        if route == "strings":
+            return _data.string_series(store, project, _need(q, "id"), _need(q, "path"),
+                                       tail=_int(q, "tail", 1000) or 1000, since=_float(q, "since"))
+        if route == "compare":
+            return _data.compare(store, project, q.get("run", []))
+        raise ApiError(404, f"No API endpoint '/api/{route}'.")
+
+
+def _one(q: dict[str, list[str]], key: str, default: str | None = None) -> str | None:
+    values = q.get(key)
+    return values[-1] if values else default
+
+
+def _need(q: dict[str, list[str]], key: str) -> str:
+    value = _one(q, key)
+    if not value:
+        raise ApiError(400, f"Missing the query parameter '{key}'.")
+    return value
+
+
+def _int(q: dict[str, list[str]], key: str, default: int | None) -> int | None:
+    value = _one(q, key)
+    try:
+        return default if value is None or value == "" else int(value)
+    except ValueError:
+        raise ApiError(400, f"Query parameter '{key}' must be an integer, not {value!r}.") from None
+
+
+def _float(q: dict[str, list[str]], key: str) -> float | None:
+    value = _one(q, key)
+    try:
+        return None if value is None or value == "" else float(value)
+    except ValueError:
+        raise ApiError(400, f"Query parameter '{key}' must be a number, not {value!r}.") from None
+
+
+def _floats(q: dict[str, list[str]], key: str) -> list[float | None] | None:
+    values = q.get(key)
+    if not values:
+        return None
+    try:
+        return [None if v == "" else float(v) for v in values]
+    except ValueError:
+        raise ApiError(400, f"Query parameter '{key}' takes numbers, not {values!r}.") from None
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """One request: check it, then route it to the API, a file download, or a static file."""
+
+    server: Server
+    server_version = "naiad-ui"
+    timeout = 30  # an idle client must not hold a worker forever
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        app = self.server.app
+        url = urlsplit(self.path)
+        q = parse_qs(url.query, keep_blank_values=True)
+        verdict = app.guard.check(self.headers, q)  # type: ignore[arg-type]
+        if not verdict.ok:
+            self._send(verdict.status, verdict.reason.encode(), "text/plain; charset=utf-8")
+            return
+        cookie = None
+        if verdict.set_cookie:
+            cookie = f"{app.guard.cookie}={app.guard.token}; HttpOnly; SameSite=Strict; Path=/"
+            if not url.path.startswith("/api/"):  # drop the token from the address bar
+                self._send(303, b"", "text/plain", {"Location": "/", "Set-Cookie": cookie})
+                return
+        try:
+            if url.path == "/api/file":
+                self._file(q, cookie)
+            elif url.path.startswith("/api/"):
+                body = json.dumps(app.api(url.path[5:], q), allow_nan=False,
+                                  separators=(",", ":")).encode()
+                self._send(200, body, "application/json", {"Set-Cookie": cookie})
+            else:
+                self._static(url.path)
+        except ApiError as e:
+            self._json_error(e.status, str(e), e.extra)
+        except FilterSyntaxError as e:
+            self._json_error(400, str(e), {"column": e.column, "text": e.text, "kind": "filter"})
+        except (RunNotFound, FieldNotFound) as e:
+            self._json_error(404, str(e).strip("'\""), {})
+        except (NaiadError, ValueError) as e:
+            self._json_error(400, str(e), {})
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as e:  # the page shows the message; the terminal keeps the traceback
+            traceback.print_exc(file=sys.stderr)
+            self._json_error(500, f"{type(e).__name__}: {e}", {})
+
+    def do_POST(self) -> None:
+        self._send(405, b"naiad ui is read-only.", "text/plain; charset=utf-8")
+
+    def _json_error(self, status: int, message: str, extra: dict[str, Any]) -> None:
+        body = json.dumps({"error": message, **extra}).encode()
+        self._send(status, body, "application/json")
+
+    def _file(self, q: dict[str, list[str]], cookie: str | None) -> None:
+        app = self.server.app
+        project = _one(q, "project") or app.project
+        sha, name, size = _data.file_blob(app.store, project, _need(q, "id"), _need(q, "path"),
+                                          _float(q, "step"))
+        ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
+        disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        with app.store.open_blob(sha) as src:
+            self.send_response(200)
+            self._common_headers("application/octet-stream", size, {
+                "Content-Disposition": disposition, "Set-Cookie": cookie})
+            self.end_headers()
+            if self.command != "HEAD":
+                while block := src.read(1 << 20):
+                    self.wfile.write(block)
+
+    def _static(self, path: str) -> None:
+        name = _PAGES.get(path) or path.lstrip("/")
+        file = self.server.app.static.get(name)  # only files that exist in static/: no traversal
+        if file is None:
+            self._send(404, b"Not found.", "text/plain; charset=utf-8")
+            return
+        ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype.endswith("javascript"):
+            ctype += "; charset=utf-8"
+        self._send(200, file.read_bytes(), ctype)
+
+    def _common_headers(self, ctype: str, length: int, extra: dict[str, str | None] | None) -> None:
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy", _CSP)
+        for key, value in (extra or {}).items():
+            if value is not None:
+                self.send_header(key, value)
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str | None] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self._common_headers(ctype, len(body), extra)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class Server(http.server.HTTPServer):
+    """``HTTPServer`` whose requests run on a fixed pool of threads."""
+
+    app: App
+    url: str = ""
+
+    def __init__(self, address: tuple[str, int], workers: int = 8, verbose: bool = False) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.verbose = verbose
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="naiad-ui")
+        super().__init__(address, Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        app = getattr(self, "app", None)  # absent when binding the port failed
+        if app is not None:
+            app.store.close()
