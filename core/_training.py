@@ -47,7 +47,8 @@ def metric_path(key: str, default_phase: str = "train") -> str:
     ``<phase>_`` / ``<phase>/`` prefixes pick the phase (``eval`` is ``val``); a ``_step``
     suffix is dropped and an ``_epoch`` suffix moves a train metric to ``train_epoch``;
     learning-rate keys (``lr``, ``lr-Adam``, ``lr-Adam/pg2``) become ``train/learning_rate``
-    (``learning_rate_pg2`` for further parameter groups).
+    (``learning_rate_pg2`` for further parameter groups; ``lr-Adam-momentum`` becomes
+    ``train/momentum``, ``lr-Adam-weight_decay`` ``train/weight_decay``).
 
     Example:
         >>> metric_path("train_acc_step"), metric_path("lr-Adam"), metric_path("eval_loss")
@@ -59,9 +60,12 @@ def metric_path(key: str, default_phase: str = "train") -> str:
         phase, name = _PHASES[head.lower()], rest
     lr = _LR.match(name)
     if lr:
-        group = lr.group("rest") or ""
-        suffix = group.split("/", 1)[1] if "/" in group else ""
-        return f"train/learning_rate{'_' + _clean(suffix) if suffix else ''}"
+        rest, _, group = (lr.group("rest") or "").partition("/")
+        kind = "learning_rate"
+        for other in ("momentum", "weight_decay"):  # LearningRateMonitor(log_momentum=...)
+            if rest.lower().endswith(other):
+                kind = other
+        return f"train/{kind}{'_' + _clean(group) if group else ''}"
     if name.endswith("_step"):
         name = name[: -len("_step")]
     elif name.endswith("_epoch"):
@@ -222,9 +226,12 @@ class TrainingLog:
     def _saved(self, text: str, step: int) -> None:
         handle = self.run[self.path("checkpoints/saved")]
         own = self.run._f.last.get(self.path("checkpoints/saved"))
-        if own is not None and own[0] >= step * 1_000_000:
-            step = own[0] // 1_000_000 + 1  # two files saved at one step: next free step
-        handle.append(text, step=step)
+        fixed = step * 1_000_000
+        if own is not None and own[0] >= fixed:
+            # several files saved at one step (top-k and last.ckpt): 0.001 apart, so that
+            # the whole part of each step is still the step the file was saved at
+            fixed = own[0] + 1_000
+        handle.append(text, step=fixed / 1_000_000)
 
     def resume(self, checkpoint: str, step: int, epoch: float | None, source: str) -> None:
         self.configs({"resume/checkpoint": str(checkpoint), "resume/step": int(step),

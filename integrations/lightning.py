@@ -1,0 +1,512 @@
+"""PyTorch Lightning: ``Trainer(logger=NaiadLogger(...))`` logs a fit under SPEC §8's paths.
+
+What lands where (root ``training/`` by default)::
+
+    training/framework/{name,version}
+    training/hyperparams/<flat>        save_hyperparameters() of module and datamodule, plus the
+                                       promoted keys (learning_rate, batch_size, max_epochs, ...)
+    training/config/{trainer,optimizer}/<flat>
+    training/model/{class,num_params,num_trainable_params,summary}
+    training/train/<m>  training/train_epoch/<m>  training/val/<m>  training/test/<m>
+    training/metrics/<original key>    every self.log key as Lightning named it
+    training/epoch                     fractional epochs completed
+    training/checkpoints/saved         every file a ModelCheckpoint wrote (series of paths)
+    training/checkpoints/{last,best}/{path,step,size,sha256,score,monitor,mode}
+    training/resume/{checkpoint,step,epoch,source}
+
+Series are logged at ``trainer.global_step``, the optimizer updates completed: a batch's loss at
+the update it made, the validation that ends an epoch at that epoch's last update.
+
+**Fork on resume.** The logger adds a small callback to the trainer (``NaiadLogger.callback``)
+whose Lightning callback state carries the run's identity inside every checkpoint.
+``trainer.fit(model, ckpt_path=...)`` with such a checkpoint logs to a new child run forked from
+that run at the checkpoint's global step, in the same experiment, so the experiment's curves stay
+continuous. For this the logger creates its run only once the checkpoint is restored, at the
+start of training; using ``logger.experiment`` before ``trainer.fit`` creates it early, and a
+resumed fit then logs into that run instead. ``run_id=`` continues a named run; ``fork_from=``
+forks explicitly.
+
+The logger never raises into training because of a logging problem: it warns
+(``naiad.NaiadWarning``) and counts the drop in ``sys/diagnostics/dropped``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import sys
+import warnings
+from argparse import Namespace
+from collections.abc import Mapping
+from importlib import import_module
+from typing import Any
+
+try:
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import Callback
+    from lightning.pytorch.loggers import Logger
+    from lightning.pytorch.loggers.logger import DummyExperiment, rank_zero_experiment
+    from lightning.pytorch.utilities import rank_zero_only
+except ModuleNotFoundError:
+    try:
+        import pytorch_lightning as pl  # type: ignore[no-redef]
+        from pytorch_lightning.callbacks import Callback  # type: ignore[assignment]
+        from pytorch_lightning.loggers import Logger  # type: ignore[assignment]
+        from pytorch_lightning.loggers.logger import (  # type: ignore[assignment]
+            DummyExperiment,
+            rank_zero_experiment,
+        )
+        from pytorch_lightning.utilities import rank_zero_only  # type: ignore[assignment]
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            "naiad.integrations.lightning needs PyTorch Lightning 2.x (the `lightning` or "
+            "`pytorch_lightning` package): pip install 'naiad[lightning]'", name=e.name) from e
+
+from naiad import NaiadWarning, Run
+from naiad._settings import resolve
+from naiad._training import DEFAULT_ROOT, TrainingLog, resume_state
+from naiad._types import unwrap_scalar
+
+__all__ = ["NaiadLogger"]
+
+_SETUP_HOOK = "_call_setup_hook"  # Lightning's function that touches logger.experiment in setup
+_WRAPPERS = (__name__, "lightning.fabric.", "lightning_fabric.")
+
+
+class NaiadLogger(Logger):
+    """A Lightning ``Logger`` that writes into a naiad store.
+
+    Args:
+        experiment_name: the experiment the run belongs to (``sys/name``).
+        run_id: continue (or create) the run with this id instead of a new one.
+        project, store: where the run goes (defaults: ``NAIAD_*`` environment, config file,
+            ``default`` in ``./.naiad``).
+        root: the namespace everything goes under.
+        log_checkpoints: also upload the last and best checkpoint files into the store (their
+            path, size and sha256 are always recorded). Default: ``NAIAD_LOG_CHECKPOINTS``, else off.
+        fork_from: ``(run_id, step)``: start a child run forked from that run at that step.
+        run: log into this existing :class:`naiad.Run` (the logger does not close it).
+        tags: initial ``sys/tags``.
+        run_kwargs: further :class:`naiad.Run` arguments (``mode``, ``description``, ...);
+            ``on_error`` defaults to ``"warn"``.
+
+    Attributes:
+        callback: the companion ``Callback`` the logger adds to its trainer's callbacks during
+            setup; pass it in ``Trainer(callbacks=[...])`` yourself only if you build trainers
+            in ways that bypass Lightning's setup.
+
+    Example:
+        >>> import lightning.pytorch as pl  # doctest: +SKIP
+        >>> logger = NaiadLogger(experiment_name="seabird")  # doctest: +SKIP
+        >>> trainer = pl.Trainer(max_epochs=3, logger=logger)  # doctest: +SKIP
+        >>> trainer.fit(model, datamodule=data)  # doctest: +SKIP
+        >>> logger.experiment["training/val/loss"].fetch_last()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        experiment_name: str | None = None,
+        run_id: str | None = None,
+        project: str | None = None,
+        store: str | os.PathLike[str] | None = None,
+        root: str = DEFAULT_ROOT,
+        log_checkpoints: bool | None = None,
+        fork_from: tuple[str, int] | None = None,
+        run: Run | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+        **run_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        settings = resolve({"experiment_name": experiment_name, "run_id": run_id, "project": project,
+                            "log_checkpoints": log_checkpoints, "mode": run_kwargs.get("mode"),
+                            "on_error": run_kwargs.get("on_error")})  # bad values fail here
+        self._experiment_name = settings.experiment_name
+        self._run_id = settings.run_id  # an explicit id: continue (or create) that run
+        self._new_id = secrets.token_hex(8)  # the id of the run this logger creates otherwise
+        self._project = project
+        self._store = None if store is None else os.fspath(store)
+        self._root = root
+        self._log_checkpoints = settings.log_checkpoints
+        self._fork_from = None if fork_from is None else (str(fork_from[0]), int(fork_from[1]))
+        self._tags = tuple(tags)
+        self._run_kwargs = {"on_error": "warn", **run_kwargs}
+        self._run: Run | None = run
+        self._owns_run = run is None
+        self._log: TrainingLog | None = None if run is None else TrainingLog(run, root)
+        self._framework_logged = False
+        self._trainer: pl.Trainer | None = None
+        self._train_started = False
+        self._hparams: dict[str, Any] = {}
+        self._parent: dict[str, Any] | None = None  # naiad state found in a restored checkpoint
+        self._restored: dict[str, Any] | None = None  # the restored checkpoint, until recorded
+        self._exception: BaseException | None = None
+        self._explicit_fork: tuple[str, int] | None = None
+        self._reopen: dict[str, Any] = {"store": None if run is None else run.store_location,
+                                        "mode": None if run is None else run.mode}
+        self.callback = _NaiadCallback(self)
+
+    # -- Lightning's Logger contract ------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The experiment name ("" when the run has none)."""
+        if self._run is not None:
+            return self._run.experiment_name or ""
+        return self._experiment_name or (self._parent or {}).get("experiment") or ""
+
+    @property
+    def version(self) -> str:
+        """The run id (known before the run is created)."""
+        if self._run is not None:
+            return self._run.run_id
+        return self._run_id or self._new_id
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Run:
+        """The :class:`naiad.Run` this logger writes to (created on first use)."""
+        trainer = _trainer_in_setup()
+        if trainer is not None:
+            self._attach(trainer)
+            if self._run is None or self._run.closed:
+                # Lightning's setup touches `experiment` before it restores a checkpoint; creating
+                # the run now would make a fork on resume impossible, so the run waits until then.
+                return DummyExperiment()  # type: ignore[return-value]
+        if self._run is None or self._run.closed:
+            self._ensure_log()
+        assert self._run is not None
+        return self._run
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
+        """Record ``save_hyperparameters()`` (flattened) plus the promoted keys."""
+        self._hparams.update(vars(params) if isinstance(params, Namespace) else dict(params or {}))
+        if self._waiting_for_restore():
+            return  # written when training starts, into the run a resume may fork
+        self._write_hparams()
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Log every key at ``step`` under its normalized path, plus the original key."""
+        log = self._ensure_log()
+        values = dict(metrics)
+        given_epoch = values.pop("epoch", None)
+        step = self._step(step)
+        log.metrics(values, step, keep_original=True)
+        epoch = self._epochs(step, given_epoch)
+        if epoch is not None:
+            log.series({"epoch": epoch}, step)
+
+    def log_graph(self, model: Any, input_array: Any = None) -> None:
+        # Lightning calls this once a fit is set up: the trainer, if setup did not show it to us
+        trainer = getattr(model, "_trainer", None)
+        if self._trainer is None and _is_trainer(trainer):
+            self._attach(trainer)
+
+    @rank_zero_only
+    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+        """Record the file a ``ModelCheckpoint`` just wrote (and upload it if asked)."""
+        cb = checkpoint_callback
+        path = getattr(cb, "_last_checkpoint_saved", "") or getattr(cb, "last_model_path", "")
+        if not path:
+            return
+        log = self._ensure_log()
+        step = self._trainer.global_step if self._trainer is not None else \
+            int(getattr(cb, "_last_global_step_saved", 0))
+        best = getattr(cb, "best_model_path", "")
+        is_best = bool(best) and os.path.abspath(best) == os.path.abspath(path)
+        monitor = getattr(cb, "monitor", None)
+        extra = {"score": _number(getattr(cb, "current_score", None)) if monitor else None,
+                 "monitor": monitor, "mode": getattr(cb, "mode", None) if monitor else None}
+        log.checkpoint(path, step, kind=("last", "best") if is_best else "last",
+                       upload=self._log_checkpoints, extra=extra)
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        """Mark the run failed if the fit failed, then close it (a later fit or test reopens it)."""
+        if status == "failed":
+            self._ensure_log().failed(self._exception)
+        self._exception = None
+        run = self._run
+        if run is None or run.closed:
+            return
+        try:
+            if self._owns_run:
+                run.close()
+            else:
+                run.wait()
+        except Exception as e:  # the training is over; still never raise from the logger
+            warnings.warn(f"naiad: could not close run '{run.run_id}': {type(e).__name__}: {e}",
+                          NaiadWarning, stacklevel=2)
+
+    # -- the run ---------------------------------------------------------------------------------
+    def _ensure_log(self) -> TrainingLog:
+        """The log to write to: creates (or, after ``finalize``, reopens) the run."""
+        run = self._run
+        if run is None or run.closed:
+            try:
+                if run is None:
+                    run = self._open_run()
+                else:  # closed by finalize: a later test() or fit() logs on into it
+                    run = Run(run_id=run.run_id, project=run.project, **self._reopen)
+            except Exception as e:  # e.g. an unwritable store: train on, log nothing
+                warnings.warn(f"naiad: could not open the run, nothing will be logged: "
+                              f"{type(e).__name__}: {e}", NaiadWarning, stacklevel=3)
+                run = Run(run_id=self.version, mode="disabled")
+                self._reopen = {"mode": "disabled"}
+            self._run, self._log = run, TrainingLog(run, self._root)
+            self._framework_logged = False
+        assert self._log is not None
+        if not self._framework_logged:
+            self._framework_logged = True
+            self._log.framework(pl.__name__.split(".")[0], str(getattr(pl, "__version__", "")))
+            if self._hparams or self._trainer is not None:
+                self._write_hparams()
+            if self._explicit_fork is not None:
+                self._log.resume("", self._explicit_fork[1], None, "fork_from")
+                self._explicit_fork = None
+        return self._log
+
+    def _open_run(self) -> Run:
+        where = {"experiment_name": self._experiment_name, "project": self._project,
+                 "store": self._store}
+        kwargs = {"tags": self._tags, **self._run_kwargs}
+        parent, step = None, None
+        if self._fork_from is not None:
+            parent, step = self._fork_from
+            if where["experiment_name"] is None:
+                try:
+                    with Run(run_id=parent, project=self._project, store=self._store,
+                             mode="read-only") as p:
+                        where["experiment_name"] = p.experiment_name
+                except Exception:
+                    pass  # the fork below reports the missing parent
+        elif self._run_id is None and self._parent and self._restored is not None:
+            parent, step = self._parent.get("run_id"), int(self._restored["step"])
+            where = {"experiment_name": self._experiment_name or self._parent.get("experiment"),
+                     "project": self._project or self._parent.get("project"),
+                     "store": self._store or self._parent.get("store")}
+        run_id = self._run_id or self._new_id
+        self._reopen = {"store": where["store"], **self._run_kwargs}
+        if parent:
+            try:
+                run = Run(run_id=run_id, fork_run_id=parent, fork_step=step, **where, **kwargs)
+            except Exception as e:
+                warnings.warn(f"naiad: could not fork run '{parent}' at step {step} "
+                              f"({type(e).__name__}: {e}); logging to a new run", NaiadWarning,
+                              stacklevel=3)
+            else:
+                if self._fork_from is not None:
+                    self._fork_from = None  # a later fit with this logger continues the child
+                    self._explicit_fork = (parent, int(step or 0))
+                return run
+        return Run(run_id=run_id, **where, **kwargs)
+
+    def _attach(self, trainer: pl.Trainer) -> None:
+        """Follow this trainer; its callbacks get ours (for checkpoint state and train start)."""
+        self._trainer = trainer
+        self._train_started = False
+        if not any(cb is self.callback for cb in trainer.callbacks):
+            trainer.callbacks.insert(0, self.callback)
+
+    def _waiting_for_restore(self) -> bool:
+        trainer = self._trainer
+        return (trainer is not None and not self._train_started and trainer.state.fn == "fit"
+                and (self._run is None or self._run.closed))
+
+    # -- what the companion callback reports ---------------------------------------------------
+    def _checkpoint_state(self) -> dict[str, Any]:
+        run = self._run
+        return {} if run is None or self._log is None else resume_state(run)
+
+    def _on_restore(self, trainer: pl.Trainer, checkpoint: Mapping[str, Any]) -> None:
+        if trainer.state.fn != "fit":
+            return
+        self._parent = None  # until load_state_dict, called next, finds naiad state
+        self._restored = {"checkpoint": str(trainer.ckpt_path or ""),
+                          "step": int(checkpoint.get("global_step", 0)), "epoch": checkpoint.get("epoch")}
+        if self._run is None or not self._owns_run or self._run_id is not None:
+            return  # the run is still to be made, or the user named the run to log into
+        if self._run.closed:
+            # this logger's earlier fit is over: the resumed fit forks a new child of it
+            self._run, self._log, self._new_id = None, None, secrets.token_hex(8)
+        else:
+            warnings.warn("naiad: logger.experiment was used before Lightning restored the "
+                          "checkpoint, so the resumed fit logs into that run instead of a forked "
+                          "child run.", NaiadWarning, stacklevel=2)
+
+    def _on_train_start(self, trainer: pl.Trainer, module: Any) -> None:
+        self._trainer, self._train_started = trainer, True
+        existed = self._run is not None and not self._run.closed and self._framework_logged
+        log = self._ensure_log()
+        if existed:
+            self._write_hparams()
+        log.config("trainer", _trainer_config(trainer))
+        if trainer.optimizers:
+            log.config("optimizer", _optimizer_config(trainer))
+        params = list(module.parameters())
+        log.model(type(module).__name__, sum(p.numel() for p in params),
+                  sum(p.numel() for p in params if p.requires_grad), summary=_summary(module))
+        restored, self._restored = self._restored, None
+        parent, self._parent = self._parent, None
+        if restored is not None:
+            step = restored["step"]
+            epoch = self._epochs(step, restored["epoch"])
+            source = "Trainer.fit(ckpt_path)" if parent else \
+                "Trainer.fit(ckpt_path) (no naiad state)"
+            log.resume(restored["checkpoint"], step, epoch, source)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _write_hparams(self) -> None:
+        log = self._log if self._run is not None and not self._run.closed else self._ensure_log()
+        assert log is not None
+        log.hyperparams(self._hparams, promoted=_promoted(self._hparams, self._trainer))
+
+    def _step(self, given: int | None) -> int:
+        """Optimizer updates completed: ``trainer.global_step``.
+
+        Lightning hands loggers a batch counter that it increments only after a batch's metrics
+        (and the validation that ends an epoch) are logged, one behind the update just made;
+        ``global_step`` already counts it. Manual optimization keeps Lightning's counter, which
+        advances once per batch however many optimizers stepped, and a step you pass yourself
+        outside a running trainer is kept.
+        """
+        trainer = self._trainer
+        running = trainer is not None and trainer.state.status == "running"
+        module = trainer.lightning_module if running else None  # type: ignore[union-attr]
+        if module is not None and module.automatic_optimization:
+            return int(trainer.global_step)  # type: ignore[union-attr]
+        return int(given) if given is not None else 0
+
+    def _epochs(self, step: int, given: Any) -> float | None:
+        """Fractional epochs completed at ``step``; Lightning's integer epoch when unknown."""
+        trainer = self._trainer
+        if trainer is not None:
+            batches = trainer.num_training_batches
+            if isinstance(batches, int) and batches > 0:
+                return step / math.ceil(batches / max(1, int(trainer.accumulate_grad_batches)))
+        given = unwrap_scalar(given)
+        return float(given) if isinstance(given, (int, float)) else None
+
+
+class _NaiadCallback(Callback):
+    """The logger's companion: carries the run's identity in checkpoints, sees the trainer."""
+
+    def __init__(self, logger: NaiadLogger) -> None:
+        self._logger = logger
+
+    @property
+    def state_key(self) -> str:
+        return "NaiadLogger"
+
+    def state_dict(self) -> dict[str, Any]:
+        return self._logger._checkpoint_state()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._logger._parent = dict(state_dict) if state_dict.get("run_id") else None
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+        if rank_zero_only.rank == 0:
+            self._logger._on_restore(trainer, checkpoint)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if rank_zero_only.rank == 0:
+            self._logger._on_train_start(trainer, pl_module)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: Any, exception: BaseException) -> None:
+        self._logger._exception = exception
+
+
+def _trainer_in_setup() -> pl.Trainer | None:
+    """The Trainer, when the caller is Lightning's setup step touching ``logger.experiment``."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_WRAPPERS):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None or frame.f_code.co_name != _SETUP_HOOK:
+        return None
+    trainer = frame.f_locals.get("trainer")
+    return trainer if _is_trainer(trainer) else None
+
+
+def _is_trainer(obj: Any) -> bool:
+    """A Trainer of either package name (both may be installed, with distinct classes)."""
+    packages = ("lightning.pytorch.", "pytorch_lightning.")
+    return any(c.__name__ == "Trainer" and c.__module__.startswith(packages) for c in type(obj).__mro__)
+
+
+def _number(value: Any) -> float | None:
+    value = unwrap_scalar(value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _promoted(hparams: Mapping[str, Any], trainer: pl.Trainer | None) -> dict[str, Any]:
+    """SPEC §8's promoted hyperparameters: the user's own first, else what the trainer knows."""
+
+    def declared(*names: str) -> Any:
+        for name in names:
+            value = unwrap_scalar(hparams.get(name))
+            if isinstance(value, (bool, int, float, str)):
+                return value
+        return None
+
+    out: dict[str, Any] = {
+        "learning_rate": _number(declared("learning_rate", "lr")),
+        "batch_size": declared("batch_size"),
+        "optimizer": declared("optimizer", "optimizer_name"),
+        "weight_decay": _number(declared("weight_decay")),
+        "seed": declared("seed"),
+    }
+    if trainer is not None:
+        group: dict[str, Any] = trainer.optimizers[0].param_groups[0] if trainer.optimizers else {}
+        fallback = {
+            "learning_rate": _number(group.get("initial_lr", group.get("lr"))),
+            "batch_size": _batch_size(trainer),
+            "optimizer": type(trainer.optimizers[0]).__name__ if trainer.optimizers else None,
+            "weight_decay": _number(group.get("weight_decay")),
+        }
+        out.update({k: v for k, v in fallback.items() if out.get(k) is None})
+        max_epochs, max_steps = trainer.max_epochs, trainer.max_steps
+        out["max_epochs"] = max_epochs if max_epochs is not None and max_epochs >= 0 else None
+        out["max_steps"] = max_steps if max_steps >= 0 else None  # -1: no limit
+        out["grad_accum_steps"] = int(trainer.accumulate_grad_batches)
+    if out["seed"] is None and os.environ.get("PL_GLOBAL_SEED", "").lstrip("-").isdigit():
+        out["seed"] = int(os.environ["PL_GLOBAL_SEED"])  # set by lightning's seed_everything
+    return out
+
+
+def _batch_size(trainer: pl.Trainer) -> int | None:
+    try:
+        loader = trainer.train_dataloader
+    except Exception:
+        return None
+    size = getattr(loader, "batch_size", None)
+    return size if isinstance(size, int) else None
+
+
+def _trainer_config(trainer: pl.Trainer) -> dict[str, Any]:
+    names = ("max_epochs", "min_epochs", "max_steps", "min_steps", "accumulate_grad_batches",
+             "precision", "gradient_clip_val", "gradient_clip_algorithm", "val_check_interval",
+             "check_val_every_n_epoch", "log_every_n_steps", "num_devices", "num_nodes",
+             "limit_train_batches", "limit_val_batches", "num_training_batches")
+    out = {name: getattr(trainer, name, None) for name in names}
+    out["accelerator"] = type(trainer.accelerator).__name__
+    out["strategy"] = type(trainer.strategy).__name__
+    return out
+
+
+def _optimizer_config(trainer: pl.Trainer) -> dict[str, Any]:
+    optimizer = trainer.optimizers[0]
+    group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    out: dict[str, Any] = {"class": type(optimizer).__name__,
+                           "num_param_groups": len(optimizer.param_groups), **group}
+    if trainer.lr_scheduler_configs:
+        out["scheduler"] = type(trainer.lr_scheduler_configs[0].scheduler).__name__
+    return out
+
+
+def _summary(module: Any) -> str | None:
+    try:
+        summary = import_module(f"{pl.__name__}.utilities.model_summary").ModelSummary
+        return str(summary(module, max_depth=1))
+    except Exception:  # a summary is a nicety; some modules cannot be summarized
+        return None
