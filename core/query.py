@@ -1,0 +1,599 @@
+"""Read many runs at once: tables of runs and experiments, metric series, files.
+
+The names follow ``neptune-query`` so Neptune users feel at home. Every function takes
+``project=`` and ``store=``, resolved like :class:`naiad.Run` does (argument, ``NAIAD_*``
+environment, ``naiad.toml`` / ``[tool.naiad]``, default), and returns pandas objects.
+
+Selecting runs:
+
+- ``filter=``: a filter string (see :mod:`naiad._filter` and the README), e.g.
+  ``'config/lr > 0.001 and last(training/val/loss) < 0.3'``.
+- ``runs=`` / ``experiments=``: a name, a list of names (always exact), or a regular
+  expression. A single string is a regular expression when it holds one of
+  ``. ^ $ * + ? { } [ ] \\ | ( )``, and it matches anywhere in the name (``re.search``;
+  anchor it with ``^...$``); otherwise it is an exact name. Pass a one-item list to match a
+  name with such characters exactly.
+- An experiment is the set of runs that share ``sys/experiment/name``; experiment-level
+  functions read the experiment's head (``sys/experiment/is_head``), and its metrics are
+  stitched along the fork lineage.
+- Trashed runs (``sys/trashed``) are left out unless ``trashed=None`` (all) or ``True`` (only
+  trashed), or the filter itself mentions ``sys/trashed``.
+
+Example:
+    >>> from naiad import query
+    >>> query.fetch_runs_table(filter="config/lr > 0.001", attributes=["config/lr"])  # doctest: +SKIP
+    >>> query.fetch_metrics(experiments="seabird", attributes=r"^training/val/")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _filter
+from ._files import safe_filename, write_blob
+from ._read import Lineage, decode, float_series, lineage, other_series
+from ._settings import resolve
+from ._storage import SqliteStore, open_store
+from ._storage._sqlite import STALE_AFTER_S
+from ._types import STEP_SCALE, FieldType, float_from_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "download_files",
+    "fetch_experiments_table",
+    "fetch_metrics",
+    "fetch_runs_table",
+    "fetch_series",
+    "list_experiments",
+    "list_runs",
+]
+
+Names = str | Sequence[str] | None
+PathLike = str | os.PathLike[str] | None
+DEFAULT_COLUMNS = ("sys/name", "sys/state", "sys/creation_time")
+_REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
+_TABLE_TYPES = frozenset({FieldType.FLOAT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.STRING,
+                          FieldType.DATETIME, FieldType.STRING_SET, FieldType.FLOAT_SERIES})
+_FLOATS = {int(FieldType.FLOAT), int(FieldType.FLOAT_SERIES)}
+
+
+def is_regex(name: str) -> bool:
+    """True when a ``runs=`` / ``experiments=`` string is read as a regular expression."""
+    return any(c in _REGEX_CHARS for c in name)
+
+
+# -- opening and selecting ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def _opened(project: str | None, store: PathLike) -> Iterator[tuple[SqliteStore, str]]:
+    settings = resolve({"project": project, "store": None if store is None else os.fspath(store)})
+    opened = open_store(settings.store, create=False)
+    try:
+        yield opened, settings.project
+    finally:
+        opened.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Query:
+    """Which runs: a project, heads only or every run, names, a filter, the trash."""
+
+    project: str
+    heads: bool
+    names: Names
+    filter: _filter.Node | None
+    trashed: bool | None
+
+    @property
+    def label(self) -> str:
+        return "r.experiment" if self.heads else "r.custom_id"
+
+    def where(self, now: float) -> tuple[str, list[Any]]:
+        parts = ["r.project_id = (SELECT id FROM projects WHERE name = ?)"]
+        params: list[Any] = [self.project]
+        if self.heads:
+            parts.append("r.experiment IS NOT NULL AND r.id IN (SELECT run_id FROM fields "
+                         "WHERE path = ? AND type = ? AND value = 1)")
+            params += ["sys/experiment/is_head", int(FieldType.BOOLEAN)]
+        if self.names is not None:
+            if isinstance(self.names, str) and is_regex(self.names):
+                parts.append(f"naiad_regexp(?, {self.label})")
+                params.append(self.names)
+            elif isinstance(self.names, str):
+                parts.append(f"{self.label} = ?")
+                params.append(self.names)
+            else:
+                parts.append(f"{self.label} IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(list(self.names)))
+        trashed = self.trashed
+        if trashed is False and self.filter is not None and "sys/trashed" in _filter.paths(self.filter):
+            trashed = None  # the filter says what it wants of the trash
+        if trashed is not None:
+            parts.append(("" if trashed else "NOT ") + "r.id IN (SELECT run_id FROM fields "
+                         "WHERE path = ? AND type = ? AND value = 1)")
+            params += ["sys/trashed", int(FieldType.BOOLEAN)]
+        if self.filter is not None:
+            sql, extra = _filter.compile_filter(self.filter, now)
+            parts.append(sql)
+            params += extra
+        return " AND ".join(parts), params
+
+
+def _query(project: str, heads: bool, names: Names, filter: str | None, trashed: bool | None) -> _Query:
+    if names is not None:
+        if isinstance(names, str):
+            if is_regex(names):
+                try:
+                    re.compile(names)
+                except re.error as e:
+                    raise ValueError(f"Invalid regular expression {names!r} for the names: {e}.") from None
+        elif not all(isinstance(n, str) for n in names):
+            raise TypeError("runs= / experiments= take a name, a list of names, or a regex string.")
+    node = _filter.parse(filter) if filter is not None and filter.strip() else None
+    return _Query(project, heads, names, node, trashed)
+
+
+def _select(conn: sqlite3.Connection, q: _Query, now: float, sort_by: str | None = None,
+            ascending: bool = True, limit: int | None = None) -> list[tuple[int, str]]:
+    """(run pk, label) of the selected runs, in order."""
+    _filter.install(conn)
+    where, params = q.where(now)
+    direction = "ASC" if ascending else "DESC"
+    join, order = "", "r.id ASC"  # unsorted: the order runs were created in this store
+    join_params: list[Any] = []
+    order_params: list[Any] = []
+    if sort_by == "sys/state":
+        active, order_params = _filter.active_sql(now)
+        order = f"CASE WHEN {active} THEN 'active' ELSE 'inactive' END {direction}, r.id {direction}"
+    elif sort_by is not None:
+        join, join_params = "LEFT JOIN fields s ON s.run_id = r.id AND s.path = ?", [sort_by]
+        order = (f"(s.value IS NULL OR typeof(s.value) = 'blob'), s.value {direction}, "
+                 f"r.id {direction}")
+    sql = f"SELECT r.id, {q.label} FROM runs r {join} WHERE {where} ORDER BY {order}"
+    all_params = join_params + params + order_params
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be a whole number >= 0; got {limit!r}.")
+        sql += " LIMIT ?"
+        all_params.append(limit)
+    return [(int(pk), str(label)) for pk, label in conn.execute(sql, all_params)]
+
+
+def _active(conn: sqlite3.Connection, now: float) -> set[int]:
+    return {r[0] for r in conn.execute(_filter.ACTIVE_RUNS, (now - STALE_AFTER_S,))}
+
+
+# -- listing ---------------------------------------------------------------------------------------
+def list_runs(runs: Names = None, *, filter: str | None = None, trashed: bool | None = False,
+              project: str | None = None, store: PathLike = None) -> list[str]:
+    """Run ids (``sys/custom_run_id``) of the selected runs, in the order they were created.
+
+    Example:
+        >>> list_runs(filter='sys/tags contains "baseline"')  # doctest: +SKIP
+        ['seabird-1', 'seabird-2']
+    """
+    with _opened(project, store) as (st, proj):
+        q = _query(proj, False, runs, filter, trashed)
+        return [label for _, label in st._read(lambda c: _select(c, q, time.time(), None))]
+
+
+def list_experiments(experiments: Names = None, *, filter: str | None = None,
+                     trashed: bool | None = False, project: str | None = None,
+                     store: PathLike = None) -> list[str]:
+    """Names of the experiments whose head run matches, sorted.
+
+    Example:
+        >>> list_experiments(r"^seabird")  # doctest: +SKIP
+        ['seabird', 'seabird-large']
+    """
+    with _opened(project, store) as (st, proj):
+        q = _query(proj, True, experiments, filter, trashed)
+        return sorted(label for _, label in st._read(lambda c: _select(c, q, time.time())))
+
+
+# -- tables ----------------------------------------------------------------------------------------
+def fetch_runs_table(runs: Names = None, *, filter: str | None = None,
+                     attributes: str | Sequence[str] | None = None,
+                     sort_by: str | None = "sys/creation_time", ascending: bool = False,
+                     limit: int | None = None, trashed: bool | None = False,
+                     project: str | None = None, store: PathLike = None) -> pd.DataFrame:
+    """One row per run (index ``run``), one column per attribute path.
+
+    ``attributes``: a list of exact paths (in that order; a path no run has gives an empty
+    column), or a regular expression matched (``re.search``) against every path of the
+    selected runs (columns sorted). Default: ``sys/name``, ``sys/state``,
+    ``sys/creation_time`` and every non-``sys`` value field (numbers, strings, booleans,
+    datetimes, string sets, and float series). A series column holds its last value.
+
+    Example:
+        >>> fetch_runs_table(filter="exists(config/lr)", attributes=["config/lr"], limit=10)  # doctest: +SKIP
+    """
+    return _fetch_table(False, runs, filter, attributes, sort_by, ascending, limit, trashed,
+                        project, store)
+
+
+def fetch_experiments_table(experiments: Names = None, *, filter: str | None = None,
+                            attributes: str | Sequence[str] | None = None,
+                            sort_by: str | None = "sys/creation_time", ascending: bool = False,
+                            limit: int | None = None, trashed: bool | None = False,
+                            project: str | None = None, store: PathLike = None) -> pd.DataFrame:
+    """One row per experiment head (index ``experiment``); columns as in :func:`fetch_runs_table`.
+
+    Example:
+        >>> fetch_experiments_table(attributes=r"^training/val/")  # doctest: +SKIP
+    """
+    return _fetch_table(True, experiments, filter, attributes, sort_by, ascending, limit, trashed,
+                        project, store)
+
+
+def _fetch_table(heads: bool, names: Names, filter: str | None, attributes: str | Sequence[str] | None,
+                 sort_by: str | None, ascending: bool, limit: int | None, trashed: bool | None,
+                 project: str | None, store: PathLike) -> pd.DataFrame:
+    if attributes is not None and not isinstance(attributes, str):
+        attributes = list(dict.fromkeys(attributes))
+        if not all(isinstance(a, str) for a in attributes):
+            raise TypeError("attributes= takes a list of paths or a regex string.")
+    pattern = _compile_regex(attributes, "attributes") if isinstance(attributes, str) else None
+    with _opened(project, store) as (st, proj):
+        q = _query(proj, heads, names, filter, trashed)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[tuple[int, str]], list[str], dict[str, Any]]:
+            now = time.time()
+            chosen = _select(conn, q, now, sort_by, ascending, limit)
+            pks, n = json.dumps([pk for pk, _ in chosen]), len(chosen)
+            index = {pk: i for i, (pk, _) in enumerate(chosen)}
+            cells: dict[str, tuple[set[int], list[Any]]] = {}
+            if isinstance(attributes, list):
+                cells = {p: (set(), [None] * n) for p in attributes}
+                rows = conn.execute(
+                    "SELECT run_id, path, type, value FROM fields WHERE run_id IN "
+                    "(SELECT value FROM json_each(?)) AND path IN (SELECT value FROM json_each(?))",
+                    (pks, json.dumps(attributes)))
+            else:  # one pass over every field of the chosen runs; each path is judged once
+                rows = conn.execute("SELECT run_id, path, type, value FROM fields WHERE run_id IN "
+                                    "(SELECT value FROM json_each(?))", (pks,))
+            skip: set[str] = set()
+            for run_pk, path, ftype, value in rows:
+                cell = cells.get(path)
+                if cell is None:
+                    if path in skip:
+                        continue
+                    if not _default_column(path, ftype, pattern):
+                        skip.add(path)
+                        continue
+                    cell = cells[path] = (set(), [None] * n)
+                cell[0].add(ftype)
+                cell[1][index[run_pk]] = value
+            if isinstance(attributes, list):
+                columns = attributes
+            elif pattern is not None:
+                columns = sorted(cells)
+            else:
+                columns = [*DEFAULT_COLUMNS, *sorted(set(cells) - set(DEFAULT_COLUMNS))]
+                for path in DEFAULT_COLUMNS:
+                    cells.setdefault(path, (set(), [None] * n))
+            if "sys/state" in cells:
+                active = _active(conn, now)
+                cells["sys/state"] = ({int(FieldType.STRING)}, [
+                    ("active" if pk in active else "inactive") if v is not None else None
+                    for (pk, _), v in zip(chosen, cells["sys/state"][1])])
+            return chosen, columns, cells
+
+        chosen, columns, cells = st._read(read)
+    import pandas as pd  # after the checks: a bad filter or a missing store fails fast
+
+    data = {path: _column(*cells[path]) for path in columns}
+    index = pd.Index([label for _, label in chosen], name="experiment" if heads else "run", dtype=object)
+    return pd.DataFrame(data, index=index, columns=pd.Index(columns, dtype=object))
+
+
+def _default_column(path: str, ftype: int, pattern: re.Pattern[str] | None) -> bool:
+    """Whether a path becomes a column: it matches the regex, or (no regex) it is a default."""
+    if pattern is not None:
+        return pattern.search(path) is not None
+    return path in DEFAULT_COLUMNS or (not path.startswith("sys/") and ftype in _TABLE_TYPES)
+
+
+def _compile_regex(text: str, what: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as e:
+        raise ValueError(f"Invalid regular expression {text!r} for {what}=: {e}.") from None
+
+
+def _column(types: set[int], values: list[Any]) -> Any:
+    """Stored values of one path as a pandas array of the matching dtype."""
+    import numpy as np
+    import pandas as pd
+
+    if not types:
+        return pd.array(values, dtype=object)
+    if types <= _FLOATS | {int(FieldType.INTEGER)} and types & _FLOATS:
+        return np.array([float_from_store(v) if type(v) is bytes else v for v in values], dtype=float)
+    if len(types) > 1:
+        return pd.array([None if v is None else decode(t, v) for t, v in _typed(types, values)],
+                        dtype=object)
+    ftype = FieldType(next(iter(types)))
+    if ftype is FieldType.INTEGER:
+        return pd.array(values, dtype="Int64")
+    if ftype is FieldType.BOOLEAN:
+        return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
+    if ftype is FieldType.DATETIME:
+        return pd.to_datetime(pd.array(values, dtype="Int64"), unit="us", utc=True)
+    if ftype in (FieldType.STRING, FieldType.STRING_SERIES):
+        return pd.array(values, dtype=object)
+    return pd.array([None if v is None else decode(ftype, v) for v in values], dtype=object)
+
+
+def _typed(types: set[int], values: list[Any]) -> Iterator[tuple[int, Any]]:
+    """Guess each stored value's type when one path holds several types across runs."""
+    for v in values:
+        if isinstance(v, (bytes, float)):
+            yield int(FieldType.FLOAT), v
+        elif isinstance(v, int):
+            yield (int(FieldType.INTEGER) if FieldType.INTEGER in types else int(min(types))), v
+        else:
+            text_types = [t for t in types if t not in (FieldType.FLOAT, FieldType.INTEGER)]
+            yield (min(text_types) if text_types else int(FieldType.STRING)), v
+
+
+# -- series ----------------------------------------------------------------------------------------
+def fetch_metrics(experiments: Names = None, runs: Names = None, attributes: str | Sequence[str] = r".*",
+                  *, filter: str | None = None,
+                  step_range: tuple[float | None, float | None] = (None, None),
+                  tail_limit: int | None = None, lineage_to_the_root: bool = True,
+                  include_time: str | None = None, format: str = "wide",
+                  trashed: bool | None = False, project: str | None = None,
+                  store: PathLike = None) -> pd.DataFrame:
+    """Float series of experiments (their heads) or of runs, as one DataFrame.
+
+    Pass ``runs=`` for runs (labelled ``run``), otherwise experiments are read (labelled
+    ``experiment``; ``experiments=None`` means all). With ``lineage_to_the_root`` (default) a
+    forked run's series begin with its ancestors' points up to each fork step.
+
+    ``format="wide"``: index (experiment|run, step), one column per path; with
+    ``include_time="absolute"`` the columns are (path, "value") and (path, "absolute_time").
+    ``format="long"``: columns experiment|run, path, step, value (and timestamp).
+    ``step_range`` is inclusive; ``tail_limit`` keeps the last N points of each series.
+
+    Example:
+        >>> fetch_metrics("seabird", attributes=r"loss$", step_range=(100, None))  # doctest: +SKIP
+    """
+    return _fetch_series(FieldType.FLOAT_SERIES, experiments, runs, attributes, filter, step_range,
+                         tail_limit, lineage_to_the_root, include_time, format, trashed, project, store)
+
+
+def fetch_series(experiments: Names = None, runs: Names = None, attributes: str | Sequence[str] = r".*",
+                 *, filter: str | None = None,
+                 step_range: tuple[float | None, float | None] = (None, None),
+                 tail_limit: int | None = None, lineage_to_the_root: bool = True,
+                 include_time: str | None = None, format: str = "wide",
+                 trashed: bool | None = False, project: str | None = None,
+                 store: PathLike = None) -> pd.DataFrame:
+    """String series, shaped like :func:`fetch_metrics` (values are ``str``).
+
+    Example:
+        >>> fetch_series(runs="seabird-3", attributes=["notes"], format="long")  # doctest: +SKIP
+    """
+    return _fetch_series(FieldType.STRING_SERIES, experiments, runs, attributes, filter, step_range,
+                         tail_limit, lineage_to_the_root, include_time, format, trashed, project, store)
+
+
+@dataclasses.dataclass
+class _Series:
+    label: str
+    path: str
+    columns: dict[str, Any]  # numpy arrays: step (fixed point), value, timestamp, source
+
+
+def _fetch_series(ftype: FieldType, experiments: Names, runs: Names, attributes: str | Sequence[str],
+                  filter: str | None, step_range: tuple[float | None, float | None],
+                  tail_limit: int | None, lineage_to_the_root: bool, include_time: str | None,
+                  format: str, trashed: bool | None, project: str | None, store: PathLike,
+                  progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    if format not in ("wide", "long"):
+        raise ValueError(f"format must be 'wide' or 'long'; got {format!r}.")
+    if include_time not in (None, "absolute"):
+        raise ValueError(f"include_time must be None or 'absolute'; got {include_time!r}.")
+    if tail_limit is not None and (isinstance(tail_limit, bool) or not isinstance(tail_limit, int)
+                                   or tail_limit < 0):
+        raise ValueError(f"tail_limit must be a whole number >= 0; got {tail_limit!r}.")
+    by_run = runs is not None
+    if by_run and experiments is not None:
+        raise ValueError("Pass experiments= or runs=, not both.")
+    label_name = "run" if by_run else "experiment"
+    with _opened(project, store) as (st, proj):
+        q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
+        series = _read_series(st, q, ftype, attributes, step_range, tail_limit, lineage_to_the_root,
+                              progress)
+    if format == "long":
+        return _long(series, label_name, include_time == "absolute", ftype)
+    return _wide(series, label_name, include_time == "absolute", ftype)
+
+
+def _read_series(st: SqliteStore, q: _Query, ftype: FieldType, attributes: str | Sequence[str],
+                 step_range: tuple[float | None, float | None], tail_limit: int | None,
+                 with_lineage: bool, progress: Callable[[int, int], None] | None) -> list[_Series]:
+    chosen = st._read(lambda c: _select(c, q, time.time()))
+    chains: list[tuple[str, Lineage]] = []
+    for pk, label in chosen:
+        record = st.get_run(pk)
+        chains.append((label, lineage(st, record) if with_lineage else [(record, None)]))
+    wanted = _path_matcher(attributes)
+    all_pks = json.dumps(sorted({run.pk for _, chain in chains for run, _ in chain}))
+    owned: dict[int, set[str]] = {}
+    for run_pk, path in st._read(lambda c: c.execute(
+            "SELECT run_id, path FROM fields WHERE type = ? AND run_id IN (SELECT value FROM json_each(?))",
+            (int(ftype), all_pks)).fetchall()):
+        if wanted(path):
+            owned.setdefault(run_pk, set()).add(path)
+    out: list[_Series] = []
+    for i, (label, chain) in enumerate(chains):
+        paths = sorted(set().union(*(owned.get(run.pk, set()) for run, _ in chain)))
+        for path in paths:
+            # only the runs that hold the series are read; each keeps its lineage limit
+            holders = [(run, limit) for run, limit in chain if path in owned.get(run.pk, ())]
+            if ftype is FieldType.FLOAT_SERIES:
+                cols = float_series(st, holders, path, step_range, tail_limit)
+            else:
+                cols = other_series(st, holders, path, int(ftype), step_range, tail_limit)
+            if cols["step"].size:
+                out.append(_Series(label, path, cols))
+        if progress is not None:
+            progress(i + 1, len(chains))
+    return out
+
+
+def _path_matcher(attributes: str | Sequence[str]) -> Callable[[str], bool]:
+    if isinstance(attributes, str):
+        pattern = _compile_regex(attributes, "attributes")
+        return lambda p: pattern.search(p) is not None
+    exact = set(attributes)
+    if not all(isinstance(a, str) for a in exact):
+        raise TypeError("attributes= takes a list of paths or a regex string.")
+    return exact.__contains__
+
+
+def _times(stamps: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    return pd.to_datetime(np.round(stamps * 1e6).astype("int64"), unit="us", utc=True)
+
+
+def _long(series: list[_Series], label_name: str, with_time: bool, ftype: FieldType) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    sizes = [s.columns["step"].size for s in series]
+    dtype = float if ftype is FieldType.FLOAT_SERIES else object
+    data: dict[str, Any] = {
+        label_name: _repeat([s.label for s in series], sizes),
+        "path": _repeat([s.path for s in series], sizes),
+        "step": (np.concatenate([s.columns["step"] for s in series]) if series
+                 else np.empty(0, np.int64)) / STEP_SCALE,
+        "value": np.concatenate([s.columns["value"] for s in series]) if series else np.empty(0, dtype),
+    }
+    if with_time:
+        stamps = np.concatenate([s.columns["timestamp"] for s in series]) if series else np.empty(0)
+        data["timestamp"] = _times(stamps)
+    return pd.DataFrame(data)
+
+
+def _repeat(names: list[str], sizes: list[int]) -> Any:
+    """Each name repeated for its series' points, as a categorical (codes, not a million strs)."""
+    import numpy as np
+    import pandas as pd
+
+    categories = sorted(set(names))
+    position = {name: i for i, name in enumerate(categories)}
+    codes = np.repeat(np.array([position[n] for n in names], dtype=np.int32), sizes)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+
+
+def _wide(series: list[_Series], label_name: str, with_time: bool, ftype: FieldType) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    dtype = float if ftype is FieldType.FLOAT_SERIES else object
+    frames, labels = [], []
+    by_label: dict[str, list[_Series]] = {}
+    for s in series:
+        by_label.setdefault(s.label, []).append(s)
+    for label in sorted(by_label):
+        parts: dict[Any, Any] = {}
+        for s in by_label[label]:
+            steps = pd.Index(s.columns["step"] / STEP_SCALE, name="step")
+            values = pd.Series(s.columns["value"], index=steps, dtype=dtype)
+            if with_time:
+                parts[(s.path, "value")] = values
+                parts[(s.path, "absolute_time")] = pd.Series(_times(s.columns["timestamp"]), index=steps)
+            else:
+                parts[s.path] = values
+        first = next(iter(parts.values())).index
+        if all(p.index.equals(first) for p in parts.values()):
+            frame = pd.DataFrame(parts, index=first)
+        else:
+            frame = pd.concat(parts, axis=1, sort=True)
+        frames.append(frame)
+        labels.append(label)
+    if not frames:
+        index = pd.MultiIndex.from_arrays([np.empty(0, object), np.empty(0, float)],
+                                          names=[label_name, "step"])
+        return pd.DataFrame(index=index)
+    out = pd.concat(frames, keys=labels, names=[label_name, "step"], sort=False)
+    order = sorted(out.columns, key=lambda c: (c[0], c[1] != "value") if isinstance(c, tuple) else (c, False))
+    return out.reindex(columns=order)
+
+
+def _experiment_sizes(experiments: Sequence[str], *, trashed: bool | None = False,
+                      project: str | None = None, store: PathLike = None) -> dict[str, int]:
+    """How many runs each experiment has (for ``naiad experiments``)."""
+    with _opened(project, store) as (st, proj):
+        q = _query(proj, False, None, None, trashed)
+
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            where, params = q.where(time.time())
+            return dict(conn.execute(
+                f"SELECT r.experiment, count(*) FROM runs r WHERE {where} AND r.experiment IN "
+                "(SELECT value FROM json_each(?)) GROUP BY r.experiment",
+                (*params, json.dumps(list(experiments)))).fetchall())
+
+        return st._read(read)
+
+
+# -- files -----------------------------------------------------------------------------------------
+def download_files(runs: Names = None, experiments: Names = None, attributes: str | Sequence[str] = r".*",
+                   destination: str | os.PathLike[str] = ".", *, filter: str | None = None,
+                   trashed: bool | None = False, project: str | None = None,
+                   store: PathLike = None) -> pd.DataFrame:
+    """Write File and FileSeries fields under ``destination/<run or experiment>/<path>``.
+
+    A File is written as its path's last segment plus the original extension; a FileSeries as
+    one file per step (``<name>_<step><ext>``). Names are sanitized, so nothing is written
+    outside ``destination``. Returns one row per file: experiment|run, path, step, file.
+
+    Example:
+        >>> download_files(runs="seabird-3", attributes=r"^checkpoints/", destination="out")  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    by_run = runs is not None
+    if by_run and experiments is not None:
+        raise ValueError("Pass experiments= or runs=, not both.")
+    wanted = _path_matcher(attributes)
+    root = Path(destination)
+    kinds = (int(FieldType.FILE), int(FieldType.FILE_SERIES))
+    written: list[tuple[str, str, float | None, str]] = []
+    with _opened(project, store) as (st, proj):
+        q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
+        chosen = st._read(lambda c: _select(c, q, time.time()))
+        for pk, label in chosen:
+            folder = root / safe_filename(label, "")
+            for rec in st.fields(pk):
+                if rec.type not in kinds or not wanted(rec.path):
+                    continue
+                *spaces, leaf = rec.path.split("/")
+                where = folder.joinpath(*(safe_filename(s, "") for s in spaces))
+                if rec.type == FieldType.FILE:
+                    meta = decode(rec.type, rec.value)
+                    target = where / safe_filename(leaf, meta["name"])
+                    write_blob(st.open_blob(meta["sha256"]), target)
+                    written.append((label, rec.path, None, str(target)))
+                    continue
+                for step, _, value in st.points(pk, rec.path, None):
+                    meta = decode(rec.type, value)
+                    target = where / safe_filename(f"{leaf}_{step / STEP_SCALE:g}", meta["name"])
+                    write_blob(st.open_blob(meta["sha256"]), target)
+                    written.append((label, rec.path, step / STEP_SCALE, str(target)))
+    return pd.DataFrame(written, columns=["run" if by_run else "experiment", "path", "step", "file"])
