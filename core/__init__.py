@@ -53,3 +53,21 @@ __all__ = [
     "__version__",
     "stringify",
 ]
+
+
+def _register_integrations() -> None:
+    """transformers has no plugin registry: when it is already imported, register report_to="naiad".
+
+    Cheap: naiad.integrations.transformers imports neither transformers nor torch.
+    """
+    import sys
+
+    if sys.modules.get("transformers") is not None:
+        try:
+            import naiad.integrations.transformers  # noqa: F401
+        except Exception:  # an optional integration never breaks `import naiad`
+            pass
+
+
+_register_integrations()
+del _register_integrations
