@@ -120,6 +120,7 @@ def test_show_prints_the_tree_series_files_and_lineage(shared: Path) -> None:
                                             "last_step": 3.0}
     parent = naiad_cli("show", "run-5", "--store", shared).stdout
     assert "child run-7 forked at step 2" in parent
+    assert naiad_cli("show", "--store", shared).stdout.startswith("run-7 (DEF-8)")  # the newest run
 
 
 def test_export_writes_the_runs_table_and_metric_series(shared: Path, tmp_path: Path) -> None:

@@ -39,8 +39,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "show", parents=[common], help="show one run: fields, series, files, lineage",
         description="Show a run's tree of fields with their values, the last value and point "
                     "count of each series, its files, and its lineage (parent, fork step, "
-                    "children). RUN is a run id (sys/custom_run_id) or a sys/id such as DEF-12.")
-    show.add_argument("run", metavar="RUN", help="run id or sys/id")
+                    "children). RUN is a run id (sys/custom_run_id) or a sys/id such as DEF-12; "
+                    "without it, the newest run of the project.")
+    show.add_argument("run", metavar="RUN", nargs="?", help="run id or sys/id (default: the newest run)")
     show.add_argument("--format", choices=["tree", "json"], default="tree", help="output format")
     show.set_defaults(handler=cmd_show)
 
@@ -143,6 +144,14 @@ def find_run(store: SqliteStore, project: str, ref: str) -> RunRecord:
     return store.get_run(pk[0])
 
 
+def newest_run(store: SqliteStore, project: str) -> RunRecord:
+    """The run created last in ``project``."""
+    runs = list(store.iter_runs(project))
+    if not runs:
+        raise CommandError(f"Project '{project}' of the store at {store.root} has no runs yet.")
+    return runs[-1]
+
+
 def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
     """Everything ``show`` prints, as plain data."""
     fields: dict[str, Any] = {}
@@ -176,7 +185,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     s = settings(args)
     store = open_store(s.store, create=False)
     try:
-        info = describe(store, find_run(store, s.project, args.run))
+        run = newest_run(store, s.project) if args.run is None else find_run(store, s.project, args.run)
+        info = describe(store, run)
     finally:
         store.close()
     if args.format == "json":
