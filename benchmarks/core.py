@@ -102,7 +102,8 @@ def measure(kind: str, steps: int, metrics: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
@@ -111,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     runs: dict[str, list[dict[str, float]]] = {"list": [], "naiad": [], "dict-build": []}
     for _ in range(args.repeats):
-        for kind in runs:
-            runs[kind].append(measure(kind, args.steps, args.metrics))
+        for kind, results in runs.items():
+            results.append(measure(kind, args.steps, args.metrics))
     med = {k: {m: statistics.median(r[m] for r in v) for m in v[0] if not m.startswith("exact")}
            for k, v in runs.items()}
     points = args.steps * args.metrics

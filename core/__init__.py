@@ -60,13 +60,12 @@ def _register_integrations() -> None:
 
     Cheap: naiad.integrations.transformers imports neither transformers nor torch.
     """
+    import contextlib
     import sys
 
     if sys.modules.get("transformers") is not None:
-        try:
+        with contextlib.suppress(Exception):  # an optional integration never breaks `import naiad`
             import naiad.integrations.transformers  # noqa: F401
-        except Exception:  # an optional integration never breaks `import naiad`
-            pass
 
 
 _register_integrations()

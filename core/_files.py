@@ -17,7 +17,8 @@ class File:
     """A file to upload: from a path, bytes, or a binary file object.
 
     Example:
-        >>> run["predictions"].append(File(b"id,label\\n1,cat\\n", name="preds.csv"), step=3)  # doctest: +SKIP
+        >>> preds = File(b"id,label\\n1,cat\\n", name="preds.csv")
+        >>> run["predictions"].append(preds, step=3)  # doctest: +SKIP
     """
 
     source: Any

@@ -85,7 +85,8 @@ def _split_phase(name: str) -> tuple[str, str, str]:
 
 
 def _clean(name: str) -> str:
-    return "/".join(s for s in (_BAD.sub("_", part).strip() for part in name.split("/")) if s not in ("", ".", ".."))
+    parts = (_BAD.sub("_", part).strip() for part in name.split("/"))
+    return "/".join(s for s in parts if s not in ("", ".", ".."))
 
 
 def flat_params(params: Mapping[str, Any] | Any, prefix: str = "") -> dict[str, Any]:
@@ -96,7 +97,7 @@ def flat_params(params: Mapping[str, Any] | Any, prefix: str = "") -> dict[str, 
         path = f"{prefix}/{_clean(str(key))}" if prefix else _clean(str(key))
         if not path:
             continue
-        value = unwrap_scalar(value)
+        value = unwrap_scalar(value)  # noqa: PLW2901 - the unwrapped scalar replaces it
         if isinstance(value, Mapping) and value:
             out.update(flat_params(value, path))
         elif value is None or (isinstance(value, (list, tuple, dict)) and not value):
@@ -172,8 +173,8 @@ class TrainingLog:
                 default_phase: str = "train", keep_original: bool = False) -> None:
         """Log framework metrics at ``step`` under normalized paths (non-numbers are skipped)."""
         data: dict[str, float] = {}
-        for key, value in values.items():
-            value = unwrap_scalar(value)
+        for key, raw in values.items():
+            value = unwrap_scalar(raw)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             data[self.path(metric_path(key, default_phase))] = float(value)

@@ -60,8 +60,9 @@ class FieldTypeError(NaiadError, TypeError):
 
     def __init__(self, path: str, existing_type: str, attempted_type: str, action: str) -> None:
         super().__init__(
-            f"Field '{path}' is {article(existing_type)} {existing_type}; cannot {action} to it. A field keeps the type "
-            f"of its first write: delete it first (del run[\"{path}\"]) or use another path."
+            f"Field '{path}' is {article(existing_type)} {existing_type}; cannot {action} to it. "
+            "A field keeps the type of its first write: delete it first "
+            f"(del run[\"{path}\"]) or use another path."
         )
         self.path = path
         self.existing_type = existing_type

@@ -17,7 +17,8 @@ import naiad
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", default=None, help="store directory (default: ./.naiad)")
     parser.add_argument("--steps", type=int, default=300, help="gradient steps (default: 300)")
     parser.add_argument("--lr", type=float, default=0.5, help="learning rate (default: 0.5)")
@@ -30,6 +31,9 @@ def main() -> None:
     x_train, y_train, x_val, y_val = x[:1600], y[:1600], x[1600:], y[1600:]
     w = np.zeros(20)
 
+    def log_loss(target: np.ndarray, prob: np.ndarray) -> float:
+        return float(-np.mean(target * np.log(prob + 1e-12) + (1 - target) * np.log(1 - prob + 1e-12)))
+
     with naiad.Run(experiment_name="quickstart-logreg", store=args.store, tags=["numpy", "example"]) as run:
         run["params"] = {"learning_rate": args.lr, "steps": args.steps, "features": 20,
                          "optimizer": "gradient descent"}
@@ -38,9 +42,9 @@ def main() -> None:
             w -= args.lr * x_train.T @ (p - y_train) / len(y_train)
             pv = 1 / (1 + np.exp(-(x_val @ w)))
             run.log_metrics({
-                "train/loss": float(-np.mean(y_train * np.log(p + 1e-12) + (1 - y_train) * np.log(1 - p + 1e-12))),
+                "train/loss": log_loss(y_train, p),
                 "train/accuracy": float(np.mean((p > 0.5) == y_train)),
-                "val/loss": float(-np.mean(y_val * np.log(pv + 1e-12) + (1 - y_val) * np.log(1 - pv + 1e-12))),
+                "val/loss": log_loss(y_val, pv),
                 "val/accuracy": float(np.mean((pv > 0.5) == y_val)),
             }, step=step)
         buffer = io.BytesIO()

@@ -17,7 +17,7 @@ from naiad._storage import RunSpec, SqliteStore, open_store
 from naiad._types import FieldType
 from naiad.testing import fields, series, temporary_store
 
-BACKENDS: dict[str, Callable[[Path], SqliteStore]] = {"sqlite": lambda p: open_store(p)}
+BACKENDS: dict[str, Callable[[Path], SqliteStore]] = {"sqlite": open_store}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -76,7 +76,7 @@ CHILD = textwrap.dedent("""
 
 def test_an_uncaught_exception_marks_the_run_failed(store: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", CHILD, str(store), "crash", "raise"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1 and "boom in training" in proc.stderr
     back = read(store, "crash")
     assert back["sys/failed"].fetch() is True

@@ -15,11 +15,12 @@ pytest.importorskip("lightning")
 torch = pytest.importorskip("torch")
 
 import lightning.pytorch as pl  # noqa: E402
-import naiad  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
 from lightning.pytorch.loggers import Logger  # noqa: E402
-from naiad.integrations.lightning import NaiadLogger  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+import naiad  # noqa: E402
+from naiad.integrations.lightning import NaiadLogger  # noqa: E402
 
 pytestmark = [
     # Lightning's advice for real workloads; irrelevant to a 32-sample CPU fit

@@ -22,10 +22,11 @@ pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 pytest.importorskip("accelerate")  # transformers' Trainer refuses to start without it
 
-import naiad  # noqa: E402
 import transformers  # noqa: E402
-from naiad.integrations.transformers import NaiadCallback  # noqa: E402
 from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments  # noqa: E402
+
+import naiad  # noqa: E402
+from naiad.integrations.transformers import NaiadCallback  # noqa: E402
 
 STEPS = 16
 SAVE_EVERY = 4

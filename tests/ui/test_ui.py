@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import naiad
 import pytest
+
+import naiad
 from naiad._ui import start, stop
 from naiad._ui._security import Guard
 from naiad._ui._series import m4_indices
