@@ -15,8 +15,9 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is imported
 
 import keras
-import naiad
 import numpy as np
+
+import naiad
 from naiad.integrations.keras import ModelCheckpoint, NaiadCallback
 
 

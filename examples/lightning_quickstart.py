@@ -17,11 +17,12 @@ import warnings
 from typing import Any
 
 import lightning.pytorch as pl
-import naiad
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-from naiad.integrations.lightning import NaiadLogger
 from torch.utils.data import DataLoader, TensorDataset, random_split
+
+import naiad
+from naiad.integrations.lightning import NaiadLogger
 
 # Lightning 2.6 on torch >= 2.10 warns about its own use of a deprecated torch internal
 warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")

@@ -18,12 +18,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import naiad
 import torch
-from naiad.integrations.transformers import NaiadCallback
 from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
 from transformers.trainer_callback import PrinterCallback
 from transformers.utils import logging as hf_logging
+
+import naiad
+from naiad.integrations.transformers import NaiadCallback
 
 
 class Tokens(torch.utils.data.Dataset):  # type: ignore[misc]
