@@ -38,6 +38,28 @@ _ACTIONS = {
 Inherited = tuple[int, Any, str, int]
 
 
+class CallPaths:
+    """The fields one call writes. A path given twice (``a`` and ``/a``), or a field and a field
+    under it (``a`` and ``a/b``), is an error: one call cannot make both true."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, object] = {}
+        self.namespaces: set[str] = set()
+
+    def add(self, key: object, path: str) -> None:
+        if path in self.keys:
+            raise PathError(f"Path '{path}' is given twice in one call (as {self.keys[path]!r} and "
+                            f"{key!r}); give each field once.", path)
+        clash = path if path in self.namespaces else next(
+            (ns for ns in prefixes(path) if ns in self.keys), None)
+        if clash is not None:
+            raise PathError(f"Cannot write '{path}' in a call that also writes "
+                            f"{'fields under it' if clash == path else repr(clash)}. A path is a "
+                            "namespace or a field, never both.", path)
+        self.keys[path] = key
+        self.namespaces.update(prefixes(path))
+
+
 class FieldState:
     """Types and series positions of one run's fields, as this process knows them."""
 
@@ -51,7 +73,10 @@ class FieldState:
 
     def path(self, path: object) -> str:
         """Validated, normalized path (cached: the same key is checked once)."""
-        norm: str | None = self._valid.get(path)  # type: ignore[call-overload]
+        try:
+            norm: str | None = self._valid.get(path)  # type: ignore[call-overload]
+        except TypeError:  # unhashable, so not a str: check_path says so
+            return check_path(path)
         if norm is None:
             norm = check_path(path)
             if len(self._valid) < 100_000:
@@ -128,6 +153,8 @@ class FieldState:
                 f"{step_value(last):g}. Steps in a series strictly increase; re-sending the same "
                 "(step, value) is a no-op.", path, step_value(step), step_value(last))
         if inherited is not None and step <= inherited[0]:
+            if step == inherited[0] and _same(value, inherited[1]):
+                return False  # re-sending the inherited last point, as a resumed loop does
             raise StepOrderError(
                 f"Step {step_value(step):g} for '{path}' is not after step "
                 f"{step_value(inherited[0]):g}, the last point this run inherits from its parent "

@@ -1,6 +1,7 @@
 """Process-level hooks, installed only while a run is open and removed after the last closes.
 
 - ``atexit``: close every open run (bounded by ``EXIT_TIMEOUT_S``) so queued data is written.
+  A second Ctrl-C (or SIGTERM) during that flush stops it at once, saying what was not written.
 - ``sys.excepthook``: an uncaught exception marks every open run ``sys/failed = True``.
 - ``SIGTERM`` (main thread, only when no other handler is set): exit through ``SystemExit`` so
   the ``atexit`` flush runs, as it does after a first Ctrl-C.
@@ -77,5 +78,15 @@ def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
 
 
 def _at_exit() -> None:
-    for run in list(_open.values()):
-        run.close(timeout=EXIT_TIMEOUT_S)
+    runs = list(_open.values())
+    for i, run in enumerate(runs):
+        try:
+            run.close(timeout=EXIT_TIMEOUT_S)
+        except (KeyboardInterrupt, SystemExit):  # the user asked twice: leave now
+            from ._writer import warn
+
+            for left in runs[i:]:
+                lost = left._writer.abandon() if left._writer is not None else 0
+                warn(f"naiad: interrupted while writing run '{left.run_id}' at exit; "
+                     f"{lost} queued op(s) were not written.")
+            return

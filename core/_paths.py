@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .errors import PathError
 
 MAX_PATH_BYTES = 1024
@@ -39,7 +41,8 @@ def join(prefix: str, key: object) -> str:
     return f"{prefix}/{key}" if prefix else key
 
 
-def prefixes(path: str) -> list[str]:
-    """The namespaces that contain ``path``: ``a/b/c`` → ``['a', 'a/b']``."""
+@lru_cache(maxsize=1 << 16)  # asked several times per new path while a call is validated
+def prefixes(path: str) -> tuple[str, ...]:
+    """The namespaces that contain ``path``: ``a/b/c`` → ``('a', 'a/b')``."""
     parts = path.split("/")
-    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+    return tuple("/".join(parts[:i]) for i in range(1, len(parts)))

@@ -11,6 +11,7 @@ does no per-key work beyond a type check of the values.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _lifecycle
-from ._fields import FieldState, Inherited
+from ._fields import CallPaths, FieldState, Inherited
 from ._files import File, as_file, file_meta, manifest, source_of
 from ._read import Lineage, decode, lineage
 from ._settings import Settings, resolve
@@ -38,6 +39,7 @@ from ._types import (
     float_bits,
     is_namespace_value,
     to_float,
+    unwrap_scalar,
 )
 from ._writer import MAX_QUEUE, Writer
 from .errors import (
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from ._handle import Handle
 
 _FLOAT_ONLY = {float}
+_TS_LIMIT = 9.2e9  # epoch seconds that pandas' datetime64[ns] holds: the years 1678 to 2261
 _time = time.time
 
 
@@ -329,11 +332,22 @@ class Run:
 
     def assign_files(self, files: Mapping[str, Any]) -> None:
         """Upload each file to its path (a File field)."""
-        checked = {self._f.path(p): as_file(v) for p, v in files.items()}
+        self._writable()
+        call, checked = CallPaths(), {}
+        for p, v in files.items():
+            path = self._f.path(p)
+            call.add(p, path)
+            checked[path] = as_file(v)
         for path in checked:
             self._f.check_type(path, FieldType.FILE)
+        ops = []
         for path, file in checked.items():
-            self._upload(path, file)
+            meta = self._store_file(path, file)
+            if meta is not None:
+                self._f.add(path, FieldType.FILE)
+                ops.append(("assign", path, int(FieldType.FILE), meta))
+        self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
+        self._after_write()
 
     def add_tags(self, tags: Iterable[str] | str, group_tags: bool = False) -> None:
         """Add tags to ``sys/tags`` (or ``sys/group_tags``)."""
@@ -467,28 +481,41 @@ class Run:
             for key, value in zip(keys, self._gvals):
                 floats[key] = [step, value]
 
-    def _stamp(self, timestamp: datetime | float | None) -> float:
+    def _stamp(self, timestamp: datetime | float | None, data: Mapping[str, Any]) -> float:
         if timestamp is None:
             return _time()
+        timestamp = unwrap_scalar(timestamp)
         if isinstance(timestamp, datetime):
-            return timestamp.timestamp()
-        if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
-            return float(timestamp)
-        raise FieldValueError(f"timestamp must be a datetime or epoch seconds, not "
-                              f"{type(timestamp).__name__}.")
+            try:
+                ts = timestamp.timestamp()
+            except (OverflowError, ValueError, OSError):
+                ts = math.nan
+        elif isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+            ts = float(timestamp) if -_TS_LIMIT < timestamp < _TS_LIMIT else math.nan
+        else:
+            raise FieldValueError(f"timestamp for {_keys(data)} must be a datetime or epoch "
+                                  f"seconds, not {type(timestamp).__name__}.")
+        if not -_TS_LIMIT < ts < _TS_LIMIT:  # NaN fails too
+            raise FieldValueError(
+                f"timestamp {timestamp!r} for {_keys(data)} is not a storable time: give a datetime "
+                "or finite epoch seconds between the years 1678 and 2261 (milliseconds are a "
+                "common slip).")
+        return ts
 
     def _log_floats(self, data: Mapping[str, Any], step: Any, timestamp: Any) -> None:
         self._writable()
         if not isinstance(data, Mapping):
             raise FieldValueError(f"log_metrics takes a dict of path → number, not "
                                   f"{type(data).__name__}.")
-        ts = self._stamp(timestamp)
+        ts = self._stamp(timestamp, data)
         self._materialize()
         f = self._f
+        call = CallPaths()
         accepted: list[tuple[str, int, float, bool]] = []
         for key, raw in data.items():
             try:
                 path = f.path(key)
+                call.add(key, path)
                 new = f.check_type(path, FieldType.FLOAT_SERIES)
                 value = to_float(path, raw)
                 s = fixed_step(path, step) if step is not None else f.next_step(path)
@@ -511,9 +538,8 @@ class Run:
             self._put((first, ts, keys, values))
             if keys == tuple(data) and type(step) is int and timestamp is None:
                 self._gkeys, self._gstep, self._gvals = keys, first, values
-        else:  # per-series automatic steps
-            for path, s, value, _ in accepted:
-                self._put((s, ts, (path,), (value,)))
+        else:  # per-series automatic steps; one call, one batch (extend is atomic)
+            self._queue.extend([(s, ts, (path,), (value,)) for path, s, value, _ in accepted])
         if len(self._queue) > MAX_QUEUE:
             self._writer.backpressure()  # type: ignore[union-attr]
         self._after_write()
@@ -523,11 +549,13 @@ class Run:
         if not isinstance(data, Mapping):
             raise FieldValueError(f"Expected a dict of path → value, not {type(data).__name__}.")
         self._writable()
-        ts = self._stamp(timestamp)
+        ts = self._stamp(timestamp, data)
+        call = CallPaths()
         staged = []
         for key, raw in data.items():
             try:
                 path = self._f.path(key)
+                call.add(key, path)
                 self._f.check_type(path, ftype)
                 value = self._series_value(path, ftype, raw)
                 s = fixed_step(path, step) if step is not None else self._f.next_step(path)
@@ -537,13 +565,15 @@ class Run:
                 if self._raise:
                     raise
                 self._fail(e)
+        ops = []
         for path, s, value in staged:
             stored = self._store_series_value(path, ftype, value)
             if stored is None:
                 continue
             self._f.add(path, ftype)
             self._f.last[path] = [s, value]
-            self._put(("point", path, int(ftype), s, ts, stored))
+            ops.append(("point", path, int(ftype), s, ts, stored))
+        self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
 
     def _series_value(self, path: str, ftype: FieldType, raw: Any) -> Any:
@@ -594,9 +624,11 @@ class Run:
             return
         items = list(flatten(path, value)) if is_namespace_value(value) else [(path, value)]
         staged: list[tuple[str, FieldType, Any, bool]] = []
+        call = CallPaths()
         for key, raw in items:
             try:
                 p = self._f.path(key)
+                call.add(key, p)
                 ftype, stored = classify(p, raw, cast_unsupported)
                 if ftype is FieldType.INTEGER and self._f.types.get(p) is FieldType.FLOAT:
                     ftype, stored = FieldType.FLOAT, float(stored)  # widened, never narrowed
@@ -606,13 +638,15 @@ class Run:
                 if self._raise:
                     raise
                 self._fail(e)
+        ops = []
         for p, ftype, stored, _ in staged:
             self._f.add(p, ftype)
             if ftype is FieldType.FLOAT:
                 stored = float_bits(stored)
             elif ftype is FieldType.STRING_SET:
                 stored = json.dumps(stored)
-            self._put(("assign", p, int(ftype), stored))
+            ops.append(("assign", p, int(ftype), stored))
+        self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
 
     def _upload(self, path: str, file: File) -> None:
@@ -656,10 +690,11 @@ class Run:
         """Set ``sys/failed`` (an uncaught exception, or an integration reporting failure)."""
         if self._closed or self._writer is None:
             return
-        self._put(("assign", "sys/failed", int(FieldType.BOOLEAN), True))
+        ops: list[tuple[Any, ...]] = [("assign", "sys/failed", int(FieldType.BOOLEAN), True)]
         if exc is not None:
             text = f"{type(exc).__name__}: {exc}"[:4096]
-            self._put(("assign", "sys/diagnostics/exception", int(FieldType.STRING), text))
+            ops.append(("assign", "sys/diagnostics/exception", int(FieldType.STRING), text))
+        self._queue.extend(ops)
 
 
 def _strings(path: str, items: Iterable[str] | str) -> list[str]:
@@ -669,6 +704,11 @@ def _strings(path: str, items: Iterable[str] | str) -> list[str]:
             raise FieldValueError(f"'{path}' takes strings; got {type(v).__name__} {v!r}.", path)
         check_string(path, v)
     return values
+
+
+def _keys(data: Mapping[str, Any]) -> str:
+    names = [repr(k) for k in list(data)[:3]]
+    return ", ".join(names) + (", ..." if len(data) > 3 else "") if names else "the call"
 
 
 def _safe(name: str) -> str:

@@ -134,7 +134,11 @@ def unwrap_scalar(value: Any) -> Any:
         item = getattr(value, "item", None)
         shape = getattr(value, "shape", ())
         if item is not None and tuple(shape) == ():
-            return item()
+            out = item()
+            if getattr(getattr(value, "dtype", None), "kind", "") in ("m", "M") \
+                    and not isinstance(out, datetime):
+                return value  # datetime64[ns] or a timedelta: item() is a bare int, not a time
+            return out
     return value
 
 
@@ -182,9 +186,12 @@ def check_string(path: str, value: str) -> str:
 
 def to_micros(path: str, value: datetime) -> int:
     """Datetime → microseconds since the epoch, UTC. Naive datetimes are local time."""
-    if value.tzinfo is None:
-        value = value.astimezone()
-    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    try:  # it must exist in UTC, or it could never be read back
+        value = (value if value.tzinfo is not None else value.astimezone()).astimezone(timezone.utc)
+        delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    except (OverflowError, ValueError) as e:  # datetime.min in local time, year 10000 in UTC
+        raise FieldValueError(f"Datetime {_short(value)} for '{path}' cannot be stored in UTC: {e}.",
+                              path) from None
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

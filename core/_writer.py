@@ -6,14 +6,19 @@ The calling thread appends plain tuples to a ``deque`` (thread-safe, no lock): a
 turns the ops into one batch — float points of every path gathered into ``array`` columns
 with ``zip`` so that the per-point work stays in C — and writes it as one transaction.
 
-Storage faults never reach the calling thread: the batch is kept and retried with back-off, a
-warning names the cause, and the writer reports recovery. While storage is failing and the
-queue is full, new ops are dropped and counted (``sys/diagnostics/dropped``) rather than
-letting memory grow or blocking training.
+Storage faults never reach the calling thread: the failed batch is kept and retried alone with
+back-off (nothing new is drained meanwhile, so the queue stays bounded), a warning names the
+cause, and the first batch written after recovery records it in
+``sys/diagnostics/storage_fault``. While storage is failing and the queue is full, new ops are
+dropped and counted (``sys/diagnostics/dropped``) rather than letting memory grow or blocking
+training. A write lock that another process holds longer than ``LOCK_PATIENCE_S`` counts as a
+fault. ``flush`` without a timeout returns False while storage is failing instead of blocking,
+and ``close`` gives up on a failing store after ``CLOSE_FAULT_GRACE_S``.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import warnings
@@ -27,6 +32,17 @@ from ._types import FieldType
 from .errors import NaiadWarning, StorageError
 
 MAX_QUEUE = 50_000  # ops; back-pressure beyond this (about 500,000 points of 10-key calls)
+LOCK_PATIENCE_S = 30.0  # a write lock held longer by another process is a fault, not contention
+CLOSE_FAULT_GRACE_S = 10.0  # close() without a timeout retries a failing store this long
+_POLL_S = 0.05
+
+
+def warn(text: str) -> None:
+    """Warn from any thread; if warnings are errors, print instead of killing the writer thread."""
+    try:
+        warnings.warn(text, NaiadWarning, stacklevel=2)
+    except Exception:
+        print(f"NaiadWarning: {text}", file=sys.stderr)
 
 
 class Writer:
@@ -49,9 +65,12 @@ class Writer:
         self._wake = threading.Event()
         self._stop = False
         self._abandon = False
+        self._closing_queued = False
         self._last_ping = 0.0
         self._started = time.time()
         self._pending: list[Op] = []  # converted but not yet committed (kept across faults)
+        self._barriers: list[threading.Event] = []  # flush() events released by the next commit
+        self._backoff = interval
         self.base_running_time = 0.0  # seconds the run was active before this process
         self._thread = threading.Thread(target=self._loop, name="naiad-writer", daemon=True)
         self._thread.start()
@@ -73,59 +92,116 @@ class Writer:
             time.sleep(0.001)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Block until every op queued so far is committed; False on timeout."""
+        """Block until every op queued so far is committed.
+
+        False when ``timeout`` runs out, when the writer is gone, or (with no timeout) as soon
+        as storage is failing: the caller learns its data is not durable instead of hanging.
+        """
         if not self._thread.is_alive():
             return not self.queue and not self._pending
         done = threading.Event()
         self.queue.append(("barrier", done))
         self._wake.set()
-        return done.wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
+            if done.wait(max(left, 0.0)):
+                return True
+            if not self._thread.is_alive() or (deadline is None and self.fault is not None):
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush, write the closing bookkeeping, stop the thread. False if it timed out."""
+        """Flush, write the closing bookkeeping, stop the thread. False if it timed out.
+
+        With no ``timeout`` it waits as long as storage makes progress, and gives up
+        ``CLOSE_FAULT_GRACE_S`` after storage started failing. Giving up cancels the writer's
+        lock wait, so the thread ends by the timeout (unless the OS itself blocks it).
+        """
         self._stop = True
         self._wake.set()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            self._abandon = True
-            return False
-        return True
+        start = time.monotonic()
+        # keep a little of the budget to let the cancelled thread end within it
+        grace = 0.0 if timeout is None else min(0.5, timeout / 4)
+        deadline = None if timeout is None else start + timeout - grace
+        failing_since: float | None = None
+        while self._thread.is_alive():
+            now = time.monotonic()
+            failing_since = (failing_since or now) if self.fault is not None else None
+            limit = deadline
+            if failing_since is not None and timeout is None:
+                limit = failing_since + CLOSE_FAULT_GRACE_S
+            if limit is not None and now >= limit:
+                break
+            self._thread.join(_POLL_S if limit is None else min(_POLL_S, limit - now))
+        if not self._thread.is_alive():
+            return True
+        self.abandon()
+        self._thread.join(grace or _POLL_S)
+        return False
+
+    def abandon(self) -> int:
+        """Stop writing now (the process is leaving); return how many ops stay unwritten."""
+        self._abandon = True
+        self._wake.set()
+        return len(self.queue) + len(self._pending)
 
     # -- writer thread ---------------------------------------------------------------------------
     def _loop(self) -> None:
-        backoff = self.interval
+        self._backoff = self.interval
         while True:
-            self._wake.wait(backoff if self.fault else self.interval)
+            self._wake.wait(self._backoff if self.fault else self.interval)
             self._wake.clear()
             if self._abandon:
                 return
-            stopping = self._stop
-            barriers = self._drain()
-            now = time.time()
-            if stopping:
-                self._pending += self._closing_ops(now)
-            elif now - self._last_ping >= 5.0:
-                self._pending += self._ping_ops(now)
-            if self._pending:
-                try:
-                    self._commit(now, closing=stopping)
-                except StorageError as e:
-                    self._report_fault(e)
-                    backoff = min(backoff * 2, 2.0)
-                    self._retry_barriers(barriers)
-                    continue
-                backoff = self.interval
-                if self.fault is not None:
-                    self._report_recovery()
-            for done in barriers:
-                done.set()
-            if stopping and not self.queue:
-                return
+            try:
+                if self._step():
+                    return
+            except Exception as e:  # a bug, not a storage fault: lose this batch, never the thread
+                lost = len(self._pending) or 1
+                self.dropped += lost
+                self._pending = []
+                warn(f"naiad: internal error while writing; {lost} op(s) dropped "
+                     f"({type(e).__name__}: {e}). Please report it.")
+                self._release_barriers()
 
-    def _retry_barriers(self, barriers: list[threading.Event]) -> None:
-        # barriers wait for the retried batch: put them back at the head of the queue
-        for done in reversed(barriers):
-            self.queue.appendleft(("barrier", done))
+    def _step(self) -> bool:
+        """Drain, commit, release barriers; True when the writer should stop."""
+        stopping = self._stop
+        # while a batch is failing it is retried alone: the queue stays bounded meanwhile
+        # (back-pressure drops and counts), and barriers stay queued behind it
+        if self.fault is None or not self._pending:
+            self._drain()
+        now = time.time()
+        if stopping and not self._closing_queued:
+            self._pending += self._closing_ops(now)
+            self._closing_queued = True
+        elif self.fault is None and now - self._last_ping >= 5.0:
+            self._pending += self._ping_ops(now)
+        if self._pending:
+            try:
+                self._commit(now, closing=stopping)
+            except StorageError as e:
+                if self._abandon:
+                    return True
+                self._report_fault(e)
+                self._backoff = min(self._backoff * 2, 2.0)
+                # barriers wait for the retried batch: back to the head of the queue
+                for done in reversed(self._barriers):
+                    self.queue.appendleft(("barrier", done))
+                self._barriers = []
+                return False
+            self._backoff = self.interval
+            if self.fault is not None:
+                self._report_recovery()
+        self._release_barriers()
+        return stopping and not self.queue
+
+    def _release_barriers(self) -> None:
+        for done in self._barriers:
+            done.set()
+        self._barriers = []
 
     def _commit(self, now: float, closing: bool) -> None:
         if self.store is None:  # disabled mode: validated, stored nothing
@@ -137,18 +213,27 @@ class Writer:
         dropped = self.dropped
         if dropped != self._reported_drops:
             batch.append(("assign", "sys/diagnostics/dropped", FieldType.INTEGER, dropped))
-        warnings_ = self.store.write_batch(self.run_pk, batch, self.session, now, closing)
+        if self.fault is not None:  # the run keeps a record of what went wrong while it logged
+            batch.append(("assign", "sys/diagnostics/storage_fault", FieldType.STRING, self.fault[:4096]))
+        warnings_ = self.store.write_batch(self.run_pk, batch, self.session, now, closing,
+                                           patience=LOCK_PATIENCE_S, cancel=self._cancelled)
+        # deleted while this batch was being written: it went into the unlinked file, so keep
+        # it; the retry writes it again into the re-created database
+        self.store.check_alive()
         self._last_ping = now
         self._reported_drops = dropped
         self.written_ops += len(self._pending)
         self._pending = []
         for text in warnings_:
-            warnings.warn(f"naiad: {text}", NaiadWarning, stacklevel=1)
+            warn(f"naiad: {text}")
 
-    def _drain(self) -> list[threading.Event]:
-        """Move everything queued now into ``self._pending`` as store ops; return barriers."""
+    def _cancelled(self) -> bool:
+        return self._abandon
+
+    def _drain(self) -> None:
+        """Move everything queued now into ``self._pending`` as store ops, barriers aside."""
         queue = self.queue
-        barriers: list[threading.Event] = []
+        barriers = self._barriers
         floats: dict[str, list[Any]] = {}
         points: dict[str, list[Any]] = {}
         ops = self._pending
@@ -184,7 +269,10 @@ class Writer:
             points.clear()
 
         for _ in range(len(queue)):
-            op = queue.popleft()
+            try:
+                op = queue.popleft()
+            except IndexError:  # back-pressure dropped the newest op meanwhile
+                break
             head = op[0]
             if type(head) is int:  # metrics: (step, ts, keys, values)
                 keys = op[2]
@@ -216,7 +304,6 @@ class Writer:
         if last_ts:
             ops.append(("assign", "sys/relative_creation_time_ms", FieldType.INTEGER,
                         max(0, round((last_ts - self.created) * 1000))))
-        return barriers
 
     def _ping_ops(self, now: float) -> list[Op]:
         return [("assign", "sys/ping_time", FieldType.DATETIME, round(now * 1_000_000)),
@@ -231,19 +318,19 @@ class Writer:
     def _report_fault(self, error: StorageError) -> None:
         message = str(error)
         if message != self.fault:
-            warnings.warn(
-                f"naiad: cannot write to the store ({message}). Training goes on; naiad keeps "
-                "the data in memory and retries.", NaiadWarning, stacklevel=1)
+            warn(f"naiad: cannot write to the store: {message} Training goes on; naiad keeps "
+                 "the data in memory (up to the queue bound) and retries.")
         self.fault = message
         if self.store is not None and ("deleted" in message or "replaced" in message):
             try:
-                self.store.reopen()
+                self.store.reopen(patience=LOCK_PATIENCE_S, cancel=self._cancelled)
                 if self.reattach is not None:
                     self.run_pk, self.session = self.reattach()
+                self._reported_drops = 0  # the new database has not heard of them yet
             except StorageError:
                 pass
 
     def _report_recovery(self) -> None:
         lost = f"; {self.dropped} op(s) were dropped while it failed" if self.dropped else ""
-        warnings.warn(f"naiad: the store is writable again{lost}.", NaiadWarning, stacklevel=1)
+        warn(f"naiad: the store is writable again{lost}.")
         self.fault = None

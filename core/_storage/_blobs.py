@@ -52,6 +52,7 @@ class BlobDir:
             else:
                 final.parent.mkdir(exist_ok=True)
                 os.replace(tmp, final)
+                _fsync_dir(final.parent)  # the rename itself survives a power loss
             return sha, size
         except BaseException:
             if os.path.exists(tmp):
@@ -66,6 +67,14 @@ class BlobDir:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _blocks(source: Path | bytes | BinaryIO):  # type: ignore[no-untyped-def]

@@ -2,7 +2,9 @@
 
 Durability: WAL with ``synchronous=FULL``; every batch is one ``BEGIN IMMEDIATE`` transaction,
 so a batch is either wholly visible or not at all, also after SIGKILL or power loss. Contention
-between processes is waited out (``busy_timeout`` plus a retry loop), never surfaced.
+between processes is waited out (``busy_timeout`` plus a retry loop), never surfaced. SQLite
+waits for a lock in slices of ``_BUSY_SLICE_MS``; the loop around them can be bounded
+(``patience``) and cancelled, so a writer whose process is leaving is never stuck in a lock wait.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from typing import Any, BinaryIO, TypeVar
 from .._types import FieldType, float_bits
 from ..errors import ForkParentNotFound, SchemaVersionError, StorageError
 from ._blobs import BlobDir
-from ._protocol import Chunk, FieldRecord, Op, RunRecord, RunSpec
+from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "naiad.db"
 OPEN_CHUNK_MAX = 2048  # a chunk smaller than this is extended in place by the next batch
 STALE_AFTER_S = 20.0  # a session with no heartbeat for this long is not attached any more
 _BUSY_DEADLINE_S = 300.0
+_BUSY_SLICE_MS = 200  # one lock wait inside SQLite; longer waits loop in Python (cancellable)
 _T = TypeVar("_T")
 _INHERITED_SYS = ("sys/tags", "sys/group_tags", "sys/description")
 _SWAP = sys.byteorder != "little"
@@ -58,8 +61,18 @@ def project_key(name: str) -> str:
 class _Field:
     """The writer's cached view of one field: id, type, last step, count, open chunk."""
 
-    __slots__ = ("id", "type", "step", "n", "open_first", "open_steps", "open_vals", "open_ts",
-                 "vmin", "vmax")
+    __slots__ = (
+        "id",
+        "n",
+        "open_first",
+        "open_steps",
+        "open_ts",
+        "open_vals",
+        "step",
+        "type",
+        "vmax",
+        "vmin",
+    )
 
     def __init__(self, fid: int, ftype: int, step: int | None, n: int,
                  vmin: float | None, vmax: float | None) -> None:
@@ -105,11 +118,13 @@ class SqliteStore:
         if conn is None:
             try:
                 conn = sqlite3.connect(
-                    self.db_path, timeout=60.0, isolation_level=None, check_same_thread=False
+                    self.db_path, timeout=_BUSY_SLICE_MS / 1000, isolation_level=None,
+                    check_same_thread=False,
                 )
-                conn.execute("PRAGMA busy_timeout=60000")
+                conn.execute(f"PRAGMA busy_timeout={_BUSY_SLICE_MS}")
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA mmap_size=1073741824")  # large chunk reads without a syscall per page
             except sqlite3.Error as e:
                 raise StorageError(f"Cannot open the store database {self.db_path}: {e}.") from e
             self._local.conn = conn
@@ -117,24 +132,37 @@ class SqliteStore:
                 self._all.append(conn)
         return conn
 
-    def _retry(self, fn: Callable[[], _T]) -> _T:
-        """Run ``fn``; wait out lock contention; turn sqlite3 errors into StorageError."""
-        deadline = time.monotonic() + _BUSY_DEADLINE_S
-        delay = 0.005
+    def _retry(self, fn: Callable[[], _T], patience: float | None = None,
+               cancel: Callable[[], bool] | None = None) -> _T:
+        """Run ``fn``; wait out lock contention; turn sqlite3 errors into StorageError.
+
+        A lock is waited for up to ``patience`` seconds (default ``_BUSY_DEADLINE_S``), and no
+        longer once ``cancel()`` is true.
+        """
+        waited = _BUSY_DEADLINE_S if patience is None else patience
+        deadline = time.monotonic() + waited
+        delay = 0.001
         while True:
             try:
                 return fn()
             except sqlite3.OperationalError as e:
                 msg = str(e)
-                if ("locked" in msg or "busy" in msg) and time.monotonic() < deadline:
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.25)
-                    continue
+                if "locked" in msg or "busy" in msg:
+                    if cancel is not None and cancel():
+                        raise StorageError(f"Store {self.root}: gave up waiting for the write lock.") from e
+                    if time.monotonic() < deadline:
+                        time.sleep(delay)  # SQLite already waited a slice; this only avoids a spin
+                        delay = min(delay * 2, 0.02)
+                        continue
+                    raise StorageError(
+                        f"Store {self.root}: {msg}: another process has held the write lock for "
+                        f"more than {waited:g} s.") from e
                 raise StorageError(f"Store {self.root}: {msg}.") from e
             except sqlite3.Error as e:
                 raise StorageError(f"Store {self.root}: {e}.") from e
 
-    def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _write(self, fn: Callable[[sqlite3.Connection], _T], patience: float | None = None,
+               cancel: Callable[[], bool] | None = None) -> _T:
         """Run ``fn`` inside one BEGIN IMMEDIATE transaction (retried as a whole)."""
 
         def attempt() -> _T:
@@ -150,7 +178,7 @@ class SqliteStore:
                 self._fields.clear()  # the cache may describe rolled-back rows
                 raise
 
-        return self._retry(attempt)
+        return self._retry(attempt, patience, cancel)
 
     def _read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``fn`` in one read transaction: a consistent snapshot across its queries."""
@@ -203,12 +231,12 @@ class SqliteStore:
         elif ino != self._db_ino:
             raise StorageError(f"The store database {self.db_path} was replaced by another file.")
 
-    def reopen(self) -> None:
+    def reopen(self, patience: float | None = None, cancel: Callable[[], bool] | None = None) -> None:
         """Drop every connection and cache, and open (re-creating if needed) the database."""
         self.close()
         self._local = threading.local()
         self._db_ino = None
-        self._retry(self._migrate)
+        self._retry(self._migrate, patience, cancel)
 
     # -- runs ----------------------------------------------------------------------------------
     def open_run(self, spec: RunSpec) -> RunRecord:
@@ -263,13 +291,17 @@ class SqliteStore:
 
     # -- writes ----------------------------------------------------------------------------------
     def write_batch(self, run_pk: int, ops: Sequence[Op], session: int | None = None,
-                    now: float | None = None, closing: bool = False) -> list[str]:
+                    now: float | None = None, closing: bool = False, *,
+                    patience: float | None = None, cancel: Callable[[], bool] | None = None
+                    ) -> list[str]:
         """Apply ``ops`` in one transaction; return warnings for ops another writer made moot.
 
         With ``session`` and ``now`` the same transaction records the session's heartbeat
-        (and, with ``closing``, that the session has detached).
+        (and, with ``closing``, that the session has detached). ``patience`` and ``cancel``
+        bound the wait for the write lock (see ``_retry``).
         """
-        return self._write(lambda conn: self._apply(conn, run_pk, ops, session, now, closing))
+        return self._write(lambda conn: self._apply(conn, run_pk, ops, session, now, closing),
+                           patience, cancel)
 
     def _apply(self, conn: sqlite3.Connection, run_pk: int, ops: Sequence[Op],
                session: int | None, now: float | None, closing: bool) -> list[str]:
