@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from ._handle import Handle
 
 _FLOAT_ONLY = {float}
+_MAX_GROUPS = 32  # key sets remembered for the fast path (a training loop has a handful)
 _TS_LIMIT = 9.2e9  # epoch seconds that pandas' datetime64[ns] holds: the years 1678 to 2261
 _time = time.time
 
@@ -100,9 +101,10 @@ class Run:
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
-        self._gkeys: tuple[str, ...] | None = None  # fast path: keys of the last call ...
-        self._gstep = 0  # ... its fixed-point step ...
-        self._gvals: tuple[float, ...] = ()  # ... and its values (see _materialize)
+        # fast path: key tuple of a recent call → [its fixed-point step, its values]; a series
+        # in a group has its position there, not in self._floats (see _materialize)
+        self._groups: dict[tuple[str, ...], list[Any]] = {}
+        self._group_of: dict[str, tuple[str, ...]] = {}
         settings = resolve(
             {"experiment_name": experiment_name, "run_id": run_id, "project": project,
              "store": None if store is None else os.fspath(store), "mode": mode,
@@ -289,13 +291,14 @@ class Run:
             >>> run.log_metrics({"train/loss": 0.25, "train/acc": 0.9}, step=10)  # doctest: +SKIP
         """
         keys = tuple(data)
-        if keys == self._gkeys and type(step) is int and timestamp is None:
+        group = self._groups.get(keys)
+        if group is not None and type(step) is int and timestamp is None:
             s = step * 1_000_000
-            if s > self._gstep and step < MAX_STEP:
+            if s > group[0] and step < MAX_STEP:
                 values = tuple(data.values())
                 if {*map(type, values)} == _FLOAT_ONLY:
-                    self._gstep = s
-                    self._gvals = values
+                    group[0] = s
+                    group[1] = values
                     self._put((s, _time(), keys, values))
                     if len(self._queue) > MAX_QUEUE:
                         self._writer.backpressure()  # type: ignore[union-attr]
@@ -472,14 +475,33 @@ class Run:
         if self.mode == "sync":
             self.wait()
 
-    def _materialize(self) -> None:
-        """Hand the fast path's shared position back to each series' own record."""
-        keys = self._gkeys
-        if keys is not None:
-            self._gkeys = None
-            step, floats = self._gstep, self._floats
-            for key, value in zip(keys, self._gvals):
+    def _materialize(self, path: str | None = None) -> None:
+        """Hand the fast path's shared positions back to each series' own record.
+
+        Only the group holding ``path`` when one is given, else every group.
+        """
+        groups, group_of, floats = self._groups, self._group_of, self._floats
+        if not groups:
+            return
+        if path is None:
+            todo = list(groups)
+        elif path in group_of:
+            todo = [group_of[path]]
+        else:
+            return
+        for keys in todo:
+            step, values = groups.pop(keys)
+            for key, value in zip(keys, values):
                 floats[key] = [step, value]
+                del group_of[key]
+
+    def _remember_group(self, keys: tuple[str, ...], step: int, values: tuple[float, ...]) -> None:
+        """Let later calls with exactly these keys take the fast path."""
+        if len(self._groups) >= _MAX_GROUPS:
+            self._materialize()
+        self._groups[keys] = [step, values]
+        for key in keys:
+            self._group_of[key] = keys
 
     def _stamp(self, timestamp: datetime | float | None, data: Mapping[str, Any]) -> float:
         if timestamp is None:
@@ -508,17 +530,22 @@ class Run:
             raise FieldValueError(f"log_metrics takes a dict of path → number, not "
                                   f"{type(data).__name__}.")
         ts = self._stamp(timestamp, data)
-        self._materialize()
         f = self._f
         call = CallPaths()
         accepted: list[tuple[str, int, float, bool]] = []
+        shared: int | None = None  # the call's step, converted once
         for key, raw in data.items():
             try:
                 path = f.path(key)
                 call.add(key, path)
+                self._materialize(path)
                 new = f.check_type(path, FieldType.FLOAT_SERIES)
                 value = to_float(path, raw)
-                s = fixed_step(path, step) if step is not None else f.next_step(path)
+                if step is None:
+                    s = f.next_step(path)
+                else:
+                    s = shared if shared is not None else fixed_step(path, step)
+                    shared = s
                 if f.check_step(path, s, value):
                     accepted.append((path, s, value, new))
             except NaiadError as e:
@@ -537,7 +564,7 @@ class Run:
             values = tuple(a[2] for a in accepted)
             self._put((first, ts, keys, values))
             if keys == tuple(data) and type(step) is int and timestamp is None:
-                self._gkeys, self._gstep, self._gvals = keys, first, values
+                self._remember_group(keys, first, values)
         else:  # per-series automatic steps; one call, one batch (extend is atomic)
             self._queue.extend([(s, ts, (path,), (value,)) for path, s, value, _ in accepted])
         if len(self._queue) > MAX_QUEUE:
@@ -639,12 +666,10 @@ class Run:
                     raise
                 self._fail(e)
         ops = []
-        for p, ftype, stored, _ in staged:
+        for p, ftype, value, _ in staged:
             self._f.add(p, ftype)
-            if ftype is FieldType.FLOAT:
-                stored = float_bits(stored)
-            elif ftype is FieldType.STRING_SET:
-                stored = json.dumps(stored)
+            stored = float_bits(value) if ftype is FieldType.FLOAT else \
+                json.dumps(value) if ftype is FieldType.STRING_SET else value
             ops.append(("assign", p, int(ftype), stored))
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()

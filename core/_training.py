@@ -128,18 +128,22 @@ class TrainingLog:
     def __init__(self, run: Run, root: str = DEFAULT_ROOT) -> None:
         self.run = run
         self.root = root.strip("/")
+        # framework key → (normalized path, original-key path): computed once per key
+        self._paths: dict[tuple[str, str], tuple[str, str]] = {}
 
     def path(self, sub: str) -> str:
         return f"{self.root}/{sub}" if self.root else sub
 
-    def _guard(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+    def _guard(self, what: str | Mapping[str, Any], fn: Any, *args: Any, **kwargs: Any) -> None:
+        """Call ``fn``; on any error warn (naming ``what``, a path or the keys of a dict)."""
         try:
             fn(*args, **kwargs)
         except Exception as e:  # a logging problem must never stop training
             writer = self.run._writer
             if writer is not None:
                 writer.dropped += 1
-            warnings.warn(f"naiad: could not log {what}: {type(e).__name__}: {e}", NaiadWarning,
+            name = what if isinstance(what, str) else ", ".join(what)
+            warnings.warn(f"naiad: could not log {name}: {type(e).__name__}: {e}", NaiadWarning,
                           stacklevel=3)
 
     def framework(self, name: str, version: str) -> None:
@@ -173,15 +177,20 @@ class TrainingLog:
                 default_phase: str = "train", keep_original: bool = False) -> None:
         """Log framework metrics at ``step`` under normalized paths (non-numbers are skipped)."""
         data: dict[str, float] = {}
+        paths = self._paths
         for key, raw in values.items():
-            value = unwrap_scalar(raw)
+            value = raw if type(raw) is float else unwrap_scalar(raw)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            data[self.path(metric_path(key, default_phase))] = float(value)
+            known = paths.get((key, default_phase))
+            if known is None:
+                known = (self.path(metric_path(key, default_phase)), self.path(f"metrics/{_clean(key)}"))
+                paths[(key, default_phase)] = known
+            data[known[0]] = float(value)
             if keep_original:
-                data[self.path(f"metrics/{_clean(key)}")] = float(value)
+                data[known[1]] = float(value)
         if data:
-            self._guard(", ".join(values), self._log_metrics, data, step)
+            self._guard(values, self._log_metrics, data, step)
 
     def _log_metrics(self, data: dict[str, float], step: int | float) -> None:
         # series are independent: a point one series already has must not drop the others
@@ -196,7 +205,7 @@ class TrainingLog:
         data = {self.path(k): float(v) for k, v in ((k, unwrap_scalar(v)) for k, v in values.items())
                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
         if data:
-            self._guard(", ".join(values), self._log_metrics, data, step)
+            self._guard(values, self._log_metrics, data, step)
 
     def summary(self, values: Mapping[str, Any]) -> None:
         self.configs({f"summary/{_clean(k)}": unwrap_scalar(v) for k, v in values.items()

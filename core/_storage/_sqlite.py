@@ -29,7 +29,13 @@ from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "naiad.db"
-OPEN_CHUNK_MAX = 2048  # a chunk smaller than this is extended in place by the next batch
+# Chunk policy: a series' trailing chunk smaller than OPEN_CHUNK_MAX is extended in place by
+# the next batch (a cheap rewrite while it is small); once sealed, COMPACT_EVERY small chunks
+# in a row are merged into one by concatenating their blobs. Slow logging thus costs a small
+# rewrite per batch, and a long series still reads as a few hundred rows.
+OPEN_CHUNK_MAX = 128
+COMPACT_SMALL = 1024
+COMPACT_EVERY = 16
 STALE_AFTER_S = 20.0  # a session with no heartbeat for this long is not attached any more
 _BUSY_DEADLINE_S = 300.0
 _BUSY_SLICE_MS = 200  # one lock wait inside SQLite; longer waits loop in Python (cancellable)
@@ -65,6 +71,7 @@ class _Field:
         "id",
         "n",
         "open_first",
+        "sealed",
         "open_steps",
         "open_ts",
         "open_vals",
@@ -79,6 +86,7 @@ class _Field:
         self.id, self.type, self.step, self.n = fid, ftype, step, n
         self.vmin, self.vmax = vmin, vmax
         self.open_first: int | None = None
+        self.sealed: list[int] = []  # first steps of the small sealed chunks trailing the series
         self.open_steps: array | None = None  # type: ignore[type-arg]
         self.open_vals: array | None = None  # type: ignore[type-arg]
         self.open_ts: array | None = None  # type: ignore[type-arg]
@@ -372,8 +380,7 @@ class SqliteStore:
             steps = array("q", [steps[i] for i in keep])
             vals = array("d", [vals[i] for i in keep])
             stamps = array("d", [stamps[i] for i in keep])
-        if f.open_steps is not None and len(f.open_steps) + len(steps) <= OPEN_CHUNK_MAX * 4 \
-                and len(f.open_steps) < OPEN_CHUNK_MAX:
+        if f.open_steps is not None and len(f.open_steps) + len(steps) <= OPEN_CHUNK_MAX:
             f.open_steps.extend(steps)
             f.open_vals.extend(vals)  # type: ignore[union-attr]
             f.open_ts.extend(stamps)  # type: ignore[union-attr]
@@ -384,6 +391,8 @@ class SqliteStore:
                  _pack(f.open_ts), f.id, f.open_first),  # type: ignore[arg-type]
             )
         else:
+            if f.open_first is not None:  # the open chunk is sealed as it is
+                f.sealed.append(f.open_first)
             conn.execute(
                 "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) "
                 "VALUES(?,?,?,?,?,?,?)",
@@ -394,6 +403,12 @@ class SqliteStore:
                 f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
             else:
                 f.open_first = f.open_steps = f.open_vals = f.open_ts = None
+                if len(steps) < COMPACT_SMALL:
+                    f.sealed.append(steps[0])
+                else:  # a large chunk ends the run of small ones: merge what came before it
+                    _compact(conn, f, upto=steps[0])
+            if len(f.sealed) >= COMPACT_EVERY:
+                _compact(conn, f, upto=f.open_first)
         lo, hi = _min_max(vals)
         if lo is not None:
             f.vmin = lo if f.vmin is None else min(f.vmin, lo)
@@ -548,6 +563,25 @@ def _set_atom(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int, valu
         (run_pk, path, int(ftype), value),
     )
     return cur.rowcount > 0
+
+
+def _compact(conn: sqlite3.Connection, f: _Field, upto: int | None) -> None:
+    """Merge the field's small sealed chunks (all before ``upto``) into one chunk."""
+    sealed, f.sealed = f.sealed, []
+    if len(sealed) < 2:
+        return
+    rows = conn.execute(
+        "SELECT first_step, last_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
+        "AND first_step >= ? AND (? IS NULL OR first_step < ?) ORDER BY first_step",
+        (f.id, sealed[0], upto, upto)).fetchall()
+    if len(rows) < 2:
+        return
+    conn.execute("DELETE FROM chunks WHERE field_id=? AND first_step >= ? "
+                 "AND (? IS NULL OR first_step < ?)", (f.id, sealed[0], upto, upto))
+    conn.execute(
+        "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)",
+        (f.id, rows[0][0], rows[-1][1], sum(r[2] for r in rows), b"".join(r[3] for r in rows),
+         b"".join(r[4] for r in rows), b"".join(r[5] for r in rows)))
 
 
 def _conflict(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> str:
