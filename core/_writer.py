@@ -3,7 +3,7 @@
 The calling thread appends plain tuples to a ``deque`` (thread-safe, no lock): a metrics op is
 ``(step, timestamp, keys, values)``; every other op is a tuple whose first item names it (see
 ``_storage._protocol``). The writer wakes every ``interval`` seconds, or at once on ``flush``,
-turns the ops into one batch — float points of every path gathered into ``array`` columns
+and when the commit policy below says so, turns the ops into one batch — float points of every path gathered into ``array`` columns
 with ``zip`` so that the per-point work stays in C — and writes it as one transaction.
 
 Storage faults never reach the calling thread: the failed batch is kept and retried alone with
@@ -32,6 +32,11 @@ from ._types import FieldType
 from .errors import NaiadWarning, StorageError
 
 MAX_QUEUE = 50_000  # ops; back-pressure beyond this (about 500,000 points of 10-key calls)
+# Commit policy: at once for wait()/close(); as soon as COMMIT_OPS calls are queued (fast
+# logging keeps pace); otherwise at least every MAX_LATENCY_S. A trickle of points (a training
+# loop's few steps a second) thus costs one transaction a second, not ten.
+COMMIT_OPS = 2_000
+MAX_LATENCY_S = 1.0
 LOCK_PATIENCE_S = 30.0  # a write lock held longer by another process is a fault, not contention
 CLOSE_FAULT_GRACE_S = 10.0  # close() without a timeout retries a failing store this long
 _POLL_S = 0.05
@@ -70,6 +75,8 @@ class Writer:
         self._started = time.time()
         self._pending: list[Op] = []  # converted but not yet committed (kept across faults)
         self._barriers: list[threading.Event] = []  # flush() events released by the next commit
+        self._urgent = False  # a flush() is waiting: commit at the next wake-up
+        self._last_commit = time.monotonic()
         self._backoff = interval
         self.base_running_time = 0.0  # seconds the run was active before this process
         self._thread = threading.Thread(target=self._loop, name="naiad-writer", daemon=True)
@@ -101,6 +108,7 @@ class Writer:
             return not self.queue and not self._pending
         done = threading.Event()
         self.queue.append(("barrier", done))
+        self._urgent = True
         self._wake.set()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -169,6 +177,11 @@ class Writer:
     def _step(self) -> bool:
         """Drain, commit, release barriers; True when the writer should stop."""
         stopping = self._stop
+        if not (stopping or self._urgent or self.fault is not None
+                or len(self.queue) >= COMMIT_OPS
+                or time.monotonic() - self._last_commit >= MAX_LATENCY_S):
+            return False  # let a trickle of points gather into one transaction
+        self._urgent = False
         # while a batch is failing it is retried alone: the queue stays bounded meanwhile
         # (back-pressure drops and counts), and barriers stay queued behind it
         if self.fault is None or not self._pending:
@@ -221,6 +234,7 @@ class Writer:
         # it; the retry writes it again into the re-created database
         self.store.check_alive()
         self._last_ping = now
+        self._last_commit = time.monotonic()
         self._reported_drops = dropped
         self.written_ops += len(self._pending)
         self._pending = []
