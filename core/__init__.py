@@ -61,11 +61,12 @@ def _register_integrations() -> None:
     Cheap: naiad.integrations.transformers imports neither transformers nor torch.
     """
     import contextlib
+    import importlib
     import sys
 
     if sys.modules.get("transformers") is not None:
         with contextlib.suppress(Exception):  # an optional integration never breaks `import naiad`
-            import naiad.integrations.transformers  # noqa: F401
+            importlib.import_module("naiad.integrations.transformers")
 
 
 _register_integrations()

@@ -47,10 +47,10 @@ def _install() -> None:
     atexit.register(_at_exit)
     _previous_excepthook = sys.excepthook
     sys.excepthook = _excepthook
-    if threading.current_thread() is threading.main_thread():
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            _previous_sigterm = signal.SIG_DFL
-            signal.signal(signal.SIGTERM, _on_sigterm)
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+        _previous_sigterm = signal.SIG_DFL
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _uninstall() -> None:

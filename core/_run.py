@@ -399,8 +399,9 @@ class Run:
         return self
 
     def __del__(self) -> None:
-        if self.__dict__.get("mode") == "read-only" and self.__dict__.get("_store") is not None:
-            self._store.close()
+        store = self.__dict__.get("_store")
+        if self.__dict__.get("mode") == "read-only" and store is not None:
+            store.close()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is not None:
@@ -666,10 +667,10 @@ class Run:
                     raise
                 self._fail(e)
         ops = []
-        for p, ftype, value, _ in staged:
+        for p, ftype, checked, _ in staged:
             self._f.add(p, ftype)
-            stored = float_bits(value) if ftype is FieldType.FLOAT else \
-                json.dumps(value) if ftype is FieldType.STRING_SET else value
+            stored = float_bits(checked) if ftype is FieldType.FLOAT else \
+                json.dumps(checked) if ftype is FieldType.STRING_SET else checked
             ops.append(("assign", p, int(ftype), stored))
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()

@@ -3,8 +3,9 @@
 The calling thread appends plain tuples to a ``deque`` (thread-safe, no lock): a metrics op is
 ``(step, timestamp, keys, values)``; every other op is a tuple whose first item names it (see
 ``_storage._protocol``). The writer wakes every ``interval`` seconds, or at once on ``flush``,
-and when the commit policy below says so, turns the ops into one batch — float points of every path gathered into ``array`` columns
-with ``zip`` so that the per-point work stays in C — and writes it as one transaction.
+and when the commit policy below says so turns the ops into one batch — float points of every
+path gathered into ``array`` columns with ``zip`` so that the per-point work stays in C — and
+writes it as one transaction.
 
 Storage faults never reach the calling thread: the failed batch is kept and retried alone with
 back-off (nothing new is drained meanwhile, so the queue stays bounded), a warning names the
@@ -249,7 +250,7 @@ class Writer:
         queue = self.queue
         barriers = self._barriers
         floats: dict[str, list[Any]] = {}
-        points: dict[str, list[Any]] = {}
+        points: dict[str, tuple[int, list[Any]]] = {}
         ops = self._pending
         group_keys: tuple[str, ...] | None = None
         g_steps = array("q")

@@ -9,6 +9,7 @@ waits for a lock in slices of ``_BUSY_SLICE_MS``; the loop around them can be bo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -71,10 +72,10 @@ class _Field:
         "id",
         "n",
         "open_first",
-        "sealed",
         "open_steps",
         "open_ts",
         "open_vals",
+        "sealed",
         "step",
         "type",
         "vmax",
@@ -107,7 +108,8 @@ class SqliteStore:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise StorageError(f"Cannot create the store directory {self.root}: {e.strerror or e}.") from e
+                raise StorageError(
+                    f"Cannot create the store directory {self.root}: {e.strerror or e}.") from e
         elif not self.db_path.exists():
             raise StorageError(f"No naiad store at {self.root} (no {DB_NAME} there).")
         if create and not os.access(self.root, os.W_OK):
@@ -503,10 +505,11 @@ class SqliteStore:
                 steps, vals = _unpack("q", row[0]), _unpack("d", row[1])
                 i = max(i for i, s in enumerate(steps) if s <= max_step)
                 return steps[i], vals[i]
-            return conn.execute(
+            point: tuple[int, Any] | None = conn.execute(
                 "SELECT p.step, p.value FROM points p JOIN fields f ON p.field_id = f.id "
                 "WHERE f.run_id=? AND f.path=? AND p.step <= ? ORDER BY p.step DESC LIMIT 1",
                 (run_pk, path, max_step)).fetchone()
+            return point
 
         return self._read(read)
 
@@ -529,10 +532,8 @@ class SqliteStore:
         with self._lock:
             conns, self._all = self._all, []
         for conn in conns:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 conn.close()
-            except sqlite3.Error:
-                pass
         self._local = threading.local()
         self._fields.clear()
 
@@ -545,7 +546,9 @@ _RUN_SELECT = (
 
 
 def _run_record(row: Sequence[Any], created: bool = False) -> RunRecord:
-    return RunRecord(*row, created=created)
+    pk, project, custom_id, sys_id, experiment, parent_pk, fork_step, depth = row
+    return RunRecord(pk, project, custom_id, sys_id, experiment, parent_pk, fork_step, depth,
+                     created=created)
 
 
 def _find_run(conn: sqlite3.Connection, project: str, custom_id: str) -> RunRecord | None:
@@ -664,7 +667,7 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
                            (parent.pk,)).fetchone()
         family = fam[0] if fam else parent.custom_id
     micros = round(spec.creation_time * 1_000_000)
-    S, I, B, D = FieldType.STRING, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATETIME
+    S, I, B, D = FieldType.STRING, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATETIME  # noqa: N806, E741 - a table of rows reads best with one-letter types
     atoms: list[tuple[str, int, Any]] = [
         ("sys/id", S, sys_id),
         ("sys/custom_run_id", S, spec.custom_id),
