@@ -96,30 +96,42 @@ print(json.dumps(out))
 
 def measure(kind: str, steps: int, metrics: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as store:
-        proc = subprocess.run([sys.executable, "-c", WORKER, kind, str(steps), str(metrics), store],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", WORKER, kind, str(steps), str(metrics), store],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--lineage-points", type=int, default=1_000_000,
-                        help="points of the series read through a 3-level fork lineage")
+    parser.add_argument(
+        "--lineage-points",
+        type=int,
+        default=1_000_000,
+        help="points of the series read through a 3-level fork lineage",
+    )
     args = parser.parse_args()
     runs: dict[str, list[dict[str, float]]] = {"list": [], "naiad": [], "dict-build": []}
     for _ in range(args.repeats):
         for kind, results in runs.items():
             results.append(measure(kind, args.steps, args.metrics))
-    med = {k: {m: statistics.median(r[m] for r in v) for m in v[0] if not m.startswith("exact")}
-           for k, v in runs.items()}
+    med = {
+        k: {m: statistics.median(r[m] for r in v) for m in v[0] if not m.startswith("exact")}
+        for k, v in runs.items()
+    }
     points = args.steps * args.metrics
     base, nd, build = med["list"], med["naiad"], med["dict-build"]
-    print(f"workload: {args.metrics} metrics x {args.steps} steps = {points} points, "
-          f"medians of {args.repeats}")
+    print(
+        f"workload: {args.metrics} metrics x {args.steps} steps = {points} points, medians of {args.repeats}"
+    )
     print(f"{'measure':38} {'naiad':>12} {'list floor':>12} {'ratio':>8}")
     call_net = nd["call"] - build["call"]
     rows = [
@@ -139,10 +151,12 @@ def main() -> None:
         print(f"{name:38} {ours:12.4f} {floor_s} {ratio}")
     print(f"exact read-back: {all(r['exact'] for r in runs['naiad'])}")
     lin = measure("lineage", args.lineage_points, 1)
-    print(f"read {args.lineage_points} points: single run {lin['read_single'] * 1e3:.1f} ms, "
-          f"through a 3-level fork lineage {lin['read_lineage'] * 1e3:.1f} ms "
-          f"(ratio {lin['read_lineage'] / lin['read_single']:.2f}; exact: "
-          f"{lin['exact_read_single'] and lin['exact_read_lineage']})")
+    print(
+        f"read {args.lineage_points} points: single run {lin['read_single'] * 1e3:.1f} ms, "
+        f"through a 3-level fork lineage {lin['read_lineage'] * 1e3:.1f} ms "
+        f"(ratio {lin['read_lineage'] / lin['read_single']:.2f}; exact: "
+        f"{lin['exact_read_single'] and lin['exact_read_lineage']})"
+    )
 
 
 if __name__ == "__main__":

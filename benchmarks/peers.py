@@ -202,8 +202,7 @@ class Trackio(Tracker):
         self.trackio, self.storage = trackio, SQLiteStorage
 
     def start(self) -> LogFn:
-        self.trackio.init(project="bench", name="bench", embed=False, auto_log_gpu=False,
-                          auto_log_cpu=False)
+        self.trackio.init(project="bench", name="bench", embed=False, auto_log_gpu=False, auto_log_cpu=False)
         return self.trackio.log
 
     def durable(self) -> None:
@@ -228,8 +227,15 @@ class Goodseed(Tracker):
 
     def start(self) -> LogFn:
         self.run = self.goodseed.Run(
-            storage="local", log_dir=self.store, run_id="bench", capture_hardware_metrics=False,
-            capture_stdout=False, capture_stderr=False, capture_traceback=False, git_ref=False)
+            storage="local",
+            log_dir=self.store,
+            run_id="bench",
+            capture_hardware_metrics=False,
+            capture_stdout=False,
+            capture_stderr=False,
+            capture_traceback=False,
+            git_ref=False,
+        )
         return self.run.log_metrics  # writes each call to SQLite (WAL) on the calling thread
 
     def durable(self) -> None:
@@ -248,18 +254,23 @@ class Wandb(Tracker):
     helper = "wandb-core"
 
     def load(self) -> None:
-        os.environ.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true",
-                          WANDB_DISABLE_CODE="true", WANDB_DIR=str(self.store))
+        os.environ.update(
+            WANDB_MODE="offline",
+            WANDB_SILENT="true",
+            WANDB_DISABLE_GIT="true",
+            WANDB_DISABLE_CODE="true",
+            WANDB_DIR=str(self.store),
+        )
         import wandb
         from wandb.proto import wandb_internal_pb2
 
         self.wandb, self.pb = wandb, wandb_internal_pb2
 
     def start(self) -> LogFn:
-        settings = self.wandb.Settings(x_disable_stats=True, x_disable_meta=True, console="off",
-                                       save_code=False, disable_git=True)
-        self.run = self.wandb.init(mode="offline", project="bench", dir=str(self.store),
-                                   settings=settings)
+        settings = self.wandb.Settings(
+            x_disable_stats=True, x_disable_meta=True, console="off", save_code=False, disable_git=True
+        )
+        self.run = self.wandb.init(mode="offline", project="bench", dir=str(self.store), settings=settings)
         return self.run.log
 
     def durable(self) -> None:
@@ -290,8 +301,8 @@ def _leveldb_log_records(data: bytes) -> Any:
         if block - pos % block < 7:  # a block's tail too short for a header is padding
             pos += block - pos % block
             continue
-        length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
-        chunk, pos = data[pos + 7:pos + 7 + length], pos + 7 + length
+        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
+        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
         if kind == 1:  # full
             yield chunk
         elif kind in (2, 3):  # first, middle
@@ -315,8 +326,13 @@ class NeptuneScale(Tracker):
 
     def start(self) -> LogFn:
         self.run = self.neptune_scale.Run(
-            mode="offline", project="bench/bench", run_id="bench", log_directory=self.store,
-            enable_console_log_capture=False, source_tracking_config=None)
+            mode="offline",
+            project="bench/bench",
+            run_id="bench",
+            log_directory=self.store,
+            enable_console_log_capture=False,
+            source_tracking_config=None,
+        )
         return self.run.log_metrics
 
     def durable(self) -> None:
@@ -346,8 +362,15 @@ class Neptune1(Tracker):
 
     def start(self) -> LogFn:
         self.run = run = self.neptune.init_run(
-            mode="offline", project="bench/bench", capture_stdout=False, capture_stderr=False,
-            capture_hardware_metrics=False, capture_traceback=False, git_ref=False, source_files=[])
+            mode="offline",
+            project="bench/bench",
+            capture_stdout=False,
+            capture_stderr=False,
+            capture_hardware_metrics=False,
+            capture_traceback=False,
+            git_ref=False,
+            source_files=[],
+        )
 
         def log(metrics: dict[str, float], step: int) -> None:  # what its integrations do per step
             for key, value in metrics.items():
@@ -470,8 +493,9 @@ def worker(name: str, store: Path, steps: int, metrics: int) -> dict[str, Any]:
             raw = tracker.read(keys[col])
             out[label] = time.perf_counter() - t
             got_steps, got_values = tracker.as_lists(raw)
-            exact &= ([float(s) for s in got_steps] == expect_steps
-                      and list(got_values) == [row[col] for row in rows])
+            exact &= [float(s) for s in got_steps] == expect_steps and list(got_values) == [
+                row[col] for row in rows
+            ]
         out["exact"] = exact
     if tracker.read_open:
         t = time.perf_counter()
@@ -492,21 +516,39 @@ def run_worker(name: str, steps: int, metrics: int, timeout: float) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="naiad-peers-") as tmp:
         home = Path(tmp, "home")
         home.mkdir()
-        env = {**os.environ, "HOME": str(home), "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1",
-               "GRADIO_ANALYTICS_ENABLED": "False", "NEPTUNE_MODE": "offline", "PYTHONWARNINGS": "ignore"}
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "HF_HUB_OFFLINE": "1",
+            "DO_NOT_TRACK": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "NEPTUNE_MODE": "offline",
+            "PYTHONWARNINGS": "ignore",
+        }
         env.pop("MLFLOW_TRACKING_URI", None)
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--store", tmp,
-               "--steps", str(steps), "--metrics", str(metrics)]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            name,
+            "--store",
+            tmp,
+            "--steps",
+            str(steps),
+            "--metrics",
+            str(metrics),
+        ]
         t = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
+            proc = subprocess.run(
+                cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout:.0f} s"}
         wall = time.perf_counter() - t
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT):
-            return {**json.loads(line[len(RESULT):]), "wall": wall}
+            return {**json.loads(line[len(RESULT) :]), "wall": wall}
     tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
     return {"error": f"exit {proc.returncode}: {tail[:200]}"}
 
@@ -519,37 +561,46 @@ def _ratio(value: float | None, base: float | None) -> str:
     return "-" if value is None or not base else f"{value / base:.1f}x"
 
 
-def report(results: dict[str, list[dict[str, Any]]], failed: dict[str, str], steps: int,
-           metrics: int, repeats: int) -> None:
+def report(
+    results: dict[str, list[dict[str, Any]]], failed: dict[str, str], steps: int, metrics: int, repeats: int
+) -> None:
     """Print the table of medians."""
     med: dict[str, dict[str, Any]] = {}
     for name, runs in results.items():
         if runs:
-            med[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]
-                         if isinstance(runs[0][k], float)}
+            med[name] = {
+                k: statistics.median(r[k] for r in runs) for k in runs[0] if isinstance(runs[0][k], float)
+            }
             med[name]["runs"] = len(runs)
-            med[name]["exact"] = ("n/a" if "exact" not in runs[0]
-                                  else "exact" if all(r["exact"] for r in runs) else "MISMATCH")
+            med[name]["exact"] = (
+                "n/a" if "exact" not in runs[0] else "exact" if all(r["exact"] for r in runs) else "MISMATCH"
+            )
             med[name]["version"] = runs[0].get("version", "")
     floor, ours = med.get("list floor", {}), med.get("naiad", {})
     points = steps * metrics
-    print(f"\nworkload: 1 run, {metrics} metrics x {steps:,} steps = {points:,} points; medians of "
-          f"up to {repeats} runs, each in its own process; python {sys.version.split()[0]}")
-    head = (f"{'tracker':14} {'runs':>4} {'loop s':>8} {'us/pt':>6} {'x list':>7} {'x naiad':>7} "
-            f"{'cpu s':>7} {'durable s':>9} {'read ms':>8} {'x naiad':>7} {'cold ms':>7} {'via':>5} "
-            f"{'check':>8} {'RSS MB':>7} {'x list':>6} {'peak MB':>7} {'x list':>6}")
+    print(
+        f"\nworkload: 1 run, {metrics} metrics x {steps:,} steps = {points:,} points; medians of "
+        f"up to {repeats} runs, each in its own process; python {sys.version.split()[0]}"
+    )
+    head = (
+        f"{'tracker':14} {'runs':>4} {'loop s':>8} {'us/pt':>6} {'x list':>7} {'x naiad':>7} "
+        f"{'cpu s':>7} {'durable s':>9} {'read ms':>8} {'x naiad':>7} {'cold ms':>7} {'via':>5} "
+        f"{'check':>8} {'RSS MB':>7} {'x list':>6} {'peak MB':>7} {'x list':>6}"
+    )
     print(head)
     print("-" * len(head))
     for name, m in med.items():
         g = m.get
         read, cold = g("read"), g("read_cold")
-        print(f"{name:14} {m['runs']:>4} {g('loop'):8.3f} {g('loop') / points * 1e6:6.2f} "
-              f"{_ratio(g('loop'), floor.get('loop')):>7} {_ratio(g('loop'), ours.get('loop')):>7} "
-              f"{g('loop_cpu'):7.3f} {_fmt(g('durable'), '9.3f')} "
-              f"{_fmt(read and read * 1e3, '8.2f')} {_ratio(read, ours.get('read')):>7} "
-              f"{_fmt(cold and cold * 1e3, '7.1f')} {TRACKERS[name].via:>5} {m['exact']:>8} "
-              f"{g('rss_write'):7.1f} {_ratio(g('rss_write'), floor.get('rss_write')):>6} "
-              f"{g('rss'):7.1f} {_ratio(g('rss'), floor.get('rss')):>6}")
+        print(
+            f"{name:14} {m['runs']:>4} {g('loop'):8.3f} {g('loop') / points * 1e6:6.2f} "
+            f"{_ratio(g('loop'), floor.get('loop')):>7} {_ratio(g('loop'), ours.get('loop')):>7} "
+            f"{g('loop_cpu'):7.3f} {_fmt(g('durable'), '9.3f')} "
+            f"{_fmt(read and read * 1e3, '8.2f')} {_ratio(read, ours.get('read')):>7} "
+            f"{_fmt(cold and cold * 1e3, '7.1f')} {TRACKERS[name].via:>5} {m['exact']:>8} "
+            f"{g('rss_write'):7.1f} {_ratio(g('rss_write'), floor.get('rss_write')):>6} "
+            f"{g('rss'):7.1f} {_ratio(g('rss'), floor.get('rss')):>6}"
+        )
     for name, reason in failed.items():
         print(f"{name:14} {reason}")
     print("\nstartup and close (s), versions:")
@@ -558,26 +609,39 @@ def report(results: dict[str, list[dict[str, Any]]], failed: dict[str, str], ste
             continue
         tracker = TRACKERS[name]
         helper = f"  ({tracker.helper} peak RSS {m['rss_children']:.0f} MB)" if tracker.helper else ""
-        print(f"  {name:14} import {m['import']:6.3f}  init {m['init']:6.3f}  close {m.get('close', 0):6.3f}"
-              f"  {tracker.dist} {m['version']}{helper}")
-    print("\nloop: wall time of the logging loop on the calling thread, building the dict included (the"
-          " 'dict build' row is that alone); cpu: the calling thread's CPU time over the loop; durable:"
-          " loop end until on disk; read: one series through the tracker's read API (via API) or its"
-          " files (via files), after a first, cold read of another series (cold ms); check: both reads"
-          " equal what was logged; RSS: peak RSS once the data is durable; peak: at the end, the reads"
-          " included.")
+        print(
+            f"  {name:14} import {m['import']:6.3f}  init {m['init']:6.3f}  close {m.get('close', 0):6.3f}"
+            f"  {tracker.dist} {m['version']}{helper}"
+        )
+    print(
+        "\nloop: wall time of the logging loop on the calling thread, building the dict included (the"
+        " 'dict build' row is that alone); cpu: the calling thread's CPU time over the loop; durable:"
+        " loop end until on disk; read: one series through the tracker's read API (via API) or its"
+        " files (via files), after a first, cold read of another series (cold ms); check: both reads"
+        " equal what was logged; RSS: peak RSS once the data is durable; peak: at the end, the reads"
+        " included."
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", default="", help="comma-separated trackers (the floors always run): "
-                        + ", ".join(n for n in TRACKERS if n not in FLOORS))
-    parser.add_argument("--slow", type=float, default=120.0,
-                        help="a tracker whose first run takes longer than this (s) is not repeated")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated trackers (the floors always run): "
+        + ", ".join(n for n in TRACKERS if n not in FLOORS),
+    )
+    parser.add_argument(
+        "--slow",
+        type=float,
+        default=120.0,
+        help="a tracker whose first run takes longer than this (s) is not repeated",
+    )
     parser.add_argument("--timeout", type=float, default=1800.0, help="per run (s)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -609,21 +673,26 @@ def main() -> None:
                 continue
             out = run_worker(name, args.steps, args.metrics, args.timeout)
             if "skipped" in out or "error" in out:
-                failed[name] = (f"skipped: {out['skipped']}" if "skipped" in out
-                                else f"failed: {out['error']}")
+                failed[name] = f"skipped: {out['skipped']}" if "skipped" in out else f"failed: {out['error']}"
                 del results[name]
                 print(f"[{rep + 1}/{args.repeats}] {name}: {failed[name]}", file=sys.stderr, flush=True)
                 continue
             results[name].append(out)
             if out["wall"] > args.slow:
                 slow.add(name)
-            print(f"[{rep + 1}/{args.repeats}] {name}: loop {out['loop']:.3f} s, durable "
-                  f"{out['durable']:.3f} s, read {out.get('read', 0) * 1e3:.1f} ms, "
-                  f"{out['wall']:.0f} s in all",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{rep + 1}/{args.repeats}] {name}: loop {out['loop']:.3f} s, durable "
+                f"{out['durable']:.3f} s, read {out.get('read', 0) * 1e3:.1f} ms, "
+                f"{out['wall']:.0f} s in all",
+                file=sys.stderr,
+                flush=True,
+            )
     if args.json:
-        args.json.write_text(json.dumps({"steps": args.steps, "metrics": args.metrics, "results": results,
-                                         "failed": failed}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {"steps": args.steps, "metrics": args.metrics, "results": results, "failed": failed}, indent=1
+            )
+        )
     report(results, failed, args.steps, args.metrics, args.repeats)
     print(f"(benchmark took {time.perf_counter() - start:.0f} s)")
 

@@ -43,8 +43,16 @@ N_CONFIG, N_SERIES, SERIES_POINTS = 23, 8, 5  # plus 19 sys fields: 50 fields a 
 
 
 def _spec(run_id: str, experiment: str) -> RunSpec:
-    return RunSpec(project="default", custom_id=run_id, experiment=experiment, fork_parent=None,
-                   fork_step=None, creation_time=1.7e9, owner="bench", hostname="bench")
+    return RunSpec(
+        project="default",
+        custom_id=run_id,
+        experiment=experiment,
+        fork_parent=None,
+        fork_step=None,
+        creation_time=1.7e9,
+        owner="bench",
+        hostname="bench",
+    )
 
 
 def build_table_store(root: Path, runs: int) -> None:
@@ -66,8 +74,15 @@ def build_table_store(root: Path, runs: int) -> None:
             steps = array("q", [s * 1_000_000 for s in range(SERIES_POINTS)])
             stamps = array("d", [1.7e9 + s for s in range(SERIES_POINTS)])
             for m in range(N_SERIES):
-                ops.append(("floats", f"train/m{m}", steps,
-                            array("d", [rng.random() for _ in range(SERIES_POINTS)]), stamps))
+                ops.append(
+                    (
+                        "floats",
+                        f"train/m{m}",
+                        steps,
+                        array("d", [rng.random() for _ in range(SERIES_POINTS)]),
+                        stamps,
+                    )
+                )
             store._apply(conn, rec.pk, ops, None, None, False)
 
     for first in range(0, runs, 2000):
@@ -85,9 +100,15 @@ def build_series_store(root: Path, runs: int, points: int) -> None:
             ops = []
             for lo in range(first, min(first + 10_000, points), 1000):
                 n = min(1000, points - lo)
-                ops.append(("floats", "train/loss", array("q", [s * 1_000_000 for s in range(lo, lo + n)]),
-                            array("d", [rng.random() for _ in range(n)]),
-                            array("d", [1.7e9 + s * 0.01 for s in range(lo, lo + n)])))
+                ops.append(
+                    (
+                        "floats",
+                        "train/loss",
+                        array("q", [s * 1_000_000 for s in range(lo, lo + n)]),
+                        array("d", [rng.random() for _ in range(n)]),
+                        array("d", [1.7e9 + s * 0.01 for s in range(lo, lo + n)]),
+                    )
+                )
             store.write_batch(rec.pk, ops)
     store.close()
 
@@ -106,10 +127,13 @@ def raw_unfiltered(db: Path) -> int:
     chosen = conn.execute(
         "SELECT r.id FROM runs r LEFT JOIN fields s ON s.run_id = r.id AND s.path = 'sys/creation_time' "
         "WHERE r.id NOT IN (SELECT run_id FROM fields WHERE path = 'sys/trashed' AND value = 1) "
-        "ORDER BY s.value DESC").fetchall()
+        "ORDER BY s.value DESC"
+    ).fetchall()
     ids = ",".join(str(pk) for (pk,) in chosen)
-    rows = conn.execute(f"SELECT run_id, path, type, value FROM fields WHERE run_id IN ({ids}) "
-                        "AND path IN ('config/p00', 'config/opt', 'train/m0')").fetchall()
+    rows = conn.execute(
+        f"SELECT run_id, path, type, value FROM fields WHERE run_id IN ({ids}) "
+        "AND path IN ('config/p00', 'config/opt', 'train/m0')"
+    ).fetchall()
     conn.close()
     return len(rows)
 
@@ -123,7 +147,8 @@ def raw_series(db: Path, runs: int) -> int:
         blobs = conn.execute(
             "SELECT c.steps, c.vals, c.ts FROM chunks c JOIN fields f ON c.field_id = f.id "
             "JOIN runs r ON f.run_id = r.id WHERE r.custom_id = ? AND f.path = ? ORDER BY c.first_step",
-            (f"long-{i}", "train/loss")).fetchall()
+            (f"long-{i}", "train/loss"),
+        ).fetchall()
         steps = np.concatenate([np.frombuffer(b[0], "<i8") for b in blobs])
         vals = np.concatenate([np.frombuffer(b[1], "<f8") for b in blobs])
         np.concatenate([np.frombuffer(b[2], "<f8") for b in blobs])
@@ -132,8 +157,9 @@ def raw_series(db: Path, runs: int) -> int:
     return total
 
 
-def paired(naiad_fn: Callable[[], Any], raw_fn: Callable[[], Any], repeats: int
-           ) -> tuple[float, Any, float, Any]:
+def paired(
+    naiad_fn: Callable[[], Any], raw_fn: Callable[[], Any], repeats: int
+) -> tuple[float, Any, float, Any]:
     """Median times of both, measured alternately so that machine load hits both alike."""
     a_times, b_times, a, b = [], [], None, None
     for _ in range(repeats):
@@ -167,19 +193,33 @@ def main() -> None:
         rows = []
         naive, frame, raw, n = paired(
             lambda: query.fetch_runs_table(filter=FILTER, attributes=".*", store=table_store),
-            lambda: raw_table(table_store / "naiad.db"), args.repeats)
-        rows.append((f"fetch_runs_table, filter, {frame.shape[0]} of {args.runs} runs x "
-                     f"{frame.shape[1]} columns ({n} values)", naive, raw))
+            lambda: raw_table(table_store / "naiad.db"),
+            args.repeats,
+        )
+        rows.append(
+            (
+                f"fetch_runs_table, filter, {frame.shape[0]} of {args.runs} runs x "
+                f"{frame.shape[1]} columns ({n} values)",
+                naive,
+                raw,
+            )
+        )
         naive, _, raw, _ = paired(
-            lambda: query.fetch_runs_table(attributes=["config/p00", "config/opt", "train/m0"],
-                                           store=table_store),
-            lambda: raw_unfiltered(table_store / "naiad.db"), args.repeats)
+            lambda: query.fetch_runs_table(
+                attributes=["config/p00", "config/opt", "train/m0"], store=table_store
+            ),
+            lambda: raw_unfiltered(table_store / "naiad.db"),
+            args.repeats,
+        )
         rows.append((f"fetch_runs_table, no filter, {args.runs} runs x 3 columns", naive, raw))
         for fmt in ("wide", "long"):
             naive, frame, raw, n = paired(
-                lambda fmt=fmt: query.fetch_metrics(runs=r"^long-", attributes=["train/loss"], format=fmt,
-                                                    store=series_store),
-                lambda: raw_series(series_store / "naiad.db", args.series_runs), args.repeats)
+                lambda fmt=fmt: query.fetch_metrics(
+                    runs=r"^long-", attributes=["train/loss"], format=fmt, store=series_store
+                ),
+                lambda: raw_series(series_store / "naiad.db", args.series_runs),
+                args.repeats,
+            )
             assert n == args.series_runs * args.points and len(frame) == n
             rows.append((f"fetch_metrics {fmt}, {args.series_runs} runs x {args.points} points", naive, raw))
     print(f"\n{'measurement':<72} {'naiad':>9} {'raw':>9} {'ratio':>7}")

@@ -59,11 +59,17 @@ def memory(points: int) -> dict[str, Any]:
         report = json.loads(out.strip().splitlines()[-1])
         with naiad.Run(run_id="memory", store=store, mode="read-only") as run:
             stored = len(run["train/m0"].fetch_values(include_timestamp=False))
-    return {"points": points, "stored_per_key": stored, "expected_per_key": 10_000 + points // 10,
-            "baseline_rss_mb": report["baseline_rss"] / MB, "peak_rss_mb": report["peak_rss"] / MB,
-            "growth_mb": (report["peak_rss"] - report["baseline_rss"]) / MB,
-            "log_seconds": report["log_seconds"], "durable_seconds": report["durable_seconds"],
-            "points_per_second": points / report["durable_seconds"]}
+    return {
+        "points": points,
+        "stored_per_key": stored,
+        "expected_per_key": 10_000 + points // 10,
+        "baseline_rss_mb": report["baseline_rss"] / MB,
+        "peak_rss_mb": report["peak_rss"] / MB,
+        "growth_mb": (report["peak_rss"] - report["baseline_rss"]) / MB,
+        "log_seconds": report["log_seconds"],
+        "durable_seconds": report["durable_seconds"],
+        "points_per_second": points / report["durable_seconds"],
+    }
 
 
 def soak(seconds: float) -> dict[str, Any]:
@@ -78,19 +84,27 @@ def soak(seconds: float) -> dict[str, Any]:
     settled = [s for s in samples if s["t"] - t_start >= min(60.0, seconds / 4)] or samples
     first, last = settled[0], settled[-1]
     hours = max((last["t"] - first["t"]) / 3600, 1e-9)
-    out: dict[str, Any] = {"seconds": seconds, "steps": done["done"], "samples": len(samples),
-                           "peak_rss_mb": done["peak"] / MB}
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "steps": done["done"],
+        "samples": len(samples),
+        "peak_rss_mb": done["peak"] / MB,
+    }
     # RssAnon is the heap, where a leak would show; RssFile is the mapped database (SQLite's
     # mmap), which grows with the file and is given back under memory pressure
     for key in ("rss", "RssAnon", "RssFile"):
-        out[key] = {"after_warmup_mb": round(first[key] / MB, 1), "at_end_mb": round(last[key] / MB, 1),
-                    "growth_mb_per_hour": round((last[key] - first[key]) / MB / hours, 1)}
+        out[key] = {
+            "after_warmup_mb": round(first[key] / MB, 1),
+            "at_end_mb": round(last[key] / MB, 1),
+            "growth_mb_per_hour": round((last[key] - first[key]) / MB / hours, 1),
+        }
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["kills", "memory", "soak", "all"])
     parser.add_argument("--count", type=int, default=1000, help="kills (default 1,000)")
     parser.add_argument("--seed", type=int, default=9)

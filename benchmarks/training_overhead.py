@@ -159,42 +159,77 @@ def worker(name: str, store: Path, steps: int, metrics: int, threads: int) -> di
     if logger and name != "noop":
         logger.experiment  # noqa: B018  (create the run/writer before the clock starts)
     clock = StepClock()
-    trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=steps, logger=logger, log_every_n_steps=1,
-                         callbacks=[clock], enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, default_root_dir=store)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=steps,
+        logger=logger,
+        log_every_n_steps=1,
+        callbacks=[clock],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=store,
+    )
     t, cpu = time.perf_counter(), time.process_time()
     trainer.fit(Tiny(), data)
     fit, fit_cpu = time.perf_counter() - t, time.process_time() - cpu
     (wall0, cpu0), (wall1, cpu1), n = clock.times[WARMUP], clock.times[-1], len(clock.times) - 1 - WARMUP
-    return {"fit": fit, "fit_cpu": fit_cpu, "step": (wall1 - wall0) / n, "step_cpu": (cpu1 - cpu0) / n,
-            "steps": len(clock.times), "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "fit": fit,
+        "fit_cpu": fit_cpu,
+        "step": (wall1 - wall0) / n,
+        "step_cpu": (cpu1 - cpu0) / n,
+        "steps": len(clock.times),
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_worker(name: str, steps: int, metrics: int, threads: int, mode: str = "fit") -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="naiad-overhead-") as tmp:
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         env.pop("MLFLOW_TRACKING_URI", None)
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--store", tmp, "--steps",
-               str(steps), "--metrics", str(metrics), "--threads", str(threads), "--mode", mode]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            name,
+            "--store",
+            tmp,
+            "--steps",
+            str(steps),
+            "--metrics",
+            str(metrics),
+            "--threads",
+            str(threads),
+            "--mode",
+            mode,
+        ]
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=False)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT):
-            return json.loads(line[len(RESULT):])
+            return json.loads(line[len(RESULT) :])
     tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
     return {"error": f"exit {proc.returncode}: {tail[:200]}"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--metrics", type=int, default=50, help="metrics logged per step")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument("--only", default="", help="comma-separated loggers (none always runs): "
-                        + ", ".join(LOGGERS[1:]))
-    parser.add_argument("--direct-steps", type=int, default=2000,
-                        help="steps of the direct logger.log_metrics measurement (0: skip it)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated loggers (none always runs): " + ", ".join(LOGGERS[1:])
+    )
+    parser.add_argument(
+        "--direct-steps",
+        type=int,
+        default=2000,
+        help="steps of the direct logger.log_metrics measurement (0: skip it)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="fit", help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
@@ -231,9 +266,13 @@ def main() -> None:
                 print(f"[{rep + 1}/{args.repeats}] {name}: {failed[name]}", file=sys.stderr, flush=True)
                 continue
             results[name].append(out)
-            print(f"[{rep + 1}/{args.repeats}] {name}: fit {out['fit']:.3f} s, "
-                  f"{out['step'] * 1e3:.2f} ms/step"
-                  f" ({out['step_cpu'] * 1e3:.2f} CPU)", file=sys.stderr, flush=True)
+            print(
+                f"[{rep + 1}/{args.repeats}] {name}: fit {out['fit']:.3f} s, "
+                f"{out['step'] * 1e3:.2f} ms/step"
+                f" ({out['step_cpu'] * 1e3:.2f} CPU)",
+                file=sys.stderr,
+                flush=True,
+            )
             if args.direct_steps and name != "none":
                 out = run_worker(name, args.direct_steps, args.metrics, args.threads, mode="direct")
                 if "call" in out:
@@ -242,50 +281,68 @@ def main() -> None:
     base = results.get("none")
     if not base:
         sys.exit(f"the baseline without a logger failed: {failed.get('none')}")
-    med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-           for name, runs in results.items() if runs}
+    med = {
+        name: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        for name, runs in results.items()
+        if runs
+    }
     b = med["none"]
-    print(f"\ntiny Lightning model on CPU ({args.threads} torch thread), {args.steps} steps, {args.metrics}"
-          f" metrics per step via self.log, log_every_n_steps=1; medians of {args.repeats} runs, each in"
-          f" its own process")
-    head = (f"{'logger':14} {'fit s':>7} {'slower':>7} {'ms/step':>8} {'slower':>7} {'cpu ms/step':>11} "
-            f"{'slower':>7} {'cpu range':>15} {'+cpu ms':>8} {'@100/s':>7} {'own ms':>7} {'steps/s':>7} "
-            f"{'RSS MB':>7}")
+    print(
+        f"\ntiny Lightning model on CPU ({args.threads} torch thread), {args.steps} steps, {args.metrics}"
+        f" metrics per step via self.log, log_every_n_steps=1; medians of {args.repeats} runs, each in"
+        f" its own process"
+    )
+    head = (
+        f"{'logger':14} {'fit s':>7} {'slower':>7} {'ms/step':>8} {'slower':>7} {'cpu ms/step':>11} "
+        f"{'slower':>7} {'cpu range':>15} {'+cpu ms':>8} {'@100/s':>7} {'own ms':>7} {'steps/s':>7} "
+        f"{'RSS MB':>7}"
+    )
     print(head)
     print("-" * len(head))
     for name, m in med.items():
         runs = results[name]
-        lo, hi = (100 * (min(r["step_cpu"] for r in runs) / b["step_cpu"] - 1),
-                  100 * (max(r["step_cpu"] for r in runs) / b["step_cpu"] - 1))
+        lo, hi = (
+            100 * (min(r["step_cpu"] for r in runs) / b["step_cpu"] - 1),
+            100 * (max(r["step_cpu"] for r in runs) / b["step_cpu"] - 1),
+        )
         added = m["step_cpu"] - b["step_cpu"]
         own = (m["step_cpu"] - med["noop"]["step_cpu"]) * 1e3 if "noop" in med and name != "none" else None
-        print(f"{name:14} {m['fit']:7.3f} {100 * (m['fit'] / b['fit'] - 1):+6.1f}% {m['step'] * 1e3:8.2f} "
-              f"{100 * (m['step'] / b['step'] - 1):+6.1f}% {m['step_cpu'] * 1e3:11.2f} "
-              f"{100 * (m['step_cpu'] / b['step_cpu'] - 1):+6.1f}% {f'{lo:+.1f}..{hi:+.1f}%':>15} "
-              f"{added * 1e3:+8.3f} {100 * added / 0.01:+6.1f}% {_fmt(own, '+7.3f')} {1 / m['step']:7.1f} "
-              f"{m['rss']:7.1f}")
+        print(
+            f"{name:14} {m['fit']:7.3f} {100 * (m['fit'] / b['fit'] - 1):+6.1f}% {m['step'] * 1e3:8.2f} "
+            f"{100 * (m['step'] / b['step'] - 1):+6.1f}% {m['step_cpu'] * 1e3:11.2f} "
+            f"{100 * (m['step_cpu'] / b['step_cpu'] - 1):+6.1f}% {f'{lo:+.1f}..{hi:+.1f}%':>15} "
+            f"{added * 1e3:+8.3f} {100 * added / 0.01:+6.1f}% {_fmt(own, '+7.3f')} {1 / m['step']:7.1f} "
+            f"{m['rss']:7.1f}"
+        )
     for name, reason in failed.items():
         print(f"{name:14} {reason}")
-    print(f"\nfit: trainer.fit wall time (the logger's final flush included); ms/step: wall time per step"
-          f" after {WARMUP} warm-up steps; cpu ms/step: the process's CPU time per step (all threads, the"
-          " loggers' background writers included; less disturbed than wall time on a busy machine);"
-          " slower: against no logger; cpu range: fastest and slowest run against the no-logger median"
-          " (the 'none' row shows the noise); +cpu ms: CPU the logger adds per step; @100/s: that as a"
-          " share of a 10 ms step (a model training at 100 steps/s); own ms: CPU per step beyond the noop"
-          " logger's, i.e. the logger's own code.")
+    print(
+        f"\nfit: trainer.fit wall time (the logger's final flush included); ms/step: wall time per step"
+        f" after {WARMUP} warm-up steps; cpu ms/step: the process's CPU time per step (all threads, the"
+        " loggers' background writers included; less disturbed than wall time on a busy machine);"
+        " slower: against no logger; cpu range: fastest and slowest run against the no-logger median"
+        " (the 'none' row shows the noise); +cpu ms: CPU the logger adds per step; @100/s: that as a"
+        " share of a 10 ms step (a model training at 100 steps/s); own ms: CPU per step beyond the noop"
+        " logger's, i.e. the logger's own code."
+    )
     if calls:
-        print(f"\nthe logger alone: logger.log_metrics({args.metrics} floats + epoch, step) called directly"
-              f" {args.direct_steps} times, then logger.finalize(); medians of {args.repeats} runs")
-        head = (f"{'logger':14} {'us/step':>8} {'thread cpu us':>13} {'process cpu us':>14} "
-                f"{'finalize s':>10}")
+        print(
+            f"\nthe logger alone: logger.log_metrics({args.metrics} floats + epoch, step) called directly"
+            f" {args.direct_steps} times, then logger.finalize(); medians of {args.repeats} runs"
+        )
+        head = f"{'logger':14} {'us/step':>8} {'thread cpu us':>13} {'process cpu us':>14} {'finalize s':>10}"
         print(head)
         print("-" * len(head))
         for name, runs in calls.items():
             m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"{name:14} {m['call'] * 1e6:8.1f} {m['call_cpu'] * 1e6:13.1f} "
-                  f"{m['call_proc'] * 1e6:14.1f} {m['finalize']:10.3f}")
-        print("us/step: wall time of one call; thread cpu: the calling thread's CPU per call; process cpu:"
-              " all threads' CPU per step, background writing and the final flush included.")
+            print(
+                f"{name:14} {m['call'] * 1e6:8.1f} {m['call_cpu'] * 1e6:13.1f} "
+                f"{m['call_proc'] * 1e6:14.1f} {m['finalize']:10.3f}"
+            )
+        print(
+            "us/step: wall time of one call; thread cpu: the calling thread's CPU per call; process cpu:"
+            " all threads' CPU per step, background writing and the final flush included."
+        )
     print(f"(benchmark took {time.perf_counter() - start:.0f} s)")
 
 

@@ -37,8 +37,15 @@ from naiad._types import STEP_SCALE, FieldType, float_bits
 from naiad._ui import start, stop
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 METRIC = "training/train/loss"
 
 
@@ -48,8 +55,9 @@ def chart_store(root: Path, runs: int, points: int) -> list[str]:
         with naiad.Run(experiment_name=f"bench-{r}", run_id=f"bench-{r}", store=root, project="bench") as run:
             rng = random.Random(r)
             for s in range(points):
-                run.log_metrics({METRIC: math.exp(-s / (points / 4)) * (1 + r / 10) + rng.random() * 0.05},
-                                step=s)
+                run.log_metrics(
+                    {METRIC: math.exp(-s / (points / 4)) * (1 + r / 10) + rng.random() * 0.05}, step=s
+                )
         ids.append(f"bench-{r}")
     return ids
 
@@ -59,18 +67,41 @@ def table_store(root: Path, runs: int) -> None:
     store._conn().execute("PRAGMA synchronous=OFF")  # a throwaway store: skip the fsync per run
     now = time.time()
     for i in range(runs):
-        rec = store.open_run(RunSpec("bench", f"run-{i:05d}", f"exp-{i:05d}", None, None, now - runs + i,
-                                     "ana", "node-1", tags=("sweep",) if i % 7 else ("best",)))
+        rec = store.open_run(
+            RunSpec(
+                "bench",
+                f"run-{i:05d}",
+                f"exp-{i:05d}",
+                None,
+                None,
+                now - runs + i,
+                "ana",
+                "node-1",
+                tags=("sweep",) if i % 7 else ("best",),
+            )
+        )
         steps = array("q", [s * STEP_SCALE for s in range(1, 21)])
-        store.write_batch(rec.pk, [
-            ("assign", "training/hyperparams/learning_rate", int(FieldType.FLOAT),
-             float_bits(10 ** -(1 + i % 5))),
-            ("assign", "training/hyperparams/batch_size", int(FieldType.INTEGER), 2 ** (4 + i % 4)),
-            ("assign", "training/hyperparams/optimizer", int(FieldType.STRING), ("adamw", "sgd")[i % 2]),
-            ("floats", "training/val/loss", steps, array("d", [1 / (s + i % 11) for s in range(1, 21)]),
-             array("d", [now] * 20)),
-            ("assign", "sys/state", int(FieldType.STRING), "inactive"),
-        ])
+        store.write_batch(
+            rec.pk,
+            [
+                (
+                    "assign",
+                    "training/hyperparams/learning_rate",
+                    int(FieldType.FLOAT),
+                    float_bits(10 ** -(1 + i % 5)),
+                ),
+                ("assign", "training/hyperparams/batch_size", int(FieldType.INTEGER), 2 ** (4 + i % 4)),
+                ("assign", "training/hyperparams/optimizer", int(FieldType.STRING), ("adamw", "sgd")[i % 2]),
+                (
+                    "floats",
+                    "training/val/loss",
+                    steps,
+                    array("d", [1 / (s + i % 11) for s in range(1, 21)]),
+                    array("d", [now] * 20),
+                ),
+                ("assign", "sys/state", int(FieldType.STRING), "inactive"),
+            ],
+        )
     store.close()
 
 
@@ -93,8 +124,9 @@ def browser_chart(browser: Any, url: str, runs: list[str], repeats: int) -> tupl
     for _ in range(repeats):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{url}#/charts?{query}")
-        page.wait_for_function("(p) => window.naiadCharts[p] && window.naiadCharts[p].renderedAt", arg=METRIC,
-                               timeout=120_000)
+        page.wait_for_function(
+            "(p) => window.naiadCharts[p] && window.naiadCharts[p].renderedAt", arg=METRIC, timeout=120_000
+        )
         chart = page.evaluate("(p) => window.naiadCharts[p]", METRIC)
         assert len(chart["series"]) == len(runs) and all(s["downsampled"] for s in chart["series"])
         request_to_draw.append(chart["renderedAt"] - chart["requestedAt"])
@@ -113,11 +145,13 @@ def browser_table(browser: Any, url: str, repeats: int) -> tuple[float, float, f
         assert len(t["rows"]) == t["total"] >= 10_000 or len(t["rows"]) == t["total"]
         first.append(t["firstRenderedAt"] - t["requestedAt"])
         full.append(t["renderedAt"] - t["requestedAt"])
-        frame.append(page.evaluate("""async () => {
+        frame.append(
+            page.evaluate("""async () => {
             const box = document.getElementById('table'); const t0 = performance.now();
             for (let i = 0; i < 120; i++) {
               box.scrollTop += 90; await new Promise((r) => requestAnimationFrame(r)); }
-            return (performance.now() - t0) / 120; }"""))
+            return (performance.now() - t0) / 120; }""")
+        )
         page.close()
     return statistics.median(first), statistics.median(full), statistics.median(frame)
 
@@ -136,8 +170,13 @@ def demo_store(root: Path) -> threading.Event:
     for model, lr, bs in sweep:
         name = f"{model}-cifar10-lr{lr:g}"
         with naiad.Run(experiment_name=name, run_id=name, tags=["sweep", model], **kw) as run:
-            run["training/hyperparams"] = {"learning_rate": lr, "batch_size": bs, "optimizer": "adamw",
-                                           "weight_decay": 0.05, "max_steps": 3000}
+            run["training/hyperparams"] = {
+                "learning_rate": lr,
+                "batch_size": bs,
+                "optimizer": "adamw",
+                "weight_decay": 0.05,
+                "max_steps": 3000,
+            }
             run["training/framework"] = {"name": "lightning", "version": "2.5.1"}
             for s in range(1, 3001):
                 metrics = {"training/train/loss": curve(s, lr, 0.15)}
@@ -151,41 +190,60 @@ def demo_store(root: Path) -> threading.Event:
     def vit(s: int) -> dict[str, float]:
         warm = min(1.0, s / 400)
         lr = 1e-3 * warm * 0.5 * (1 + math.cos(math.pi * s / 6000))
-        out = {"training/train/loss": 0.9 + 5.0 * math.exp(-s / 900) + rng.gauss(0, 0.05),
-               "training/train/learning_rate": lr}
+        out = {
+            "training/train/loss": 0.9 + 5.0 * math.exp(-s / 900) + rng.gauss(0, 0.05),
+            "training/train/learning_rate": lr,
+        }
         if s % 200 == 0:
             out["training/val/loss"] = 1.1 + 4.6 * math.exp(-s / 1000)
             out["training/val/accuracy"] = 0.78 - 0.7 * math.exp(-s / 1100)
         return out
 
     with naiad.Run(experiment_name=exp, run_id="vit-small-a", tags=["vit", "best"], **kw) as run:
-        run["training/hyperparams"] = {"learning_rate": 1e-3, "batch_size": 256, "optimizer": "adamw",
-                                       "weight_decay": 0.1, "max_steps": 6000, "warmup_steps": 400}
+        run["training/hyperparams"] = {
+            "learning_rate": 1e-3,
+            "batch_size": 256,
+            "optimizer": "adamw",
+            "weight_decay": 0.1,
+            "max_steps": 6000,
+            "warmup_steps": 400,
+        }
         run["training/model"] = {"class": "VisionTransformer", "num_params": 22_050_664}
         run["training/framework"] = {"name": "transformers", "version": "4.46.0"}
-        run["training/model/summary"].upload(naiad.File(b"VisionTransformer(patch=16, dim=384, depth=12)\n",
-                                                        name="summary.txt"))
+        run["training/model/summary"].upload(
+            naiad.File(b"VisionTransformer(patch=16, dim=384, depth=12)\n", name="summary.txt")
+        )
         for s in range(1, 3401):
             run.log_metrics(vit(s), step=s)
-        for step, line in ((1, "loading imagenet-1k (1,281,167 images)"), (1000, "step 1000 loss=2.41"),
-                           (2000, "step 2000 loss=1.62"), (3000, "saved checkpoint ckpt/step-3000.pt"),
-                           (3400, "NCCL error: unhandled system error <node-3>")):
+        for step, line in (
+            (1, "loading imagenet-1k (1,281,167 images)"),
+            (1000, "step 1000 loss=2.41"),
+            (2000, "step 2000 loss=1.62"),
+            (3000, "saved checkpoint ckpt/step-3000.pt"),
+            (3400, "NCCL error: unhandled system error <node-3>"),
+        ):
             run["monitoring/stdout"].append(line, step=step)
         run._mark_failed(RuntimeError("NCCL error: unhandled system error"))  # as integrations do
-    with naiad.Run(experiment_name=exp, run_id="vit-small-b", fork_run_id="vit-small-a", fork_step=3000,
-                   **kw) as run:
+    with naiad.Run(
+        experiment_name=exp, run_id="vit-small-b", fork_run_id="vit-small-a", fork_step=3000, **kw
+    ) as run:
         run["training/resume"] = {"checkpoint": "ckpt/step-3000.pt", "step": 3000, "source": "vit-small-a"}
         for s in range(3001, 6001):
             run.log_metrics(vit(s), step=s)
-        for step, line in ((3001, "resumed from ckpt/step-3000.pt (parent vit-small-a)"),
-                           (4000, "step 4000 loss=1.18"), (5000, "step 5000 loss=1.02"),
-                           (6000, "step 6000 loss=0.97, val/accuracy=0.776"), (6001, "done")):
+        for step, line in (
+            (3001, "resumed from ckpt/step-3000.pt (parent vit-small-a)"),
+            (4000, "step 4000 loss=1.18"),
+            (5000, "step 5000 loss=1.02"),
+            (6000, "step 6000 loss=0.97, val/accuracy=0.776"),
+            (6001, "done"),
+        ):
             run["monitoring/stdout"].append(line, step=step)
     stop_live = threading.Event()
 
     def live() -> None:
-        with naiad.Run(experiment_name="vit-small-distill", run_id="vit-small-distill", tags=["vit"],
-                       **kw) as run:
+        with naiad.Run(
+            experiment_name="vit-small-distill", run_id="vit-small-distill", tags=["vit"], **kw
+        ) as run:
             run["training/hyperparams"] = {"learning_rate": 5e-4, "batch_size": 256, "optimizer": "adamw"}
             s = 0
             while not stop_live.is_set():
@@ -207,14 +265,18 @@ def screenshots(browser: Any, out: Path) -> None:
             page = browser.new_page(viewport={"width": 1360, "height": 760}, device_scale_factor=1)
             page.goto(server.url + "#/runs")
             page.wait_for_function("() => window.naiadTable.renderedAt > 0")
-            page.fill("#columns", "sys/creation_time, training/hyperparams/learning_rate, "
-                      "training/hyperparams/batch_size, training/hyperparams/optimizer, training/val/loss, "
-                      "training/val/accuracy, training/train/loss")
+            page.fill(
+                "#columns",
+                "sys/creation_time, training/hyperparams/learning_rate, "
+                "training/hyperparams/batch_size, training/hyperparams/optimizer, training/val/loss, "
+                "training/val/accuracy, training/train/loss",
+            )
             page.press("#columns", "Enter")
             page.click('#mode button[data-heads="0"]')
             page.wait_for_timeout(1500)
-            page.screenshot(path=str(out / "runs-table.png"),
-                            clip={"x": 0, "y": 0, "width": 1360, "height": 470})
+            page.screenshot(
+                path=str(out / "runs-table.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 470}
+            )
             page.goto(server.url + "#/charts?run=vit-small-b&run=resnet18-cifar10-lr0.001")
             for path in ("training/val/loss", "training/train/loss", "training/val/accuracy"):
                 page.wait_for_function("(p) => window.naiadCharts[p]", arg=path)
@@ -232,8 +294,9 @@ def screenshots(browser: Any, out: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--table-runs", type=int, default=10_000)
@@ -262,8 +325,11 @@ def main() -> None:
             api = server_median(port, f"/api/series?{query}&path={METRIC}&width=1400", args.repeats)
             drawn, page_drawn = browser_chart(browser, server.url, runs, args.repeats)
             label = f"chart, {args.runs} runs x {args.points:,} points"
-            rows += [(label, "API /api/series", api), (label, "requested -> drawn", drawn),
-                     (label, "page -> drawn", page_drawn)]
+            rows += [
+                (label, "API /api/series", api),
+                (label, "requested -> drawn", drawn),
+                (label, "page -> drawn", page_drawn),
+            ]
         finally:
             stop(server)
         server = start(store=Path(tmp) / "table", project="bench", port=0)
@@ -273,9 +339,13 @@ def main() -> None:
             first_api = server_median(port, "/api/runs?heads=1&limit=100", args.repeats)
             full_api = server_median(port, "/api/runs?heads=1", max(1, args.repeats // 2))
             first, full, frame = browser_table(browser, server.url, args.repeats)
-            rows += [(label, "API first 100 rows", first_api), (label, "API all rows", full_api),
-                     (label, "requested -> first rows drawn", first), (label, "requested -> all rows", full),
-                     (label, "scrolling, per frame", frame)]
+            rows += [
+                (label, "API first 100 rows", first_api),
+                (label, "API all rows", full_api),
+                (label, "requested -> first rows drawn", first),
+                (label, "requested -> all rows", full),
+                (label, "scrolling, per frame", frame),
+            ]
         finally:
             stop(server)
         browser.close()

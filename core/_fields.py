@@ -48,14 +48,21 @@ class CallPaths:
 
     def add(self, key: object, path: str) -> None:
         if path in self.keys:
-            raise PathError(f"Path '{path}' is given twice in one call (as {self.keys[path]!r} and "
-                            f"{key!r}); give each field once.", path)
-        clash = path if path in self.namespaces else next(
-            (ns for ns in prefixes(path) if ns in self.keys), None)
+            raise PathError(
+                f"Path '{path}' is given twice in one call (as {self.keys[path]!r} and "
+                f"{key!r}); give each field once.",
+                path,
+            )
+        clash = (
+            path if path in self.namespaces else next((ns for ns in prefixes(path) if ns in self.keys), None)
+        )
         if clash is not None:
-            raise PathError(f"Cannot write '{path}' in a call that also writes "
-                            f"{'fields under it' if clash == path else repr(clash)}. A path is a "
-                            "namespace or a field, never both.", path)
+            raise PathError(
+                f"Cannot write '{path}' in a call that also writes "
+                f"{'fields under it' if clash == path else repr(clash)}. A path is a "
+                "namespace or a field, never both.",
+                path,
+            )
         self.keys[path] = key
         self.namespaces.update(prefixes(path))
 
@@ -96,13 +103,16 @@ class FieldState:
             raise PathError(
                 f"Cannot write a field at '{path}': it is a namespace holding other fields "
                 f"(e.g. '{self._example_under(path)}'). A path is a namespace or a field, never both.",
-                path)
+                path,
+            )
         for ns in prefixes(path):
             if ns in self.types:
                 label = self.types[ns].label
                 raise PathError(
                     f"Cannot write '{path}': '{ns}' is {article(label)} {label} field, not a "
-                    "namespace. A path is a namespace or a field, never both.", path)
+                    "namespace. A path is a namespace or a field, never both.",
+                    path,
+                )
         return True
 
     def _example_under(self, namespace: str) -> str:
@@ -116,8 +126,7 @@ class FieldState:
 
     def remove(self, path: str) -> list[str]:
         """Forget a field, or every field under a namespace; return the removed paths."""
-        gone = [path] if path in self.types else \
-            [p for p in self.types if p.startswith(path + "/")]
+        gone = [path] if path in self.types else [p for p in self.types if p.startswith(path + "/")]
         for p in gone:
             del self.types[p]
             self.last.pop(p, None)
@@ -151,7 +160,11 @@ class FieldState:
             raise StepOrderError(
                 f"Step {step_value(step):g} for '{path}' is not after the series' last step "
                 f"{step_value(last):g}. Steps in a series strictly increase; re-sending the same "
-                "(step, value) is a no-op.", path, step_value(step), step_value(last))
+                "(step, value) is a no-op.",
+                path,
+                step_value(step),
+                step_value(last),
+            )
         if inherited is not None and step <= inherited[0]:
             if step == inherited[0] and _same(value, inherited[1]):
                 return False  # re-sending the inherited last point, as a resumed loop does
@@ -159,7 +172,11 @@ class FieldState:
                 f"Step {step_value(step):g} for '{path}' is not after step "
                 f"{step_value(inherited[0]):g}, the last point this run inherits from its parent "
                 f"'{inherited[2]}' (forked at step {step_value(inherited[3]):g}). Log steps after "
-                "the fork point.", path, step_value(step), step_value(inherited[0]))
+                "the fork point.",
+                path,
+                step_value(step),
+                step_value(inherited[0]),
+            )
         return True
 
     def next_step(self, path: str) -> int:

@@ -51,8 +51,9 @@ def source_of(path: str, file: File) -> Path | bytes | BinaryIO:
         data = src.read()
         return data.encode("utf-8") if isinstance(data, str) else bytes(data)
     raise FieldValueError(
-        f"Cannot upload a {type(src).__name__} to '{path}': give a path, bytes, or a binary file "
-        "object.", path)
+        f"Cannot upload a {type(src).__name__} to '{path}': give a path, bytes, or a binary file object.",
+        path,
+    )
 
 
 def file_meta(file: File, sha256: str, size: int) -> str:
@@ -82,8 +83,7 @@ def manifest(path: str, target: Any) -> str:
                 files.append(p)
         if not files:
             raise FieldValueError(f"Nothing to track at '{text}' for '{path}': no file matches.", path)
-        entries = [{"path": str(f.resolve()), "size": f.stat().st_size, "sha256": _sha256(f)}
-                   for f in files]
+        entries = [{"path": str(f.resolve()), "size": f.stat().st_size, "sha256": _sha256(f)} for f in files]
     digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()
     return json.dumps({"hash": digest, "files": entries})
 
@@ -134,5 +134,3 @@ def download_target(dest: Path | None, stem: str, stored_name: str) -> Path:
             raise StorageError(f"Refusing to write outside {dest}.")
         return target
     return dest
-
-

@@ -51,14 +51,17 @@ MAX_DEPTH = 64  # nesting beyond this is refused (SQLite's expression depth is 1
 AGGREGATES = {"last": "value", "min": "vmin", "max": "vmax", "count": "n"}
 _KEYWORDS = {"and", "or", "not", "true", "false", "contains"}
 _CMP = {"==": "=", "=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<op>==|!=|<=|>=|!~|=|<|>|~)
   | (?P<paren>[()])
   | (?P<string>"|')
   | (?P<quoted>`)
   | (?P<word>[A-Za-z0-9_\-./:@+%]+)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf(?:inity)?", re.IGNORECASE)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
@@ -249,8 +252,9 @@ class _Parser:
             self.plain(term, op)
             value_token = self.peek()
             if value_token.kind != "string":
-                raise self.error("'contains' takes a path and a quoted string "
-                                 '(sys/tags contains "x")', value_token)
+                raise self.error(
+                    "'contains' takes a path and a quoted string (sys/tags contains \"x\")", value_token
+                )
             self.take()
             return Compare(term, "contains", value_token.text, value_token.column)
         if term.aggregate is not None:
@@ -303,8 +307,9 @@ class _Parser:
             if _NUMBER.fullmatch(token.text):
                 return _number(token.text)
         self.i -= 1
-        raise self.error(f"Expected a value (a number, a quoted string, true or false), "
-                         f"found {_describe(token)}")
+        raise self.error(
+            f"Expected a value (a number, a quoted string, true or false), found {_describe(token)}"
+        )
 
 
 def _number(text: str) -> int | float:
@@ -380,8 +385,7 @@ def _compile(node: Node, params: list[Any], now: float) -> str:
     if isinstance(node, Exists):
         # a field at the path, or a namespace: any path in ['p/', 'p0') ('0' follows '/')
         params.extend([node.path, node.path + "/", node.path + "0"])
-        return ("r.id IN (SELECT f.run_id FROM fields f WHERE f.path = ? "
-                "OR (f.path >= ? AND f.path < ?))")
+        return "r.id IN (SELECT f.run_id FROM fields f WHERE f.path = ? OR (f.path >= ? AND f.path < ?))"
     if node.term.path == "sys/state" and node.term.aggregate is None:
         return _state(node, params, now)
     cond, values = _condition(node)
@@ -400,23 +404,29 @@ def _condition(node: Compare) -> tuple[str, list[Any]]:
     if agg is not None:
         column = AGGREGATES[agg]
         types = (FieldType.FLOAT_SERIES,) if agg != "count" else tuple(t for t in FieldType if t.is_series)
-        return (f"{_types(types)} AND typeof(f.{column}) IN ('integer','real') "
-                f"AND f.{column} {_CMP[op]} ?"), [value]
+        return (
+            f"{_types(types)} AND typeof(f.{column}) IN ('integer','real') AND f.{column} {_CMP[op]} ?"
+        ), [value]
     if op in ("~", "!~"):
         neg = "NOT " if op == "!~" else ""
-        return (f"(({_types(_TEXT)} AND {neg}naiad_regexp(?, f.value)) OR "
-                f"(f.type = {int(FieldType.STRING_SET)} AND {neg}EXISTS (SELECT 1 FROM "
-                "json_each(f.value) j WHERE naiad_regexp(?, j.value))))"), [value, value]
+        return (
+            f"(({_types(_TEXT)} AND {neg}naiad_regexp(?, f.value)) OR "
+            f"(f.type = {int(FieldType.STRING_SET)} AND {neg}EXISTS (SELECT 1 FROM "
+            "json_each(f.value) j WHERE naiad_regexp(?, j.value))))"
+        ), [value, value]
     if op == "contains":
-        return (f"(({_types(_TEXT)} AND instr(f.value, ?) > 0) OR "
-                f"(f.type = {int(FieldType.STRING_SET)} AND EXISTS (SELECT 1 FROM "
-                "json_each(f.value) j WHERE j.value = ?)))"), [value, value]
+        return (
+            f"(({_types(_TEXT)} AND instr(f.value, ?) > 0) OR "
+            f"(f.type = {int(FieldType.STRING_SET)} AND EXISTS (SELECT 1 FROM "
+            "json_each(f.value) j WHERE j.value = ?)))"
+        ), [value, value]
     sql_op = _CMP[op]
     if isinstance(value, bool):
         return f"f.type = {int(FieldType.BOOLEAN)} AND f.value {sql_op} ?", [int(value)]
     if isinstance(value, (int, float)):
-        return (f"{_types(_NUMERIC)} AND typeof(f.value) IN ('integer','real') "
-                f"AND f.value {sql_op} ?"), [value]
+        return (f"{_types(_NUMERIC)} AND typeof(f.value) IN ('integer','real') AND f.value {sql_op} ?"), [
+            value
+        ]
     micros = parse_time(value)
     text = f"({_types(_TEXT)} AND typeof(f.value) = 'text' AND f.value {sql_op} ?)"
     if micros is None:
@@ -443,8 +453,16 @@ def _python_compare(state: str, op: str, value: Any) -> bool:
         return re.search(value, state) is None
     if op == "contains":
         return value in state
-    return bool({"==": state == value, "!=": state != value, "<": state < value,
-                 "<=": state <= value, ">": state > value, ">=": state >= value}[op])
+    return bool(
+        {
+            "==": state == value,
+            "!=": state != value,
+            "<": state < value,
+            "<=": state <= value,
+            ">": state > value,
+            ">=": state >= value,
+        }[op]
+    )
 
 
 @functools.lru_cache(maxsize=256)

@@ -51,16 +51,17 @@ class Handle:
         """Set the field (a dict makes a namespace)."""
         self._run._assign(self._path, value, cast_unsupported)
 
-    def append(self, value: Any, step: int | float | None = None,
-               timestamp: datetime | float | None = None) -> None:
+    def append(
+        self, value: Any, step: int | float | None = None, timestamp: datetime | float | None = None
+    ) -> None:
         """Append one point: a number, a str, a :class:`naiad.File` or a :class:`naiad.Histogram`."""
         run, path = self._run, self._path
         existing = run._f.types.get(path)
         if existing is None:
             existing = _series_type_of(value)
         if existing is FieldType.FLOAT_SERIES or (
-            existing not in (FieldType.STRING_SERIES, FieldType.FILE_SERIES,
-                             FieldType.HISTOGRAM_SERIES) and not isinstance(value, (str, File))
+            existing not in (FieldType.STRING_SERIES, FieldType.FILE_SERIES, FieldType.HISTOGRAM_SERIES)
+            and not isinstance(value, (str, File))
         ):
             run._log_floats({path: value}, step, timestamp)
         else:
@@ -68,17 +69,23 @@ class Handle:
 
     log = append  # neptune 0.x name
 
-    def extend(self, values: Sequence[Any], steps: Sequence[int | float] | None = None,
-               timestamps: Sequence[Any] | None = None) -> None:
+    def extend(
+        self,
+        values: Sequence[Any],
+        steps: Sequence[int | float] | None = None,
+        timestamps: Sequence[Any] | None = None,
+    ) -> None:
         """Append several points; ``steps`` and ``timestamps`` match ``values`` in length."""
         values = list(values)
         for name, other in (("steps", steps), ("timestamps", timestamps)):
             if other is not None and len(other) != len(values):
-                raise FieldValueError(f"extend on '{self._path}': {len(values)} values but "
-                                      f"{len(other)} {name}.", self._path)
+                raise FieldValueError(
+                    f"extend on '{self._path}': {len(values)} values but {len(other)} {name}.", self._path
+                )
         for i, value in enumerate(values):
-            self.append(value, None if steps is None else steps[i],
-                        None if timestamps is None else timestamps[i])
+            self.append(
+                value, None if steps is None else steps[i], None if timestamps is None else timestamps[i]
+            )
 
     def upload(self, source: Any, name: str | None = None) -> None:
         """Upload a file (path, bytes or file object) into this File field."""
@@ -111,8 +118,7 @@ class Handle:
         """The last value of a series."""
         return self.fetch()
 
-    def fetch_values(self, include_timestamp: bool = True,
-                     lineage_to_the_root: bool = True) -> pd.DataFrame:
+    def fetch_values(self, include_timestamp: bool = True, lineage_to_the_root: bool = True) -> pd.DataFrame:
         """The series as a DataFrame: step, value, timestamp (UTC), run_id (with lineage).
 
         With ``lineage_to_the_root=True`` a forked run's series starts with its ancestors'
@@ -127,8 +133,7 @@ class Handle:
             cols = float_series(store, chain, self._path)
         else:
             cols = other_series(store, chain, self._path, ftype)
-        return series_frame(cols, chain, include_time=include_timestamp,
-                            with_run=lineage_to_the_root)
+        return series_frame(cols, chain, include_time=include_timestamp, with_run=lineage_to_the_root)
 
     def _series_type(self) -> FieldType:
         run = self._run
@@ -178,8 +183,11 @@ class Handle:
                 name = safe_filename(f"{stem}_{step / 1e6:g}", meta["name"])
                 written.append(write_blob(run._store.open_blob(meta["sha256"]), folder / name))
             return written
-        raise FieldValueError(f"'{self._path}' is a {FieldType(rec.type).label}; only File and "
-                              "FileSeries fields can be downloaded.", self._path)
+        raise FieldValueError(
+            f"'{self._path}' is a {FieldType(rec.type).label}; only File and "
+            "FileSeries fields can be downloaded.",
+            self._path,
+        )
 
 
 def _series_type_of(value: Any) -> FieldType:

@@ -47,8 +47,10 @@ def _install() -> None:
     atexit.register(_at_exit)
     _previous_excepthook = sys.excepthook
     sys.excepthook = _excepthook
-    if (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
         _previous_sigterm = signal.SIG_DFL
         signal.signal(signal.SIGTERM, _on_sigterm)
 
@@ -65,8 +67,7 @@ def _uninstall() -> None:
         _previous_sigterm = None
 
 
-def _excepthook(exc_type: type[BaseException], exc: BaseException,
-                tb: types.TracebackType | None) -> None:
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: types.TracebackType | None) -> None:
     for run in list(_open.values()):
         run._mark_failed(exc)
     hook = _previous_excepthook or sys.__excepthook__
@@ -87,6 +88,8 @@ def _at_exit() -> None:
 
             for left in runs[i:]:
                 lost = left._writer.abandon() if left._writer is not None else 0
-                warn(f"naiad: interrupted while writing run '{left.run_id}' at exit; "
-                     f"{lost} queued op(s) were not written.")
+                warn(
+                    f"naiad: interrupted while writing run '{left.run_id}' at exit; "
+                    f"{lost} queued op(s) were not written."
+                )
             return

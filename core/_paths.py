@@ -17,9 +17,7 @@ def check_path(path: object) -> str:
     if not norm:
         raise PathError("A path cannot be empty.", path)
     if len(norm.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
-        raise PathError(
-            f"Path {norm[:60]!r}... is longer than {MAX_PATH_BYTES} bytes in UTF-8.", path
-        )
+        raise PathError(f"Path {norm[:60]!r}... is longer than {MAX_PATH_BYTES} bytes in UTF-8.", path)
     for segment in norm.split("/"):
         if not segment:
             raise PathError(f"Path {path!r} has an empty segment (a doubled or trailing '/').", path)

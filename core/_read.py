@@ -50,9 +50,13 @@ def lineage(store: Store, run: RunRecord) -> Lineage:
     return chain
 
 
-def float_series(store: Store, chain: Lineage, path: str,
-                 step_range: tuple[float | None, float | None] = (None, None),
-                 tail: int | None = None) -> dict[str, Any]:
+def float_series(
+    store: Store,
+    chain: Lineage,
+    path: str,
+    step_range: tuple[float | None, float | None] = (None, None),
+    tail: int | None = None,
+) -> dict[str, Any]:
     """Numpy columns (step, value, timestamp, source) of a float series along ``chain``."""
     import numpy as np
 
@@ -74,9 +78,14 @@ def float_series(store: Store, chain: Lineage, path: str,
     return _finish(np, steps, vals, stamps, owners, step_range, tail, np.float64)
 
 
-def other_series(store: Store, chain: Lineage, path: str, ftype: int,
-                 step_range: tuple[float | None, float | None] = (None, None),
-                 tail: int | None = None) -> dict[str, Any]:
+def other_series(
+    store: Store,
+    chain: Lineage,
+    path: str,
+    ftype: int,
+    step_range: tuple[float | None, float | None] = (None, None),
+    tail: int | None = None,
+) -> dict[str, Any]:
     import numpy as np
 
     steps, vals, stamps, owners = [], [], [], []
@@ -91,9 +100,16 @@ def other_series(store: Store, chain: Lineage, path: str, ftype: int,
     return _finish(np, steps, vals, stamps, owners, step_range, tail, object)
 
 
-def _finish(np: Any, steps: list[Any], vals: list[Any], stamps: list[Any], owners: list[Any],
-            step_range: tuple[float | None, float | None], tail: int | None,
-            dtype: Any) -> dict[str, Any]:
+def _finish(
+    np: Any,
+    steps: list[Any],
+    vals: list[Any],
+    stamps: list[Any],
+    owners: list[Any],
+    step_range: tuple[float | None, float | None],
+    tail: int | None,
+    dtype: Any,
+) -> dict[str, Any]:
     if steps:
         s, v, t, o = (np.concatenate(x) for x in (steps, vals, stamps, owners))
     else:
@@ -108,13 +124,18 @@ def _finish(np: Any, steps: list[Any], vals: list[Any], stamps: list[Any], owner
             keep &= s <= round(hi * STEP_SCALE)
         s, v, t, o = s[keep], v[keep], t[keep], o[keep]
     if tail is not None:
-        s, v, t, o = s[-tail:] if tail else s[:0], v[-tail:] if tail else v[:0], \
-            t[-tail:] if tail else t[:0], o[-tail:] if tail else o[:0]
+        s, v, t, o = (
+            s[-tail:] if tail else s[:0],
+            v[-tail:] if tail else v[:0],
+            t[-tail:] if tail else t[:0],
+            o[-tail:] if tail else o[:0],
+        )
     return {"step": s, "value": v, "timestamp": t, "source": o}
 
 
-def series_frame(columns: dict[str, Any], chain: Lineage, *, include_time: bool = True,
-                 with_run: bool = True) -> pd.DataFrame:
+def series_frame(
+    columns: dict[str, Any], chain: Lineage, *, include_time: bool = True, with_run: bool = True
+) -> pd.DataFrame:
     """The user-facing DataFrame: step, value, timestamp (UTC), and the run of each point."""
     import numpy as np
     import pandas as pd
@@ -125,6 +146,9 @@ def series_frame(columns: dict[str, Any], chain: Lineage, *, include_time: bool 
         data["timestamp"] = pd.to_datetime(ns, unit="ns", utc=True)
     if with_run:
         names = [run.custom_id for run, _ in chain]
-        data["run_id"] = pd.Categorical.from_codes(columns["source"], categories=pd.Index(names)) \
-            if names else pd.Categorical([])
+        data["run_id"] = (
+            pd.Categorical.from_codes(columns["source"], categories=pd.Index(names))
+            if names
+            else pd.Categorical([])
+        )
     return pd.DataFrame(data)

@@ -106,9 +106,14 @@ class Run:
         self._groups: dict[tuple[str, ...], list[Any]] = {}
         self._group_of: dict[str, tuple[str, ...]] = {}
         settings = resolve(
-            {"experiment_name": experiment_name, "run_id": run_id, "project": project,
-             "store": None if store is None else os.fspath(store), "mode": mode,
-             "on_error": on_error},
+            {
+                "experiment_name": experiment_name,
+                "run_id": run_id,
+                "project": project,
+                "store": None if store is None else os.fspath(store),
+                "mode": mode,
+                "on_error": on_error,
+            },
             _environ,
         )
         self.settings: Settings = settings
@@ -130,8 +135,9 @@ class Run:
         self._store: SqliteStore | None = None
         self._writer: Writer | None = None
         if self.mode == "disabled":
-            self._record = RunRecord(0, settings.project, custom_id, "", settings.experiment_name,
-                                     None, None, 0, created=True)
+            self._record = RunRecord(
+                0, settings.project, custom_id, "", settings.experiment_name, None, None, 0, created=True
+            )
             self._writer = Writer(None, 0, None, created)
             self._start()
             return
@@ -140,18 +146,27 @@ class Run:
             record = self._store.find_run(settings.project, custom_id)
             if record is None:
                 self._store.close()
-                raise RunNotFound(f"No run '{custom_id}' in project '{settings.project}' of the "
-                                  f"store at {self._store.root}.")
+                raise RunNotFound(
+                    f"No run '{custom_id}' in project '{settings.project}' of the "
+                    f"store at {self._store.root}."
+                )
             self._record = record
             self._load_fields()
             return
         self._spec = RunSpec(
-            project=settings.project, custom_id=custom_id, experiment=settings.experiment_name,
-            fork_parent=fork_run_id, fork_step=fork_whole, creation_time=created,
-            owner=settings.owner, hostname=platform.node(),
+            project=settings.project,
+            custom_id=custom_id,
+            experiment=settings.experiment_name,
+            fork_parent=fork_run_id,
+            fork_step=fork_whole,
+            creation_time=created,
+            owner=settings.owner,
+            hostname=platform.node(),
             tags=tuple(_strings("sys/tags", tags)),
             description=None if description is None else check_string("sys/description", description),
-            inherit_configs=inherit_configs, allow_missing_parent=self.mode == "offline")
+            inherit_configs=inherit_configs,
+            allow_missing_parent=self.mode == "offline",
+        )
         try:
             self._record = self._store.open_run(self._spec)
             if not self._record.created:
@@ -162,9 +177,13 @@ class Run:
             self._store.close()
             raise
         creation = self._stored("sys/creation_time")
-        self._writer = Writer(self._store, self._record.pk, session,
-                              creation.timestamp() if creation else created,
-                              reattach=self._reattach)
+        self._writer = Writer(
+            self._store,
+            self._record.pk,
+            session,
+            creation.timestamp() if creation else created,
+            reattach=self._reattach,
+        )
         self._writer.base_running_time = float(self._stored("sys/running_time") or 0.0)
         self._start()
 
@@ -192,7 +211,8 @@ class Run:
             raise ValueError(
                 f"Run '{rec.custom_id}' exists, forked from {parent!r} at step {have_step!r}; "
                 f"cannot resume it with fork_run_id={fork_run_id!r}, fork_step={fork_step!r}. "
-                "Drop the fork arguments to resume it, or pick a new run_id to fork again.")
+                "Drop the fork arguments to resume it, or pick a new run_id to fork again."
+            )
 
     def _load_fields(self) -> None:
         assert self._store is not None
@@ -283,8 +303,12 @@ class Run:
         return self.exists(path)
 
     # -- the neptune-scale style -----------------------------------------------------------------
-    def log_metrics(self, data: Mapping[str, Any], step: int | float | None = None,
-                    timestamp: datetime | float | None = None) -> None:
+    def log_metrics(
+        self,
+        data: Mapping[str, Any],
+        step: int | float | None = None,
+        timestamp: datetime | float | None = None,
+    ) -> None:
         """Append one point to each float series in ``data`` at ``step``.
 
         Example:
@@ -305,8 +329,9 @@ class Run:
                     return
         self._log_floats(data, step, timestamp)
 
-    def log_configs(self, data: Mapping[str, Any], flatten: bool = False,
-                    cast_unsupported: bool = False) -> None:
+    def log_configs(
+        self, data: Mapping[str, Any], flatten: bool = False, cast_unsupported: bool = False
+    ) -> None:
         """Assign each value of ``data``; with ``flatten=True`` nested dicts become namespaces."""
         if not isinstance(data, Mapping):
             raise FieldValueError(f"log_configs takes a dict, not {type(data).__name__}.")
@@ -315,21 +340,35 @@ class Run:
                 if is_namespace_value(value):
                     raise FieldValueError(
                         f"Value at '{key}' is a nested {type(value).__name__}; pass flatten=True "
-                        "to store it as a namespace.", str(key))
+                        "to store it as a namespace.",
+                        str(key),
+                    )
         self._assign("", data, cast_unsupported=cast_unsupported)
 
-    def log_string_series(self, data: Mapping[str, str], step: int | float | None = None,
-                          timestamp: datetime | float | None = None) -> None:
+    def log_string_series(
+        self,
+        data: Mapping[str, str],
+        step: int | float | None = None,
+        timestamp: datetime | float | None = None,
+    ) -> None:
         """Append one string to each string series in ``data``."""
         self._append_many(data, FieldType.STRING_SERIES, step, timestamp)
 
-    def log_histograms(self, histograms: Mapping[str, Histogram], step: int | float | None = None,
-                       timestamp: datetime | float | None = None) -> None:
+    def log_histograms(
+        self,
+        histograms: Mapping[str, Histogram],
+        step: int | float | None = None,
+        timestamp: datetime | float | None = None,
+    ) -> None:
         """Append one :class:`naiad.Histogram` to each histogram series."""
         self._append_many(histograms, FieldType.HISTOGRAM_SERIES, step, timestamp)
 
-    def log_files(self, files: Mapping[str, Any], step: int | float | None = None,
-                  timestamp: datetime | float | None = None) -> None:
+    def log_files(
+        self,
+        files: Mapping[str, Any],
+        step: int | float | None = None,
+        timestamp: datetime | float | None = None,
+    ) -> None:
         """Append one file (path, bytes, file object or :class:`naiad.File`) to each file series."""
         self._append_many(files, FieldType.FILE_SERIES, step, timestamp)
 
@@ -388,7 +427,9 @@ class Run:
                     f"naiad: run '{self.run_id}' closed before its data was written "
                     f"({len(self._writer.queue)} queued op(s)): "
                     f"{self._writer.fault or 'storage did not answer in time'}.",
-                    NaiadWarning, stacklevel=2)
+                    NaiadWarning,
+                    stacklevel=2,
+                )
         if self._store is not None and ok:
             self._store.close()
         return ok
@@ -460,10 +501,8 @@ class Run:
     def _writable(self) -> None:
         if self._closed:
             if self.mode == "read-only":
-                raise ModeError(f"Run '{self.run_id}' is open read-only; open it with another "
-                                "mode to write.")
-            raise ModeError(f"Run '{self.run_id}' is closed; open it again (Run(run_id=...)) "
-                            "to log more.")
+                raise ModeError(f"Run '{self.run_id}' is open read-only; open it with another mode to write.")
+            raise ModeError(f"Run '{self.run_id}' is closed; open it again (Run(run_id=...)) to log more.")
 
     def _fail(self, error: NaiadError) -> None:
         """Apply the error policy to one rejected point: raise, or warn and count it."""
@@ -516,20 +555,22 @@ class Run:
         elif isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
             ts = float(timestamp) if -_TS_LIMIT < timestamp < _TS_LIMIT else math.nan
         else:
-            raise FieldValueError(f"timestamp for {_keys(data)} must be a datetime or epoch "
-                                  f"seconds, not {type(timestamp).__name__}.")
+            raise FieldValueError(
+                f"timestamp for {_keys(data)} must be a datetime or epoch "
+                f"seconds, not {type(timestamp).__name__}."
+            )
         if not -_TS_LIMIT < ts < _TS_LIMIT:  # NaN fails too
             raise FieldValueError(
                 f"timestamp {timestamp!r} for {_keys(data)} is not a storable time: give a datetime "
                 "or finite epoch seconds between the years 1678 and 2261 (milliseconds are a "
-                "common slip).")
+                "common slip)."
+            )
         return ts
 
     def _log_floats(self, data: Mapping[str, Any], step: Any, timestamp: Any) -> None:
         self._writable()
         if not isinstance(data, Mapping):
-            raise FieldValueError(f"log_metrics takes a dict of path → number, not "
-                                  f"{type(data).__name__}.")
+            raise FieldValueError(f"log_metrics takes a dict of path → number, not {type(data).__name__}.")
         ts = self._stamp(timestamp, data)
         f = self._f
         call = CallPaths()
@@ -572,8 +613,7 @@ class Run:
             self._writer.backpressure()  # type: ignore[union-attr]
         self._after_write()
 
-    def _append_many(self, data: Mapping[str, Any], ftype: FieldType, step: Any,
-                     timestamp: Any) -> None:
+    def _append_many(self, data: Mapping[str, Any], ftype: FieldType, step: Any, timestamp: Any) -> None:
         if not isinstance(data, Mapping):
             raise FieldValueError(f"Expected a dict of path → value, not {type(data).__name__}.")
         self._writable()
@@ -607,13 +647,15 @@ class Run:
     def _series_value(self, path: str, ftype: FieldType, raw: Any) -> Any:
         if ftype is FieldType.STRING_SERIES:
             if not isinstance(raw, str):
-                raise FieldValueError(f"String series '{path}' takes str values; got "
-                                      f"{type(raw).__name__}.", path)
+                raise FieldValueError(
+                    f"String series '{path}' takes str values; got {type(raw).__name__}.", path
+                )
             return check_string(path, raw)
         if ftype is FieldType.HISTOGRAM_SERIES:
             if not isinstance(raw, Histogram):
-                raise FieldValueError(f"Histogram series '{path}' takes naiad.Histogram values; "
-                                      f"got {type(raw).__name__}.", path)
+                raise FieldValueError(
+                    f"Histogram series '{path}' takes naiad.Histogram values; got {type(raw).__name__}.", path
+                )
             return raw
         file = as_file(raw)
         return file
@@ -639,8 +681,7 @@ class Run:
             if self.mode == "sync":
                 raise
             self._writer.dropped += 1  # type: ignore[union-attr]
-            warnings.warn(f"naiad: the file for '{path}' was not stored: {e}", NaiadWarning,
-                          stacklevel=4)
+            warnings.warn(f"naiad: the file for '{path}' was not stored: {e}", NaiadWarning, stacklevel=4)
             return None
         self._put(("blob", size))
         return file_meta(file, sha, size)
@@ -669,8 +710,13 @@ class Run:
         ops = []
         for p, ftype, checked, _ in staged:
             self._f.add(p, ftype)
-            stored = float_bits(checked) if ftype is FieldType.FLOAT else \
-                json.dumps(checked) if ftype is FieldType.STRING_SET else checked
+            stored = (
+                float_bits(checked)
+                if ftype is FieldType.FLOAT
+                else json.dumps(checked)
+                if ftype is FieldType.STRING_SET
+                else checked
+            )
             ops.append(("assign", p, int(ftype), stored))
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()

@@ -19,9 +19,17 @@ from ._storage import Op, RunSpec, SqliteStore
 from ._types import FieldType
 
 # sys fields that describe the run's history and are carried over as they are
-_CARRIED_SYS = ("sys/tags", "sys/group_tags", "sys/description", "sys/failed",
-                "sys/running_time", "sys/modification_time", "sys/ping_time",
-                "sys/relative_creation_time_ms", "sys/size")
+_CARRIED_SYS = (
+    "sys/tags",
+    "sys/group_tags",
+    "sys/description",
+    "sys/failed",
+    "sys/running_time",
+    "sys/modification_time",
+    "sys/ping_time",
+    "sys/relative_creation_time_ms",
+    "sys/size",
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +43,9 @@ class SyncResult:
     parent_resolved: bool | None  # None when the run is not a fork
 
 
-def sync_journal(journal: Path, target: SqliteStore,
-                 progress: Callable[[int, int], None] | None = None) -> list[SyncResult]:
+def sync_journal(
+    journal: Path, target: SqliteStore, progress: Callable[[int, int], None] | None = None
+) -> list[SyncResult]:
     """Merge every run of ``journal`` into ``target``; return what each added."""
     source = SqliteStore(journal, create=False)
     try:
@@ -54,11 +63,16 @@ def _sync_run(source: SqliteStore, target: SqliteStore, rec, progress) -> SyncRe
 
     created = value("sys/creation_time")
     spec = RunSpec(
-        project=rec.project, custom_id=rec.custom_id, experiment=rec.experiment,
-        fork_parent=value("sys/forking/requested_parent"), fork_step=value("sys/forking/step"),
+        project=rec.project,
+        custom_id=rec.custom_id,
+        experiment=rec.experiment,
+        fork_parent=value("sys/forking/requested_parent"),
+        fork_step=value("sys/forking/step"),
         creation_time=created.timestamp() if created else 0.0,
-        owner=value("sys/owner") or "", hostname=value("sys/hostname") or "",
-        allow_missing_parent=True)
+        owner=value("sys/owner") or "",
+        hostname=value("sys/hostname") or "",
+        allow_missing_parent=True,
+    )
     run = target.open_run(spec)
     have = {f.path: f for f in target.fields(run.pk)}
     ops: list[Op] = []
@@ -75,9 +89,15 @@ def _sync_run(source: SqliteStore, target: SqliteStore, rec, progress) -> SyncRe
                 stamps.frombytes(chunk.stamps)
                 keep = [j for j, s in enumerate(steps) if last is None or s > last]
                 if keep:
-                    ops.append(("floats", f.path, array("q", [steps[j] for j in keep]),
-                                array("d", [vals[j] for j in keep]),
-                                array("d", [stamps[j] for j in keep])))
+                    ops.append(
+                        (
+                            "floats",
+                            f.path,
+                            array("q", [steps[j] for j in keep]),
+                            array("d", [vals[j] for j in keep]),
+                            array("d", [stamps[j] for j in keep]),
+                        )
+                    )
                     points += len(keep)
         elif ftype.is_series:
             rows = [r for r in source.points(rec.pk, f.path, None) if last is None or r[0] > last]

@@ -30,11 +30,23 @@ from ._types import unwrap_scalar
 from .errors import NaiadWarning
 
 DEFAULT_ROOT = "training"
-PROMOTED = ("learning_rate", "batch_size", "max_epochs", "max_steps", "grad_accum_steps",
-            "optimizer", "weight_decay", "seed")
+PROMOTED = (
+    "learning_rate",
+    "batch_size",
+    "max_epochs",
+    "max_steps",
+    "grad_accum_steps",
+    "optimizer",
+    "weight_decay",
+    "seed",
+)
 _PHASES = {
-    "train": "train", "training": "train",
-    "val": "val", "valid": "val", "validation": "val", "eval": "val",
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "eval": "val",
     "test": "test",
 }
 _LR = re.compile(r"^(lr|learning_rate)(?:[-_](?P<rest>.+))?$", re.IGNORECASE)
@@ -143,8 +155,7 @@ class TrainingLog:
             if writer is not None:
                 writer.dropped += 1
             name = what if isinstance(what, str) else ", ".join(what)
-            warnings.warn(f"naiad: could not log {name}: {type(e).__name__}: {e}", NaiadWarning,
-                          stacklevel=3)
+            warnings.warn(f"naiad: could not log {name}: {type(e).__name__}: {e}", NaiadWarning, stacklevel=3)
 
     def framework(self, name: str, version: str) -> None:
         self.configs({"framework/name": name, "framework/version": version})
@@ -165,16 +176,25 @@ class TrainingLog:
     def config(self, section: str, values: Mapping[str, Any] | Any) -> None:
         self.configs({f"config/{section}/{k}": v for k, v in flat_params(values).items()})
 
-    def model(self, model_class: str, num_params: int, num_trainable: int,
-              summary: str | None = None) -> None:
-        values: dict[str, Any] = {"model/class": model_class, "model/num_params": int(num_params),
-                                  "model/num_trainable_params": int(num_trainable)}
+    def model(
+        self, model_class: str, num_params: int, num_trainable: int, summary: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {
+            "model/class": model_class,
+            "model/num_params": int(num_params),
+            "model/num_trainable_params": int(num_trainable),
+        }
         if summary:
             values["model/summary"] = summary[:60_000]
         self.configs(values)
 
-    def metrics(self, values: Mapping[str, Any], step: int | float,
-                default_phase: str = "train", keep_original: bool = False) -> None:
+    def metrics(
+        self,
+        values: Mapping[str, Any],
+        step: int | float,
+        default_phase: str = "train",
+        keep_original: bool = False,
+    ) -> None:
         """Log framework metrics at ``step`` under normalized paths (non-numbers are skipped)."""
         data: dict[str, float] = {}
         paths = self._paths
@@ -202,18 +222,32 @@ class TrainingLog:
 
     def series(self, values: Mapping[str, Any], step: int | float) -> None:
         """Log numbers at sub-paths of the root as given (``epoch``), without renaming keys."""
-        data = {self.path(k): float(v) for k, v in ((k, unwrap_scalar(v)) for k, v in values.items())
-                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        data = {
+            self.path(k): float(v)
+            for k, v in ((k, unwrap_scalar(v)) for k, v in values.items())
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
         if data:
             self._guard(values, self._log_metrics, data, step)
 
     def summary(self, values: Mapping[str, Any]) -> None:
-        self.configs({f"summary/{_clean(k)}": unwrap_scalar(v) for k, v in values.items()
-                      if isinstance(unwrap_scalar(v), (int, float, str, bool))})
+        self.configs(
+            {
+                f"summary/{_clean(k)}": unwrap_scalar(v)
+                for k, v in values.items()
+                if isinstance(unwrap_scalar(v), (int, float, str, bool))
+            }
+        )
 
-    def checkpoint(self, path: str | os.PathLike[str], step: int, *,
-                   kind: str | tuple[str, ...] | None = None,
-                   upload: bool = False, extra: Mapping[str, Any] | None = None) -> None:
+    def checkpoint(
+        self,
+        path: str | os.PathLike[str],
+        step: int,
+        *,
+        kind: str | tuple[str, ...] | None = None,
+        upload: bool = False,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         """Record a checkpoint file: ``checkpoints/saved`` (series), and ``last``/``best``.
 
         ``kind`` is ``"last"``, ``"best"``, both as a tuple, or None (only ``saved``). The file's
@@ -230,8 +264,11 @@ class TrainingLog:
         for k in kinds:
             self.configs({f"checkpoints/{k}/{key}": value for key, value in info.items()})
             if upload and p.is_file():
-                self._guard(f"checkpoints/{k}/file", self.run.assign_files,
-                            {self.path(f"checkpoints/{k}/file"): str(p)})
+                self._guard(
+                    f"checkpoints/{k}/file",
+                    self.run.assign_files,
+                    {self.path(f"checkpoints/{k}/file"): str(p)},
+                )
 
     def _saved(self, text: str, step: int) -> None:
         handle = self.run[self.path("checkpoints/saved")]
@@ -244,8 +281,14 @@ class TrainingLog:
         handle.append(text, step=fixed / 1_000_000)
 
     def resume(self, checkpoint: str, step: int, epoch: float | None, source: str) -> None:
-        self.configs({"resume/checkpoint": str(checkpoint), "resume/step": int(step),
-                      "resume/source": source, **({"resume/epoch": epoch} if epoch is not None else {})})
+        self.configs(
+            {
+                "resume/checkpoint": str(checkpoint),
+                "resume/step": int(step),
+                "resume/source": source,
+                **({"resume/epoch": epoch} if epoch is not None else {}),
+            }
+        )
 
     def failed(self, exc: BaseException | None = None) -> None:
         self._guard("sys/failed", self.run._mark_failed, exc)
@@ -256,8 +299,12 @@ STATE_KEY = "naiad"
 
 def resume_state(run: Run) -> dict[str, Any]:
     """What an integration stores inside the framework's checkpoint to fork on resume."""
-    return {"run_id": run.run_id, "project": run.project, "experiment": run.experiment_name,
-            "store": str(run.store_location) if run.store_location else None}
+    return {
+        "run_id": run.run_id,
+        "project": run.project,
+        "experiment": run.experiment_name,
+        "store": str(run.store_location) if run.store_location else None,
+    }
 
 
 def dumps_state(state: Mapping[str, Any]) -> str:

@@ -114,8 +114,11 @@ class Histogram:
         object.__setattr__(self, "bin_edges", edges)
 
     def to_json(self) -> dict[str, Any]:
-        return {"bin_edges": list(self.bin_edges), "counts": _list(self.counts),
-                "densities": _list(self.densities)}
+        return {
+            "bin_edges": list(self.bin_edges),
+            "counts": _list(self.counts),
+            "densities": _list(self.densities),
+        }
 
 
 def _list(x: Any) -> Any:
@@ -135,8 +138,9 @@ def unwrap_scalar(value: Any) -> Any:
         shape = getattr(value, "shape", ())
         if item is not None and tuple(shape) == ():
             out = item()
-            if getattr(getattr(value, "dtype", None), "kind", "") in ("m", "M") \
-                    and not isinstance(out, datetime):
+            if getattr(getattr(value, "dtype", None), "kind", "") in ("m", "M") and not isinstance(
+                out, datetime
+            ):
                 return value  # datetime64[ns] or a timedelta: item() is a bare int, not a time
             return out
     return value
@@ -190,8 +194,9 @@ def to_micros(path: str, value: datetime) -> int:
         value = (value if value.tzinfo is not None else value.astimezone()).astimezone(timezone.utc)
         delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
     except (OverflowError, ValueError) as e:  # datetime.min in local time, year 10000 in UTC
-        raise FieldValueError(f"Datetime {_short(value)} for '{path}' cannot be stored in UTC: {e}.",
-                              path) from None
+        raise FieldValueError(
+            f"Datetime {_short(value)} for '{path}' cannot be stored in UTC: {e}.", path
+        ) from None
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -209,12 +214,16 @@ def fixed_step(path: str, step: Any) -> int:
     if isinstance(s, bool) or not isinstance(s, (int, float)):
         raise StepOrderError(
             f"Step for '{path}' must be a number, not {type(step).__name__} {_short(step)}.",
-            path, math.nan, None,
+            path,
+            math.nan,
+            None,
         )
     if not (0 <= s < MAX_STEP):  # NaN fails this too
         raise StepOrderError(
             f"Step {s!r} for '{path}' is out of range: steps are numbers with 0 <= step < 1e12.",
-            path, float(s), None,
+            path,
+            float(s),
+            None,
         )
     return s * STEP_SCALE if type(s) is int else round(s * STEP_SCALE)
 
@@ -223,8 +232,9 @@ def step_value(fixed: int) -> float:
     return fixed / STEP_SCALE
 
 
-def classify(path: str, value: Any, cast_unsupported: bool, *, in_config: bool = False
-             ) -> tuple[FieldType, Any]:
+def classify(
+    path: str, value: Any, cast_unsupported: bool, *, in_config: bool = False
+) -> tuple[FieldType, Any]:
     """Classify an atom value: (type, storable value). Raises :class:`FieldValueError`."""
     value = unwrap_scalar(value)
     if isinstance(value, stringify):
@@ -269,8 +279,11 @@ def is_namespace_value(value: Any) -> bool:
     return (
         isinstance(value, Mapping)
         or _is_argparse_namespace(value)
-        or (dataclasses.is_dataclass(value) and not isinstance(value, type)
-            and not isinstance(value, (stringify, Histogram)))
+        or (
+            dataclasses.is_dataclass(value)
+            and not isinstance(value, type)
+            and not isinstance(value, (stringify, Histogram))
+        )
     )
 
 

@@ -54,9 +54,15 @@ def warn(text: str) -> None:
 class Writer:
     """Owns the store connection that writes one run's data."""
 
-    def __init__(self, store: SqliteStore | None, run_pk: int, session: int | None,
-                 created: float, interval: float = 0.1,
-                 reattach: Callable[[], tuple[int, int | None]] | None = None) -> None:
+    def __init__(
+        self,
+        store: SqliteStore | None,
+        run_pk: int,
+        session: int | None,
+        created: float,
+        interval: float = 0.1,
+        reattach: Callable[[], tuple[int, int | None]] | None = None,
+    ) -> None:
         self.queue: deque[tuple[Any, ...]] = deque()
         self.store = store
         self.run_pk = run_pk
@@ -171,16 +177,22 @@ class Writer:
                 lost = len(self._pending) or 1
                 self.dropped += lost
                 self._pending = []
-                warn(f"naiad: internal error while writing; {lost} op(s) dropped "
-                     f"({type(e).__name__}: {e}). Please report it.")
+                warn(
+                    f"naiad: internal error while writing; {lost} op(s) dropped "
+                    f"({type(e).__name__}: {e}). Please report it."
+                )
                 self._release_barriers()
 
     def _step(self) -> bool:
         """Drain, commit, release barriers; True when the writer should stop."""
         stopping = self._stop
-        if not (stopping or self._urgent or self.fault is not None
-                or len(self.queue) >= COMMIT_OPS
-                or time.monotonic() - self._last_commit >= MAX_LATENCY_S):
+        if not (
+            stopping
+            or self._urgent
+            or self.fault is not None
+            or len(self.queue) >= COMMIT_OPS
+            or time.monotonic() - self._last_commit >= MAX_LATENCY_S
+        ):
             return False  # let a trickle of points gather into one transaction
         self._urgent = False
         # while a batch is failing it is retried alone: the queue stays bounded meanwhile
@@ -222,15 +234,18 @@ class Writer:
             self._pending = []
             return
         self.store.check_alive()
-        batch = [*self._pending,
-                 ("assign", "sys/modification_time", FieldType.DATETIME, round(now * 1_000_000))]
+        batch = [
+            *self._pending,
+            ("assign", "sys/modification_time", FieldType.DATETIME, round(now * 1_000_000)),
+        ]
         dropped = self.dropped
         if dropped != self._reported_drops:
             batch.append(("assign", "sys/diagnostics/dropped", FieldType.INTEGER, dropped))
         if self.fault is not None:  # the run keeps a record of what went wrong while it logged
             batch.append(("assign", "sys/diagnostics/storage_fault", FieldType.STRING, self.fault[:4096]))
-        warnings_ = self.store.write_batch(self.run_pk, batch, self.session, now, closing,
-                                           patience=LOCK_PATIENCE_S, cancel=self._cancelled)
+        warnings_ = self.store.write_batch(
+            self.run_pk, batch, self.session, now, closing, patience=LOCK_PATIENCE_S, cancel=self._cancelled
+        )
         # deleted while this batch was being written: it went into the unlinked file, so keep
         # it; the retry writes it again into the re-created database
         self.store.check_alive()
@@ -317,12 +332,20 @@ class Writer:
         if size:
             ops.append(("incr", "sys/size", size))
         if last_ts:
-            ops.append(("assign", "sys/relative_creation_time_ms", FieldType.INTEGER,
-                        max(0, round((last_ts - self.created) * 1000))))
+            ops.append(
+                (
+                    "assign",
+                    "sys/relative_creation_time_ms",
+                    FieldType.INTEGER,
+                    max(0, round((last_ts - self.created) * 1000)),
+                )
+            )
 
     def _ping_ops(self, now: float) -> list[Op]:
-        return [("assign", "sys/ping_time", FieldType.DATETIME, round(now * 1_000_000)),
-                ("assign", "sys/running_time", FieldType.FLOAT, self._running_time(now))]
+        return [
+            ("assign", "sys/ping_time", FieldType.DATETIME, round(now * 1_000_000)),
+            ("assign", "sys/running_time", FieldType.FLOAT, self._running_time(now)),
+        ]
 
     def _closing_ops(self, now: float) -> list[Op]:
         return [*self._ping_ops(now), ("assign", "sys/state", FieldType.STRING, "inactive")]
@@ -333,8 +356,10 @@ class Writer:
     def _report_fault(self, error: StorageError) -> None:
         message = str(error)
         if message != self.fault:
-            warn(f"naiad: cannot write to the store: {message} Training goes on; naiad keeps "
-                 "the data in memory (up to the queue bound) and retries.")
+            warn(
+                f"naiad: cannot write to the store: {message} Training goes on; naiad keeps "
+                "the data in memory (up to the queue bound) and retries."
+            )
         self.fault = message
         if self.store is not None and ("deleted" in message or "replaced" in message):
             try:

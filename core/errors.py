@@ -62,7 +62,7 @@ class FieldTypeError(NaiadError, TypeError):
         super().__init__(
             f"Field '{path}' is {article(existing_type)} {existing_type}; cannot {action} to it. "
             "A field keeps the type of its first write: delete it first "
-            f"(del run[\"{path}\"]) or use another path."
+            f'(del run["{path}"]) or use another path.'
         )
         self.path = path
         self.existing_type = existing_type

@@ -63,8 +63,17 @@ Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str] | None
 DEFAULT_COLUMNS = ("sys/name", "sys/state", "sys/creation_time")
 _REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
-_TABLE_TYPES = frozenset({FieldType.FLOAT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.STRING,
-                          FieldType.DATETIME, FieldType.STRING_SET, FieldType.FLOAT_SERIES})
+_TABLE_TYPES = frozenset(
+    {
+        FieldType.FLOAT,
+        FieldType.INTEGER,
+        FieldType.BOOLEAN,
+        FieldType.STRING,
+        FieldType.DATETIME,
+        FieldType.STRING_SET,
+        FieldType.FLOAT_SERIES,
+    }
+)
 _FLOATS = {int(FieldType.FLOAT), int(FieldType.FLOAT_SERIES)}
 
 
@@ -102,8 +111,10 @@ class _Query:
         parts = ["r.project_id = (SELECT id FROM projects WHERE name = ?)"]
         params: list[Any] = [self.project]
         if self.heads:
-            parts.append("r.experiment IS NOT NULL AND r.id IN (SELECT run_id FROM fields "
-                         "WHERE path = ? AND type = ? AND value = 1)")
+            parts.append(
+                "r.experiment IS NOT NULL AND r.id IN (SELECT run_id FROM fields "
+                "WHERE path = ? AND type = ? AND value = 1)"
+            )
             params += ["sys/experiment/is_head", int(FieldType.BOOLEAN)]
         if self.names is not None:
             if isinstance(self.names, str) and is_regex(self.names):
@@ -119,8 +130,10 @@ class _Query:
         if trashed is False and self.filter is not None and "sys/trashed" in _filter.paths(self.filter):
             trashed = None  # the filter says what it wants of the trash
         if trashed is not None:
-            parts.append(("" if trashed else "NOT ") + "r.id IN (SELECT run_id FROM fields "
-                         "WHERE path = ? AND type = ? AND value = 1)")
+            parts.append(
+                ("" if trashed else "NOT ") + "r.id IN (SELECT run_id FROM fields "
+                "WHERE path = ? AND type = ? AND value = 1)"
+            )
             params += ["sys/trashed", int(FieldType.BOOLEAN)]
         if self.filter is not None:
             sql, extra = _filter.compile_filter(self.filter, now)
@@ -143,8 +156,14 @@ def _query(project: str, heads: bool, names: Names, filter: str | None, trashed:
     return _Query(project, heads, names, node, trashed)
 
 
-def _select(conn: sqlite3.Connection, q: _Query, now: float, sort_by: str | None = None,
-            ascending: bool = True, limit: int | None = None) -> list[tuple[int, str]]:
+def _select(
+    conn: sqlite3.Connection,
+    q: _Query,
+    now: float,
+    sort_by: str | None = None,
+    ascending: bool = True,
+    limit: int | None = None,
+) -> list[tuple[int, str]]:
     """(run pk, label) of the selected runs, in order."""
     _filter.install(conn)
     where, params = q.where(now)
@@ -157,8 +176,7 @@ def _select(conn: sqlite3.Connection, q: _Query, now: float, sort_by: str | None
         order = f"CASE WHEN {active} THEN 'active' ELSE 'inactive' END {direction}, r.id {direction}"
     elif sort_by is not None:
         join, join_params = "LEFT JOIN fields s ON s.run_id = r.id AND s.path = ?", [sort_by]
-        order = (f"(s.value IS NULL OR typeof(s.value) = 'blob'), s.value {direction}, "
-                 f"r.id {direction}")
+        order = f"(s.value IS NULL OR typeof(s.value) = 'blob'), s.value {direction}, r.id {direction}"
     sql = f"SELECT r.id, {q.label} FROM runs r {join} WHERE {where} ORDER BY {order}"
     all_params = join_params + params + order_params
     if limit is not None:
@@ -174,8 +192,14 @@ def _active(conn: sqlite3.Connection, now: float) -> set[int]:
 
 
 # -- listing ---------------------------------------------------------------------------------------
-def list_runs(runs: Names = None, *, filter: str | None = None, trashed: bool | None = False,
-              project: str | None = None, store: PathLike = None) -> list[str]:
+def list_runs(
+    runs: Names = None,
+    *,
+    filter: str | None = None,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> list[str]:
     """Run ids (``sys/custom_run_id``) of the selected runs, in the order they were created.
 
     Example:
@@ -187,9 +211,14 @@ def list_runs(runs: Names = None, *, filter: str | None = None, trashed: bool | 
         return [label for _, label in st._read(lambda c: _select(c, q, time.time(), None))]
 
 
-def list_experiments(experiments: Names = None, *, filter: str | None = None,
-                     trashed: bool | None = False, project: str | None = None,
-                     store: PathLike = None) -> list[str]:
+def list_experiments(
+    experiments: Names = None,
+    *,
+    filter: str | None = None,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> list[str]:
     """Names of the experiments whose head run matches, sorted.
 
     Example:
@@ -202,11 +231,18 @@ def list_experiments(experiments: Names = None, *, filter: str | None = None,
 
 
 # -- tables ----------------------------------------------------------------------------------------
-def fetch_runs_table(runs: Names = None, *, filter: str | None = None,
-                     attributes: str | Sequence[str] | None = None,
-                     sort_by: str | None = "sys/creation_time", ascending: bool = False,
-                     limit: int | None = None, trashed: bool | None = False,
-                     project: str | None = None, store: PathLike = None) -> pd.DataFrame:
+def fetch_runs_table(
+    runs: Names = None,
+    *,
+    filter: str | None = None,
+    attributes: str | Sequence[str] | None = None,
+    sort_by: str | None = "sys/creation_time",
+    ascending: bool = False,
+    limit: int | None = None,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> pd.DataFrame:
     """One row per run (index ``run``), one column per attribute path.
 
     ``attributes``: a list of exact paths (in that order; a path no run has gives an empty
@@ -218,27 +254,43 @@ def fetch_runs_table(runs: Names = None, *, filter: str | None = None,
     Example:
         >>> fetch_runs_table(filter="exists(config/lr)", attributes=["config/lr"], limit=10)  # doctest: +SKIP
     """
-    return _fetch_table(False, runs, filter, attributes, sort_by, ascending, limit, trashed,
-                        project, store)
+    return _fetch_table(False, runs, filter, attributes, sort_by, ascending, limit, trashed, project, store)
 
 
-def fetch_experiments_table(experiments: Names = None, *, filter: str | None = None,
-                            attributes: str | Sequence[str] | None = None,
-                            sort_by: str | None = "sys/creation_time", ascending: bool = False,
-                            limit: int | None = None, trashed: bool | None = False,
-                            project: str | None = None, store: PathLike = None) -> pd.DataFrame:
+def fetch_experiments_table(
+    experiments: Names = None,
+    *,
+    filter: str | None = None,
+    attributes: str | Sequence[str] | None = None,
+    sort_by: str | None = "sys/creation_time",
+    ascending: bool = False,
+    limit: int | None = None,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> pd.DataFrame:
     """One row per experiment head (index ``experiment``); columns as in :func:`fetch_runs_table`.
 
     Example:
         >>> fetch_experiments_table(attributes=r"^training/val/")  # doctest: +SKIP
     """
-    return _fetch_table(True, experiments, filter, attributes, sort_by, ascending, limit, trashed,
-                        project, store)
+    return _fetch_table(
+        True, experiments, filter, attributes, sort_by, ascending, limit, trashed, project, store
+    )
 
 
-def _fetch_table(heads: bool, names: Names, filter: str | None, attributes: str | Sequence[str] | None,
-                 sort_by: str | None, ascending: bool, limit: int | None, trashed: bool | None,
-                 project: str | None, store: PathLike) -> pd.DataFrame:
+def _fetch_table(
+    heads: bool,
+    names: Names,
+    filter: str | None,
+    attributes: str | Sequence[str] | None,
+    sort_by: str | None,
+    ascending: bool,
+    limit: int | None,
+    trashed: bool | None,
+    project: str | None,
+    store: PathLike,
+) -> pd.DataFrame:
     if attributes is not None and not isinstance(attributes, str):
         attributes = list(dict.fromkeys(attributes))
         if not all(isinstance(a, str) for a in attributes):
@@ -258,10 +310,14 @@ def _fetch_table(heads: bool, names: Names, filter: str | None, attributes: str 
                 rows = conn.execute(
                     "SELECT run_id, path, type, value FROM fields WHERE run_id IN "
                     "(SELECT value FROM json_each(?)) AND path IN (SELECT value FROM json_each(?))",
-                    (pks, json.dumps(attributes)))
+                    (pks, json.dumps(attributes)),
+                )
             else:  # one pass over every field of the chosen runs; each path is judged once
-                rows = conn.execute("SELECT run_id, path, type, value FROM fields WHERE run_id IN "
-                                    "(SELECT value FROM json_each(?))", (pks,))
+                rows = conn.execute(
+                    "SELECT run_id, path, type, value FROM fields WHERE run_id IN "
+                    "(SELECT value FROM json_each(?))",
+                    (pks,),
+                )
             skip: set[str] = set()
             for run_pk, path, ftype, value in rows:
                 cell = cells.get(path)
@@ -284,9 +340,13 @@ def _fetch_table(heads: bool, names: Names, filter: str | None, attributes: str 
                     cells.setdefault(path, (set(), [None] * n))
             if "sys/state" in cells:
                 active = _active(conn, now)
-                cells["sys/state"] = ({int(FieldType.STRING)}, [
-                    ("active" if pk in active else "inactive") if v is not None else None
-                    for (pk, _), v in zip(chosen, cells["sys/state"][1])])
+                cells["sys/state"] = (
+                    {int(FieldType.STRING)},
+                    [
+                        ("active" if pk in active else "inactive") if v is not None else None
+                        for (pk, _), v in zip(chosen, cells["sys/state"][1])
+                    ],
+                )
             return chosen, columns, cells
 
         chosen, columns, cells = st._read(read)
@@ -321,8 +381,7 @@ def _column(types: set[int], values: list[Any]) -> Any:
     if types <= _FLOATS | {int(FieldType.INTEGER)} and types & _FLOATS:
         return np.array([float_from_store(v) if type(v) is bytes else v for v in values], dtype=float)
     if len(types) > 1:
-        return pd.array([None if v is None else decode(t, v) for t, v in _typed(types, values)],
-                        dtype=object)
+        return pd.array([None if v is None else decode(t, v) for t, v in _typed(types, values)], dtype=object)
     ftype = FieldType(next(iter(types)))
     if ftype is FieldType.INTEGER:
         return pd.array(values, dtype="Int64")
@@ -348,13 +407,21 @@ def _typed(types: set[int], values: list[Any]) -> Iterator[tuple[int, Any]]:
 
 
 # -- series ----------------------------------------------------------------------------------------
-def fetch_metrics(experiments: Names = None, runs: Names = None, attributes: str | Sequence[str] = r".*",
-                  *, filter: str | None = None,
-                  step_range: tuple[float | None, float | None] = (None, None),
-                  tail_limit: int | None = None, lineage_to_the_root: bool = True,
-                  include_time: str | None = None, format: str = "wide",
-                  trashed: bool | None = False, project: str | None = None,
-                  store: PathLike = None) -> pd.DataFrame:
+def fetch_metrics(
+    experiments: Names = None,
+    runs: Names = None,
+    attributes: str | Sequence[str] = r".*",
+    *,
+    filter: str | None = None,
+    step_range: tuple[float | None, float | None] = (None, None),
+    tail_limit: int | None = None,
+    lineage_to_the_root: bool = True,
+    include_time: str | None = None,
+    format: str = "wide",
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> pd.DataFrame:
     """Float series of experiments (their heads) or of runs, as one DataFrame.
 
     Pass ``runs=`` for runs (labelled ``run``), otherwise experiments are read (labelled
@@ -369,24 +436,58 @@ def fetch_metrics(experiments: Names = None, runs: Names = None, attributes: str
     Example:
         >>> fetch_metrics("seabird", attributes=r"loss$", step_range=(100, None))  # doctest: +SKIP
     """
-    return _fetch_series(FieldType.FLOAT_SERIES, experiments, runs, attributes, filter, step_range,
-                         tail_limit, lineage_to_the_root, include_time, format, trashed, project, store)
+    return _fetch_series(
+        FieldType.FLOAT_SERIES,
+        experiments,
+        runs,
+        attributes,
+        filter,
+        step_range,
+        tail_limit,
+        lineage_to_the_root,
+        include_time,
+        format,
+        trashed,
+        project,
+        store,
+    )
 
 
-def fetch_series(experiments: Names = None, runs: Names = None, attributes: str | Sequence[str] = r".*",
-                 *, filter: str | None = None,
-                 step_range: tuple[float | None, float | None] = (None, None),
-                 tail_limit: int | None = None, lineage_to_the_root: bool = True,
-                 include_time: str | None = None, format: str = "wide",
-                 trashed: bool | None = False, project: str | None = None,
-                 store: PathLike = None) -> pd.DataFrame:
+def fetch_series(
+    experiments: Names = None,
+    runs: Names = None,
+    attributes: str | Sequence[str] = r".*",
+    *,
+    filter: str | None = None,
+    step_range: tuple[float | None, float | None] = (None, None),
+    tail_limit: int | None = None,
+    lineage_to_the_root: bool = True,
+    include_time: str | None = None,
+    format: str = "wide",
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> pd.DataFrame:
     """String series, shaped like :func:`fetch_metrics` (values are ``str``).
 
     Example:
         >>> fetch_series(runs="seabird-3", attributes=["notes"], format="long")  # doctest: +SKIP
     """
-    return _fetch_series(FieldType.STRING_SERIES, experiments, runs, attributes, filter, step_range,
-                         tail_limit, lineage_to_the_root, include_time, format, trashed, project, store)
+    return _fetch_series(
+        FieldType.STRING_SERIES,
+        experiments,
+        runs,
+        attributes,
+        filter,
+        step_range,
+        tail_limit,
+        lineage_to_the_root,
+        include_time,
+        format,
+        trashed,
+        project,
+        store,
+    )
 
 
 @dataclasses.dataclass
@@ -396,17 +497,29 @@ class _Series:
     columns: dict[str, Any]  # numpy arrays: step (fixed point), value, timestamp, source
 
 
-def _fetch_series(ftype: FieldType, experiments: Names, runs: Names, attributes: str | Sequence[str],
-                  filter: str | None, step_range: tuple[float | None, float | None],
-                  tail_limit: int | None, lineage_to_the_root: bool, include_time: str | None,
-                  format: str, trashed: bool | None, project: str | None, store: PathLike,
-                  progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def _fetch_series(
+    ftype: FieldType,
+    experiments: Names,
+    runs: Names,
+    attributes: str | Sequence[str],
+    filter: str | None,
+    step_range: tuple[float | None, float | None],
+    tail_limit: int | None,
+    lineage_to_the_root: bool,
+    include_time: str | None,
+    format: str,
+    trashed: bool | None,
+    project: str | None,
+    store: PathLike,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     if format not in ("wide", "long"):
         raise ValueError(f"format must be 'wide' or 'long'; got {format!r}.")
     if include_time not in (None, "absolute"):
         raise ValueError(f"include_time must be None or 'absolute'; got {include_time!r}.")
-    if tail_limit is not None and (isinstance(tail_limit, bool) or not isinstance(tail_limit, int)
-                                   or tail_limit < 0):
+    if tail_limit is not None and (
+        isinstance(tail_limit, bool) or not isinstance(tail_limit, int) or tail_limit < 0
+    ):
         raise ValueError(f"tail_limit must be a whole number >= 0; got {tail_limit!r}.")
     by_run = runs is not None
     if by_run and experiments is not None:
@@ -414,16 +527,22 @@ def _fetch_series(ftype: FieldType, experiments: Names, runs: Names, attributes:
     label_name = "run" if by_run else "experiment"
     with _opened(project, store) as (st, proj):
         q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
-        series = _read_series(st, q, ftype, attributes, step_range, tail_limit, lineage_to_the_root,
-                              progress)
+        series = _read_series(st, q, ftype, attributes, step_range, tail_limit, lineage_to_the_root, progress)
     if format == "long":
         return _long(series, label_name, include_time == "absolute", ftype)
     return _wide(series, label_name, include_time == "absolute", ftype)
 
 
-def _read_series(st: SqliteStore, q: _Query, ftype: FieldType, attributes: str | Sequence[str],
-                 step_range: tuple[float | None, float | None], tail_limit: int | None,
-                 with_lineage: bool, progress: Callable[[int, int], None] | None) -> list[_Series]:
+def _read_series(
+    st: SqliteStore,
+    q: _Query,
+    ftype: FieldType,
+    attributes: str | Sequence[str],
+    step_range: tuple[float | None, float | None],
+    tail_limit: int | None,
+    with_lineage: bool,
+    progress: Callable[[int, int], None] | None,
+) -> list[_Series]:
     chosen = st._read(lambda c: _select(c, q, time.time()))
     chains: list[tuple[str, Lineage]] = []
     for pk, label in chosen:
@@ -432,9 +551,12 @@ def _read_series(st: SqliteStore, q: _Query, ftype: FieldType, attributes: str |
     wanted = _path_matcher(attributes)
     all_pks = json.dumps(sorted({run.pk for _, chain in chains for run, _ in chain}))
     owned: dict[int, set[str]] = {}
-    for run_pk, path in st._read(lambda c: c.execute(
+    for run_pk, path in st._read(
+        lambda c: c.execute(
             "SELECT run_id, path FROM fields WHERE type = ? AND run_id IN (SELECT value FROM json_each(?))",
-            (int(ftype), all_pks)).fetchall()):
+            (int(ftype), all_pks),
+        ).fetchall()
+    ):
         if wanted(path):
             owned.setdefault(run_pk, set()).add(path)
     out: list[_Series] = []
@@ -480,8 +602,8 @@ def _long(series: list[_Series], label_name: str, with_time: bool, ftype: FieldT
     data: dict[str, Any] = {
         label_name: _repeat([s.label for s in series], sizes),
         "path": _repeat([s.path for s in series], sizes),
-        "step": (np.concatenate([s.columns["step"] for s in series]) if series
-                 else np.empty(0, np.int64)) / STEP_SCALE,
+        "step": (np.concatenate([s.columns["step"] for s in series]) if series else np.empty(0, np.int64))
+        / STEP_SCALE,
         "value": np.concatenate([s.columns["value"] for s in series]) if series else np.empty(0, dtype),
     }
     if with_time:
@@ -528,35 +650,51 @@ def _wide(series: list[_Series], label_name: str, with_time: bool, ftype: FieldT
         frames.append(frame)
         labels.append(label)
     if not frames:
-        index = pd.MultiIndex.from_arrays([np.empty(0, object), np.empty(0, float)],
-                                          names=[label_name, "step"])
+        index = pd.MultiIndex.from_arrays(
+            [np.empty(0, object), np.empty(0, float)], names=[label_name, "step"]
+        )
         return pd.DataFrame(index=index)
     out = pd.concat(frames, keys=labels, names=[label_name, "step"], sort=False)
     order = sorted(out.columns, key=lambda c: (c[0], c[1] != "value") if isinstance(c, tuple) else (c, False))
     return out.reindex(columns=order)
 
 
-def _experiment_sizes(experiments: Sequence[str], *, trashed: bool | None = False,
-                      project: str | None = None, store: PathLike = None) -> dict[str, int]:
+def _experiment_sizes(
+    experiments: Sequence[str],
+    *,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> dict[str, int]:
     """How many runs each experiment has (for ``naiad experiments``)."""
     with _opened(project, store) as (st, proj):
         q = _query(proj, False, None, None, trashed)
 
         def read(conn: sqlite3.Connection) -> dict[str, int]:
             where, params = q.where(time.time())
-            return dict(conn.execute(
-                f"SELECT r.experiment, count(*) FROM runs r WHERE {where} AND r.experiment IN "
-                "(SELECT value FROM json_each(?)) GROUP BY r.experiment",
-                (*params, json.dumps(list(experiments)))).fetchall())
+            return dict(
+                conn.execute(
+                    f"SELECT r.experiment, count(*) FROM runs r WHERE {where} AND r.experiment IN "
+                    "(SELECT value FROM json_each(?)) GROUP BY r.experiment",
+                    (*params, json.dumps(list(experiments))),
+                ).fetchall()
+            )
 
         return st._read(read)
 
 
 # -- files -----------------------------------------------------------------------------------------
-def download_files(runs: Names = None, experiments: Names = None, attributes: str | Sequence[str] = r".*",
-                   destination: str | os.PathLike[str] = ".", *, filter: str | None = None,
-                   trashed: bool | None = False, project: str | None = None,
-                   store: PathLike = None) -> pd.DataFrame:
+def download_files(
+    runs: Names = None,
+    experiments: Names = None,
+    attributes: str | Sequence[str] = r".*",
+    destination: str | os.PathLike[str] = ".",
+    *,
+    filter: str | None = None,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: PathLike = None,
+) -> pd.DataFrame:
     """Write File and FileSeries fields under ``destination/<run or experiment>/<path>``.
 
     A File is written as its path's last segment plus the original extension; a FileSeries as

@@ -38,11 +38,13 @@ def read_run(store: str | os.PathLike[str], run_id: str, project: str | None = N
     return Run(run_id=run_id, store=store, project=project, mode="read-only")
 
 
-def series(store: str | os.PathLike[str], run_id: str, path: str, *, lineage: bool = True,
-           project: str | None = None) -> list[tuple[float, Any]]:
+def series(
+    store: str | os.PathLike[str], run_id: str, path: str, *, lineage: bool = True, project: str | None = None
+) -> list[tuple[float, Any]]:
     """A series as a list of (step, value), stitched along the fork lineage by default."""
-    df = read_run(store, run_id, project)[path].fetch_values(include_timestamp=False,
-                                                              lineage_to_the_root=lineage)
+    df = read_run(store, run_id, project)[path].fetch_values(
+        include_timestamp=False, lineage_to_the_root=lineage
+    )
     return list(zip(df["step"].tolist(), df["value"].tolist()))
 
 

@@ -32,8 +32,9 @@ class Regressor(pl.LightningModule):
     def __init__(self, lr: float = 0.01, hidden: int = 32, weight_decay: float = 1e-4) -> None:
         super().__init__()
         self.save_hyperparameters()  # logged under training/hyperparams/
-        self.net = torch.nn.Sequential(torch.nn.Linear(8, hidden), torch.nn.ReLU(),
-                                       torch.nn.Linear(hidden, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(8, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+        )
 
     def _loss(self, batch: Any) -> torch.Tensor:
         x, y = batch
@@ -69,12 +70,22 @@ def main(argv: list[str] | None = None) -> None:
     logger = NaiadLogger(experiment_name=args.experiment, store=args.store, tags=["example"])
     with tempfile.TemporaryDirectory() as ckpt_dir:
         trainer = pl.Trainer(
-            max_epochs=args.epochs, logger=logger, log_every_n_steps=4, accelerator="cpu",
-            enable_progress_bar=False, enable_model_summary=False,
-            callbacks=[ModelCheckpoint(dirpath=ckpt_dir, monitor="val_loss", save_last=True),
-                       LearningRateMonitor()])
-        trainer.fit(Regressor(lr=args.lr), DataLoader(train, batch_size=32, shuffle=True),
-                    DataLoader(val, batch_size=128))
+            max_epochs=args.epochs,
+            logger=logger,
+            log_every_n_steps=4,
+            accelerator="cpu",
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            callbacks=[
+                ModelCheckpoint(dirpath=ckpt_dir, monitor="val_loss", save_last=True),
+                LearningRateMonitor(),
+            ],
+        )
+        trainer.fit(
+            Regressor(lr=args.lr),
+            DataLoader(train, batch_size=32, shuffle=True),
+            DataLoader(val, batch_size=128),
+        )
 
     run = naiad.Run(run_id=logger.version, store=args.store, mode="read-only")
     training = run.fetch()["training"]
@@ -82,15 +93,23 @@ def main(argv: list[str] | None = None) -> None:
     val_loss = run["training/val/loss"].fetch_values(include_timestamp=False)
     print(f"\nrun {run.run_id} ({run.sys_id}) of experiment {run.experiment_name!r}")
     print(f"  stored at {run.store_location}")
-    print(f"  model {training['model']['class']}: {training['model']['num_params']} parameters; "
-          f"lr {training['hyperparams']['learning_rate']}, optimizer {training['hyperparams']['optimizer']}")
-    print(f"  training/train/loss: {len(loss)} points, steps {int(loss['step'].iloc[0])}.."
-          f"{int(loss['step'].iloc[-1])}; last {loss['value'].iloc[-1]:.4f}")
-    print("  training/val/loss by step: " +
-          ", ".join(f"{int(s)}: {v:.4f}" for s, v in zip(val_loss["step"], val_loss["value"])))
+    print(
+        f"  model {training['model']['class']}: {training['model']['num_params']} parameters; "
+        f"lr {training['hyperparams']['learning_rate']}, optimizer {training['hyperparams']['optimizer']}"
+    )
+    print(
+        f"  training/train/loss: {len(loss)} points, steps {int(loss['step'].iloc[0])}.."
+        f"{int(loss['step'].iloc[-1])}; last {loss['value'].iloc[-1]:.4f}"
+    )
+    print(
+        "  training/val/loss by step: "
+        + ", ".join(f"{int(s)}: {v:.4f}" for s, v in zip(val_loss["step"], val_loss["value"]))
+    )
     best = training["checkpoints"]["best"]
-    print(f"  best checkpoint at step {best['step']}: {best['monitor']} = {best['score']:.4f} "
-          f"(sha256 {best['sha256'][:12]}…)")
+    print(
+        f"  best checkpoint at step {best['step']}: {best['monitor']} = {best['score']:.4f} "
+        f"(sha256 {best['sha256'][:12]}…)"
+    )
     print(f"  see it with: naiad show {run.run_id}" + (f" --store {args.store}" if args.store else ""))
     run.close()
 

@@ -67,10 +67,12 @@ except ModuleNotFoundError as e:
     if e.name != "keras":
         raise
     raise ModuleNotFoundError(
-        "naiad.integrations.keras needs Keras 3: pip install 'naiad[keras]'", name="keras") from e
+        "naiad.integrations.keras needs Keras 3: pip install 'naiad[keras]'", name="keras"
+    ) from e
 if int(keras.__version__.split(".")[0]) < 3:
-    raise ImportError(f"naiad.integrations.keras needs Keras 3 (found {keras.__version__}): "
-                      "pip install 'naiad[keras]'")
+    raise ImportError(
+        f"naiad.integrations.keras needs Keras 3 (found {keras.__version__}): pip install 'naiad[keras]'"
+    )
 
 from naiad._run import Run
 from naiad._training import DEFAULT_ROOT, TrainingLog, metric_path, resume_state
@@ -130,16 +132,28 @@ class NaiadCallback(keras.callbacks.Callback):
         >>> cb.run.run_id  # doctest: +SKIP
     """
 
-    def __init__(self, experiment_name: str | None = None, run_id: str | None = None,
-                 project: str | None = None, store: str | os.PathLike[str] | None = None,
-                 root: str = DEFAULT_ROOT, log_every_n_batches: int = 1,
-                 hyperparams: Mapping[str, Any] | None = None, batch_size: int | None = None,
-                 log_checkpoints: bool = False, fork_from: tuple[str, int] | None = None,
-                 backup_dir: str | os.PathLike[str] | None = None, run: Run | None = None,
-                 **run_kwargs: Any) -> None:
+    def __init__(
+        self,
+        experiment_name: str | None = None,
+        run_id: str | None = None,
+        project: str | None = None,
+        store: str | os.PathLike[str] | None = None,
+        root: str = DEFAULT_ROOT,
+        log_every_n_batches: int = 1,
+        hyperparams: Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+        log_checkpoints: bool = False,
+        fork_from: tuple[str, int] | None = None,
+        backup_dir: str | os.PathLike[str] | None = None,
+        run: Run | None = None,
+        **run_kwargs: Any,
+    ) -> None:
         super().__init__()
-        if isinstance(log_every_n_batches, bool) or not isinstance(log_every_n_batches, int) \
-                or log_every_n_batches < 0:
+        if (
+            isinstance(log_every_n_batches, bool)
+            or not isinstance(log_every_n_batches, int)
+            or log_every_n_batches < 0
+        ):
             raise ValueError(f"log_every_n_batches must be an int >= 0, got {log_every_n_batches!r}.")
         if fork_from is not None and (len(fork_from) != 2 or not isinstance(fork_from[0], str)):
             raise ValueError(f"fork_from takes (run_id, step), got {fork_from!r}.")
@@ -239,8 +253,9 @@ class NaiadCallback(keras.callbacks.Callback):
         step = self._step()
         # the learning rate is read from the optimizer per batch; ReduceLROnPlateau's copy in
         # the epoch logs would be a second writer of train/learning_rate
-        values = {k: v for k, v in (logs or {}).items()
-                  if not metric_path(k).startswith("train/learning_rate")}
+        values = {
+            k: v for k, v in (logs or {}).items() if not metric_path(k).startswith("train/learning_rate")
+        }
         log.metrics(values, step, default_phase="train_epoch")
         log.series({"epoch": self._fraction() or epoch + 1}, step)
 
@@ -279,8 +294,7 @@ class NaiadCallback(keras.callbacks.Callback):
 
     def _open_run(self, epoch: int) -> tuple[Run, tuple[str, int, float, str] | None]:
         kwargs: dict[str, Any] = {"on_error": "warn", **self._run_kwargs}
-        where = {"experiment_name": self.experiment_name, "project": self.project,
-                 "store": self.store}
+        where = {"experiment_name": self.experiment_name, "project": self.project, "store": self.store}
         step = self._step()
         parent, resume, state = None, None, self._backup_state()
         if self.fork_from is not None:
@@ -292,11 +306,17 @@ class NaiadCallback(keras.callbacks.Callback):
                     where["experiment_name"] = p.experiment_name
         elif state is not None and step > 0:
             parent, at = state["run_id"], step
-            resume = (os.path.join(self._backup or "", "latest.weights.h5"), at, float(epoch),
-                      "keras.callbacks.BackupAndRestore")
-            where = {"experiment_name": state.get("experiment") or self.experiment_name,
-                     "project": self.project or state.get("project"),
-                     "store": self.store or state.get("store")}
+            resume = (
+                os.path.join(self._backup or "", "latest.weights.h5"),
+                at,
+                float(epoch),
+                "keras.callbacks.BackupAndRestore",
+            )
+            where = {
+                "experiment_name": state.get("experiment") or self.experiment_name,
+                "project": self.project or state.get("project"),
+                "store": self.store or state.get("store"),
+            }
         if parent is not None:
             earlier = _in_fit.get(parent)
             if earlier is not None and earlier is not self:  # that fit was interrupted in this process
@@ -305,8 +325,10 @@ class NaiadCallback(keras.callbacks.Callback):
             try:
                 return Run(run_id=run_id, fork_run_id=parent, fork_step=at, **where, **kwargs), resume
             except Exception as e:
-                _warn(f"could not fork run '{parent}' at step {at} ({type(e).__name__}: {e}); "
-                      "logging to a new run")
+                _warn(
+                    f"could not fork run '{parent}' at step {at} ({type(e).__name__}: {e}); "
+                    "logging to a new run"
+                )
                 return Run(run_id=run_id, **where, **kwargs), None
         if self._prev is not None and step >= self._prev[1]:  # this callback's next fit: same run
             run_id, _, project, store = self._prev
@@ -318,9 +340,15 @@ class NaiadCallback(keras.callbacks.Callback):
         model, opt = self.model, getattr(self.model, "optimizer", None)
         log.framework("keras", keras.__version__)
         params = {k: v for k, v in (self.params or {}).items() if v is not None}
-        log.config("trainer", {**params, "backend": keras.backend.backend(),
-                               "batch_metrics": "running_mean",
-                               "log_every_n_batches": self.log_every_n_batches})
+        log.config(
+            "trainer",
+            {
+                **params,
+                "backend": keras.backend.backend(),
+                "batch_metrics": "running_mean",
+                "log_every_n_batches": self.log_every_n_batches,
+            },
+        )
         opt_config: dict[str, Any] = {}
         if opt is not None:
             try:
@@ -328,14 +356,17 @@ class NaiadCallback(keras.callbacks.Callback):
             except Exception as e:
                 _warn(f"could not read the optimizer config: {type(e).__name__}: {e}")
             log.config("optimizer", opt_config)
-        log.hyperparams(self.hyperparams, promoted={
-            "learning_rate": self._learning_rate(),
-            "optimizer": None if opt is None else type(opt).__name__,
-            "max_epochs": (self.params or {}).get("epochs"),
-            "batch_size": self.batch_size,
-            "weight_decay": opt_config.get("weight_decay"),
-            "grad_accum_steps": opt_config.get("gradient_accumulation_steps"),
-        })
+        log.hyperparams(
+            self.hyperparams,
+            promoted={
+                "learning_rate": self._learning_rate(),
+                "optimizer": None if opt is None else type(opt).__name__,
+                "max_epochs": (self.params or {}).get("epochs"),
+                "batch_size": self.batch_size,
+                "weight_decay": opt_config.get("weight_decay"),
+                "grad_accum_steps": opt_config.get("gradient_accumulation_steps"),
+            },
+        )
         try:
             lines: list[str] = []
             model.summary(print_fn=lambda text, *a, **k: lines.append(text))
@@ -355,8 +386,14 @@ class NaiadCallback(keras.callbacks.Callback):
         _in_fit.pop(run.run_id, None)
         step = self._step()
         self._prev = (run.run_id, step, run.project, run.store_location)
-        log.summary({"status": status, "runtime_s": time.monotonic() - self._t0,
-                     "epochs": self._epochs_done, "steps": step})
+        log.summary(
+            {
+                "status": status,
+                "runtime_s": time.monotonic() - self._t0,
+                "epochs": self._epochs_done,
+                "steps": step,
+            }
+        )
         if status == "failed":
             log.failed(exc)
         writer = getattr(run, "_writer", None)
@@ -382,8 +419,9 @@ class NaiadCallback(keras.callbacks.Callback):
                     return None
                 for name in ("self", "callbacks"):
                     value = frame.f_locals.get(name)
-                    if isinstance(value, keras.callbacks.CallbackList) and \
-                            any(cb is self for cb in value.callbacks):
+                    if isinstance(value, keras.callbacks.CallbackList) and any(
+                        cb is self for cb in value.callbacks
+                    ):
                         return value
                 frame = frame.f_back
             return None
@@ -414,8 +452,10 @@ class NaiadCallback(keras.callbacks.Callback):
         if not self._backup:
             return None
         path = os.path.join(self._backup, STATE_FILE)
-        restored = any(os.path.exists(os.path.join(self._backup, f))
-                       for f in ("training_metadata.json", "latest.weights.h5"))
+        restored = any(
+            os.path.exists(os.path.join(self._backup, f))
+            for f in ("training_metadata.json", "latest.weights.h5")
+        )
         if not restored or not os.path.isfile(path):
             return None
         try:
@@ -452,8 +492,14 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
         >>> model.fit(x, y, validation_split=0.2, callbacks=[NaiadCallback(), ckpt])  # doctest: +SKIP
     """
 
-    def __init__(self, filepath: Any, *args: Any, naiad_callback: NaiadCallback | None = None,
-                 upload: bool | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        filepath: Any,
+        *args: Any,
+        naiad_callback: NaiadCallback | None = None,
+        upload: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(filepath, *args, **kwargs)
         self.naiad_callback, self.upload = naiad_callback, upload
         self._decided: bool | None = None
@@ -487,8 +533,10 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
         if cb is None:
             if not self._warned:
                 self._warned = True
-                _warn("ModelCheckpoint found no NaiadCallback in this fit; checkpoints are not "
-                      "recorded (add one, or pass naiad_callback=)")
+                _warn(
+                    "ModelCheckpoint found no NaiadCallback in this fit; checkpoints are not "
+                    "recorded (add one, or pass naiad_callback=)"
+                )
             return
         log = cb._ensure_run(epoch)
         if log is None:
@@ -498,16 +546,26 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
         if self.monitor_op is None and score is not None:
             with contextlib.suppress(ValueError):  # direction unknown: no best tracking
                 self._set_monitor_op()
-        best = score is not None and self.monitor_op is not None and (
-            self._naiad_best is None or bool(self._is_improvement(score, self._naiad_best)))
+        best = (
+            score is not None
+            and self.monitor_op is not None
+            and (self._naiad_best is None or bool(self._is_improvement(score, self._naiad_best)))
+        )
         if best:
             self._naiad_best = score
-        mode = self.mode if self.mode != "auto" or self.monitor_op is None else \
-            ("min" if self.monitor_op is keras.ops.less else "max")
+        mode = (
+            self.mode
+            if self.mode != "auto" or self.monitor_op is None
+            else ("min" if self.monitor_op is keras.ops.less else "max")
+        )
         upload = cb.log_checkpoints if self.upload is None else self.upload
-        log.checkpoint(path, cb._step(), kind=("last", "best") if best else "last", upload=upload,
-                       extra={"monitor": self.monitor, "mode": mode, "score": score,
-                              "epoch": epoch + 1})
+        log.checkpoint(
+            path,
+            cb._step(),
+            kind=("last", "best") if best else "last",
+            upload=upload,
+            extra={"monitor": self.monitor, "mode": mode, "score": score, "epoch": epoch + 1},
+        )
 
 
 def _stat(path: str | None) -> tuple[int, int, int] | None:

@@ -61,7 +61,9 @@ except ModuleNotFoundError:
     except ModuleNotFoundError as e:
         raise ModuleNotFoundError(
             "naiad.integrations.lightning needs PyTorch Lightning 2.x (the `lightning` or "
-            "`pytorch_lightning` package): pip install 'naiad[lightning]'", name=e.name) from e
+            "`pytorch_lightning` package): pip install 'naiad[lightning]'",
+            name=e.name,
+        ) from e
 
 from naiad import NaiadWarning, Run
 from naiad._settings import resolve
@@ -118,9 +120,16 @@ class NaiadLogger(Logger):
         **run_kwargs: Any,
     ) -> None:
         super().__init__()
-        settings = resolve({"experiment_name": experiment_name, "run_id": run_id, "project": project,
-                            "log_checkpoints": log_checkpoints, "mode": run_kwargs.get("mode"),
-                            "on_error": run_kwargs.get("on_error")})  # bad values fail here
+        settings = resolve(
+            {
+                "experiment_name": experiment_name,
+                "run_id": run_id,
+                "project": project,
+                "log_checkpoints": log_checkpoints,
+                "mode": run_kwargs.get("mode"),
+                "on_error": run_kwargs.get("on_error"),
+            }
+        )  # bad values fail here
         self._experiment_name = settings.experiment_name
         self._run_id = settings.run_id  # an explicit id: continue (or create) that run
         self._new_id = secrets.token_hex(8)  # the id of the run this logger creates otherwise
@@ -142,8 +151,10 @@ class NaiadLogger(Logger):
         self._restored: dict[str, Any] | None = None  # the restored checkpoint, until recorded
         self._exception: BaseException | None = None
         self._explicit_fork: tuple[str, int] | None = None
-        self._reopen: dict[str, Any] = {"store": None if run is None else run.store_location,
-                                        "mode": None if run is None else run.mode}
+        self._reopen: dict[str, Any] = {
+            "store": None if run is None else run.store_location,
+            "mode": None if run is None else run.mode,
+        }
         self.callback = _NaiadCallback(self)
 
     # -- Lightning's Logger contract ------------------------------------------------------------
@@ -211,15 +222,26 @@ class NaiadLogger(Logger):
         if not path:
             return
         log = self._ensure_log()
-        step = self._trainer.global_step if self._trainer is not None else \
-            int(getattr(cb, "_last_global_step_saved", 0))
+        step = (
+            self._trainer.global_step
+            if self._trainer is not None
+            else int(getattr(cb, "_last_global_step_saved", 0))
+        )
         best = getattr(cb, "best_model_path", "")
         is_best = bool(best) and os.path.abspath(best) == os.path.abspath(path)
         monitor = getattr(cb, "monitor", None)
-        extra = {"score": _number(getattr(cb, "current_score", None)) if monitor else None,
-                 "monitor": monitor, "mode": getattr(cb, "mode", None) if monitor else None}
-        log.checkpoint(path, step, kind=("last", "best") if is_best else "last",
-                       upload=self._log_checkpoints, extra=extra)
+        extra = {
+            "score": _number(getattr(cb, "current_score", None)) if monitor else None,
+            "monitor": monitor,
+            "mode": getattr(cb, "mode", None) if monitor else None,
+        }
+        log.checkpoint(
+            path,
+            step,
+            kind=("last", "best") if is_best else "last",
+            upload=self._log_checkpoints,
+            extra=extra,
+        )
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
@@ -236,8 +258,11 @@ class NaiadLogger(Logger):
             else:
                 run.wait()
         except Exception as e:  # the training is over; still never raise from the logger
-            warnings.warn(f"naiad: could not close run '{run.run_id}': {type(e).__name__}: {e}",
-                          NaiadWarning, stacklevel=2)
+            warnings.warn(
+                f"naiad: could not close run '{run.run_id}': {type(e).__name__}: {e}",
+                NaiadWarning,
+                stacklevel=2,
+            )
 
     # -- the run ---------------------------------------------------------------------------------
     def _ensure_log(self) -> TrainingLog:
@@ -250,8 +275,11 @@ class NaiadLogger(Logger):
                 else:  # closed by finalize: a later test() or fit() logs on into it
                     run = Run(run_id=run.run_id, project=run.project, **self._reopen)
             except Exception as e:  # e.g. an unwritable store: train on, log nothing
-                warnings.warn(f"naiad: could not open the run, nothing will be logged: "
-                              f"{type(e).__name__}: {e}", NaiadWarning, stacklevel=3)
+                warnings.warn(
+                    f"naiad: could not open the run, nothing will be logged: {type(e).__name__}: {e}",
+                    NaiadWarning,
+                    stacklevel=3,
+                )
                 run = Run(run_id=self.version, mode="disabled")
                 self._reopen = {"mode": "disabled"}
             self._run, self._log = run, TrainingLog(run, self._root)
@@ -268,33 +296,36 @@ class NaiadLogger(Logger):
         return self._log
 
     def _open_run(self) -> Run:
-        where = {"experiment_name": self._experiment_name, "project": self._project,
-                 "store": self._store}
+        where = {"experiment_name": self._experiment_name, "project": self._project, "store": self._store}
         kwargs = {"tags": self._tags, **self._run_kwargs}
         parent, step = None, None
         if self._fork_from is not None:
             parent, step = self._fork_from
             if where["experiment_name"] is None:
                 try:
-                    with Run(run_id=parent, project=self._project, store=self._store,
-                             mode="read-only") as p:
+                    with Run(run_id=parent, project=self._project, store=self._store, mode="read-only") as p:
                         where["experiment_name"] = p.experiment_name
                 except Exception:
                     pass  # the fork below reports the missing parent
         elif self._run_id is None and self._parent and self._restored is not None:
             parent, step = self._parent.get("run_id"), int(self._restored["step"])
-            where = {"experiment_name": self._experiment_name or self._parent.get("experiment"),
-                     "project": self._project or self._parent.get("project"),
-                     "store": self._store or self._parent.get("store")}
+            where = {
+                "experiment_name": self._experiment_name or self._parent.get("experiment"),
+                "project": self._project or self._parent.get("project"),
+                "store": self._store or self._parent.get("store"),
+            }
         run_id = self._run_id or self._new_id
         self._reopen = {"store": where["store"], **self._run_kwargs}
         if parent:
             try:
                 run = Run(run_id=run_id, fork_run_id=parent, fork_step=step, **where, **kwargs)
             except Exception as e:
-                warnings.warn(f"naiad: could not fork run '{parent}' at step {step} "
-                              f"({type(e).__name__}: {e}); logging to a new run", NaiadWarning,
-                              stacklevel=3)
+                warnings.warn(
+                    f"naiad: could not fork run '{parent}' at step {step} "
+                    f"({type(e).__name__}: {e}); logging to a new run",
+                    NaiadWarning,
+                    stacklevel=3,
+                )
             else:
                 if self._fork_from is not None:
                     self._fork_from = None  # a later fit with this logger continues the child
@@ -311,8 +342,12 @@ class NaiadLogger(Logger):
 
     def _waiting_for_restore(self) -> bool:
         trainer = self._trainer
-        return (trainer is not None and not self._train_started and trainer.state.fn == "fit"
-                and (self._run is None or self._run.closed))
+        return (
+            trainer is not None
+            and not self._train_started
+            and trainer.state.fn == "fit"
+            and (self._run is None or self._run.closed)
+        )
 
     # -- what the companion callback reports ---------------------------------------------------
     def _checkpoint_state(self) -> dict[str, Any]:
@@ -323,17 +358,24 @@ class NaiadLogger(Logger):
         if trainer.state.fn != "fit":
             return
         self._parent = None  # until load_state_dict, called next, finds naiad state
-        self._restored = {"checkpoint": str(trainer.ckpt_path or ""),
-                          "step": int(checkpoint.get("global_step", 0)), "epoch": checkpoint.get("epoch")}
+        self._restored = {
+            "checkpoint": str(trainer.ckpt_path or ""),
+            "step": int(checkpoint.get("global_step", 0)),
+            "epoch": checkpoint.get("epoch"),
+        }
         if self._run is None or not self._owns_run or self._run_id is not None:
             return  # the run is still to be made, or the user named the run to log into
         if self._run.closed:
             # this logger's earlier fit is over: the resumed fit forks a new child of it
             self._run, self._log, self._new_id = None, None, secrets.token_hex(8)
         else:
-            warnings.warn("naiad: logger.experiment was used before Lightning restored the "
-                          "checkpoint, so the resumed fit logs into that run instead of a forked "
-                          "child run.", NaiadWarning, stacklevel=2)
+            warnings.warn(
+                "naiad: logger.experiment was used before Lightning restored the "
+                "checkpoint, so the resumed fit logs into that run instead of a forked "
+                "child run.",
+                NaiadWarning,
+                stacklevel=2,
+            )
 
     def _on_train_start(self, trainer: pl.Trainer, module: Any) -> None:
         self._trainer, self._train_started = trainer, True
@@ -345,15 +387,18 @@ class NaiadLogger(Logger):
         if trainer.optimizers:
             log.config("optimizer", _optimizer_config(trainer))
         params = list(module.parameters())
-        log.model(type(module).__name__, sum(p.numel() for p in params),
-                  sum(p.numel() for p in params if p.requires_grad), summary=_summary(module))
+        log.model(
+            type(module).__name__,
+            sum(p.numel() for p in params),
+            sum(p.numel() for p in params if p.requires_grad),
+            summary=_summary(module),
+        )
         restored, self._restored = self._restored, None
         parent, self._parent = self._parent, None
         if restored is not None:
             step = restored["step"]
             epoch = self._epochs(step, restored["epoch"])
-            source = "Trainer.fit(ckpt_path)" if parent else \
-                "Trainer.fit(ckpt_path) (no naiad state)"
+            source = "Trainer.fit(ckpt_path)" if parent else "Trainer.fit(ckpt_path) (no naiad state)"
             log.resume(restored["checkpoint"], step, epoch, source)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -484,10 +529,24 @@ def _batch_size(trainer: pl.Trainer) -> int | None:
 
 
 def _trainer_config(trainer: pl.Trainer) -> dict[str, Any]:
-    names = ("max_epochs", "min_epochs", "max_steps", "min_steps", "accumulate_grad_batches",
-             "precision", "gradient_clip_val", "gradient_clip_algorithm", "val_check_interval",
-             "check_val_every_n_epoch", "log_every_n_steps", "num_devices", "num_nodes",
-             "limit_train_batches", "limit_val_batches", "num_training_batches")
+    names = (
+        "max_epochs",
+        "min_epochs",
+        "max_steps",
+        "min_steps",
+        "accumulate_grad_batches",
+        "precision",
+        "gradient_clip_val",
+        "gradient_clip_algorithm",
+        "val_check_interval",
+        "check_val_every_n_epoch",
+        "log_every_n_steps",
+        "num_devices",
+        "num_nodes",
+        "limit_train_batches",
+        "limit_val_batches",
+        "num_training_batches",
+    )
     out = {name: getattr(trainer, name, None) for name in names}
     out["accelerator"] = type(trainer.accelerator).__name__
     out["strategy"] = type(trainer.strategy).__name__
@@ -497,8 +556,11 @@ def _trainer_config(trainer: pl.Trainer) -> dict[str, Any]:
 def _optimizer_config(trainer: pl.Trainer) -> dict[str, Any]:
     optimizer = trainer.optimizers[0]
     group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-    out: dict[str, Any] = {"class": type(optimizer).__name__,
-                           "num_param_groups": len(optimizer.param_groups), **group}
+    out: dict[str, Any] = {
+        "class": type(optimizer).__name__,
+        "num_param_groups": len(optimizer.param_groups),
+        **group,
+    }
     if trainer.lr_scheduler_configs:
         out["scheduler"] = type(trainer.lr_scheduler_configs[0].scheduler).__name__
     return out

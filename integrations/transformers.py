@@ -64,8 +64,10 @@ from typing import TYPE_CHECKING, Any
 
 # transformers itself is imported by the user's own code: `import transformers` loads torch in 4.x
 if importlib.util.find_spec("transformers") is None:
-    raise ModuleNotFoundError("naiad.integrations.transformers needs transformers: "
-                              "pip install 'naiad[transformers]'", name="transformers")
+    raise ModuleNotFoundError(
+        "naiad.integrations.transformers needs transformers: pip install 'naiad[transformers]'",
+        name="transformers",
+    )
 
 from naiad._run import Run
 from naiad._settings import _ENV, file_settings
@@ -81,8 +83,16 @@ REPORT_TO = "naiad"
 TABLE_MODULE = "transformers.integrations.integration_utils"
 TABLE_NAME = "INTEGRATION_TO_CALLBACK"
 # keys of the entry Trainer logs once at the end of train(); they are totals, not series
-SUMMARY_KEYS = frozenset({"train_runtime", "train_samples_per_second", "train_steps_per_second",
-                          "train_tokens_per_second", "total_flos", "train_loss"})
+SUMMARY_KEYS = frozenset(
+    {
+        "train_runtime",
+        "train_samples_per_second",
+        "train_steps_per_second",
+        "train_tokens_per_second",
+        "total_flos",
+        "train_loss",
+    }
+)
 
 
 class _NaiadCallback:
@@ -104,14 +114,24 @@ class _NaiadCallback:
         >>> trainer.train()  # doctest: +SKIP
     """
 
-    def __init__(self, experiment_name: str | None = None, *, run: Run | None = None,
-                 run_id: str | None = None, project: str | None = None,
-                 store: str | os.PathLike[str] | None = None, mode: str | None = None,
-                 tags: tuple[str, ...] | list[str] = (), description: str | None = None,
-                 log_checkpoints: bool | str | None = None, root: str = "training") -> None:
+    def __init__(
+        self,
+        experiment_name: str | None = None,
+        *,
+        run: Run | None = None,
+        run_id: str | None = None,
+        project: str | None = None,
+        store: str | os.PathLike[str] | None = None,
+        mode: str | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+        description: str | None = None,
+        log_checkpoints: bool | str | None = None,
+        root: str = "training",
+    ) -> None:
         if log_checkpoints not in (None, True, False, "last", "best"):
-            raise ValueError("log_checkpoints must be True, False, 'last' or 'best'; "
-                             f"got {log_checkpoints!r}.")
+            raise ValueError(
+                f"log_checkpoints must be True, False, 'last' or 'best'; got {log_checkpoints!r}."
+            )
         self.experiment_name = experiment_name
         self.run_id = run_id
         self.project = project
@@ -135,13 +155,15 @@ class _NaiadCallback:
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         self._guarded("the start of training", self._begin, args, state, model, kwargs.get("optimizer"))
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
-               **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         if state.is_world_process_zero and logs:
             self._guarded("a log entry", self._on_log, args, state, logs)
 
-    def on_predict(self, args: Any, state: Any, control: Any, metrics: Mapping[str, Any] | None = None,
-                   **kwargs: Any) -> None:
+    def on_predict(
+        self, args: Any, state: Any, control: Any, metrics: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         if state.is_world_process_zero and metrics:  # predict() reports test_* here, not in on_log
             self._guarded("prediction metrics", self._on_log, args, state, metrics)
 
@@ -164,9 +186,16 @@ class _NaiadCallback:
                 step = int(self._state.global_step)
                 identity["step"] = step
                 identity["checkpoint"] = _checkpoint_dir(self._args, step)
-        settings = {"experiment_name": self.experiment_name, "project": self.project, "store": self.store,
-                    "mode": self.mode, "tags": self.tags, "description": self.description,
-                    "log_checkpoints": self.log_checkpoints, "root": self.root}
+        settings = {
+            "experiment_name": self.experiment_name,
+            "project": self.project,
+            "store": self.store,
+            "mode": self.mode,
+            "tags": self.tags,
+            "description": self.description,
+            "log_checkpoints": self.log_checkpoints,
+            "root": self.root,
+        }
         # transformers rebuilds the callback from "args"/"attributes" only when asked to; "naiad" is ours
         return {"args": settings, "attributes": {}, "naiad": identity}
 
@@ -206,9 +235,15 @@ class _NaiadCallback:
             return
         if self.run is not None and not self.run.closed:
             self.run.close()
-        kwargs: dict[str, Any] = {"experiment_name": self.experiment_name, "project": self.project,
-                                  "store": self.store, "mode": self.mode, "tags": self.tags,
-                                  "description": self.description, "on_error": "warn"}
+        kwargs: dict[str, Any] = {
+            "experiment_name": self.experiment_name,
+            "project": self.project,
+            "store": self.store,
+            "mode": self.mode,
+            "tags": self.tags,
+            "description": self.description,
+            "on_error": "warn",
+        }
         # only the first run of this callback takes the configured id (None: NAIAD_RUN_ID); a
         # later train() with the same callback is a new run
         run_id = self.run_id if self._runs_opened == 0 else secrets.token_hex(8)
@@ -221,11 +256,15 @@ class _NaiadCallback:
             # a child needs an id of its own, even when NAIAD_RUN_ID still names the parent
             child = run_id if run_id and run_id != parent["run_id"] else secrets.token_hex(8)
             try:
-                self.run = Run(run_id=child, fork_run_id=parent["run_id"], fork_step=int(state.global_step),
-                               **kwargs)
+                self.run = Run(
+                    run_id=child, fork_run_id=parent["run_id"], fork_step=int(state.global_step), **kwargs
+                )
             except (LookupError, ValueError) as e:  # parent in another store, or the id is taken
-                warnings.warn(f"naiad: resuming without forking from run '{parent['run_id']}': {e}",
-                              NaiadWarning, stacklevel=4)
+                warnings.warn(
+                    f"naiad: resuming without forking from run '{parent['run_id']}': {e}",
+                    NaiadWarning,
+                    stacklevel=4,
+                )
                 self.run = Run(run_id=secrets.token_hex(8), **kwargs)
         else:
             self.run = Run(run_id=run_id, **kwargs)
@@ -249,8 +288,12 @@ class _NaiadCallback:
             log.config("model", config.to_dict())
         if model is not None and hasattr(model, "parameters"):
             params = list(model.parameters())
-            log.model(type(model).__name__, sum(p.numel() for p in params),
-                      sum(p.numel() for p in params if p.requires_grad), summary=str(model))
+            log.model(
+                type(model).__name__,
+                sum(p.numel() for p in params),
+                sum(p.numel() for p in params if p.requires_grad),
+                summary=str(model),
+            )
         if state.global_step > 0:
             step = int(state.global_step)
             checkpoint = _checkpoint_dir(args, step)
@@ -263,8 +306,13 @@ class _NaiadCallback:
     def _ensure_log(self) -> TrainingLog:
         """The log to write to: reopens a closed run for logs after train() (e.g. evaluate())."""
         if self.run is not None and self.run.closed and self._own_run:
-            self.run = Run(run_id=self.run.run_id, project=self.run.project, store=self.run.store_location,
-                           mode=self.mode, on_error="warn")
+            self.run = Run(
+                run_id=self.run.run_id,
+                project=self.run.project,
+                store=self.run.store_location,
+                mode=self.mode,
+                on_error="warn",
+            )
             self._log = None
         if self.run is None:
             self._open(self._state, None)
@@ -292,12 +340,19 @@ class _NaiadCallback:
         step = int(state.global_step)
         directory = Path(_checkpoint_dir(args, step))
         if not directory.is_dir():  # a hyperparameter search saves under output_dir/run-<trial>/
-            directory = max(Path(args.output_dir).glob(f"*/checkpoint-{step}"), default=directory,
-                            key=lambda p: p.stat().st_mtime)
+            directory = max(
+                Path(args.output_dir).glob(f"*/checkpoint-{step}"),
+                default=directory,
+                key=lambda p: p.stat().st_mtime,
+            )
         files = _files(directory)
         upload = self._upload_mode()
-        log.checkpoint(directory, step, kind="last",
-                       extra={"size": sum(f.stat().st_size for f in files), "num_files": len(files)})
+        log.checkpoint(
+            directory,
+            step,
+            kind="last",
+            extra={"size": sum(f.stat().st_size for f in files), "num_files": len(files)},
+        )
         if upload in ("last", "both"):
             _upload(log, "last", directory, files)
         best = state.best_model_checkpoint
@@ -306,12 +361,19 @@ class _NaiadCallback:
             best_step = getattr(state, "best_global_step", None)
             if best_step is None and best.rsplit("-", 1)[-1].isdigit():
                 best_step = int(best.rsplit("-", 1)[-1])
-            log.configs({"checkpoints/best/path": str(Path(best).resolve()),
-                         **({"checkpoints/best/step": int(best_step)} if best_step is not None else {}),
-                         **({"checkpoints/best/metric": float(state.best_metric)}
-                            if state.best_metric is not None else {}),
-                         "checkpoints/best/metric_name": str(args.metric_for_best_model),
-                         "checkpoints/best/greater_is_better": bool(args.greater_is_better)})
+            log.configs(
+                {
+                    "checkpoints/best/path": str(Path(best).resolve()),
+                    **({"checkpoints/best/step": int(best_step)} if best_step is not None else {}),
+                    **(
+                        {"checkpoints/best/metric": float(state.best_metric)}
+                        if state.best_metric is not None
+                        else {}
+                    ),
+                    "checkpoints/best/metric_name": str(args.metric_for_best_model),
+                    "checkpoints/best/greater_is_better": bool(args.greater_is_better),
+                }
+            )
             if upload in ("best", "both"):
                 _upload(log, "best", Path(best), _files(Path(best)))
 
@@ -348,12 +410,16 @@ def _promoted(args: Any, state: Any, optimizer: Any) -> dict[str, Any]:
     per_step = getattr(args, "train_batch_size", None) or args.per_device_train_batch_size
     inner = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the optimizer
     optim = getattr(args.optim, "value", args.optim)
-    return {"learning_rate": float(args.learning_rate), "batch_size": int(per_step) * int(world),
-            "max_epochs": float(args.num_train_epochs),
-            "max_steps": int(state.max_steps) if state.max_steps and state.max_steps > 0 else None,
-            "grad_accum_steps": int(args.gradient_accumulation_steps),
-            "optimizer": type(inner).__name__ if inner is not None else str(optim),
-            "weight_decay": float(args.weight_decay), "seed": int(args.seed)}
+    return {
+        "learning_rate": float(args.learning_rate),
+        "batch_size": int(per_step) * int(world),
+        "max_epochs": float(args.num_train_epochs),
+        "max_steps": int(state.max_steps) if state.max_steps and state.max_steps > 0 else None,
+        "grad_accum_steps": int(args.gradient_accumulation_steps),
+        "optimizer": type(inner).__name__ if inner is not None else str(optim),
+        "weight_decay": float(args.weight_decay),
+        "seed": int(args.seed),
+    }
 
 
 def _version() -> str:
@@ -381,6 +447,7 @@ def _upload(log: TrainingLog, kind: str, directory: Path, files: list[Path]) -> 
 _callback_class: type | None = None
 
 if TYPE_CHECKING:
+
     class NaiadCallback(_NaiadCallback, TrainerCallback, ExportableState): ...
 
 
@@ -392,8 +459,11 @@ def _build() -> type:
         bases: tuple[type, ...] = (_NaiadCallback, tc.TrainerCallback)
         if hasattr(tc, "ExportableState"):  # transformers >= 4.41
             bases += (tc.ExportableState,)
-        _callback_class = type("NaiadCallback", bases, {
-            "__module__": __name__, "__qualname__": "NaiadCallback", "__doc__": _NaiadCallback.__doc__})
+        _callback_class = type(
+            "NaiadCallback",
+            bases,
+            {"__module__": __name__, "__qualname__": "NaiadCallback", "__doc__": _NaiadCallback.__doc__},
+        )
         globals()["NaiadCallback"] = _callback_class
     return _callback_class
 
@@ -425,9 +495,12 @@ def register() -> None:
 def _add_to_table(module: Any) -> None:
     table = getattr(module, TABLE_NAME, None)
     if not isinstance(table, dict):
-        warnings.warn(f"naiad: transformers {_version()} has no {TABLE_MODULE}.{TABLE_NAME}; "
-                      "report_to='naiad' is unavailable: pass callbacks=[NaiadCallback()] instead.",
-                      NaiadWarning, stacklevel=2)
+        warnings.warn(
+            f"naiad: transformers {_version()} has no {TABLE_MODULE}.{TABLE_NAME}; "
+            "report_to='naiad' is unavailable: pass callbacks=[NaiadCallback()] instead.",
+            NaiadWarning,
+            stacklevel=2,
+        )
         return
     table[REPORT_TO] = _build()
 

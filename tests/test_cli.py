@@ -21,28 +21,57 @@ from naiad import query
 
 pd = pytest.importorskip("pandas")
 
-COMMANDS = [[], ["ls"], ["experiments"], ["show"], ["export"], ["sync"], ["trash"], ["restore"],
-            ["store"], ["store", "info"], ["ui"]]
+COMMANDS = [
+    [],
+    ["ls"],
+    ["experiments"],
+    ["show"],
+    ["export"],
+    ["sync"],
+    ["trash"],
+    ["restore"],
+    ["store"],
+    ["store", "info"],
+    ["ui"],
+]
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("NAIAD_")}, **(extra or {})}
 
 
-def naiad_cli(*args: str | Path, status: int = 0,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def naiad_cli(
+    *args: str | Path, status: int = 0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m naiad._cli ARGS`` and check its exit status."""
-    result = subprocess.run([sys.executable, "-m", "naiad._cli", *map(str, args)], capture_output=True,
-                            text=True, env=_env(env), timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "naiad._cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=_env(env),
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == status, (result.stdout, result.stderr)
     return result
 
 
 def naiad_many(*commands: tuple[list[str | Path], int]) -> list[subprocess.CompletedProcess[str]]:
     """Run several ``naiad`` commands at once (each a subprocess); check each exit status."""
-    procs = [(subprocess.Popen([sys.executable, "-m", "naiad._cli", *map(str, args)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=_env()), args, status)
-             for args, status in commands]
+    procs = [
+        (
+            subprocess.Popen(
+                [sys.executable, "-m", "naiad._cli", *map(str, args)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_env(),
+            ),
+            args,
+            status,
+        )
+        for args, status in commands
+    ]
     results = []
     for proc, args, status in procs:
         out, err = proc.communicate(timeout=120)
@@ -62,16 +91,21 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Eight runs in two experiments; run-7 is a fork of run-5 at step 2 (so the head of 'odd')."""
     root = tmp_path_factory.mktemp("cli") / "store"
     for i in range(7):
-        with naiad.Run(experiment_name="even" if i % 2 == 0 else "odd", run_id=f"run-{i}", store=root,
-                       tags=["bert"] if i < 3 else ["cnn"]) as run:
+        with naiad.Run(
+            experiment_name="even" if i % 2 == 0 else "odd",
+            run_id=f"run-{i}",
+            store=root,
+            tags=["bert"] if i < 3 else ["cnn"],
+        ) as run:
             run["config"] = {"lr": 0.1 * (i + 1), "optimizer": "adam" if i % 3 else "sgd", "layers": i}
             for s in range(4):
                 run.log_metrics({"train/loss": 1.0 / (i + s + 1)}, step=s)
             if i == 1:
                 run.log_string_series({"notes": "warming up"}, step=0)
                 run.assign_files({"model": naiad.File(b"weights", name="model.pt")})
-    with naiad.Run(experiment_name="odd", run_id="run-7", store=root, fork_run_id="run-5",
-                   fork_step=2) as run:
+    with naiad.Run(
+        experiment_name="odd", run_id="run-7", store=root, fork_run_id="run-5", fork_step=2
+    ) as run:
         run.log_metrics({"train/loss": 0.01}, step=3)
     return root
 
@@ -88,13 +122,41 @@ def test_ls_prints_a_table_csv_and_json(shared: Path) -> None:
     table = naiad_cli("ls", "--store", shared).stdout
     assert all(f"run-{i}" in table for i in range(8)) and "8 of 8 runs in project 'default'" in table
     assert "sys/state" in table and "inactive" in table
-    rows = list(csv.DictReader(io.StringIO(naiad_cli(
-        "--store", shared, "ls", "--format", "csv", "--columns", "config/lr,train/loss",
-        "--sort", "config/lr", "--asc", "--limit", "3").stdout)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                naiad_cli(
+                    "--store",
+                    shared,
+                    "ls",
+                    "--format",
+                    "csv",
+                    "--columns",
+                    "config/lr,train/loss",
+                    "--sort",
+                    "config/lr",
+                    "--asc",
+                    "--limit",
+                    "3",
+                ).stdout
+            )
+        )
+    )
     assert [r["run"] for r in rows] == ["run-0", "run-1", "run-2"]
     assert float(rows[1]["config/lr"]) == pytest.approx(0.2) and float(rows[1]["train/loss"]) == 0.2
-    data = json.loads(naiad_cli("ls", "--store", shared, "--format", "json", "--filter",
-                                'config/lr > 0.45 and sys/tags contains "cnn"', "-c", "config/.*").stdout)
+    data = json.loads(
+        naiad_cli(
+            "ls",
+            "--store",
+            shared,
+            "--format",
+            "json",
+            "--filter",
+            'config/lr > 0.45 and sys/tags contains "cnn"',
+            "-c",
+            "config/.*",
+        ).stdout
+    )
     assert sorted(r["run"] for r in data) == ["run-4", "run-5", "run-6", "run-7"]
     assert set(data[0]) == {"run", "config/layers", "config/lr", "config/optimizer"}
 
@@ -102,8 +164,10 @@ def test_ls_prints_a_table_csv_and_json(shared: Path) -> None:
 def test_experiments_lists_heads_with_run_counts(shared: Path) -> None:
     out = naiad_cli("experiments", "--store", shared).stdout
     assert "even" in out and "odd" in out and "2 experiments" in out
-    data = {r["experiment"]: r for r in json.loads(naiad_cli("experiments", "--store", shared,
-                                                             "--format", "json").stdout)}
+    data = {
+        r["experiment"]: r
+        for r in json.loads(naiad_cli("experiments", "--store", shared, "--format", "json").stdout)
+    }
     assert data["odd"]["head run"] == "run-7" and data["odd"]["runs"] == 4
     assert data["even"]["head run"] == "run-6" and data["even"]["runs"] == 4
 
@@ -116,23 +180,38 @@ def test_show_prints_the_tree_series_files_and_lineage(shared: Path) -> None:
     info = json.loads(naiad_cli("show", "DEF-8", "--format", "json", "--store", shared).stdout)  # by sys/id
     assert info["run"] == "run-7"
     assert info["lineage"] == {"parent": "run-5", "fork_step": 2.0, "depth": 1, "children": []}
-    assert info["fields"]["train/loss"] == {"type": "FloatSeries", "last": 0.01, "points": 1,
-                                            "last_step": 3.0}
+    assert info["fields"]["train/loss"] == {
+        "type": "FloatSeries",
+        "last": 0.01,
+        "points": 1,
+        "last_step": 3.0,
+    }
     parent = naiad_cli("show", "run-5", "--store", shared).stdout
     assert "child run-7 forked at step 2" in parent
     assert naiad_cli("show", "--store", shared).stdout.startswith("run-7 (DEF-8)")  # the newest run
 
 
 def test_export_writes_the_runs_table_and_metric_series(shared: Path, tmp_path: Path) -> None:
-    out = naiad_cli("export", "--store", shared, "--to", tmp_path / "runs.csv",
-                    "-f", "config/layers < 3").stdout
+    out = naiad_cli(
+        "export", "--store", shared, "--to", tmp_path / "runs.csv", "-f", "config/layers < 3"
+    ).stdout
     assert "Wrote 3 runs" in out
     runs = pd.read_csv(tmp_path / "runs.csv", index_col="run")
     assert list(runs.index) == ["run-0", "run-1", "run-2"] and runs.loc["run-2", "config/layers"] == 2
     naiad_cli("export", "--store", shared, "--to", tmp_path / "runs.parquet", "--all")
     assert len(pd.read_parquet(tmp_path / "runs.parquet")) == 8
-    out = naiad_cli("export", "--store", shared, "--to", tmp_path / "m.parquet", "--metrics", "loss$",
-                    "--lineage", "-f", 'sys/custom_run_id == "run-7"').stdout
+    out = naiad_cli(
+        "export",
+        "--store",
+        shared,
+        "--to",
+        tmp_path / "m.parquet",
+        "--metrics",
+        "loss$",
+        "--lineage",
+        "-f",
+        'sys/custom_run_id == "run-7"',
+    ).stdout
     assert "Wrote 4 points of 1 series from 1 runs" in out
     metrics = pd.read_parquet(tmp_path / "m.parquet")
     assert list(metrics.columns) == ["run", "path", "step", "value", "timestamp"]
@@ -152,8 +231,9 @@ def test_sync_replays_an_offline_journal_once(store: Path) -> None:
     assert "run off-1 updated" in again and "0 new points" in again
     table = query.fetch_runs_table(attributes=["config/lr"], store=store)
     assert table["config/lr"].to_dict() == {"off-1": 0.3}
-    assert "not an offline journal" in one_error_line(naiad_cli("sync", store / "nope", "--store", store,
-                                                                status=1))
+    assert "not an offline journal" in one_error_line(
+        naiad_cli("sync", store / "nope", "--store", store, status=1)
+    )
 
 
 def test_trash_and_restore_hide_and_show_runs(store: Path) -> None:
@@ -205,9 +285,13 @@ def test_ui_serves_or_says_it_is_missing(shared: Path) -> None:
     except ModuleNotFoundError:
         assert "web UI is not part" in one_error_line(naiad_cli("ui", "--store", shared, status=1))
         return
-    proc = subprocess.Popen([sys.executable, "-m", "naiad._cli", "ui", "--store", str(shared), "--port", "0",
-                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=_env({"PYTHONUNBUFFERED": "1"}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "naiad._cli", "ui", "--store", str(shared), "--port", "0", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env({"PYTHONUNBUFFERED": "1"}),
+    )
     try:
         assert "http://127.0.0.1:" in _first_output(proc, deadline=time.monotonic() + 60)
     finally:

@@ -27,16 +27,19 @@ def run(store: Path):  # type: ignore[no-untyped-def]
     r.close()
 
 
-@pytest.mark.parametrize("path, rule", [
-    ("", "empty"),
-    ("a//b", "empty segment"),
-    ("a/b/", "empty segment"),
-    ("a/ /b", "whitespace"),
-    ("a/../b", "'..'"),
-    ("./a", "'.'"),
-    ("x" * 1025, "1024 bytes"),
-    ("é" * 513, "1024 bytes"),
-])
+@pytest.mark.parametrize(
+    "path, rule",
+    [
+        ("", "empty"),
+        ("a//b", "empty segment"),
+        ("a/b/", "empty segment"),
+        ("a/ /b", "whitespace"),
+        ("a/../b", "'..'"),
+        ("./a", "'.'"),
+        ("x" * 1025, "1024 bytes"),
+        ("é" * 513, "1024 bytes"),
+    ],
+)
 def test_invalid_paths_raise_path_error_naming_the_rule(run: naiad.Run, path: str, rule: str) -> None:
     with pytest.raises(PathError) as err:
         run[path] = 1
@@ -68,12 +71,15 @@ def test_type_lock_error_names_path_types_and_way_out(run: naiad.Run) -> None:
     assert "delete it first" in str(e) and isinstance(e, TypeError)
 
 
-@pytest.mark.parametrize("first, second", [
-    (1, 0.5),        # a float into an Integer is a type change, never truncation
-    (True, 1),       # a bool is never an Integer
-    (1, True),
-    ("a", {"a"}),
-])
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (1, 0.5),  # a float into an Integer is a type change, never truncation
+        (True, 1),  # a bool is never an Integer
+        (1, True),
+        ("a", {"a"}),
+    ],
+)
 def test_type_changes_are_refused(run: naiad.Run, first: object, second: object) -> None:
     run["f"] = first
     with pytest.raises(FieldTypeError):
@@ -175,8 +181,16 @@ def test_every_error_is_a_naiad_error_and_its_builtin() -> None:
     assert issubclass(PathError, ValueError) and issubclass(FieldTypeError, TypeError)
     assert issubclass(StepOrderError, ValueError) and issubclass(naiad.ForkParentNotFound, LookupError)
     assert issubclass(naiad.SchemaVersionError, naiad.StorageError)
-    for cls in (PathError, FieldTypeError, FieldValueError, StepOrderError, ReadOnlyFieldError,
-                ModeError, naiad.StorageError, naiad.RunNotFound):
+    for cls in (
+        PathError,
+        FieldTypeError,
+        FieldValueError,
+        StepOrderError,
+        ReadOnlyFieldError,
+        ModeError,
+        naiad.StorageError,
+        naiad.RunNotFound,
+    ):
         assert issubclass(cls, NaiadError)
 
 

@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 
 import naiad
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 any_float = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
-    [-0.0, 0.0, math.inf, -math.inf, struct.unpack("<d", bytes.fromhex("0100000000f8ff7f"))[0]])
+    [-0.0, 0.0, math.inf, -math.inf, struct.unpack("<d", bytes.fromhex("0100000000f8ff7f"))[0]]
+)
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
 
 
@@ -64,8 +66,11 @@ def test_string_and_boolean_fields_round_trip(tmp_path: Path, value: str, flag: 
 
 
 @SETTINGS
-@given(moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
-                           timezones=st.just(timezone.utc)))
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(timezone.utc)
+    )
+)
 def test_datetimes_round_trip_in_utc(tmp_path: Path, moment: datetime) -> None:
     store = tmp_path / "s"
     run = naiad.Run(store=store)
@@ -96,10 +101,13 @@ def test_string_sets_add_remove_clear(tmp_path: Path, items: set[str]) -> None:
 
 
 @SETTINGS
-@given(values=st.lists(any_float, min_size=1, max_size=50),
-       ints=st.lists(st.integers(-(2**53), 2**53), max_size=5))
-def test_float_series_keep_every_point_bit_exact(tmp_path: Path, values: list[float],
-                                                 ints: list[int]) -> None:
+@given(
+    values=st.lists(any_float, min_size=1, max_size=50),
+    ints=st.lists(st.integers(-(2**53), 2**53), max_size=5),
+)
+def test_float_series_keep_every_point_bit_exact(
+    tmp_path: Path, values: list[float], ints: list[int]
+) -> None:
     store = tmp_path / "s"
     run = naiad.Run(store=store)
     for i, v in enumerate(values):
@@ -169,7 +177,10 @@ def test_dicts_namespaces_and_dataclasses_become_namespaces(store: Path) -> None
     run["params"] = {"batch_size": 64, "opt": Opt(), "args": argparse.Namespace(seed=3)}
     run.log_configs({"data": {"path": "/x", "shuffle": True}}, flatten=True)
     assert reopen(run, store).fetch()["params"] == {
-        "batch_size": 64, "opt": {"name": "adam", "lr": 0.01}, "args": {"seed": 3}}
+        "batch_size": 64,
+        "opt": {"name": "adam", "lr": 0.01},
+        "args": {"seed": 3},
+    }
 
 
 def test_an_int_written_to_a_float_field_is_widened(store: Path) -> None:
@@ -210,8 +221,9 @@ def test_every_type_reads_back_identically_in_a_new_process(store: Path) -> None
         run["tags"] = {"b", "a"}
         run.log_metrics({"loss": nan_payload}, step=0)
         run.log_metrics({"loss": -0.0}, step=1)
-    out = subprocess.run([sys.executable, "-c", READER, str(store), "r"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", READER, str(store), "r"], capture_output=True, text=True, check=True
+    )
     got = json.loads(out.stdout)
     assert got["nan_bits"] == "0100000000f8ff7f"
     assert got["negzero"] == struct.pack("<d", -0.0).hex()

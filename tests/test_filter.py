@@ -32,26 +32,43 @@ from naiad._filter import (
 from naiad.errors import FilterSyntaxError, NaiadError
 
 
-def cmp(path: str, op: str, value: object, column: int, term_column: int = 1,
-        agg: str | None = None) -> Compare:
+def cmp(
+    path: str, op: str, value: object, column: int, term_column: int = 1, agg: str | None = None
+) -> Compare:
     return Compare(Term(path, agg, term_column), op, value, column)
 
 
 def test_precedence_not_binds_tightest_then_and_then_or() -> None:
     node = parse("a == 1 or not b == 2 and c == 3")
-    assert node == Or((cmp("a", "==", 1, 6),
-                       And((Not(cmp("b", "==", 2, 20, 15)), cmp("c", "==", 3, 31, 26)))))
+    assert node == Or(
+        (cmp("a", "==", 1, 6), And((Not(cmp("b", "==", 2, 20, 15)), cmp("c", "==", 3, 31, 26))))
+    )
     grouped = parse("(a == 1 or b == 2) and c == 3")
     assert isinstance(grouped, And) and isinstance(grouped.items[0], Or)
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("x == 3", 3), ("x == -3", -3), ("x == 0.25", 0.25), ("x == 1e-3", 1e-3), ("x == .5", 0.5),
-    ("x == 2.", 2.0), ("x == -inf", float("-inf")), ("x == INF", float("inf")),
-    ("x == 9223372036854775807", 9223372036854775807), ("x == 9223372036854775808", 9.223372036854776e18),
-    ('x == "a b"', "a b"), ("x == 'it''", None), ('x == "say \\"hi\\"\\n"', 'say "hi"\n'),
-    ("x == 'don\\'t'", "don't"), ("x == true", True), ("x == False", False), ('x == ""', ""),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("x == 3", 3),
+        ("x == -3", -3),
+        ("x == 0.25", 0.25),
+        ("x == 1e-3", 1e-3),
+        ("x == .5", 0.5),
+        ("x == 2.", 2.0),
+        ("x == -inf", float("-inf")),
+        ("x == INF", float("inf")),
+        ("x == 9223372036854775807", 9223372036854775807),
+        ("x == 9223372036854775808", 9.223372036854776e18),
+        ('x == "a b"', "a b"),
+        ("x == 'it''", None),
+        ('x == "say \\"hi\\"\\n"', 'say "hi"\n'),
+        ("x == 'don\\'t'", "don't"),
+        ("x == true", True),
+        ("x == False", False),
+        ('x == ""', ""),
+    ],
+)
 def test_values(text: str, value: object) -> None:
     if value is None:
         with pytest.raises(FilterSyntaxError):
@@ -74,35 +91,38 @@ def test_paths_aggregates_exists_and_truthiness() -> None:
     assert paths(parse('a == 1 and (not exists(b) or c ~ "x")')) == {"a", "b", "c"}
 
 
-@pytest.mark.parametrize(("text", "column", "fragment"), [
-    ("", 1, "Empty filter"),
-    ("   ", 4, "Empty filter"),
-    ("config/lr >", 12, "Expected a value"),
-    ("config/lr >> 3", 12, "Expected a value"),
-    ("config/lr 3", 11, "Expected 'and', 'or'"),
-    ("(a == 1", 8, "')' to close the '(' at column 1"),
-    ("a == 1)", 7, "Expected 'and', 'or'"),
-    ('a == "open', 6, "Unterminated string"),
-    ("`open path == 1", 1, "Unterminated path"),
-    ("a $ 1", 3, "Unexpected character '$'"),
-    ("a == 1 && b == 2", 8, "Unexpected character '&'"),
-    ('a ~ "(unclosed"', 5, "Invalid regular expression"),
-    ("a ~ 3", 5, "quoted regular expression"),
-    ("a contains 3", 12, "quoted string"),
-    ('last(a) == "x"', 12, "compares with a number"),
-    ("last(a) contains 'x'", 9, "applies to a path, not to last(...)"),
-    ('min(a) ~ "x"', 8, "applies to a path, not to min(...)"),
-    ("last(a)", 8, "Expected a comparison"),
-    ("a < true", 3, "true and false compare with == or != only"),
-    ("exists(a", 9, "')' after the path"),
-    ("exists()", 8, "Expected a field path"),
-    ("and == 1", 1, "Expected a field path"),
-    ("a == b", 6, "Expected a value"),
-    ("a == 1 and", 11, "Expected a field path"),
-    ("not", 4, "Expected a field path"),
-    ("`` == 1", 1, "Invalid path"),
-    ("a == 1 or or b == 2", 11, "Expected a field path"),
-])
+@pytest.mark.parametrize(
+    ("text", "column", "fragment"),
+    [
+        ("", 1, "Empty filter"),
+        ("   ", 4, "Empty filter"),
+        ("config/lr >", 12, "Expected a value"),
+        ("config/lr >> 3", 12, "Expected a value"),
+        ("config/lr 3", 11, "Expected 'and', 'or'"),
+        ("(a == 1", 8, "')' to close the '(' at column 1"),
+        ("a == 1)", 7, "Expected 'and', 'or'"),
+        ('a == "open', 6, "Unterminated string"),
+        ("`open path == 1", 1, "Unterminated path"),
+        ("a $ 1", 3, "Unexpected character '$'"),
+        ("a == 1 && b == 2", 8, "Unexpected character '&'"),
+        ('a ~ "(unclosed"', 5, "Invalid regular expression"),
+        ("a ~ 3", 5, "quoted regular expression"),
+        ("a contains 3", 12, "quoted string"),
+        ('last(a) == "x"', 12, "compares with a number"),
+        ("last(a) contains 'x'", 9, "applies to a path, not to last(...)"),
+        ('min(a) ~ "x"', 8, "applies to a path, not to min(...)"),
+        ("last(a)", 8, "Expected a comparison"),
+        ("a < true", 3, "true and false compare with == or != only"),
+        ("exists(a", 9, "')' after the path"),
+        ("exists()", 8, "Expected a field path"),
+        ("and == 1", 1, "Expected a field path"),
+        ("a == b", 6, "Expected a value"),
+        ("a == 1 and", 11, "Expected a field path"),
+        ("not", 4, "Expected a field path"),
+        ("`` == 1", 1, "Invalid path"),
+        ("a == 1 or or b == 2", 11, "Expected a field path"),
+    ],
+)
 def test_errors_point_at_the_column(text: str, column: int, fragment: str) -> None:
     with pytest.raises(FilterSyntaxError) as info:
         parse(text)
@@ -164,21 +184,34 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
     return conn
 
 
-_path = st.sampled_from(["p/f", "p/i", "p/s", "p/b", "m", "sys/tags", "sys/state", "sys/creation_time",
-                         "`a b`", "nope"])
-_value = st.one_of(st.integers(-10, 10).map(str), st.floats(allow_nan=False, width=32).map(repr),
-                   st.sampled_from(["true", "false", '"text"', "'x'", '"2024-01-01"', '"\\"; --"']))
-_term = st.one_of(_path, st.tuples(st.sampled_from(["last", "min", "max", "count"]), _path)
-                  .map(lambda t: f"{t[0]}({t[1]})"))
+_path = st.sampled_from(
+    ["p/f", "p/i", "p/s", "p/b", "m", "sys/tags", "sys/state", "sys/creation_time", "`a b`", "nope"]
+)
+_value = st.one_of(
+    st.integers(-10, 10).map(str),
+    st.floats(allow_nan=False, width=32).map(repr),
+    st.sampled_from(["true", "false", '"text"', "'x'", '"2024-01-01"', '"\\"; --"']),
+)
+_term = st.one_of(
+    _path, st.tuples(st.sampled_from(["last", "min", "max", "count"]), _path).map(lambda t: f"{t[0]}({t[1]})")
+)
 _atom = st.one_of(
     st.tuples(_term, st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "="]), _value).map(" ".join),
-    st.tuples(_path, st.sampled_from(["~", "!~", "contains"]), st.sampled_from(['"^t"', '"x"', '"[a-z]+"']))
-    .map(" ".join),
-    _path.map(lambda p: f"exists({p})"), _path,
+    st.tuples(
+        _path, st.sampled_from(["~", "!~", "contains"]), st.sampled_from(['"^t"', '"x"', '"[a-z]+"'])
+    ).map(" ".join),
+    _path.map(lambda p: f"exists({p})"),
+    _path,
 )
-_filter = st.recursive(_atom, lambda inner: st.one_of(
-    st.tuples(inner, st.sampled_from(["and", "or", "AND"]), inner).map(" ".join),
-    inner.map(lambda x: f"not ({x})"), inner.map(lambda x: f"({x})")), max_leaves=8)
+_filter = st.recursive(
+    _atom,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or", "AND"]), inner).map(" ".join),
+        inner.map(lambda x: f"not ({x})"),
+        inner.map(lambda x: f"({x})"),
+    ),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -193,8 +226,9 @@ def test_whatever_parses_compiles_to_sql_that_runs(db: sqlite3.Connection, text:
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.text(alphabet=st.sampled_from(list("ab/_ ()=!<>~\"'`.-1e&,\\")) | st.characters(),
-                    max_size=40))
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab/_ ()=!<>~\"'`.-1e&,\\")) | st.characters(), max_size=40)
+)
 def test_random_text_parses_or_raises_filter_syntax_error(text: str) -> None:
     try:
         parse(text)

@@ -29,12 +29,14 @@ def chain(store: Path) -> Path:
         root["params/lr"] = 0.1
         root.add_tags(["base"])
         root["sys/description"] = "the root"
-    with naiad.Run(run_id="child", experiment_name="e", store=store,
-                   fork_run_id="root", fork_step=4) as child:
+    with naiad.Run(
+        run_id="child", experiment_name="e", store=store, fork_run_id="root", fork_step=4
+    ) as child:
         for s in range(5, 9):
             child.log_metrics({"loss": 200.0 + s}, step=s)
-    with naiad.Run(run_id="grand", experiment_name="e", store=store,
-                   fork_run_id="child", fork_step=8) as grand:
+    with naiad.Run(
+        run_id="grand", experiment_name="e", store=store, fork_run_id="child", fork_step=8
+    ) as grand:
         for s in range(9, 12):
             grand.log_metrics({"loss": 300.0 + s}, step=s)
     return store
@@ -45,7 +47,8 @@ def test_three_level_chain_read_with_and_without_lineage(chain: Path) -> None:
     assert values(grand, "loss") == (
         [(float(s), 100.0 + s, "root") for s in range(5)]
         + [(float(s), 200.0 + s, "child") for s in range(5, 9)]
-        + [(float(s), 300.0 + s, "grand") for s in range(9, 12)])
+        + [(float(s), 300.0 + s, "grand") for s in range(9, 12)]
+    )
     assert values(grand, "loss", lineage=False) == [(float(s), 300.0 + s, "grand") for s in range(9, 12)]
     child = naiad.Run(run_id="child", store=chain, mode="read-only")
     assert [v[0] for v in values(child, "loss")] == [float(s) for s in range(9)]
@@ -64,8 +67,15 @@ def test_children_inherit_configs_tags_and_description(chain: Path) -> None:
     assert grand["params/lr"].fetch() == 0.1
     assert grand["sys/tags"].fetch() == {"base"}
     assert grand["sys/description"].fetch() == "the root"
-    bare = naiad.Run(run_id="bare", experiment_name="e", store=chain, fork_run_id="root",
-                     fork_step=2, inherit_configs=False, tags=["own"])
+    bare = naiad.Run(
+        run_id="bare",
+        experiment_name="e",
+        store=chain,
+        fork_run_id="root",
+        fork_step=2,
+        inherit_configs=False,
+        tags=["own"],
+    )
     assert not bare.exists("params/lr") and bare["sys/tags"].fetch() == {"own"}
     assert [v[0] for v in values(bare, "loss")] == [0.0, 1.0, 2.0]  # series are always inherited
     bare.close()
@@ -73,8 +83,10 @@ def test_children_inherit_configs_tags_and_description(chain: Path) -> None:
 
 def test_newest_run_of_an_experiment_is_its_only_head(chain: Path) -> None:
     def heads() -> dict[str, bool]:
-        return {rid: naiad.Run(run_id=rid, store=chain, mode="read-only")["sys/experiment/is_head"].fetch()
-                for rid in ("root", "child", "grand")}
+        return {
+            rid: naiad.Run(run_id=rid, store=chain, mode="read-only")["sys/experiment/is_head"].fetch()
+            for rid in ("root", "child", "grand")
+        }
 
     assert heads() == {"root": False, "child": False, "grand": True}
     with naiad.Run(run_id="root", store=chain) as old:  # a later write to an older run
@@ -140,8 +152,9 @@ def test_resume_keeps_locks_and_rejects_other_fork_arguments(chain: Path) -> Non
 
 
 def test_offline_fork_is_resolved_at_sync(chain: Path) -> None:
-    off = naiad.Run(run_id="off", experiment_name="e", store=chain, mode="offline",
-                    fork_run_id="grand", fork_step=10)
+    off = naiad.Run(
+        run_id="off", experiment_name="e", store=chain, mode="offline", fork_run_id="grand", fork_step=10
+    )
     off.log_metrics({"loss": 999.0}, step=11)
     off.close()
     assert off.store_location is not None
@@ -161,9 +174,11 @@ CREATE = textwrap.dedent("""
 def test_concurrent_creation_leaves_exactly_one_head(store: Path) -> None:
     naiad.Run(store=store, run_id="seed").close()  # the store exists; creation races below
     for i in range(20):
-        procs = [subprocess.Popen([sys.executable, "-c", CREATE, str(store), f"r{i}-{k}"])
-                 for k in range(2)]
+        procs = [subprocess.Popen([sys.executable, "-c", CREATE, str(store), f"r{i}-{k}"]) for k in range(2)]
         assert [p.wait(timeout=60) for p in procs] == [0, 0]
-        heads = [rid for rid in (f"r{j}-{k}" for j in range(i + 1) for k in range(2))
-                 if naiad.Run(run_id=rid, store=store, mode="read-only")["sys/experiment/is_head"].fetch()]
+        heads = [
+            rid
+            for rid in (f"r{j}-{k}" for j in range(i + 1) for k in range(2))
+            if naiad.Run(run_id=rid, store=store, mode="read-only")["sys/experiment/is_head"].fetch()
+        ]
         assert len(heads) == 1 and heads[0].startswith(f"r{i}-")

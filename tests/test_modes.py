@@ -63,8 +63,12 @@ def test_offline_journal_syncs_into_the_store_idempotently(store: Path) -> None:
     with pytest.raises(naiad.StorageError, match="No naiad store"):  # nothing reached the store
         naiad.Run(run_id="off", store=store, mode="read-only")
     for _ in range(2):  # the second sync adds nothing
-        out = subprocess.run([sys.executable, "-m", "naiad._cli", "sync", str(journal),
-                              "--store", str(store)], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, "-m", "naiad._cli", "sync", str(journal), "--store", str(store)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr
     back = naiad.Run(run_id="off", store=store, mode="read-only")
     assert back["loss"].fetch_values()["step"].tolist() == [float(i) for i in range(10)]
@@ -88,7 +92,8 @@ def test_resume_keeps_type_locks_and_last_steps(store: Path) -> None:
 
 def test_configuration_precedence(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.naiad]\nstore = "from-file"\nproject = "file-project"\nmode = "sync"\n')
+        '[tool.naiad]\nstore = "from-file"\nproject = "file-project"\nmode = "sync"\n'
+    )
     sub = tmp_path / "deep" / "er"
     sub.mkdir(parents=True)
     s = resolve({}, environ={}, cwd=sub)

@@ -12,13 +12,37 @@ from pathlib import Path
 import naiad
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "numpy", "pandas", "pyarrow", "lightning", "pytorch_lightning", "keras",
-         "transformers", "tensorflow", "rich")
+HEAVY = (
+    "torch",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "lightning",
+    "pytorch_lightning",
+    "keras",
+    "transformers",
+    "tensorflow",
+    "rich",
+)
 
 
 def test_the_wheel_holds_every_file_of_core_and_integrations(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = tmp_path.glob("naiad-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = set()
@@ -41,6 +65,7 @@ def test_all_is_sorted_and_every_name_exists() -> None:
     assert naiad.__all__ == sorted(naiad.__all__)
     for name in naiad.__all__:
         assert hasattr(naiad, name), name
-    public = {n for n, v in vars(naiad).items()
-              if not n.startswith("_") and not isinstance(v, types.ModuleType)} - {"annotations"}
+    public = {
+        n for n, v in vars(naiad).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)
+    } - {"annotations"}
     assert public <= set(naiad.__all__), sorted(public - set(naiad.__all__))

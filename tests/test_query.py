@@ -64,8 +64,9 @@ class Model:
         return out[::-1]
 
     def stitched(self, rid: str, path: str) -> list[tuple[float, float]]:
-        return [(s, v) for run, limit in self.chain(rid)
-                for s, v in self.series[run].get(path, []) if s <= limit]
+        return [
+            (s, v) for run, limit in self.chain(rid) for s, v in self.series[run].get(path, []) if s <= limit
+        ]
 
 
 def _finite(points: list[tuple[float, float]]) -> list[float]:
@@ -97,8 +98,14 @@ def _build(root: Path) -> Model:
             atoms["weird key/with space"] = 1
         created = BASE + timedelta(minutes=i)
         model.series[rid], model.strings[rid] = {}, {}
-        with naiad.Run(experiment_name=exp, run_id=rid, store=root, creation_time=created,
-                       tags=sorted(tags), _environ={"NAIAD_OWNER": owner}) as run:
+        with naiad.Run(
+            experiment_name=exp,
+            run_id=rid,
+            store=root,
+            creation_time=created,
+            tags=sorted(tags),
+            _environ={"NAIAD_OWNER": owner},
+        ) as run:
             run.log_configs(atoms)
             _log(run, model, "training/train/loss", [(s, rng.uniform(0.05, 1.0)) for s in range(5)])
             if i % 4:
@@ -116,50 +123,88 @@ def _build(root: Path) -> Model:
             failed = i % 17 == 0
             if failed:
                 run._mark_failed(RuntimeError("boom"))
-        model.atoms[rid] = {**atoms, "sys/name": exp, "sys/tags": tags, "sys/owner": owner,
-                            "sys/failed": failed, "sys/creation_time": created, "sys/trashed": rid in TRASHED,
-                            "sys/state": "inactive"}
+        model.atoms[rid] = {
+            **atoms,
+            "sys/name": exp,
+            "sys/tags": tags,
+            "sys/owner": owner,
+            "sys/failed": failed,
+            "sys/creation_time": created,
+            "sys/trashed": rid in TRASHED,
+            "sys/state": "inactive",
+        }
         model.heads[exp] = rid
     for k in range(4):  # fork chains: root → fork1 (at 2) → fork2 (at 4); the newest is the head
         exp, parent = EXPERIMENTS[k], f"run-{N_ROOTS - 12 + k:03d}"
-        for depth, (rid, step, steps) in enumerate(((f"{exp}-fork1", 2, range(3, 7)),
-                                                    (f"{exp}-fork2", 4, range(5, 9))), start=1):
+        for depth, (rid, step, steps) in enumerate(
+            ((f"{exp}-fork1", 2, range(3, 7)), (f"{exp}-fork2", 4, range(5, 9))), start=1
+        ):
             created = BASE + timedelta(minutes=N_ROOTS + 2 * k + depth)
             model.series[rid], model.strings[rid] = {}, {}
-            with naiad.Run(experiment_name=exp, run_id=rid, store=root, fork_run_id=parent,
-                           fork_step=step, creation_time=created,
-                           _environ={"NAIAD_OWNER": "cy"}) as run:
+            with naiad.Run(
+                experiment_name=exp,
+                run_id=rid,
+                store=root,
+                fork_run_id=parent,
+                fork_step=step,
+                creation_time=created,
+                _environ={"NAIAD_OWNER": "cy"},
+            ) as run:
                 _log(run, model, "training/train/loss", [(s, 0.01 * s + k) for s in steps])
                 if depth == 1:
                     _log(run, model, "training/val/loss", [(5, 0.02 + k)])
             inherited = {p: v for p, v in model.atoms[parent].items() if not p.startswith("sys/")}
-            model.atoms[rid] = {**inherited, "sys/name": exp,
-                                "sys/tags": set(model.atoms[parent]["sys/tags"]), "sys/owner": "cy",
-                                "sys/failed": False, "sys/creation_time": created, "sys/trashed": False,
-                                "sys/state": "inactive"}
+            model.atoms[rid] = {
+                **inherited,
+                "sys/name": exp,
+                "sys/tags": set(model.atoms[parent]["sys/tags"]),
+                "sys/owner": "cy",
+                "sys/failed": False,
+                "sys/creation_time": created,
+                "sys/trashed": False,
+                "sys/state": "inactive",
+            }
             model.parent[rid] = (parent, step)
             model.heads[exp] = rid
             parent = rid
     st = open_store(root)
     try:
         for rid in TRASHED:
-            st.write_batch(st.find_run("default", rid).pk,  # type: ignore[union-attr]
-                           [("assign", "sys/trashed", int(FieldType.BOOLEAN), True)])
+            st.write_batch(
+                st.find_run("default", rid).pk,  # type: ignore[union-attr]
+                [("assign", "sys/trashed", int(FieldType.BOOLEAN), True)],
+            )
         # a process that died without closing: its session stopped pinging 100 s ago
-        ghost = st.open_run(RunSpec(project="default", custom_id="ghost", experiment="ghost-exp",
-                                    fork_parent=None, fork_step=None, creation_time=BASE.timestamp() - 60,
-                                    owner="ana", hostname="h"))
+        ghost = st.open_run(
+            RunSpec(
+                project="default",
+                custom_id="ghost",
+                experiment="ghost-exp",
+                fork_parent=None,
+                fork_step=None,
+                creation_time=BASE.timestamp() - 60,
+                owner="ana",
+                hostname="h",
+            )
+        )
         st.open_session(ghost.pk, "h", 1, time.time() - 100)
     finally:
         st.close()
-    model.atoms["ghost"] = {"sys/name": "ghost-exp", "sys/owner": "ana", "sys/failed": False,
-                            "sys/tags": set(), "sys/creation_time": BASE - timedelta(minutes=1),
-                            "sys/trashed": False, "sys/state": "inactive"}
+    model.atoms["ghost"] = {
+        "sys/name": "ghost-exp",
+        "sys/owner": "ana",
+        "sys/failed": False,
+        "sys/tags": set(),
+        "sys/creation_time": BASE - timedelta(minutes=1),
+        "sys/trashed": False,
+        "sys/state": "inactive",
+    }
     model.series["ghost"], model.strings["ghost"] = {}, {}
     model.heads["ghost-exp"] = "ghost"
     for j in range(3):  # another project, with run ids that collide with the default project's
-        with naiad.Run(experiment_name="other-exp", run_id=f"run-{j:03d}", project="other",
-                       store=root) as run:
+        with naiad.Run(
+            experiment_name="other-exp", run_id=f"run-{j:03d}", project="other", store=root
+        ) as run:
             run["config/lr"] = 0.5
     return model
 
@@ -168,13 +213,25 @@ def _build(root: Path) -> Model:
 def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model]:
     root = tmp_path_factory.mktemp("query") / "store"
     built = _build(root)
-    live = naiad.Run(experiment_name="live", run_id="live-run", store=root,
-                     creation_time=BASE + timedelta(days=1), _environ={"NAIAD_OWNER": "ana"})
+    live = naiad.Run(
+        experiment_name="live",
+        run_id="live-run",
+        store=root,
+        creation_time=BASE + timedelta(days=1),
+        _environ={"NAIAD_OWNER": "ana"},
+    )
     live["config/lr"] = 0.5
     live.wait()
-    built.atoms["live-run"] = {"config/lr": 0.5, "sys/name": "live", "sys/owner": "ana", "sys/failed": False,
-                               "sys/tags": set(), "sys/creation_time": BASE + timedelta(days=1),
-                               "sys/trashed": False, "sys/state": "active"}
+    built.atoms["live-run"] = {
+        "config/lr": 0.5,
+        "sys/name": "live",
+        "sys/owner": "ana",
+        "sys/failed": False,
+        "sys/tags": set(),
+        "sys/creation_time": BASE + timedelta(days=1),
+        "sys/trashed": False,
+        "sys/state": "active",
+    }
     built.series["live-run"], built.strings["live-run"] = {}, {}
     built.heads["live"] = "live-run"
     yield built
@@ -218,9 +275,12 @@ T0 = datetime(2024, 3, 15, tzinfo=timezone.utc)
 CASES: list[tuple[str, Pred]] = [
     ("config/lr > 0.005", lambda m, r, a: _cmp(_num(a, "config/lr"), lambda v: v > 0.005)),
     ("config/lr <= 1e-3", lambda m, r, a: _cmp(_num(a, "config/lr"), lambda v: v <= 1e-3)),
-    ("config/batch >= 64 and config/optimizer == 'adam'",
-     lambda m, r, a: _cmp(_num(a, "config/batch"), lambda v: v >= 64)
-     and a.get("config/optimizer") == "adam"),
+    (
+        "config/batch >= 64 and config/optimizer == 'adam'",
+        lambda m, r, a: (
+            _cmp(_num(a, "config/batch"), lambda v: v >= 64) and a.get("config/optimizer") == "adam"
+        ),
+    ),
     ('config/optimizer != "adam"', lambda m, r, a: _cmp(_str(a, "config/optimizer"), lambda v: v != "adam")),
     ('not config/optimizer == "adam"', lambda m, r, a: a.get("config/optimizer") != "adam"),
     ('config/optimizer < "adamw"', lambda m, r, a: _cmp(_str(a, "config/optimizer"), lambda v: v < "adamw")),
@@ -231,40 +291,65 @@ CASES: list[tuple[str, Pred]] = [
     ("SYS/FAILED == TRUE or sys/owner == 'bo'", lambda m, r, a: a["sys/owner"] == "bo"),  # paths: case counts
     ("sys/failed == TRUE OR sys/owner == 'bo'", lambda m, r, a: a["sys/failed"] or a["sys/owner"] == "bo"),
     ('sys/tags contains "bert"', lambda m, r, a: "bert" in a["sys/tags"]),
-    ('not (sys/tags contains "bad") or sys/name ~ "exp0[12]$"',
-     lambda m, r, a: "bad" not in a["sys/tags"] or a["sys/name"] in ("exp01", "exp02")),
+    (
+        'not (sys/tags contains "bad") or sys/name ~ "exp0[12]$"',
+        lambda m, r, a: "bad" not in a["sys/tags"] or a["sys/name"] in ("exp01", "exp02"),
+    ),
     ('sys/name ~ "^exp1"', lambda m, r, a: a["sys/name"].startswith("exp1")),
     ('sys/name !~ "^exp1"', lambda m, r, a: not a["sys/name"].startswith("exp1")),
     ('sys/tags ~ "^ba"', lambda m, r, a: any(t.startswith("ba") for t in a["sys/tags"])),
     ('sys/name contains "xp1"', lambda m, r, a: "xp1" in a["sys/name"]),
     ("exists(training/val/loss)", lambda m, r, a: "training/val/loss" in m.series[r]),
     ("exists(training/val)", lambda m, r, a: "training/val/loss" in m.series[r]),
-    ("not exists(notes) and exists(config)",
-     lambda m, r, a: "notes" not in m.strings[r] and "config/lr" in a),
-    ("last(training/val/loss) < 0.5",
-     lambda m, r, a: _cmp(_last(m, r, "training/val/loss"), lambda v: v < 0.5)),
-    ("last(training/val/loss) >= 0.5",
-     lambda m, r, a: _cmp(_last(m, r, "training/val/loss"), lambda v: v >= 0.5)),
-    ("training/train/loss < 0.5",  # a bare series path means its last value
-     lambda m, r, a: _cmp(_last(m, r, "training/train/loss"), lambda v: v < 0.5)),
-    ("min(training/train/loss) > 0.2",
-     lambda m, r, a: _cmp(_agg(min, m, r, "training/train/loss"), lambda v: v > 0.2)),
-    ("max(training/val/loss) <= 0.6",
-     lambda m, r, a: _cmp(_agg(max, m, r, "training/val/loss"), lambda v: v <= 0.6)),
+    (
+        "not exists(notes) and exists(config)",
+        lambda m, r, a: "notes" not in m.strings[r] and "config/lr" in a,
+    ),
+    (
+        "last(training/val/loss) < 0.5",
+        lambda m, r, a: _cmp(_last(m, r, "training/val/loss"), lambda v: v < 0.5),
+    ),
+    (
+        "last(training/val/loss) >= 0.5",
+        lambda m, r, a: _cmp(_last(m, r, "training/val/loss"), lambda v: v >= 0.5),
+    ),
+    (
+        "training/train/loss < 0.5",  # a bare series path means its last value
+        lambda m, r, a: _cmp(_last(m, r, "training/train/loss"), lambda v: v < 0.5),
+    ),
+    (
+        "min(training/train/loss) > 0.2",
+        lambda m, r, a: _cmp(_agg(min, m, r, "training/train/loss"), lambda v: v > 0.2),
+    ),
+    (
+        "max(training/val/loss) <= 0.6",
+        lambda m, r, a: _cmp(_agg(max, m, r, "training/val/loss"), lambda v: v <= 0.6),
+    ),
     ("count(training/train/loss) == 4", lambda m, r, a: len(_series_of(m, r, "training/train/loss")) == 4),
     ('config/started >= "2024-03-15"', lambda m, r, a: "config/started" in a and a["config/started"] >= T0),
-    ('config/started < "2024-03-15T00:00:00+00:00" and config/started > "2024-03-10T03:00:00Z"',
-     lambda m, r, a: "config/started" in a
-     and datetime(2024, 3, 10, 3, tzinfo=timezone.utc) < a["config/started"] < T0),
-    ('sys/creation_time < "2024-03-01T00:30:00Z"',
-     lambda m, r, a: a["sys/creation_time"] < BASE + timedelta(minutes=30)),
+    (
+        'config/started < "2024-03-15T00:00:00+00:00" and config/started > "2024-03-10T03:00:00Z"',
+        lambda m, r, a: (
+            "config/started" in a and datetime(2024, 3, 10, 3, tzinfo=timezone.utc) < a["config/started"] < T0
+        ),
+    ),
+    (
+        'sys/creation_time < "2024-03-01T00:30:00Z"',
+        lambda m, r, a: a["sys/creation_time"] < BASE + timedelta(minutes=30),
+    ),
     ("config/x > 100.5", lambda m, r, a: _cmp(_num(a, "config/x"), lambda v: v > 100.5)),
     ("config/x == 100", lambda m, r, a: a.get("config/x") == 100),
     ('sys/owner == "bo"', lambda m, r, a: a["sys/owner"] == "bo"),
-    ("(config/batch == 16 or config/batch == 32) and not (sys/tags contains 'gpu')",
-     lambda m, r, a: a.get("config/batch") in (16, 32) and "gpu" not in a["sys/tags"]),
-    ("config/batch == 16 or config/batch == 32 and sys/owner == 'bo'",  # and binds tighter
-     lambda m, r, a: a.get("config/batch") == 16 or (a.get("config/batch") == 32 and a["sys/owner"] == "bo")),
+    (
+        "(config/batch == 16 or config/batch == 32) and not (sys/tags contains 'gpu')",
+        lambda m, r, a: a.get("config/batch") in (16, 32) and "gpu" not in a["sys/tags"],
+    ),
+    (
+        "config/batch == 16 or config/batch == 32 and sys/owner == 'bo'",  # and binds tighter
+        lambda m, r, a: (
+            a.get("config/batch") == 16 or (a.get("config/batch") == 32 and a["sys/owner"] == "bo")
+        ),
+    ),
     ("not not config/use_amp", lambda m, r, a: a.get("config/use_amp") is True),
     (f"config/optimizer == {INJECTION!r}", lambda m, r, a: a.get("config/optimizer") == INJECTION),
     ('config/optimizer == "adam\' OR 1=1 --"', lambda m, r, a: False),
@@ -286,13 +371,17 @@ def test_filter_selects_exactly_the_runs_python_expects(model: Model, text: str,
 
 
 def test_injection_attempts_change_nothing(model: Model) -> None:
-    before = sqlite3.connect(model.root / "naiad.db").execute(
-        "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM fields)").fetchone()
+    before = (
+        sqlite3.connect(model.root / "naiad.db")
+        .execute("SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM fields)")
+        .fetchone()
+    )
     assert query.list_runs(INJECTION, store=model.root) == []
     assert query.list_runs([INJECTION], store=model.root) == []
     assert query.list_experiments(INJECTION + "x", store=model.root) == []
-    table = query.fetch_runs_table(runs=["run-013"], attributes=[INJECTION, "config/optimizer"],
-                                   sort_by=INJECTION, store=model.root)
+    table = query.fetch_runs_table(
+        runs=["run-013"], attributes=[INJECTION, "config/optimizer"], sort_by=INJECTION, store=model.root
+    )
     assert table.loc["run-013", "config/optimizer"] == INJECTION and table[INJECTION].isna().all()
     with pytest.raises(FilterSyntaxError):
         query.list_runs(filter="config/lr > 0; DROP TABLE runs", store=model.root)
@@ -360,8 +449,17 @@ def test_missing_store_and_bad_arguments_are_clear(model: Model, tmp_path: Path)
 
 # -- tables ----------------------------------------------------------------------------------------------
 def test_runs_table_values_dtypes_and_derived_state(model: Model) -> None:
-    cols = ["config/lr", "config/batch", "config/use_amp", "config/started", "config/x", "sys/tags",
-            "sys/state", "training/val/loss", "no/such/path"]
+    cols = [
+        "config/lr",
+        "config/batch",
+        "config/use_amp",
+        "config/started",
+        "config/x",
+        "sys/tags",
+        "sys/state",
+        "training/val/loss",
+        "no/such/path",
+    ]
     table = query.fetch_runs_table(attributes=cols, store=model.root)
     assert table.index.name == "run" and list(table.columns) == cols
     assert set(table.index) == model.visible()
@@ -394,24 +492,32 @@ def test_runs_table_default_and_regex_columns(model: Model) -> None:
 
 @pytest.mark.parametrize("ascending", [True, False])
 def test_runs_table_sorts_and_limits_like_python(model: Model, ascending: bool) -> None:
-    table = query.fetch_runs_table(attributes=["config/lr"], sort_by="config/lr", ascending=ascending,
-                                   limit=25, store=model.root)
-    having = sorted(((a["config/lr"], r) for r, a in model.atoms.items()
-                     if r in model.visible() and "config/lr" in a), reverse=not ascending)
+    table = query.fetch_runs_table(
+        attributes=["config/lr"], sort_by="config/lr", ascending=ascending, limit=25, store=model.root
+    )
+    having = sorted(
+        ((a["config/lr"], r) for r, a in model.atoms.items() if r in model.visible() and "config/lr" in a),
+        reverse=not ascending,
+    )
     assert table["config/lr"].tolist() == [v for v, _ in having[:25]]
     newest = query.fetch_runs_table(attributes=["sys/name"], limit=3, store=model.root)
     by_time = sorted(model.visible(), key=lambda r: model.atoms[r]["sys/creation_time"], reverse=True)
     assert newest.index.tolist() == by_time[:3]
-    missing_last = query.fetch_runs_table(attributes=["training/val/loss"], sort_by="training/val/loss",
-                                          ascending=ascending, store=model.root)
+    missing_last = query.fetch_runs_table(
+        attributes=["training/val/loss"], sort_by="training/val/loss", ascending=ascending, store=model.root
+    )
     missing = missing_last["training/val/loss"].isna().to_numpy()
-    assert missing.sum() > 1 and missing[-missing.sum():].all()  # runs without it (or NaN) come last
+    assert missing.sum() > 1 and missing[-missing.sum() :].all()  # runs without it (or NaN) come last
     assert query.fetch_runs_table(limit=0, store=model.root).empty
 
 
 def test_experiments_table_reads_heads(model: Model) -> None:
-    table = query.fetch_experiments_table(attributes=["sys/custom_run_id", "sys/owner", "sys/state"],
-                                          sort_by="sys/state", ascending=True, store=model.root)
+    table = query.fetch_experiments_table(
+        attributes=["sys/custom_run_id", "sys/owner", "sys/state"],
+        sort_by="sys/state",
+        ascending=True,
+        store=model.root,
+    )
     assert table.index.name == "experiment"
     assert dict(table["sys/custom_run_id"]) == {e: h for e, h in model.heads.items() if h not in TRASHED}
     assert table.index[0] == "live" and table.loc["exp00", "sys/owner"] == "cy"
@@ -421,8 +527,9 @@ def test_experiments_table_reads_heads(model: Model) -> None:
 
 # -- series ----------------------------------------------------------------------------------------------
 def test_fetch_metrics_of_experiments_stitches_the_lineage(model: Model) -> None:
-    wide = query.fetch_metrics(experiments=r"^exp0[0-3]$", attributes=["training/train/loss"],
-                               store=model.root)
+    wide = query.fetch_metrics(
+        experiments=r"^exp0[0-3]$", attributes=["training/train/loss"], store=model.root
+    )
     assert wide.index.names == ["experiment", "step"]
     for k in range(4):
         exp = f"exp0{k}"
@@ -431,51 +538,72 @@ def test_fetch_metrics_of_experiments_stitches_the_lineage(model: Model) -> None
         assert list(zip(got.index, got)) == expected
         assert [s for s, _ in expected] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
     val = query.fetch_metrics(experiments="exp01", attributes=r"val/", store=model.root)
-    assert list(zip(val.index.get_level_values("step"), val["training/val/loss"])) == \
-        model.stitched("exp01-fork2", "training/val/loss")  # inherited through a run without it
+    assert list(zip(val.index.get_level_values("step"), val["training/val/loss"])) == model.stitched(
+        "exp01-fork2", "training/val/loss"
+    )  # inherited through a run without it
 
 
 def test_fetch_metrics_of_runs_without_lineage_and_long_format(model: Model) -> None:
-    own = query.fetch_metrics(runs=["exp00-fork2", "run-001"], attributes=r"train/loss$",
-                              lineage_to_the_root=False, format="long", store=model.root)
+    own = query.fetch_metrics(
+        runs=["exp00-fork2", "run-001"],
+        attributes=r"train/loss$",
+        lineage_to_the_root=False,
+        format="long",
+        store=model.root,
+    )
     assert list(own.columns) == ["run", "path", "step", "value"]
     for rid in ("exp00-fork2", "run-001"):
         part = own[own["run"] == rid]
         assert list(zip(part["step"], part["value"])) == model.series[rid]["training/train/loss"]
-    stitched = query.fetch_metrics(runs="exp00-fork2", format="long", store=model.root,
-                                   attributes=["training/train/loss"])
+    stitched = query.fetch_metrics(
+        runs="exp00-fork2", format="long", store=model.root, attributes=["training/train/loss"]
+    )
     expected = model.stitched("exp00-fork2", "training/train/loss")
     assert list(zip(stitched["step"], stitched["value"])) == expected
 
 
 def test_fetch_metrics_step_range_tail_and_time(model: Model) -> None:
     root = model.root
-    cut = query.fetch_metrics(runs="exp03-fork2", attributes=["training/train/loss"], step_range=(2, 6),
-                              store=root)
+    cut = query.fetch_metrics(
+        runs="exp03-fork2", attributes=["training/train/loss"], step_range=(2, 6), store=root
+    )
     assert cut.index.get_level_values("step").tolist() == [2.0, 3.0, 4.0, 5.0, 6.0]
-    tail = query.fetch_metrics(runs=["run-008", "run-009"], attributes=r"^training/", tail_limit=2,
-                               format="long", store=root)
+    tail = query.fetch_metrics(
+        runs=["run-008", "run-009"], attributes=r"^training/", tail_limit=2, format="long", store=root
+    )
     assert tail.groupby(["run", "path"]).size().tolist() == [2, 2, 2]  # run-008 has no val loss
     timed = query.fetch_metrics(runs="run-009", attributes=r"^training/", include_time="absolute", store=root)
-    assert list(timed.columns) == [("training/train/loss", "value"), ("training/train/loss", "absolute_time"),
-                                   ("training/val/loss", "value"), ("training/val/loss", "absolute_time")]
+    assert list(timed.columns) == [
+        ("training/train/loss", "value"),
+        ("training/train/loss", "absolute_time"),
+        ("training/val/loss", "value"),
+        ("training/val/loss", "absolute_time"),
+    ]
     assert timed[("training/train/loss", "absolute_time")].notna().all()
     assert timed[("training/val/loss", "value")].isna().sum() == 2  # logged at steps 1, 3, 4 of 0..4
     assert query.fetch_metrics(runs="run-009", attributes=r"^nothing", store=root).empty
 
 
 def test_fetch_metrics_with_a_filter(model: Model) -> None:
-    frame = query.fetch_metrics(filter="last(training/val/loss) < 0.3", attributes=["training/val/loss"],
-                                format="long", store=model.root)
-    heads = {e for e, h in model.heads.items() if h not in TRASHED
-             and _cmp(_last(model, h, "training/val/loss"), lambda v: v < 0.3)}
+    frame = query.fetch_metrics(
+        filter="last(training/val/loss) < 0.3",
+        attributes=["training/val/loss"],
+        format="long",
+        store=model.root,
+    )
+    heads = {
+        e
+        for e, h in model.heads.items()
+        if h not in TRASHED and _cmp(_last(model, h, "training/val/loss"), lambda v: v < 0.3)
+    }
     assert set(frame["experiment"]) == heads
 
 
 def test_fetch_series_reads_string_series(model: Model) -> None:
     long = query.fetch_series(runs=r"^run-0[0-2]0$", attributes=["notes"], format="long", store=model.root)
     assert list(zip(long["run"], long["step"], long["value"])) == [
-        (rid, s, v) for rid in ("run-000", "run-010", "run-020") for s, v in model.strings[rid]["notes"]]
+        (rid, s, v) for rid in ("run-000", "run-010", "run-020") for s, v in model.strings[rid]["notes"]
+    ]
     wide = query.fetch_series(runs="run-010", store=model.root)
     assert wide["notes"].tolist() == ["epoch one of run-010", "done run-010"]
 

@@ -27,8 +27,10 @@ def test_flat_and_nested_fields_give_the_seed_structure(store: Path, tmp_path: P
     values = back.fetch()
     assert values["f1_score"] == 0.66
     assert values["model"]["name"] == "model.pkl"
-    assert values["params"] == {"batch_size": 64,
-                                "optimization": {"learning_rate": 0.001, "algorithm": "Adam"}}
+    assert values["params"] == {
+        "batch_size": 64,
+        "optimization": {"learning_rate": 0.001, "algorithm": "Adam"},
+    }
     structure = back.get_structure()
     assert structure["params"]["optimization"] == {"learning_rate": "Float", "algorithm": "String"}
     assert structure["model"] == "File"

@@ -28,8 +28,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteSt
 
 
 def spec(run_id: str, **kw: object) -> RunSpec:
-    base = {"project": "p", "custom_id": run_id, "experiment": "e", "fork_parent": None,
-            "fork_step": None, "creation_time": 1.0, "owner": "o", "hostname": "h"}
+    base = {
+        "project": "p",
+        "custom_id": run_id,
+        "experiment": "e",
+        "fork_parent": None,
+        "fork_step": None,
+        "creation_time": 1.0,
+        "owner": "o",
+        "hostname": "h",
+    }
     base.update(kw)
     return RunSpec(**base)  # type: ignore[arg-type]
 
@@ -44,15 +52,18 @@ def test_open_run_creates_once_then_resumes(backend: SqliteStore) -> None:
 
 def test_a_batch_applies_every_op_in_order(backend: SqliteStore) -> None:
     run = backend.open_run(spec("a"))
-    backend.write_batch(run.pk, [
-        ("assign", "x", int(FieldType.INTEGER), 1),
-        ("floats", "loss", array("q", [0, 1_000_000]), array("d", [0.5, 0.25]), array("d", [1.0, 2.0])),
-        ("points", "notes", int(FieldType.STRING_SERIES), [(0, 1.0, "a"), (5, 2.0, "b")]),
-        ("set_add", "tags", ["t1", "t2"]),
-        ("set_remove", "tags", ["t1"]),
-        ("delete", "x"),
-        ("assign", "x", int(FieldType.STRING), "again"),
-    ])
+    backend.write_batch(
+        run.pk,
+        [
+            ("assign", "x", int(FieldType.INTEGER), 1),
+            ("floats", "loss", array("q", [0, 1_000_000]), array("d", [0.5, 0.25]), array("d", [1.0, 2.0])),
+            ("points", "notes", int(FieldType.STRING_SERIES), [(0, 1.0, "a"), (5, 2.0, "b")]),
+            ("set_add", "tags", ["t1", "t2"]),
+            ("set_remove", "tags", ["t1"]),
+            ("delete", "x"),
+            ("assign", "x", int(FieldType.STRING), "again"),
+        ],
+    )
     got = {f.path: f for f in backend.fields(run.pk)}
     assert got["x"].type == FieldType.STRING and got["x"].value == "again"
     assert json.loads(got["tags"].value) == ["t2"]

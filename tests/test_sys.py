@@ -22,8 +22,15 @@ def read(store: Path, run_id: str) -> naiad.Run:
 
 def test_sys_attributes_after_close(store: Path) -> None:
     created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    run = naiad.Run(experiment_name="seabird", run_id="abc", store=store, creation_time=created,
-                    tags=["t1"], description="first try", _environ={"NAIAD_OWNER": "ana"})
+    run = naiad.Run(
+        experiment_name="seabird",
+        run_id="abc",
+        store=store,
+        creation_time=created,
+        tags=["t1"],
+        description="first try",
+        _environ={"NAIAD_OWNER": "ana"},
+    )
     for step in range(5):
         run.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
     run["model"].upload(b"x" * 1000, name="m.bin")
@@ -75,8 +82,13 @@ CHILD = textwrap.dedent("""
 
 
 def test_an_uncaught_exception_marks_the_run_failed(store: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(store), "crash", "raise"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(store), "crash", "raise"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1 and "boom in training" in proc.stderr
     back = read(store, "crash")
     assert back["sys/failed"].fetch() is True
@@ -85,8 +97,9 @@ def test_an_uncaught_exception_marks_the_run_failed(store: Path) -> None:
 
 
 def test_a_sigkilled_run_turns_inactive_once_its_heartbeat_is_stale(store: Path) -> None:
-    with subprocess.Popen([sys.executable, "-c", CHILD, str(store), "killed", "sleep"],
-                          stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store), "killed", "sleep"], stdout=subprocess.PIPE, text=True
+    ) as proc:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

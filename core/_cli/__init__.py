@@ -39,8 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     from . import _admin, _runs
 
-    parser = _Parser(prog="naiad", description="naiad: a local-first experiment tracker. "
-                     "Read, export, sync and tidy the runs of a store.")
+    parser = _Parser(
+        prog="naiad",
+        description="naiad: a local-first experiment tracker. "
+        "Read, export, sync and tidy the runs of a store.",
+    )
     parser.add_argument("--version", action="version", version=f"naiad {__version__}")
     _store_options(parser, None)
     common = argparse.ArgumentParser(add_help=False)
@@ -53,10 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store_options(parser: argparse.ArgumentParser, default: Any) -> None:
-    parser.add_argument("--store", default=default, metavar="PATH",
-                        help="store directory (default: NAIAD_STORE, naiad.toml, or ./.naiad)")
-    parser.add_argument("--project", default=default, metavar="NAME",
-                        help="project (default: NAIAD_PROJECT, naiad.toml, or 'default')")
+    parser.add_argument(
+        "--store",
+        default=default,
+        metavar="PATH",
+        help="store directory (default: NAIAD_STORE, naiad.toml, or ./.naiad)",
+    )
+    parser.add_argument(
+        "--project",
+        default=default,
+        metavar="NAME",
+        help="project (default: NAIAD_PROJECT, naiad.toml, or 'default')",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

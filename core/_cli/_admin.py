@@ -23,59 +23,85 @@ JOURNAL_SUFFIX = ".naiad-journal"
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     export = commands.add_parser(
-        "export", parents=[common], help="write the runs table or metric series to CSV/Parquet",
+        "export",
+        parents=[common],
+        help="write the runs table or metric series to CSV/Parquet",
         description="Write the runs table (one row per run) to a .csv or .parquet file; with "
-                    "--metrics, write the runs' float series instead, in long format (run, path, "
-                    "step, value, timestamp).")
+        "--metrics, write the runs' float series instead, in long format (run, path, "
+        "step, value, timestamp).",
+    )
     export.add_argument("--to", required=True, metavar="FILE", help="output file: .csv or .parquet")
     export.add_argument("-f", "--filter", metavar="FILTER", help=_FILTER_HELP)
-    export.add_argument("-c", "--columns", action="append", metavar="PATHS",
-                        help="table columns (comma-separated paths or regexes; default: sys/name, "
-                             "sys/state, sys/creation_time and every non-sys value)")
-    export.add_argument("--metrics", metavar="REGEX",
-                        help="export the float series whose path matches REGEX ('.*' for all)")
-    export.add_argument("--lineage", action="store_true",
-                        help="with --metrics: include a forked run's inherited points")
+    export.add_argument(
+        "-c",
+        "--columns",
+        action="append",
+        metavar="PATHS",
+        help="table columns (comma-separated paths or regexes; default: sys/name, "
+        "sys/state, sys/creation_time and every non-sys value)",
+    )
+    export.add_argument(
+        "--metrics", metavar="REGEX", help="export the float series whose path matches REGEX ('.*' for all)"
+    )
+    export.add_argument(
+        "--lineage", action="store_true", help="with --metrics: include a forked run's inherited points"
+    )
     trash = export.add_mutually_exclusive_group()
     trash.add_argument("--all", action="store_true", help="include trashed runs")
     trash.add_argument("--trashed", action="store_true", help="only trashed runs")
     export.set_defaults(handler=cmd_export)
 
     sync = commands.add_parser(
-        "sync", parents=[common], help="merge offline journals into the store",
+        "sync",
+        parents=[common],
+        help="merge offline journals into the store",
         description="Replay offline journals (directories ending in .naiad-journal) into the "
-                    "store, idempotently: syncing twice adds nothing the second time. With no "
-                    "JOURNAL, every journal under <store>/offline is synced. A directory holding "
-                    "journals may be given too.")
+        "store, idempotently: syncing twice adds nothing the second time. With no "
+        "JOURNAL, every journal under <store>/offline is synced. A directory holding "
+        "journals may be given too.",
+    )
     sync.add_argument("journals", nargs="*", metavar="JOURNAL", help="journal directory")
     sync.set_defaults(handler=cmd_sync)
 
     for name, flag in (("trash", True), ("restore", False)):
         p = commands.add_parser(
-            name, parents=[common],
-            help="move runs to the trash (hidden from ls and queries)" if flag else
-            "take runs out of the trash",
-            description=("Set sys/trashed on each run: trashed runs are hidden from 'naiad ls' and "
-                         "naiad.query unless asked for (--all, --trashed, trashed=None). Nothing "
-                         "is deleted." if flag else "Clear sys/trashed on each run."))
+            name,
+            parents=[common],
+            help="move runs to the trash (hidden from ls and queries)"
+            if flag
+            else "take runs out of the trash",
+            description=(
+                "Set sys/trashed on each run: trashed runs are hidden from 'naiad ls' and "
+                "naiad.query unless asked for (--all, --trashed, trashed=None). Nothing "
+                "is deleted."
+                if flag
+                else "Clear sys/trashed on each run."
+            ),
+        )
         p.add_argument("runs", nargs="+", metavar="RUN", help="run id or sys/id")
         p.set_defaults(handler=cmd_trash, trash=flag)
 
-    store = commands.add_parser("store", parents=[common], help="inspect the store",
-                                description="Commands about the store itself.")
-    store_commands = store.add_subparsers(dest="store_command", metavar="COMMAND",
-                                          parser_class=_Parser)
+    store = commands.add_parser(
+        "store", parents=[common], help="inspect the store", description="Commands about the store itself."
+    )
+    store_commands = store.add_subparsers(dest="store_command", metavar="COMMAND", parser_class=_Parser)
     store_commands.required = True
     info = store_commands.add_parser(
-        "info", parents=[common], help="location, schema version, size and counts",
+        "info",
+        parents=[common],
+        help="location, schema version, size and counts",
         description="Print the store's location, schema version, size on disk and the number "
-                    "of projects, runs, fields and series points.")
+        "of projects, runs, fields and series points.",
+    )
     info.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     info.set_defaults(handler=cmd_store_info)
 
     ui = commands.add_parser(
-        "ui", parents=[common], help="serve the web UI",
-        description="Serve the web UI for the store on HOST:PORT.")
+        "ui",
+        parents=[common],
+        help="serve the web UI",
+        description="Serve the web UI for the store on HOST:PORT.",
+    )
     ui.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     ui.add_argument("--port", type=int, help="port (default: the UI's; 0 picks a free one)")
     ui.add_argument("--token", help="access token required by the UI (default: the UI's own)")
@@ -97,17 +123,36 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.metrics is not None:
         with _output.progress("reading series") as update:
             frame = query._fetch_series(
-                FieldType.FLOAT_SERIES, None, ".*", args.metrics, args.filter, (None, None), None,
-                args.lineage, "absolute", "long", trash_choice(args), s.project, s.store, update)
+                FieldType.FLOAT_SERIES,
+                None,
+                ".*",
+                args.metrics,
+                args.filter,
+                (None, None),
+                None,
+                args.lineage,
+                "absolute",
+                "long",
+                trash_choice(args),
+                s.project,
+                s.store,
+                update,
+            )
         _save(frame, target, index=False)
         runs = frame["run"].nunique() if len(frame) else 0
         series = len(frame.groupby(["run", "path"])) if len(frame) else 0
         print(f"Wrote {len(frame)} points of {series} series from {runs} runs to {target}")
         return 0
     with _output.progress("reading runs") as update:
-        frame = query.fetch_runs_table(filter=args.filter, attributes=columns(args.columns),
-                                       sort_by="sys/creation_time", ascending=True,
-                                       trashed=trash_choice(args), project=s.project, store=s.store)
+        frame = query.fetch_runs_table(
+            filter=args.filter,
+            attributes=columns(args.columns),
+            sort_by="sys/creation_time",
+            ascending=True,
+            trashed=trash_choice(args),
+            project=s.project,
+            store=s.store,
+        )
         update(1, 1)
     _save(frame, target, index=True)
     print(f"Wrote {len(frame)} runs x {len(frame.columns)} columns to {target}")
@@ -137,8 +182,10 @@ def journals(paths: list[str], store_location: str) -> list[Path]:
     if not paths:
         found = sorted((Path(store_location).expanduser() / "offline").glob("*" + JOURNAL_SUFFIX))
         if not found:
-            raise CommandError(f"No offline journals under {Path(store_location) / 'offline'}; "
-                               "name the journal directories to sync.")
+            raise CommandError(
+                f"No offline journals under {Path(store_location) / 'offline'}; "
+                "name the journal directories to sync."
+            )
         return found
     out: list[Path] = []
     for text in paths:
@@ -148,8 +195,10 @@ def journals(paths: list[str], store_location: str) -> list[Path]:
         elif path.is_dir() and sorted(path.glob("*" + JOURNAL_SUFFIX)):
             out += sorted(path.glob("*" + JOURNAL_SUFFIX))
         else:
-            raise CommandError(f"'{text}' is not an offline journal (a directory with {DB_NAME}) "
-                               "nor a directory holding journals.")
+            raise CommandError(
+                f"'{text}' is not an offline journal (a directory with {DB_NAME}) "
+                "nor a directory holding journals."
+            )
     return out
 
 
@@ -166,11 +215,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
             for r in results:
                 parent = ""
                 if r.parent_resolved is not None:
-                    parent = ", fork parent resolved" if r.parent_resolved else \
-                        ", fork parent not in the store yet (sync it, then sync this again)"
+                    parent = (
+                        ", fork parent resolved"
+                        if r.parent_resolved
+                        else ", fork parent not in the store yet (sync it, then sync this again)"
+                    )
                 verb = "created" if r.created else "updated"
-                print(f"{journal.name}: run {r.run_id} {verb}: {r.fields} fields, "
-                      f"{r.points} new points{parent}")
+                print(
+                    f"{journal.name}: run {r.run_id} {verb}: {r.fields} fields, {r.points} new points{parent}"
+                )
     finally:
         target.close()
     print(f"Synced {len(todo)} journal(s) into {target.root}")
@@ -184,10 +237,13 @@ def cmd_trash(args: argparse.Namespace) -> int:
     try:
         runs = [find_run(store, s.project, ref) for ref in args.runs]  # all found, or none changed
         for run in runs:
-            store.write_batch(run.pk, [
-                ("assign", "sys/trashed", int(FieldType.BOOLEAN), args.trash),
-                ("assign", "sys/modification_time", int(FieldType.DATETIME), round(time.time() * 1e6)),
-            ])
+            store.write_batch(
+                run.pk,
+                [
+                    ("assign", "sys/trashed", int(FieldType.BOOLEAN), args.trash),
+                    ("assign", "sys/modification_time", int(FieldType.DATETIME), round(time.time() * 1e6)),
+                ],
+            )
             print(f"{'Trashed' if args.trash else 'Restored'} run {run.custom_id} ({run.sys_id})")
     finally:
         store.close()
@@ -201,9 +257,13 @@ def store_info(store: SqliteStore) -> dict[str, Any]:
             return int(conn.execute(sql, params).fetchone()[0])
 
         return {
-            "projects": {name: n for name, n in conn.execute(
-                "SELECT p.name, count(r.id) FROM projects p LEFT JOIN runs r ON r.project_id = p.id "
-                "GROUP BY p.id ORDER BY p.name")},
+            "projects": {
+                name: n
+                for name, n in conn.execute(
+                    "SELECT p.name, count(r.id) FROM projects p LEFT JOIN runs r ON r.project_id = p.id "
+                    "GROUP BY p.id ORDER BY p.name"
+                )
+            },
             "runs": one("SELECT count(*) FROM runs"),
             "trashed_runs": one("SELECT count(*) FROM fields WHERE path = ? AND value = 1", "sys/trashed"),
             "fields": one("SELECT count(*) FROM fields"),
@@ -214,8 +274,14 @@ def store_info(store: SqliteStore) -> dict[str, Any]:
     db = sum(p.stat().st_size for p in store.root.glob(DB_NAME + "*") if p.is_file())
     blobs = store.root / "files"
     files = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) if blobs.is_dir() else 0
-    return {"location": str(store.root), "schema_version": store.schema_version(),
-            "size_bytes": db + files, "database_bytes": db, "files_bytes": files, **data}
+    return {
+        "location": str(store.root),
+        "schema_version": store.schema_version(),
+        "size_bytes": db + files,
+        "database_bytes": db,
+        "files_bytes": files,
+        **data,
+    }
 
 
 def _size(n: int) -> str:
@@ -246,8 +312,11 @@ def cmd_store_info(args: argparse.Namespace) -> int:
     for key, value in (
         ("location", info["location"]),
         ("schema version", str(info["schema_version"])),
-        ("size on disk", f"{_size(info['size_bytes'])} (database {_size(info['database_bytes'])}, "
-                         f"files {_size(info['files_bytes'])})"),
+        (
+            "size on disk",
+            f"{_size(info['size_bytes'])} (database {_size(info['database_bytes'])}, "
+            f"files {_size(info['files_bytes'])})",
+        ),
         ("projects", f"{len(info['projects'])}: {projects}"),
         ("runs", f"{info['runs']} ({info['trashed_runs']} trashed)"),
         ("fields", str(info["fields"])),
@@ -265,10 +334,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as e:
         if e.name != "naiad._ui":
             raise
-        raise CommandError("The web UI is not part of this naiad installation (the module naiad._ui "
-                           "is missing).") from None
+        raise CommandError(
+            "The web UI is not part of this naiad installation (the module naiad._ui is missing)."
+        ) from None
     s = settings(args)
     options: dict[str, Any] = {} if args.port is None else {"port": args.port}
-    _ui.serve(store=s.store, project=s.project, host=args.host, token=args.token,
-              open_browser=not args.no_browser, **options)
+    _ui.serve(
+        store=s.store,
+        project=s.project,
+        host=args.host,
+        token=args.token,
+        open_browser=not args.no_browser,
+        **options,
+    )
     return 0

@@ -16,31 +16,41 @@ LS_COLUMNS = ["sys/id", "sys/name", "sys/state", "sys/creation_time", "sys/tags"
 EXPERIMENT_COLUMNS = ["sys/custom_run_id", "sys/state", "sys/creation_time"]
 TABLE_LIMIT = 50  # rows a terminal table shows unless --limit says otherwise
 
-_FILTER_HELP = ("filter, e.g. 'config/lr > 0.001 and sys/tags contains \"bert\"' "
-                "(see the README for the grammar)")
+_FILTER_HELP = (
+    "filter, e.g. 'config/lr > 0.001 and sys/tags contains \"bert\"' (see the README for the grammar)"
+)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     ls = commands.add_parser(
-        "ls", parents=[common], help="list runs as a table",
+        "ls",
+        parents=[common],
+        help="list runs as a table",
         description="List runs (every run, forks included; 'naiad experiments' lists experiment "
-                    "heads). Trashed runs are hidden unless --all or --trashed.")
+        "heads). Trashed runs are hidden unless --all or --trashed.",
+    )
     _selection_options(ls, "runs")
     ls.set_defaults(handler=cmd_ls)
 
     ex = commands.add_parser(
-        "experiments", parents=[common], help="list experiments (their head runs)",
+        "experiments",
+        parents=[common],
+        help="list experiments (their head runs)",
         description="List experiments: one row per experiment, read from its head run (the "
-                    "newest run created with the name). 'runs' counts the experiment's runs.")
+        "newest run created with the name). 'runs' counts the experiment's runs.",
+    )
     _selection_options(ex, "experiments")
     ex.set_defaults(handler=cmd_experiments)
 
     show = commands.add_parser(
-        "show", parents=[common], help="show one run: fields, series, files, lineage",
+        "show",
+        parents=[common],
+        help="show one run: fields, series, files, lineage",
         description="Show a run's tree of fields with their values, the last value and point "
-                    "count of each series, its files, and its lineage (parent, fork step, "
-                    "children). RUN is a run id (sys/custom_run_id) or a sys/id such as DEF-12; "
-                    "without it, the newest run of the project.")
+        "count of each series, its files, and its lineage (parent, fork step, "
+        "children). RUN is a run id (sys/custom_run_id) or a sys/id such as DEF-12; "
+        "without it, the newest run of the project.",
+    )
     show.add_argument("run", metavar="RUN", nargs="?", help="run id or sys/id (default: the newest run)")
     show.add_argument("--format", choices=["tree", "json"], default="tree", help="output format")
     show.set_defaults(handler=cmd_show)
@@ -48,17 +58,33 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _selection_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("-f", "--filter", metavar="FILTER", help=_FILTER_HELP)
-    parser.add_argument("-c", "--columns", action="append", metavar="PATHS",
-                        help="comma-separated field paths to show instead of the defaults; an "
-                             "item with regex characters selects every matching path "
-                             "(repeatable)")
-    parser.add_argument("-s", "--sort", default="sys/creation_time", metavar="PATH",
-                        help="field path to sort by (default: sys/creation_time, newest first)")
+    parser.add_argument(
+        "-c",
+        "--columns",
+        action="append",
+        metavar="PATHS",
+        help="comma-separated field paths to show instead of the defaults; an "
+        "item with regex characters selects every matching path "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "-s",
+        "--sort",
+        default="sys/creation_time",
+        metavar="PATH",
+        help="field path to sort by (default: sys/creation_time, newest first)",
+    )
     parser.add_argument("--asc", action="store_true", help="sort ascending")
-    parser.add_argument("-n", "--limit", type=_count, metavar="N",
-                        help=f"show at most N {what} (a table shows {TABLE_LIMIT} by default)")
-    parser.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                        help="output format (default: table)")
+    parser.add_argument(
+        "-n",
+        "--limit",
+        type=_count,
+        metavar="N",
+        help=f"show at most N {what} (a table shows {TABLE_LIMIT} by default)",
+    )
+    parser.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="output format (default: table)"
+    )
     trash = parser.add_mutually_exclusive_group()
     trash.add_argument("--all", action="store_true", help="include trashed runs")
     trash.add_argument("--trashed", action="store_true", help="show only trashed runs")
@@ -95,15 +121,25 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
     s = settings(args)
     limit = args.limit if args.limit is not None or args.format != "table" else TABLE_LIMIT
-    frame = query.fetch_runs_table(filter=args.filter, attributes=columns(args.columns) or LS_COLUMNS,
-                                   sort_by=args.sort, ascending=args.asc, limit=limit,
-                                   trashed=trash_choice(args), project=s.project, store=s.store)
+    frame = query.fetch_runs_table(
+        filter=args.filter,
+        attributes=columns(args.columns) or LS_COLUMNS,
+        sort_by=args.sort,
+        ascending=args.asc,
+        limit=limit,
+        trashed=trash_choice(args),
+        project=s.project,
+        store=s.store,
+    )
     caption = None
     if args.format == "table":
         total = len(frame)
         if limit is not None and total == limit:
-            total = len(query.list_runs(filter=args.filter, trashed=trash_choice(args),
-                                        project=s.project, store=s.store))
+            total = len(
+                query.list_runs(
+                    filter=args.filter, trashed=trash_choice(args), project=s.project, store=s.store
+                )
+            )
         caption = f"{len(frame)} of {total} runs in project '{s.project}'"
         if total > len(frame):
             caption += " (use --limit to show more)"
@@ -118,11 +154,19 @@ def cmd_experiments(args: argparse.Namespace) -> int:
     limit = args.limit if args.limit is not None or args.format != "table" else TABLE_LIMIT
     chosen = columns(args.columns)
     frame = query.fetch_experiments_table(
-        filter=args.filter, attributes=chosen or EXPERIMENT_COLUMNS, sort_by=args.sort,
-        ascending=args.asc, limit=limit, trashed=trash_choice(args), project=s.project, store=s.store)
+        filter=args.filter,
+        attributes=chosen or EXPERIMENT_COLUMNS,
+        sort_by=args.sort,
+        ascending=args.asc,
+        limit=limit,
+        trashed=trash_choice(args),
+        project=s.project,
+        store=s.store,
+    )
     if chosen is None:
-        sizes = query._experiment_sizes(frame.index.tolist(), trashed=trash_choice(args),
-                                        project=s.project, store=s.store)
+        sizes = query._experiment_sizes(
+            frame.index.tolist(), trashed=trash_choice(args), project=s.project, store=s.store
+        )
         frame.insert(1, "runs", [sizes.get(name, 0) for name in frame.index])
         frame = frame.rename(columns={"sys/custom_run_id": "head run"})
     caption = f"{len(frame)} experiments in project '{s.project}'" if args.format == "table" else None
@@ -135,12 +179,18 @@ def find_run(store: SqliteStore, project: str, ref: str) -> RunRecord:
     found = store.find_run(project, ref)
     if found is not None:
         return found
-    pk = store._read(lambda c: c.execute(
-        "SELECT r.id FROM runs r JOIN projects p ON r.project_id = p.id "
-        "WHERE p.name = ? AND r.sys_id = ?", (project, ref)).fetchone())
+    pk = store._read(
+        lambda c: c.execute(
+            "SELECT r.id FROM runs r JOIN projects p ON r.project_id = p.id "
+            "WHERE p.name = ? AND r.sys_id = ?",
+            (project, ref),
+        ).fetchone()
+    )
     if pk is None:
-        raise CommandError(f"No run '{ref}' in project '{project}' of the store at {store.root} "
-                           "(give a run id or a sys/id; 'naiad ls' lists them).")
+        raise CommandError(
+            f"No run '{ref}' in project '{project}' of the store at {store.root} "
+            "(give a run id or a sys/id; 'naiad ls' lists them)."
+        )
     return store.get_run(pk[0])
 
 
@@ -168,14 +218,18 @@ def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
         fields[rec.path] = item
     parent = None if run.parent_pk is None else store.get_run(run.parent_pk)
     return {
-        "run": run.custom_id, "sys_id": run.sys_id, "project": run.project,
+        "run": run.custom_id,
+        "sys_id": run.sys_id,
+        "project": run.project,
         "experiment": run.experiment,
         "lineage": {
             "parent": None if parent is None else parent.custom_id,
             "fork_step": None if run.fork_step is None else run.fork_step / STEP_SCALE,
             "depth": run.depth,
-            "children": [{"run": c.custom_id, "fork_step": None if c.fork_step is None
-                          else c.fork_step / STEP_SCALE} for c in store.children(run.pk)],
+            "children": [
+                {"run": c.custom_id, "fork_step": None if c.fork_step is None else c.fork_step / STEP_SCALE}
+                for c in store.children(run.pk)
+            ],
         },
         "fields": fields,
     }
@@ -200,14 +254,20 @@ def _tree(info: dict[str, Any]) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    title = Text.assemble((info["run"], "bold cyan"), f" ({info['sys_id']})",
-                          f"  experiment {info['experiment'] or '-'}", f"  project {info['project']}")
+    title = Text.assemble(
+        (info["run"], "bold cyan"),
+        f" ({info['sys_id']})",
+        f"  experiment {info['experiment'] or '-'}",
+        f"  project {info['project']}",
+    )
     root = Tree(title)
     lin = info["lineage"]
     branch = root.add(Text("lineage", style="bold"))
     if lin["parent"] is not None:
-        branch.add(f"parent {lin['parent']} at step {lin['fork_step']:g} (depth {lin['depth']}; "
-                   "series begin with the lineage's points up to each fork step)")
+        branch.add(
+            f"parent {lin['parent']} at step {lin['fork_step']:g} (depth {lin['depth']}; "
+            "series begin with the lineage's points up to each fork step)"
+        )
     else:
         branch.add("root run (no parent)")
     for child in lin["children"]:

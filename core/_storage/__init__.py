@@ -20,7 +20,7 @@ def open_store(uri: str | Path, *, create: bool = True) -> SqliteStore:
     text = str(uri)
     for scheme in ("sqlite://", "file://"):
         if text.startswith(scheme):
-            text = text[len(scheme):]
+            text = text[len(scheme) :]
             break
     else:
         if "://" in text:

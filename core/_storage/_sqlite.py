@@ -45,14 +45,14 @@ _INHERITED_SYS = ("sys/tags", "sys/group_tags", "sys/description")
 _SWAP = sys.byteorder != "little"
 
 
-def _pack(values: array) -> bytes:  # type: ignore[type-arg]
+def _pack(values: array[Any]) -> bytes:
     if _SWAP:  # pragma: no cover - big-endian hosts only
         values = array(values.typecode, values)
         values.byteswap()
     return values.tobytes()
 
 
-def _unpack(typecode: str, data: bytes) -> array:  # type: ignore[type-arg]
+def _unpack(typecode: str, data: bytes) -> array[Any]:
     out = array(typecode)
     out.frombytes(data)
     if _SWAP:  # pragma: no cover
@@ -82,15 +82,16 @@ class _Field:
         "vmin",
     )
 
-    def __init__(self, fid: int, ftype: int, step: int | None, n: int,
-                 vmin: float | None, vmax: float | None) -> None:
+    def __init__(
+        self, fid: int, ftype: int, step: int | None, n: int, vmin: float | None, vmax: float | None
+    ) -> None:
         self.id, self.type, self.step, self.n = fid, ftype, step, n
         self.vmin, self.vmax = vmin, vmax
         self.open_first: int | None = None
         self.sealed: list[int] = []  # first steps of the small sealed chunks trailing the series
-        self.open_steps: array | None = None  # type: ignore[type-arg]
-        self.open_vals: array | None = None  # type: ignore[type-arg]
-        self.open_ts: array | None = None  # type: ignore[type-arg]
+        self.open_steps: array[int] | None = None
+        self.open_vals: array[float] | None = None
+        self.open_ts: array[float] | None = None
 
 
 class SqliteStore:
@@ -109,7 +110,8 @@ class SqliteStore:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise StorageError(
-                    f"Cannot create the store directory {self.root}: {e.strerror or e}.") from e
+                    f"Cannot create the store directory {self.root}: {e.strerror or e}."
+                ) from e
         elif not self.db_path.exists():
             raise StorageError(f"No naiad store at {self.root} (no {DB_NAME} there).")
         if create and not os.access(self.root, os.W_OK):
@@ -128,7 +130,9 @@ class SqliteStore:
         if conn is None:
             try:
                 conn = sqlite3.connect(
-                    self.db_path, timeout=_BUSY_SLICE_MS / 1000, isolation_level=None,
+                    self.db_path,
+                    timeout=_BUSY_SLICE_MS / 1000,
+                    isolation_level=None,
                     check_same_thread=False,
                 )
                 conn.execute(f"PRAGMA busy_timeout={_BUSY_SLICE_MS}")
@@ -142,8 +146,9 @@ class SqliteStore:
                 self._all.append(conn)
         return conn
 
-    def _retry(self, fn: Callable[[], _T], patience: float | None = None,
-               cancel: Callable[[], bool] | None = None) -> _T:
+    def _retry(
+        self, fn: Callable[[], _T], patience: float | None = None, cancel: Callable[[], bool] | None = None
+    ) -> _T:
         """Run ``fn``; wait out lock contention; turn sqlite3 errors into StorageError.
 
         A lock is waited for up to ``patience`` seconds (default ``_BUSY_DEADLINE_S``), and no
@@ -166,13 +171,18 @@ class SqliteStore:
                         continue
                     raise StorageError(
                         f"Store {self.root}: {msg}: another process has held the write lock for "
-                        f"more than {waited:g} s.") from e
+                        f"more than {waited:g} s."
+                    ) from e
                 raise StorageError(f"Store {self.root}: {msg}.") from e
             except sqlite3.Error as e:
                 raise StorageError(f"Store {self.root}: {e}.") from e
 
-    def _write(self, fn: Callable[[sqlite3.Connection], _T], patience: float | None = None,
-               cancel: Callable[[], bool] | None = None) -> _T:
+    def _write(
+        self,
+        fn: Callable[[sqlite3.Connection], _T],
+        patience: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> _T:
         """Run ``fn`` inside one BEGIN IMMEDIATE transaction (retried as a whole)."""
 
         def attempt() -> _T:
@@ -263,8 +273,12 @@ class SqliteStore:
         return self._read(read)
 
     def children(self, run_pk: int) -> list[RunRecord]:
-        return self._read(lambda conn: [_run_record(r) for r in conn.execute(
-            _RUN_SELECT + " WHERE r.parent_id=? ORDER BY r.id", (run_pk,))])
+        return self._read(
+            lambda conn: [
+                _run_record(r)
+                for r in conn.execute(_RUN_SELECT + " WHERE r.parent_id=? ORDER BY r.id", (run_pk,))
+            ]
+        )
 
     def iter_runs(self, project: str | None = None) -> Iterator[RunRecord]:
         def read(conn: sqlite3.Connection) -> list[RunRecord]:
@@ -300,21 +314,36 @@ class SqliteStore:
         return self._read(lambda conn: _run_state(conn, run_pk, now))
 
     # -- writes ----------------------------------------------------------------------------------
-    def write_batch(self, run_pk: int, ops: Sequence[Op], session: int | None = None,
-                    now: float | None = None, closing: bool = False, *,
-                    patience: float | None = None, cancel: Callable[[], bool] | None = None
-                    ) -> list[str]:
+    def write_batch(
+        self,
+        run_pk: int,
+        ops: Sequence[Op],
+        session: int | None = None,
+        now: float | None = None,
+        closing: bool = False,
+        *,
+        patience: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> list[str]:
         """Apply ``ops`` in one transaction; return warnings for ops another writer made moot.
 
         With ``session`` and ``now`` the same transaction records the session's heartbeat
         (and, with ``closing``, that the session has detached). ``patience`` and ``cancel``
         bound the wait for the write lock (see ``_retry``).
         """
-        return self._write(lambda conn: self._apply(conn, run_pk, ops, session, now, closing),
-                           patience, cancel)
+        return self._write(
+            lambda conn: self._apply(conn, run_pk, ops, session, now, closing), patience, cancel
+        )
 
-    def _apply(self, conn: sqlite3.Connection, run_pk: int, ops: Sequence[Op],
-               session: int | None, now: float | None, closing: bool) -> list[str]:
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        run_pk: int,
+        ops: Sequence[Op],
+        session: int | None,
+        now: float | None,
+        closing: bool,
+    ) -> list[str]:
         warnings: list[str] = []
         for op in ops:
             kind = op[0]
@@ -330,8 +359,9 @@ class SqliteStore:
             elif kind == "delete":
                 self._delete(conn, run_pk, op[1])
             elif kind == "incr":
-                conn.execute("UPDATE fields SET value = value + ? WHERE run_id=? AND path=?",
-                             (op[2], run_pk, op[1]))
+                conn.execute(
+                    "UPDATE fields SET value = value + ? WHERE run_id=? AND path=?", (op[2], run_pk, op[1])
+                )
             else:  # pragma: no cover - a programming error, not user input
                 raise ValueError(f"unknown op {kind!r}")
         if session is not None and now is not None:
@@ -357,7 +387,9 @@ class SqliteStore:
             if entry.type == FieldType.FLOAT_SERIES:
                 last = conn.execute(
                     "SELECT first_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
-                    "ORDER BY first_step DESC LIMIT 1", (entry.id,)).fetchone()
+                    "ORDER BY first_step DESC LIMIT 1",
+                    (entry.id,),
+                ).fetchone()
                 if last is not None and last[1] < OPEN_CHUNK_MAX:
                     entry.open_first = last[0]
                     entry.open_steps = _unpack("q", last[2])
@@ -366,31 +398,51 @@ class SqliteStore:
         self._fields[key] = entry
         return entry
 
-    def _append_floats(self, conn: sqlite3.Connection, run_pk: int, path: str,
-                       steps: array, vals: array, stamps: array,  # type: ignore[type-arg]
-                       warnings: list[str]) -> None:
+    def _append_floats(
+        self,
+        conn: sqlite3.Connection,
+        run_pk: int,
+        path: str,
+        steps: array[int],
+        vals: array[float],
+        stamps: array[float],
+        warnings: list[str],
+    ) -> None:
         f = self._field(conn, run_pk, path, FieldType.FLOAT_SERIES)
         if f.type != FieldType.FLOAT_SERIES:
             warnings.append(_conflict(conn, run_pk, path, FieldType.FLOAT_SERIES))
             return
         if f.step is not None and steps[0] <= f.step:  # another writer got there first
             keep = [i for i, s in enumerate(steps) if s > f.step]
-            warnings.append(f"'{path}': {len(steps) - len(keep)} point(s) at or before step "
-                            f"{f.step / 1e6:g}, already written by another process, were dropped.")
+            warnings.append(
+                f"'{path}': {len(steps) - len(keep)} point(s) at or before step "
+                f"{f.step / 1e6:g}, already written by another process, were dropped."
+            )
             if not keep:
                 return
             steps = array("q", [steps[i] for i in keep])
             vals = array("d", [vals[i] for i in keep])
             stamps = array("d", [stamps[i] for i in keep])
-        if f.open_steps is not None and len(f.open_steps) + len(steps) <= OPEN_CHUNK_MAX:
+        if (
+            f.open_steps is not None
+            and f.open_vals is not None
+            and f.open_ts is not None
+            and len(f.open_steps) + len(steps) <= OPEN_CHUNK_MAX
+        ):
             f.open_steps.extend(steps)
-            f.open_vals.extend(vals)  # type: ignore[union-attr]
-            f.open_ts.extend(stamps)  # type: ignore[union-attr]
+            f.open_vals.extend(vals)
+            f.open_ts.extend(stamps)
             conn.execute(
-                "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? "
-                "WHERE field_id=? AND first_step=?",
-                (f.open_steps[-1], len(f.open_steps), _pack(f.open_steps), _pack(f.open_vals),  # type: ignore[arg-type]
-                 _pack(f.open_ts), f.id, f.open_first),  # type: ignore[arg-type]
+                "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?",
+                (
+                    f.open_steps[-1],
+                    len(f.open_steps),
+                    _pack(f.open_steps),
+                    _pack(f.open_vals),
+                    _pack(f.open_ts),
+                    f.id,
+                    f.open_first,
+                ),
             )
         else:
             if f.open_first is not None:  # the open chunk is sealed as it is
@@ -417,55 +469,72 @@ class SqliteStore:
             f.vmax = hi if f.vmax is None else max(f.vmax, hi)  # type: ignore[type-var]
         f.step = steps[-1]
         f.n += len(steps)
-        conn.execute("UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?",
-                     (float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, f.id))
+        conn.execute(
+            "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?",
+            (float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, f.id),
+        )
 
-    def _append_points(self, conn: sqlite3.Connection, run_pk: int, path: str, ftype: int,
-                       rows: list[tuple[int, float, Any]], warnings: list[str]) -> None:
+    def _append_points(
+        self,
+        conn: sqlite3.Connection,
+        run_pk: int,
+        path: str,
+        ftype: int,
+        rows: list[tuple[int, float, Any]],
+        warnings: list[str],
+    ) -> None:
         f = self._field(conn, run_pk, path, ftype)
         if f.type != ftype:
             warnings.append(_conflict(conn, run_pk, path, ftype))
             return
         if f.step is not None and rows[0][0] <= f.step:
             kept = [r for r in rows if r[0] > f.step]
-            warnings.append(f"'{path}': {len(rows) - len(kept)} point(s) at or before step "
-                            f"{f.step / 1e6:g}, already written by another process, were dropped.")
+            warnings.append(
+                f"'{path}': {len(rows) - len(kept)} point(s) at or before step "
+                f"{f.step / 1e6:g}, already written by another process, were dropped."
+            )
             rows = kept
             if not rows:
                 return
-        conn.executemany("INSERT INTO points(field_id, step, ts, value) VALUES(?,?,?,?)",
-                         [(f.id, s, t, v) for s, t, v in rows])
+        conn.executemany(
+            "INSERT INTO points(field_id, step, ts, value) VALUES(?,?,?,?)",
+            [(f.id, s, t, v) for s, t, v in rows],
+        )
         f.step = rows[-1][0]
         f.n += len(rows)
-        conn.execute("UPDATE fields SET value=?, step=?, n=? WHERE id=?",
-                     (rows[-1][2], f.step, f.n, f.id))
+        conn.execute("UPDATE fields SET value=?, step=?, n=? WHERE id=?", (rows[-1][2], f.step, f.n, f.id))
 
     def _delete(self, conn: sqlite3.Connection, run_pk: int, path: str) -> None:
         like = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
-        conn.execute("DELETE FROM fields WHERE run_id=? AND (path=? OR path LIKE ? ESCAPE '\\')",
-                     (run_pk, path, like))
-        for key in [k for k in self._fields if k[0] == run_pk and
-                    (k[1] == path or k[1].startswith(path + "/"))]:
+        conn.execute(
+            "DELETE FROM fields WHERE run_id=? AND (path=? OR path LIKE ? ESCAPE '\\')", (run_pk, path, like)
+        )
+        for key in [
+            k for k in self._fields if k[0] == run_pk and (k[1] == path or k[1].startswith(path + "/"))
+        ]:
             del self._fields[key]
 
     # -- reads -----------------------------------------------------------------------------------
     def fields(self, run_pk: int, prefix: str | None = None) -> list[FieldRecord]:
         def read(conn: sqlite3.Connection) -> list[FieldRecord]:
             rows = conn.execute(
-                "SELECT path, type, value, step, n FROM fields WHERE run_id=? ORDER BY path",
-                (run_pk,)).fetchall()
+                "SELECT path, type, value, step, n FROM fields WHERE run_id=? ORDER BY path", (run_pk,)
+            ).fetchall()
             state, _ = _run_state(conn, run_pk, time.time())
-            out = [FieldRecord(*r) for r in rows
-                   if prefix is None or r[0] == prefix or r[0].startswith(prefix + "/")]
-            return [FieldRecord(r.path, r.type, state, None, 0) if r.path == "sys/state" else r
-                    for r in out]
+            out = [
+                FieldRecord(*r)
+                for r in rows
+                if prefix is None or r[0] == prefix or r[0].startswith(prefix + "/")
+            ]
+            return [FieldRecord(r.path, r.type, state, None, 0) if r.path == "sys/state" else r for r in out]
 
         return self._read(read)
 
     def field(self, run_pk: int, path: str) -> FieldRecord | None:
         def read(conn: sqlite3.Connection) -> FieldRecord | None:
-            row = conn.execute("SELECT path, type, value, step, n FROM fields "
-                               "WHERE run_id=? AND path=?", (run_pk, path)).fetchone()
+            row = conn.execute(
+                "SELECT path, type, value, step, n FROM fields WHERE run_id=? AND path=?", (run_pk, path)
+            ).fetchone()
             if row is None:
                 return None
             if path == "sys/state":
@@ -476,11 +545,15 @@ class SqliteStore:
 
     def chunks(self, run_pk: int, path: str, max_step: int | None) -> list[Chunk]:
         def read(conn: sqlite3.Connection) -> list[Chunk]:
-            return [Chunk(*r) for r in conn.execute(
-                "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
-                "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
-                "AND (? IS NULL OR c.first_step <= ?) ORDER BY c.first_step",
-                (run_pk, path, max_step, max_step))]
+            return [
+                Chunk(*r)
+                for r in conn.execute(
+                    "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
+                    "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
+                    "AND (? IS NULL OR c.first_step <= ?) ORDER BY c.first_step",
+                    (run_pk, path, max_step, max_step),
+                )
+            ]
 
         return self._read(read)
 
@@ -489,7 +562,8 @@ class SqliteStore:
             return conn.execute(
                 "SELECT p.step, p.ts, p.value FROM points p JOIN fields f ON p.field_id = f.id "
                 "WHERE f.run_id=? AND f.path=? AND (? IS NULL OR p.step <= ?) ORDER BY p.step",
-                (run_pk, path, max_step, max_step)).fetchall()
+                (run_pk, path, max_step, max_step),
+            ).fetchall()
 
         return self._read(read)
 
@@ -500,7 +574,9 @@ class SqliteStore:
             row = conn.execute(
                 "SELECT c.steps, c.vals FROM chunks c JOIN fields f ON c.field_id = f.id "
                 "WHERE f.run_id=? AND f.path=? AND c.first_step <= ? "
-                "ORDER BY c.first_step DESC LIMIT 1", (run_pk, path, max_step)).fetchone()
+                "ORDER BY c.first_step DESC LIMIT 1",
+                (run_pk, path, max_step),
+            ).fetchone()
             if row is not None:
                 steps, vals = _unpack("q", row[0]), _unpack("d", row[1])
                 i = max(i for i, s in enumerate(steps) if s <= max_step)
@@ -508,7 +584,8 @@ class SqliteStore:
             point: tuple[int, Any] | None = conn.execute(
                 "SELECT p.step, p.value FROM points p JOIN fields f ON p.field_id = f.id "
                 "WHERE f.run_id=? AND f.path=? AND p.step <= ? ORDER BY p.step DESC LIMIT 1",
-                (run_pk, path, max_step)).fetchone()
+                (run_pk, path, max_step),
+            ).fetchone()
             return point
 
         return self._read(read)
@@ -547,13 +624,11 @@ _RUN_SELECT = (
 
 def _run_record(row: Sequence[Any], created: bool = False) -> RunRecord:
     pk, project, custom_id, sys_id, experiment, parent_pk, fork_step, depth = row
-    return RunRecord(pk, project, custom_id, sys_id, experiment, parent_pk, fork_step, depth,
-                     created=created)
+    return RunRecord(pk, project, custom_id, sys_id, experiment, parent_pk, fork_step, depth, created=created)
 
 
 def _find_run(conn: sqlite3.Connection, project: str, custom_id: str) -> RunRecord | None:
-    row = conn.execute(_RUN_SELECT + " WHERE p.name=? AND r.custom_id=?",
-                       (project, custom_id)).fetchone()
+    row = conn.execute(_RUN_SELECT + " WHERE p.name=? AND r.custom_id=?", (project, custom_id)).fetchone()
     return None if row is None else _run_record(row)
 
 
@@ -576,28 +651,41 @@ def _compact(conn: sqlite3.Connection, f: _Field, upto: int | None) -> None:
     rows = conn.execute(
         "SELECT first_step, last_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
         "AND first_step >= ? AND (? IS NULL OR first_step < ?) ORDER BY first_step",
-        (f.id, sealed[0], upto, upto)).fetchall()
+        (f.id, sealed[0], upto, upto),
+    ).fetchall()
     if len(rows) < 2:
         return
-    conn.execute("DELETE FROM chunks WHERE field_id=? AND first_step >= ? "
-                 "AND (? IS NULL OR first_step < ?)", (f.id, sealed[0], upto, upto))
+    conn.execute(
+        "DELETE FROM chunks WHERE field_id=? AND first_step >= ? AND (? IS NULL OR first_step < ?)",
+        (f.id, sealed[0], upto, upto),
+    )
     conn.execute(
         "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)",
-        (f.id, rows[0][0], rows[-1][1], sum(r[2] for r in rows), b"".join(r[3] for r in rows),
-         b"".join(r[4] for r in rows), b"".join(r[5] for r in rows)))
+        (
+            f.id,
+            rows[0][0],
+            rows[-1][1],
+            sum(r[2] for r in rows),
+            b"".join(r[3] for r in rows),
+            b"".join(r[4] for r in rows),
+            b"".join(r[5] for r in rows),
+        ),
+    )
 
 
 def _conflict(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> str:
     row = conn.execute("SELECT type FROM fields WHERE run_id=? AND path=?", (run_pk, path)).fetchone()
     existing = FieldType(row[0]).label if row else "missing"
-    return (f"'{path}' is a {existing} in the store (written by another process); "
-            f"a {FieldType(ftype).label} write to it was dropped.")
+    return (
+        f"'{path}' is a {existing} in the store (written by another process); "
+        f"a {FieldType(ftype).label} write to it was dropped."
+    )
 
 
-def _change_set(conn: sqlite3.Connection, run_pk: int, kind: str, path: str,
-                items: Sequence[str], warnings: list[str]) -> None:
-    row = conn.execute("SELECT type, value FROM fields WHERE run_id=? AND path=?",
-                       (run_pk, path)).fetchone()
+def _change_set(
+    conn: sqlite3.Connection, run_pk: int, kind: str, path: str, items: Sequence[str], warnings: list[str]
+) -> None:
+    row = conn.execute("SELECT type, value FROM fields WHERE run_id=? AND path=?", (run_pk, path)).fetchone()
     if row is not None and row[0] != FieldType.STRING_SET:
         warnings.append(_conflict(conn, run_pk, path, FieldType.STRING_SET))
         return
@@ -618,11 +706,12 @@ def _ping(conn: sqlite3.Connection, session: int, now: float, closing: bool) -> 
 def _run_state(conn: sqlite3.Connection, run_pk: int, now: float) -> tuple[str, float | None]:
     row = conn.execute(
         "SELECT max(ping), sum(closed = 0 AND ping > ?) FROM sessions WHERE run_id=?",
-        (now - STALE_AFTER_S, run_pk)).fetchone()
+        (now - STALE_AFTER_S, run_pk),
+    ).fetchone()
     return ("active" if row[1] else "inactive"), row[0]
 
 
-def _min_max(vals: array) -> tuple[float | None, float | None]:  # type: ignore[type-arg]
+def _min_max(vals: array[float]) -> tuple[float | None, float | None]:
     total = sum(vals)
     if math.isfinite(total):
         return min(vals), max(vals)
@@ -657,14 +746,22 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
     cur = conn.execute(
         "INSERT INTO runs(project_id, custom_id, sys_id, experiment, parent_id, fork_step, depth) "
         "VALUES(?,?,?,?,?,?,?)",
-        (project_id, spec.custom_id, sys_id, spec.experiment,
-         None if parent is None else parent.pk, fork_fixed, depth),
+        (
+            project_id,
+            spec.custom_id,
+            sys_id,
+            spec.experiment,
+            None if parent is None else parent.pk,
+            fork_fixed,
+            depth,
+        ),
     )
     pk = int(cur.lastrowid or 0)
     family = spec.custom_id
     if parent is not None:
-        fam = conn.execute("SELECT value FROM fields WHERE run_id=? AND path='sys/family'",
-                           (parent.pk,)).fetchone()
+        fam = conn.execute(
+            "SELECT value FROM fields WHERE run_id=? AND path='sys/family'", (parent.pk,)
+        ).fetchone()
         family = fam[0] if fam else parent.custom_id
     micros = round(spec.creation_time * 1_000_000)
     S, I, B, D = FieldType.STRING, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATETIME  # noqa: N806, E741 - a table of rows reads best with one-letter types
@@ -688,12 +785,18 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
         conn.execute(
             "UPDATE fields SET value=0 WHERE path='sys/experiment/is_head' AND value=1 AND run_id IN "
             "(SELECT id FROM runs WHERE project_id=? AND experiment=? AND id<>?)",
-            (project_id, spec.experiment, pk))
-        atoms += [("sys/name", S, spec.experiment), ("sys/experiment/name", S, spec.experiment),
-                  ("sys/experiment/is_head", B, True)]
+            (project_id, spec.experiment, pk),
+        )
+        atoms += [
+            ("sys/name", S, spec.experiment),
+            ("sys/experiment/name", S, spec.experiment),
+            ("sys/experiment/is_head", B, True),
+        ]
     if spec.fork_parent is not None:
-        atoms += [("sys/forking/requested_parent", S, spec.fork_parent),
-                  ("sys/forking/step", I, spec.fork_step)]
+        atoms += [
+            ("sys/forking/requested_parent", S, spec.fork_parent),
+            ("sys/forking/step", I, spec.fork_step),
+        ]
         if parent is not None:
             atoms.append(("sys/forking/parent", S, parent.custom_id))
     tags: set[str] = set(spec.tags)
@@ -702,9 +805,11 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
             "INSERT INTO fields(run_id, path, type, value) SELECT ?, path, type, value FROM fields "
             f"WHERE run_id=? AND type IN ({','.join(str(int(t)) for t in _ATOM_TYPES)}) "
             "AND (path NOT LIKE 'sys/%' OR path IN (?,?,?))",
-            (pk, parent.pk, *_INHERITED_SYS))
-        inherited = conn.execute("SELECT value FROM fields WHERE run_id=? AND path='sys/tags'",
-                                 (pk,)).fetchone()
+            (pk, parent.pk, *_INHERITED_SYS),
+        )
+        inherited = conn.execute(
+            "SELECT value FROM fields WHERE run_id=? AND path='sys/tags'", (pk,)
+        ).fetchone()
         if inherited and inherited[0]:
             tags |= set(json.loads(inherited[0]))
     atoms.append(("sys/tags", FieldType.STRING_SET, json.dumps(sorted(tags))))
@@ -714,10 +819,29 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
         _set_atom(conn, pk, path, ftype, value)
     conn.execute(
         "INSERT INTO fields(run_id, path, type, value) VALUES(?, 'sys/group_tags', ?, '[]') "
-        "ON CONFLICT DO NOTHING", (pk, int(FieldType.STRING_SET)))
-    return RunRecord(pk, spec.project, spec.custom_id, sys_id, spec.experiment,
-                     None if parent is None else parent.pk, fork_fixed, depth, created=True)
+        "ON CONFLICT DO NOTHING",
+        (pk, int(FieldType.STRING_SET)),
+    )
+    return RunRecord(
+        pk,
+        spec.project,
+        spec.custom_id,
+        sys_id,
+        spec.experiment,
+        None if parent is None else parent.pk,
+        fork_fixed,
+        depth,
+        created=True,
+    )
 
 
-_ATOM_TYPES = (FieldType.FLOAT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.STRING,
-               FieldType.DATETIME, FieldType.STRING_SET, FieldType.FILE, FieldType.ARTIFACT)
+_ATOM_TYPES = (
+    FieldType.FLOAT,
+    FieldType.INTEGER,
+    FieldType.BOOLEAN,
+    FieldType.STRING,
+    FieldType.DATETIME,
+    FieldType.STRING_SET,
+    FieldType.FILE,
+    FieldType.ARTIFACT,
+)

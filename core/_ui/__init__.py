@@ -29,9 +29,14 @@ __all__ = ["make_server", "serve", "start", "stop"]
 DEFAULT_PORT = 8765
 
 
-def make_server(store: str | os.PathLike[str] | None = None, project: str | None = None,
-                host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: str | None = None,
-                verbose: bool = False) -> Server:
+def make_server(
+    store: str | os.PathLike[str] | None = None,
+    project: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    verbose: bool = False,
+) -> Server:
     """A bound, not yet serving, UI server (``server.url`` is the address to open).
 
     A token is generated when ``host`` is not a loopback address and none is given.
@@ -58,8 +63,11 @@ def make_server(store: str | os.PathLike[str] | None = None, project: str | None
     except OSError as e:
         db.close()
         if e.errno == errno.EADDRINUSE:
-            raise OSError(e.errno, f"Port {port} on {host} is in use: pick another port "
-                                   "(naiad ui --port N, or 0 for any free port).") from None
+            raise OSError(
+                e.errno,
+                f"Port {port} on {host} is in use: pick another port "
+                "(naiad ui --port N, or 0 for any free port).",
+            ) from None
         raise
     except BaseException:
         db.close()
@@ -91,9 +99,15 @@ def stop(server: Server) -> None:
         thread.join(5)
 
 
-def serve(store: str | os.PathLike[str] | None = None, project: str | None = None,
-          host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: str | None = None,
-          open_browser: bool = False, verbose: bool = False) -> None:
+def serve(
+    store: str | os.PathLike[str] | None = None,
+    project: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    open_browser: bool = False,
+    verbose: bool = False,
+) -> None:
     """Serve the UI until Ctrl+C. ``port=0`` picks a free port.
 
     Args:
@@ -105,11 +119,13 @@ def serve(store: str | os.PathLike[str] | None = None, project: str | None = Non
         open_browser: open the address in the default browser.
         verbose: log every request to stderr.
     """
-    server = make_server(store=store, project=project, host=host, port=port, token=token,
-                         verbose=verbose)
+    server = make_server(store=store, project=project, host=host, port=port, token=token, verbose=verbose)
     url = server.url
-    print(f"naiad ui: {url} (store {server.app.store.root}, project '{server.app.project}'; "
-          "Ctrl+C to stop)", file=sys.stderr, flush=True)
+    print(
+        f"naiad ui: {url} (store {server.app.store.root}, project '{server.app.project}'; Ctrl+C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
     if open_browser:
         webbrowser.open(url)
     try:

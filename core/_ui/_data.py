@@ -19,8 +19,14 @@ BASE_COLUMNS = ["sys/custom_run_id", "sys/experiment/name", "sys/state", "sys/ta
 DEFAULT_COLUMNS = ["sys/id", "sys/creation_time", "sys/owner"]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
 MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
-_ATOMS = {FieldType.FLOAT, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.STRING,
-          FieldType.DATETIME, FieldType.STRING_SET}
+_ATOMS = {
+    FieldType.FLOAT,
+    FieldType.INTEGER,
+    FieldType.BOOLEAN,
+    FieldType.STRING,
+    FieldType.DATETIME,
+    FieldType.STRING_SET,
+}
 
 
 def jsonable(value: Any) -> Any:
@@ -34,8 +40,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (set, frozenset, list, tuple)):
-        return sorted(str(v) for v in value) if isinstance(value, (set, frozenset)) else \
-            [jsonable(v) for v in value]
+        return (
+            sorted(str(v) for v in value)
+            if isinstance(value, (set, frozenset))
+            else [jsonable(v) for v in value]
+        )
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     item = getattr(value, "item", None)  # numpy / pandas scalars
@@ -83,9 +92,19 @@ def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
     return rec
 
 
-def runs_table(store: SqliteStore, project: str, *, heads: bool, filter: str | None,
-               columns: list[str] | str | None, sort: str | None, ascending: bool,
-               offset: int = 0, limit: int | None = None, runs: list[str] | None = None) -> dict[str, Any]:
+def runs_table(
+    store: SqliteStore,
+    project: str,
+    *,
+    heads: bool,
+    filter: str | None,
+    columns: list[str] | str | None,
+    sort: str | None,
+    ascending: bool,
+    offset: int = 0,
+    limit: int | None = None,
+    runs: list[str] | None = None,
+) -> dict[str, Any]:
     """Rows of the runs (or experiments) table; ``columns`` is a list of paths or one regex."""
     from .. import query
 
@@ -97,9 +116,14 @@ def runs_table(store: SqliteStore, project: str, *, heads: bool, filter: str | N
         wanted = f"{base_re}|(?:{columns})"
     else:
         wanted = list(dict.fromkeys([*BASE_COLUMNS, *columns]))
-    kwargs: dict[str, Any] = {"filter": filter or None, "attributes": wanted,
-                              "sort_by": sort or "sys/creation_time", "ascending": ascending,
-                              "project": project, "store": store.root}
+    kwargs: dict[str, Any] = {
+        "filter": filter or None,
+        "attributes": wanted,
+        "sort_by": sort or "sys/creation_time",
+        "ascending": ascending,
+        "project": project,
+        "store": store.root,
+    }
     fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
     if runs is not None:
         kwargs["experiments" if heads else "runs"] = runs
@@ -116,16 +140,25 @@ def runs_table(store: SqliteStore, project: str, *, heads: bool, filter: str | N
     else:
         shown = [c for c in names if c not in BASE_COLUMNS]
         if columns is None:
-            shown = [c for c in DEFAULT_COLUMNS if c in shown] + \
-                [c for c in shown if c not in DEFAULT_COLUMNS][:MAX_DEFAULT_COLUMNS]
+            shown = [c for c in DEFAULT_COLUMNS if c in shown] + [
+                c for c in shown if c not in DEFAULT_COLUMNS
+            ][:MAX_DEFAULT_COLUMNS]
     n = len(frame)
     data = {c: column_values(frame[c]) if c in names else [None] * n for c in {*shown, *BASE_COLUMNS}}
     keys = [str(k) for k in frame.index]
     rows = [
-        {"key": key, "run": run if run is not None else key, "experiment": exp, "state": state,
-         "tags": tags or [], "failed": bool(failed), "cells": list(cells)}
+        {
+            "key": key,
+            "run": run if run is not None else key,
+            "experiment": exp,
+            "state": state,
+            "tags": tags or [],
+            "failed": bool(failed),
+            "cells": list(cells),
+        }
         for key, run, exp, state, tags, failed, cells in zip(
-            keys, *(data[c] for c in BASE_COLUMNS), zip(*(data[c] for c in shown)) if shown else [()] * n)
+            keys, *(data[c] for c in BASE_COLUMNS), zip(*(data[c] for c in shown)) if shown else [()] * n
+        )
     ]
     return {"columns": shown, "rows": rows, "total": total, "offset": offset}
 
@@ -160,52 +193,82 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
     out_fields, files, strings = [], [], []
     for f in fields:
         t = FieldType(f.type)
-        entry = {"path": f.path, "type": t.label, "value": field_value(f),
-                 "step": None if f.step is None else f.step / STEP_SCALE, "count": f.count}
+        entry = {
+            "path": f.path,
+            "type": t.label,
+            "value": field_value(f),
+            "step": None if f.step is None else f.step / STEP_SCALE,
+            "count": f.count,
+        }
         out_fields.append(entry)
         if t is FieldType.FILE:
             files.append({"path": f.path, "step": None, **entry["value"]})
         elif t is FieldType.FILE_SERIES:
             for step, _, raw in store.points(rec.pk, f.path, None)[-MAX_FILES:]:
                 meta = decode(f.type, raw)
-                files.append({"path": f.path, "step": step / STEP_SCALE, "name": meta.get("name"),
-                              "size": meta.get("size"), "mime": meta.get("mime")})
+                files.append(
+                    {
+                        "path": f.path,
+                        "step": step / STEP_SCALE,
+                        "name": meta.get("name"),
+                        "size": meta.get("size"),
+                        "mime": meta.get("mime"),
+                    }
+                )
         elif t is FieldType.STRING_SERIES:
             strings.append(f.path)
     chain = lineage(store, rec)
     state, _ = store.run_state(rec.pk, time.time())
     return {
-        "run": rec.custom_id, "sys_id": rec.sys_id, "experiment": rec.experiment, "state": state,
-        "fields": out_fields, "files": files, "string_series": strings,
+        "run": rec.custom_id,
+        "sys_id": rec.sys_id,
+        "experiment": rec.experiment,
+        "state": state,
+        "fields": out_fields,
+        "files": files,
+        "string_series": strings,
         "lineage": {
-            "chain": [{"run": r.custom_id, "until": None if lim is None else lim / STEP_SCALE}
-                      for r, lim in chain],
+            "chain": [
+                {"run": r.custom_id, "until": None if lim is None else lim / STEP_SCALE} for r, lim in chain
+            ],
             "parent": None if rec.parent_pk is None else store.get_run(rec.parent_pk).custom_id,
             "fork_step": None if rec.fork_step is None else rec.fork_step / STEP_SCALE,
-            "children": [{"run": c.custom_id, "fork_step": None if c.fork_step is None
-                          else c.fork_step / STEP_SCALE} for c in store.children(rec.pk)],
+            "children": [
+                {"run": c.custom_id, "fork_step": None if c.fork_step is None else c.fork_step / STEP_SCALE}
+                for c in store.children(rec.pk)
+            ],
         },
     }
 
 
-def string_series(store: SqliteStore, project: str, run_id: str, path: str, tail: int = 1000,
-                  since: float | None = None) -> dict[str, Any]:
+def string_series(
+    store: SqliteStore, project: str, run_id: str, path: str, tail: int = 1000, since: float | None = None
+) -> dict[str, Any]:
     """The last ``tail`` lines of a string series (stitched along the lineage), or those after ``since``."""
     rec = find(store, project, run_id)
     field = store.field(rec.pk, path)
     if field is None or field.type != FieldType.STRING_SERIES:
         raise FieldNotFound(f"Run '{run_id}' has no string series '{path}'.")
-    cols = other_series(store, lineage(store, rec), path, field.type,
-                        (since, None) if since is not None else (None, None), tail)
+    cols = other_series(
+        store,
+        lineage(store, rec),
+        path,
+        field.type,
+        (since, None) if since is not None else (None, None),
+        tail,
+    )
     steps, values, stamps = cols["step"], cols["value"], cols["timestamp"]
-    lines = [{"step": s / STEP_SCALE, "time": t, "text": str(v)}
-             for s, v, t in zip(steps.tolist(), values.tolist(), stamps.tolist())
-             if since is None or s > since * STEP_SCALE]
+    lines = [
+        {"step": s / STEP_SCALE, "time": t, "text": str(v)}
+        for s, v, t in zip(steps.tolist(), values.tolist(), stamps.tolist())
+        if since is None or s > since * STEP_SCALE
+    ]
     return {"run": run_id, "path": path, "lines": lines, "count": field.count}
 
 
-def file_blob(store: SqliteStore, project: str, run_id: str, path: str,
-              step: float | None) -> tuple[str, str, int]:
+def file_blob(
+    store: SqliteStore, project: str, run_id: str, path: str, step: float | None
+) -> tuple[str, str, int]:
     """(sha256, download name, size) of a File, or of one FileSeries entry at ``step``."""
     rec = find(store, project, run_id)
     field = store.field(rec.pk, path)
@@ -240,6 +303,12 @@ def compare(store: SqliteStore, project: str, runs: list[str]) -> dict[str, Any]
     rows = []
     for path in sorted(values):
         cells = [values[path].get(r) for r in runs]
-        rows.append({"path": path, "type": types[path], "values": cells,
-                     "differs": any(c != cells[0] for c in cells[1:])})
+        rows.append(
+            {
+                "path": path,
+                "type": types[path],
+                "values": cells,
+                "differs": any(c != cells[0] for c in cells[1:]),
+            }
+        )
     return {"runs": runs, "rows": rows}

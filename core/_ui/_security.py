@@ -44,7 +44,7 @@ def split_host(value: str) -> tuple[str, str]:
         end = value.find("]")
         if end < 0:
             return "", ""
-        host, rest = value[1:end], value[end + 1:]
+        host, rest = value[1:end], value[end + 1 :]
         return host, rest[1:] if rest.startswith(":") else ""
     host, _, port = value.partition(":")
     return host, port
@@ -101,16 +101,23 @@ class Guard:
         """Check one request's headers (``Host``, ``Origin``, ``Sec-Fetch-Site``, token)."""
         host = headers.get("Host")
         if not self.host_allowed(host):
-            return Verdict(403, f"Host {host!r} is not this server: naiad ui answers to localhost, "
-                                "IP addresses and the host name it was started with.")
+            return Verdict(
+                403,
+                f"Host {host!r} is not this server: naiad ui answers to localhost, "
+                "IP addresses and the host name it was started with.",
+            )
         origin = headers.get("Origin")
         if origin is not None and not _same_origin(origin, host or ""):
-            return Verdict(403, f"Requests from the origin {origin!r} are refused: only the page "
-                                "served by naiad ui itself may call its API.")
+            return Verdict(
+                403,
+                f"Requests from the origin {origin!r} are refused: only the page "
+                "served by naiad ui itself may call its API.",
+            )
         site = headers.get("Sec-Fetch-Site")
         if site is not None and site.lower() not in _FETCH_SITES_OK:
-            return Verdict(403, f"A {site} request is refused: only the page served by naiad ui "
-                                "itself may call its API.")
+            return Verdict(
+                403, f"A {site} request is refused: only the page served by naiad ui itself may call its API."
+            )
         if self.token is None:
             return Verdict()
         for given in (_header_token(headers), _cookie(headers, self.cookie)):
@@ -118,14 +125,21 @@ class Guard:
                 return Verdict()
         if _matches(self.token, (query.get("token") or [""])[0]):
             return Verdict(set_cookie=True)
-        return Verdict(401, "This naiad ui needs its token: open the address that `naiad ui` printed "
-                            "(it ends with ?token=...).")
+        return Verdict(
+            401,
+            "This naiad ui needs its token: open the address that `naiad ui` printed "
+            "(it ends with ?token=...).",
+        )
 
 
 def _same_origin(origin: str, host: str) -> bool:
     parts = urlsplit(origin.strip())
-    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.strip().lower() \
-        and not parts.path and not parts.query
+    return (
+        parts.scheme in ("http", "https")
+        and parts.netloc.lower() == host.strip().lower()
+        and not parts.path
+        and not parts.query
+    )
 
 
 def _header_token(headers: Mapping[str, str]) -> str | None:

@@ -73,9 +73,18 @@ def series_paths(store: SqliteStore, records: list[RunRecord], with_lineage: boo
     return sorted(paths)
 
 
-def one_series(store: SqliteStore, record: RunRecord, chain: Lineage, path: str, *, x: str = "step",
-               width: int = 1000, step_from: float | None = None, step_to: float | None = None,
-               since: float | None = None) -> dict[str, Any]:
+def one_series(
+    store: SqliteStore,
+    record: RunRecord,
+    chain: Lineage,
+    path: str,
+    *,
+    x: str = "step",
+    width: int = 1000,
+    step_from: float | None = None,
+    step_to: float | None = None,
+    since: float | None = None,
+) -> dict[str, Any]:
     """One run's series at ``path`` as the chart draws it.
 
     ``x`` is ``"step"`` or ``"time"`` (epoch seconds; the page makes it relative).
@@ -100,8 +109,14 @@ def one_series(store: SqliteStore, record: RunRecord, chain: Lineage, path: str,
     if n:
         cuts = np.flatnonzero(np.diff(source)) + 1
         for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [n]))):
-            segments.append({"run": names[int(source[a])], "from": float(steps[a]) / STEP_SCALE,
-                             "to": float(steps[b - 1]) / STEP_SCALE, "n": int(b - a)})
+            segments.append(
+                {
+                    "run": names[int(source[a])],
+                    "from": float(steps[a]) / STEP_SCALE,
+                    "to": float(steps[b - 1]) / STEP_SCALE,
+                    "n": int(b - a),
+                }
+            )
     forks = []
     for (parent, limit), (child, _) in itertools.pairwise(chain):
         if limit is None:
@@ -111,9 +126,15 @@ def one_series(store: SqliteStore, record: RunRecord, chain: Lineage, path: str,
         if x != "step":
             before = np.flatnonzero(steps <= limit)
             at = int(before[np.argmax(steps[before])]) if before.size else -1
-        forks.append({"step": limit / STEP_SCALE, "parent": parent.custom_id, "child": child.custom_id,
-                      "x": float(xs[at]) if at >= 0 else None,
-                      "y": _floats(values[at:at + 1])[0] if at >= 0 else None})
+        forks.append(
+            {
+                "step": limit / STEP_SCALE,
+                "parent": parent.custom_id,
+                "child": child.custom_id,
+                "x": float(xs[at]) if at >= 0 else None,
+                "y": _floats(values[at : at + 1])[0] if at >= 0 else None,
+            }
+        )
     state, _ = store.run_state(record.pk, time.time())
     return {
         "run": record.custom_id,
@@ -130,8 +151,16 @@ def one_series(store: SqliteStore, record: RunRecord, chain: Lineage, path: str,
     }
 
 
-def chart(store: SqliteStore, project: str, runs: list[str], paths: list[str], *,
-          stitch: bool = True, since: list[float | None] | None = None, **options: Any) -> dict[str, Any]:
+def chart(
+    store: SqliteStore,
+    project: str,
+    runs: list[str],
+    paths: list[str],
+    *,
+    stitch: bool = True,
+    since: list[float | None] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """Series of several runs at several paths: ``{"charts": {path: [series, ...]}, "missing": [...]}``.
 
     ``since`` (live updates) holds one step per path, or one for every path.
@@ -141,10 +170,12 @@ def chart(store: SqliteStore, project: str, runs: list[str], paths: list[str], *
         rec = store.find_run(project, run_id)
         (missing.append(run_id) if rec is None else records.append(rec))
     chains: list[tuple[RunRecord, Lineage]] = [
-        (rec, lineage(store, rec) if stitch else [(rec, None)]) for rec in records]
+        (rec, lineage(store, rec) if stitch else [(rec, None)]) for rec in records
+    ]
     if since and len(since) not in (1, len(paths)):
-        raise ValueError(f"Give one 'since' for every path or a single one; got {len(since)} for "
-                         f"{len(paths)} paths.")
+        raise ValueError(
+            f"Give one 'since' for every path or a single one; got {len(since)} for {len(paths)} paths."
+        )
     out: dict[str, list[dict[str, Any]]] = {}
     for i, path in enumerate(paths):
         after = None if not since else since[i if len(since) > 1 else 0]

@@ -24,8 +24,10 @@ from . import _data, _series
 from ._security import Guard
 
 STATIC = Path(__file__).parent / "static"
-_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 _PAGES = {"/": "index.html", "/index.html": "index.html"}
 
 
@@ -52,18 +54,33 @@ class App:
         project = _one(q, "project") or self.project
         store = self.store
         if route == "info":
-            return {"project": project, "projects": self.projects(), "store": str(store.root),
-                    "version": _version()}
+            return {
+                "project": project,
+                "projects": self.projects(),
+                "store": str(store.root),
+                "version": _version(),
+            }
         if route == "runs":
             cols = _one(q, "columns")
             columns: list[str] | str | None = None
             if cols:
-                columns = cols[1:-1] if len(cols) > 1 and cols.startswith("/") and cols.endswith("/") \
+                columns = (
+                    cols[1:-1]
+                    if len(cols) > 1 and cols.startswith("/") and cols.endswith("/")
                     else [c.strip() for c in cols.split(",") if c.strip()]
+                )
             return _data.runs_table(
-                store, project, heads=_one(q, "heads", "1") == "1", filter=_one(q, "filter"),
-                columns=columns, sort=_one(q, "sort"), ascending=_one(q, "asc", "0") == "1",
-                offset=_int(q, "offset", 0) or 0, limit=_int(q, "limit", None), runs=q.get("run"))
+                store,
+                project,
+                heads=_one(q, "heads", "1") == "1",
+                filter=_one(q, "filter"),
+                columns=columns,
+                sort=_one(q, "sort"),
+                ascending=_one(q, "asc", "0") == "1",
+                offset=_int(q, "offset", 0) or 0,
+                limit=_int(q, "limit", None),
+                runs=q.get("run"),
+            )
         if route == "columns":
             return {"columns": _data.column_paths(store, project)}
         if route == "paths":
@@ -71,14 +88,28 @@ class App:
             return {"paths": _series.series_paths(store, records, _one(q, "lineage", "1") == "1")}
         if route == "series":
             return _series.chart(
-                store, project, q.get("run", []), q.get("path", []), stitch=_one(q, "lineage", "1") == "1",
-                x="time" if _one(q, "x") == "time" else "step", width=_int(q, "width", 1000) or 1000,
-                step_from=_float(q, "from"), step_to=_float(q, "to"), since=_floats(q, "since"))
+                store,
+                project,
+                q.get("run", []),
+                q.get("path", []),
+                stitch=_one(q, "lineage", "1") == "1",
+                x="time" if _one(q, "x") == "time" else "step",
+                width=_int(q, "width", 1000) or 1000,
+                step_from=_float(q, "from"),
+                step_to=_float(q, "to"),
+                since=_floats(q, "since"),
+            )
         if route == "run":
             return _data.run_detail(store, project, _need(q, "id"))
         if route == "strings":
-            return _data.string_series(store, project, _need(q, "id"), _need(q, "path"),
-                                       tail=_int(q, "tail", 1000) or 1000, since=_float(q, "since"))
+            return _data.string_series(
+                store,
+                project,
+                _need(q, "id"),
+                _need(q, "path"),
+                tail=_int(q, "tail", 1000) or 1000,
+                since=_float(q, "since"),
+            )
         if route == "compare":
             return _data.compare(store, project, q.get("run", []))
         raise ApiError(404, f"No API endpoint '/api/{route}'.")
@@ -160,8 +191,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if url.path == "/api/file":
                 self._file(q, cookie)
             elif url.path.startswith("/api/"):
-                body = json.dumps(app.api(url.path[5:], q), allow_nan=False,
-                                  separators=(",", ":")).encode()
+                body = json.dumps(app.api(url.path[5:], q), allow_nan=False, separators=(",", ":")).encode()
                 self._send(200, body, "application/json", {"Set-Cookie": cookie})
             else:
                 self._static(url.path)
@@ -189,14 +219,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _file(self, q: dict[str, list[str]], cookie: str | None) -> None:
         app = self.server.app
         project = _one(q, "project") or app.project
-        sha, name, size = _data.file_blob(app.store, project, _need(q, "id"), _need(q, "path"),
-                                          _float(q, "step"))
+        sha, name, size = _data.file_blob(
+            app.store, project, _need(q, "id"), _need(q, "path"), _float(q, "step")
+        )
         ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
         disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
         with app.store.open_blob(sha) as src:
             self.send_response(200)
-            self._common_headers("application/octet-stream", size, {
-                "Content-Disposition": disposition, "Set-Cookie": cookie})
+            self._common_headers(
+                "application/octet-stream", size, {"Content-Disposition": disposition, "Set-Cookie": cookie}
+            )
             self.end_headers()
             if self.command != "HEAD":
                 while block := src.read(1 << 20):

@@ -21,7 +21,8 @@ from naiad.integrations.keras import STATE_FILE, ModelCheckpoint, NaiadCallback 
 # Keras' Variable.numpy() (used by optimizer.get_config on the torch backend) calls
 # np.array(variable), which NumPy 2 warns about; it is Keras' to fix, not naiad's.
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
 
 STEPS = 4  # batches per epoch: 64 samples, batch size 16
 
@@ -39,8 +40,9 @@ class Boom(keras.callbacks.Callback):
 
 
 def make_model(lr: float = 0.01) -> keras.Model:
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse", metrics=["mae"])
     return model
 
@@ -55,8 +57,17 @@ def data() -> tuple:
 
 def fit(model: keras.Model, data: tuple, callbacks: list, epochs: int, **kw):
     x, y, val = data
-    return model.fit(x, y, batch_size=16, epochs=epochs, validation_data=val, shuffle=False,
-                     verbose=0, callbacks=callbacks, **kw)
+    return model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=epochs,
+        validation_data=val,
+        shuffle=False,
+        verbose=0,
+        callbacks=callbacks,
+        **kw,
+    )
 
 
 def read(store: Path, run_id: str) -> naiad.Run:
@@ -71,8 +82,9 @@ def test_fit_logs_standard_paths_steps_and_values_as_history(tmp_path, data):
     """Every §8 path a user looks for, with the values and steps Keras computed."""
     store = tmp_path / "store"
     model = make_model()
-    cb = NaiadCallback(experiment_name="seabird", store=store, batch_size=16,
-                       hyperparams={"hidden": 8, "data": {"n": 64}})
+    cb = NaiadCallback(
+        experiment_name="seabird", store=store, batch_size=16, hyperparams={"hidden": 8, "data": {"n": 64}}
+    )
     ckpt = ModelCheckpoint(str(tmp_path / "ckpt" / "e{epoch:02d}.keras"), monitor="val_loss")
     # mode="max" on a falling loss: the learning rate is halved after every epoch but the first
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", mode="max", factor=0.5, patience=0)
@@ -105,7 +117,7 @@ def test_fit_logs_standard_paths_steps_and_values_as_history(tmp_path, data):
 
     lr = series(run, "training/train/learning_rate").set_index("step")["value"]
     for i, used in enumerate(history["learning_rate"]):  # the rate each epoch trained with
-        assert lr.loc[i * STEPS + 1: (i + 1) * STEPS].tolist() == [used] * STEPS
+        assert lr.loc[i * STEPS + 1 : (i + 1) * STEPS].tolist() == [used] * STEPS
     assert history["learning_rate"] == pytest.approx([0.01, 0.01, 0.005])
     epochs = series(run, "training/epoch")
     assert epochs["step"].tolist() == list(range(1, 13))
@@ -160,15 +172,17 @@ def test_interrupted_fit_restarts_as_forked_child_with_continuous_curves(tmp_pat
 
     # a new process would build the model again: BackupAndRestore restores epoch 2, step 8
     child_cb = NaiadCallback(store=store)
-    after = fit(make_model(), data, [child_cb, keras.callbacks.BackupAndRestore(backup)],
-                epochs=4).history
+    after = fit(make_model(), data, [child_cb, keras.callbacks.BackupAndRestore(backup)], epochs=4).history
     child = read(store, child_cb.run.run_id)
     s = child.fetch()["sys"]
     assert s["forking"]["parent"] == parent_cb.run.run_id and s["forking"]["step"] == 8
     assert s["experiment"]["name"] == "gull" and s["experiment"]["is_head"] is True
     assert child.fetch()["training"]["resume"] == {
-        "checkpoint": str(backup / "latest.weights.h5"), "step": 8, "epoch": 2.0,
-        "source": "keras.callbacks.BackupAndRestore"}
+        "checkpoint": str(backup / "latest.weights.h5"),
+        "step": 8,
+        "epoch": 2.0,
+        "source": "keras.callbacks.BackupAndRestore",
+    }
     assert read(store, parent_cb.run.run_id)["sys/failed"].fetch() is True
 
     stitched = series(child, "training/train_epoch/loss")
@@ -242,15 +256,22 @@ def test_import_naiad_without_keras_and_integration_names_the_extra():
         "except ModuleNotFoundError as e:\n"
         "    print('ERR', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert "ERR" in out.stdout and "pip install 'naiad[keras]'" in out.stdout
 
 
 def test_quickstart_example_runs_and_reads_back(tmp_path):
     example = Path(__file__).resolve().parents[2] / "examples" / "keras_quickstart.py"
-    out = subprocess.run([sys.executable, str(example), "--epochs", "2"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300, check=True,
-                         env={**os.environ, "KERAS_BACKEND": "torch"})
+    out = subprocess.run(
+        [sys.executable, str(example), "--epochs", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+    )
     assert f"stored at {(tmp_path / '.naiad').resolve()}" in out.stdout
     assert "best checkpoint at step" in out.stdout and "status: completed" in out.stdout

@@ -39,8 +39,9 @@ class Tiny(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         torch.manual_seed(seed)
-        self.net = torch.nn.Sequential(torch.nn.Linear(3, hidden), torch.nn.Tanh(),
-                                       torch.nn.Linear(hidden, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(3, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1)
+        )
         self.batch_losses: list[float] = []
 
     def _loss(self, batch: Any) -> Any:
@@ -109,12 +110,22 @@ class Recorder(Logger):
         return [m[key] for _, m in self.calls if key in m]
 
 
-def trainer(loggers: Any, tmp_path: Path, max_epochs: int, *, ckpt: ModelCheckpoint | None = None,
-            **kw: Any) -> pl.Trainer:
+def trainer(
+    loggers: Any, tmp_path: Path, max_epochs: int, *, ckpt: ModelCheckpoint | None = None, **kw: Any
+) -> pl.Trainer:
     callbacks = [LearningRateMonitor()] + ([ckpt] if ckpt is not None else [])
-    return pl.Trainer(logger=loggers, max_epochs=max_epochs, callbacks=callbacks, log_every_n_steps=1,
-                      accelerator="cpu", enable_progress_bar=False, enable_model_summary=False,
-                      enable_checkpointing=ckpt is not None, default_root_dir=tmp_path, **kw)
+    return pl.Trainer(
+        logger=loggers,
+        max_epochs=max_epochs,
+        callbacks=callbacks,
+        log_every_n_steps=1,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=ckpt is not None,
+        default_root_dir=tmp_path,
+        **kw,
+    )
 
 
 def read(store: Path, run_id: str) -> naiad.Run:
@@ -143,26 +154,43 @@ def test_fit_and_test_log_paths_steps_and_values_lightning_computed(tmp_path: Pa
     assert v["sys"]["tags"] == {"tiny"} and v["sys"]["failed"] is False
     assert tr["framework"] == {"name": "lightning", "version": pl.__version__}
     hp = tr["hyperparams"]
-    assert (hp["lr"], hp["hidden"], hp["seed"], hp["fail_at"], hp["batch_size"], hp["n"]) == \
-        (0.05, 4, 7, "None", 4, 32)
-    assert (hp["learning_rate"], hp["max_epochs"], hp["grad_accum_steps"], hp["optimizer"],
-            hp["weight_decay"]) == (0.05, 3, 1, "SGD", 1e-4)
+    assert (hp["lr"], hp["hidden"], hp["seed"], hp["fail_at"], hp["batch_size"], hp["n"]) == (
+        0.05,
+        4,
+        7,
+        "None",
+        4,
+        32,
+    )
+    assert (
+        hp["learning_rate"],
+        hp["max_epochs"],
+        hp["grad_accum_steps"],
+        hp["optimizer"],
+        hp["weight_decay"],
+    ) == (0.05, 3, 1, "SGD", 1e-4)
     assert "max_steps" not in hp  # Lightning's -1: no limit
     assert tr["config"]["trainer"]["max_epochs"] == 3 and tr["config"]["trainer"]["precision"] == "32-true"
     opt = tr["config"]["optimizer"]
-    assert (opt["class"], opt["momentum"], opt["initial_lr"], opt["scheduler"]) == \
-        ("SGD", 0.9, 0.05, "StepLR")
+    assert (opt["class"], opt["momentum"], opt["initial_lr"], opt["scheduler"]) == (
+        "SGD",
+        0.9,
+        0.05,
+        "StepLR",
+    )
     n = sum(p.numel() for p in model.parameters())
     assert tr["model"]["class"] == "Tiny" and tr["model"]["num_params"] == n == 21
     assert tr["model"]["num_trainable_params"] == n and "Sequential" in tr["model"]["summary"]
 
     # each series holds the values Lightning handed to loggers, at the optimizer updates completed
     steps = 3 * BATCHES
-    expected = {"train_loss_step": ("train/loss", range(1, steps + 1)),
-                "train_loss_epoch": ("train_epoch/loss", [8, 16, 24]),
-                "val_loss": ("val/loss", [8, 16, 24]),  # Lightning itself passes 7, 15, 23
-                "test_loss": ("test/loss", [24]),
-                "lr-SGD": ("train/learning_rate", [0, 8, 16])}  # at each epoch's start (StepLR)
+    expected = {
+        "train_loss_step": ("train/loss", range(1, steps + 1)),
+        "train_loss_epoch": ("train_epoch/loss", [8, 16, 24]),
+        "val_loss": ("val/loss", [8, 16, 24]),  # Lightning itself passes 7, 15, 23
+        "test_loss": ("test/loss", [24]),
+        "lr-SGD": ("train/learning_rate", [0, 8, 16]),
+    }  # at each epoch's start (StepLR)
     for key, (path, at) in expected.items():
         want = [(float(s), x) for s, x in zip(at, rec.values(key), strict=True)]
         assert points(run, f"training/{path}") == want, path
@@ -176,7 +204,8 @@ def test_fit_and_test_log_paths_steps_and_values_lightning_computed(tmp_path: Pa
     saved = [p for _, p in points(run, "training/checkpoints/saved")]
     assert len(saved) == 6 and saved[-1] == cp["last"]["path"] == str(Path(ckpt.last_model_path).resolve())
     assert set(saved) == {str(p.resolve()) for p in (tmp_path / "ckpt").iterdir()} | {
-        s for s in saved if not os.path.exists(s)}  # the top-2 rotation removed the others
+        s for s in saved if not os.path.exists(s)
+    }  # the top-2 rotation removed the others
     best = cp["best"]
     assert best["path"] == str(Path(ckpt.best_model_path).resolve())
     assert (best["score"], best["monitor"], best["mode"]) == (ckpt.best_model_score.item(), "val_loss", "min")
@@ -198,16 +227,21 @@ def test_resume_from_a_mid_training_checkpoint_forks_a_child_with_a_continuous_c
     resumed = Tiny()
     ckpt2 = ModelCheckpoint(dirpath=ckpt_dir, filename="{epoch}", save_top_k=-1)
     with pytest.warns(UserWarning, match="exists and is not empty"):  # Lightning's, about ckpt_dir
-        trainer(second, tmp_path, 4, ckpt=ckpt2).fit(resumed, datamodule=Data(),
-                                                     ckpt_path=ckpt_dir / "epoch=1.ckpt")
+        trainer(second, tmp_path, 4, ckpt=ckpt2).fit(
+            resumed, datamodule=Data(), ckpt_path=ckpt_dir / "epoch=1.ckpt"
+        )
     child = read(store, second.version)
     fork = 2 * BATCHES
     sys_ = child.fetch()["sys"]
     assert sys_["forking"]["parent"] == first.version and sys_["forking"]["step"] == fork
     assert child.experiment_name == "seabird" and second.version != first.version
     resume = child.fetch()["training"]["resume"]
-    assert resume == {"checkpoint": str(ckpt_dir / "epoch=1.ckpt"), "step": fork, "epoch": 2.0,
-                      "source": "Trainer.fit(ckpt_path)"}
+    assert resume == {
+        "checkpoint": str(ckpt_dir / "epoch=1.ckpt"),
+        "step": fork,
+        "epoch": 2.0,
+        "source": "Trainer.fit(ckpt_path)",
+    }
 
     stitched = points(child, "training/train/loss")
     own = points(child, "training/train/loss", lineage=False)
@@ -257,8 +291,11 @@ def test_a_logging_problem_warns_and_never_raises(tmp_path: Path) -> None:
     with pytest.warns(naiad.NaiadWarning) as caught:
         logger.log_metrics({"val_loss": 0.7}, step=3)
     assert {"training/val/loss", "training/metrics/val_loss"} == {
-        path for w in caught for path in ("training/val/loss", "training/metrics/val_loss")
-        if f"'{path}'" in str(w.message)}
+        path
+        for w in caught
+        for path in ("training/val/loss", "training/metrics/val_loss")
+        if f"'{path}'" in str(w.message)
+    }
     logger.finalize("success")
     run = read(store, logger.version)
     assert points(run, "training/val/loss") == [(3.0, 0.5)]
@@ -278,8 +315,13 @@ def test_explicit_fork_from_and_run_id_continue(tmp_path: Path) -> None:
     again.log_metrics({"train_loss": 50.0}, step=5)
     again.finalize("success")
     run = read(store, child.version)
-    assert points(run, "training/train/loss") == [(1.0, 1.0), (2.0, 2.0), (3.0, 3.0), (4.0, 40.0),
-                                                  (5.0, 50.0)]
+    assert points(run, "training/train/loss") == [
+        (1.0, 1.0),
+        (2.0, 2.0),
+        (3.0, 3.0),
+        (4.0, 40.0),
+        (5.0, 50.0),
+    ]
     assert run.experiment_name == "e" and run.fetch()["training"]["resume"]["source"] == "fork_from"
 
 
@@ -326,13 +368,15 @@ def test_works_under_the_pytorch_lightning_package_name(tmp_path: Path) -> None:
         "print(type(logger).__mro__[1].__module__, steps,\n"
         "      'lightning' in sys.modules and sys.modules['lightning'] is not None)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "store")], capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "store")], capture_output=True, text=True, check=False
+    )
     assert out.stdout.strip().endswith("pytorch_lightning.loggers.logger [1.0, 2.0, 3.0] False"), out.stderr
 
 
-def test_quickstart_example_trains_logs_and_summarizes(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quickstart_example_trains_logs_and_summarizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The README's job, in the test's own interpreter (the imports are already paid for)."""
     import importlib.util
 

@@ -49,17 +49,38 @@ class Tokens(torch.utils.data.Dataset):  # type: ignore[misc]
 
 def make_trainer(output_dir: Path, callbacks: list[Any], **overrides: Any) -> Trainer:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=32, num_labels=2)
+    config = BertConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=32,
+        num_labels=2,
+    )
     options: dict[str, Any] = {
-        "output_dir": str(output_dir), "use_cpu": True, "report_to": "none", "seed": 0,
-        "per_device_train_batch_size": 8, "num_train_epochs": 2, "logging_steps": 1,
-        "eval_strategy": "steps", "eval_steps": SAVE_EVERY, "save_steps": SAVE_EVERY,
-        "metric_for_best_model": "eval_loss", "disable_tqdm": True, "log_level": "error",
+        "output_dir": str(output_dir),
+        "use_cpu": True,
+        "report_to": "none",
+        "seed": 0,
+        "per_device_train_batch_size": 8,
+        "num_train_epochs": 2,
+        "logging_steps": 1,
+        "eval_strategy": "steps",
+        "eval_steps": SAVE_EVERY,
+        "save_steps": SAVE_EVERY,
+        "metric_for_best_model": "eval_loss",
+        "disable_tqdm": True,
+        "log_level": "error",
     }
     options.update(overrides)
-    return Trainer(model=BertForSequenceClassification(config), args=TrainingArguments(**options),
-                   train_dataset=Tokens(64, 0), eval_dataset=Tokens(16, 1), callbacks=callbacks)
+    return Trainer(
+        model=BertForSequenceClassification(config),
+        args=TrainingArguments(**options),
+        train_dataset=Tokens(64, 0),
+        eval_dataset=Tokens(16, 1),
+        callbacks=callbacks,
+    )
 
 
 def series(run: naiad.Run, path: str, lineage: bool = False) -> list[tuple[float, float]]:
@@ -90,9 +111,13 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 def test_every_log_entry_is_a_series_at_global_step(original: dict[str, Any]) -> None:
     """loss, grad_norm, learning_rate, eval_* and epoch land under SPEC §8 paths at the Trainer's steps."""
     trainer, run = original["trainer"], original["run"]
-    expected = {"loss": "training/train/loss", "grad_norm": "training/train/grad_norm",
-                "learning_rate": "training/train/learning_rate", "eval_loss": "training/val/loss",
-                "eval_runtime": "training/val/runtime"}
+    expected = {
+        "loss": "training/train/loss",
+        "grad_norm": "training/train/grad_norm",
+        "learning_rate": "training/train/learning_rate",
+        "eval_loss": "training/val/loss",
+        "eval_runtime": "training/val/runtime",
+    }
     for key, path in expected.items():
         assert series(run, path) == history(trainer, key), path
     assert [s for s, _ in series(run, "training/train/loss")] == list(range(1, STEPS + 1))
@@ -106,8 +131,13 @@ def test_end_of_training_entry_is_a_summary(original: dict[str, Any]) -> None:
     """train_runtime, total_flos, train_loss... are single values, and the run ends as finished."""
     trainer, run = original["trainer"], original["run"]
     final = trainer.state.log_history[-1]
-    for key in ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
-                "train_loss"):
+    for key in (
+        "train_runtime",
+        "train_samples_per_second",
+        "train_steps_per_second",
+        "total_flos",
+        "train_loss",
+    ):
         assert run[f"training/summary/{key}"].fetch() == final[key]
     assert not run.exists("training/train/train_loss")
     assert run["training/status"].fetch() == "finished"
@@ -119,16 +149,26 @@ def test_configs_hyperparams_and_model(original: dict[str, Any]) -> None:
     trainer, run = original["trainer"], original["run"]
     data = run.fetch()["training"]
     assert data["framework"] == {"name": "transformers", "version": transformers.__version__}
-    assert data["hyperparams"] == {"learning_rate": 5e-05, "batch_size": 8, "max_epochs": 2.0,
-                                   "max_steps": STEPS, "grad_accum_steps": 1, "optimizer": "AdamW",
-                                   "weight_decay": 0.0, "seed": 0}
+    assert data["hyperparams"] == {
+        "learning_rate": 5e-05,
+        "batch_size": 8,
+        "max_epochs": 2.0,
+        "max_steps": STEPS,
+        "grad_accum_steps": 1,
+        "optimizer": "AdamW",
+        "weight_decay": 0.0,
+        "seed": 0,
+    }
     trainer_config = data["config"]["trainer"]
     assert trainer_config["learning_rate"] == trainer.args.learning_rate
     assert trainer_config["eval_strategy"] == "steps"
     assert trainer_config["output_dir"] == trainer.args.output_dir
     model_config = data["config"]["model"]
     assert (model_config["hidden_size"], model_config["num_hidden_layers"], model_config["vocab_size"]) == (
-        32, 2, 100)
+        32,
+        2,
+        100,
+    )
     assert model_config["id2label"] == {"0": "LABEL_0", "1": "LABEL_1"}
     model = trainer.model
     assert data["model"]["class"] == "BertForSequenceClassification"
@@ -145,8 +185,12 @@ def test_checkpoints_saved_last_and_best(original: dict[str, Any]) -> None:
     assert saved["value"].tolist() == [str((root / "out" / f"checkpoint-{s}").resolve()) for s in steps]
     last = run.fetch()["training"]["checkpoints"]["last"]
     files = [p for p in (root / "out" / f"checkpoint-{STEPS}").iterdir() if p.is_file()]
-    assert last == {"path": str((root / "out" / f"checkpoint-{STEPS}").resolve()), "step": STEPS,
-                    "num_files": len(files), "size": sum(p.stat().st_size for p in files)}
+    assert last == {
+        "path": str((root / "out" / f"checkpoint-{STEPS}").resolve()),
+        "step": STEPS,
+        "num_files": len(files),
+        "size": sum(p.stat().st_size for p in files),
+    }
     best = run.fetch()["training"]["checkpoints"]["best"]
     state = trainer.state
     assert best["path"] == str(Path(state.best_model_checkpoint).resolve())
@@ -176,8 +220,11 @@ def test_resume_from_a_middle_checkpoint_forks_a_child(original: dict[str, Any],
         forking = child.fetch()["sys"]["forking"]
         assert (forking["parent"], forking["step"]) == ("orig", 8)
         assert child.fetch()["training"]["resume"] == {
-            "checkpoint": str((root / "out" / "checkpoint-8").resolve()), "step": 8, "epoch": 1.0,
-            "source": "trainer_state.json"}
+            "checkpoint": str((root / "out" / "checkpoint-8").resolve()),
+            "step": 8,
+            "epoch": 1.0,
+            "source": "trainer_state.json",
+        }
         stitched = series(child, "training/train/loss", lineage=True)
         steps = [s for s, _ in stitched]
         assert steps == list(range(1, STEPS + 1))  # strictly increasing, nothing lost or duplicated
@@ -270,10 +317,21 @@ def test_report_to_naiad_in_a_fresh_process(tmp_path: Path) -> None:
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(_REPORT_TO_SCRIPT))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAIAD_")}
-    env.update(NAIAD_STORE=str(tmp_path / "store"), NAIAD_PROJECT="hf", NAIAD_EXPERIMENT="env-configured",
-               NAIAD_LOG_CHECKPOINTS="1")
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    env.update(
+        NAIAD_STORE=str(tmp_path / "store"),
+        NAIAD_PROJECT="hf",
+        NAIAD_EXPERIMENT="env-configured",
+        NAIAD_LOG_CHECKPOINTS="1",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 1 and "boom at step 2" in proc.stderr, proc.stderr[-3000:]
     ok = naiad.Run(run_id="ok", project="hf", store=tmp_path / "store", mode="read-only")
     assert ok["sys/name"].fetch() == "env-configured"
@@ -294,24 +352,34 @@ def test_report_to_naiad_in_a_fresh_process(tmp_path: Path) -> None:
 
 
 def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_import_does_not_import_torch(tmp_path: Path) -> None:
     """Importing naiad's module leaves torch (and transformers' Trainer) to the user's own imports."""
-    proc = _python("""
+    proc = _python(
+        """
         import sys
         import naiad.integrations.transformers as hf
         assert "torch" not in sys.modules, "importing naiad's module imported torch"
         assert "transformers" not in sys.modules  # which imports torch in transformers 4.x
         assert any(isinstance(f, hf._TableHook) for f in sys.meta_path)  # registers when it loads
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_import_without_transformers(tmp_path: Path) -> None:
-    proc = _python("""
+    proc = _python(
+        """
         import sys
         sys.modules["transformers"] = None  # as if it were not installed
         import naiad
@@ -321,7 +389,9 @@ def test_import_without_transformers(tmp_path: Path) -> None:
             assert "pip install 'naiad[transformers]'" in str(e), str(e)
         else:
             raise AssertionError("no ModuleNotFoundError")
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -340,11 +410,14 @@ def test_evaluate_after_training_logs_into_the_same_run(tmp_path: Path, store: P
 
 def test_import_naiad_after_transformers_registers(tmp_path: Path) -> None:
     """`import naiad` after `import transformers` is enough for report_to="naiad"."""
-    proc = _python("""
+    proc = _python(
+        """
         import sys
         import transformers
         import naiad
         assert "naiad.integrations.transformers" in sys.modules
         assert any(type(f).__name__ == "_TableHook" for f in sys.meta_path)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -53,8 +53,11 @@ def rss_bytes() -> int:
 def rss_parts() -> dict[str, int]:
     """RssAnon (the heap: what a leak grows) and RssFile (mapped files, e.g. SQLite's mmap)."""
     with open("/proc/self/status") as f:
-        return {k: int(v.split()[0]) * 1024 for k, v in (line.split(":", 1) for line in f)
-                if k in ("RssAnon", "RssFile")}
+        return {
+            k: int(v.split()[0]) * 1024
+            for k, v in (line.split(":", 1) for line in f)
+            if k in ("RssAnon", "RssFile")
+        }
 
 
 def peak_rss_bytes() -> int:
@@ -142,8 +145,9 @@ class Remote:
     def do(self, cmd: dict[str, Any]) -> dict[str, Any]:
         op = cmd["op"]
         if op == "open":
-            self.run = naiad.Run(experiment_name="remote", run_id=cmd["run_id"], store=cmd["store"],
-                                 **cmd.get("kwargs", {}))
+            self.run = naiad.Run(
+                experiment_name="remote", run_id=cmd["run_id"], store=cmd["store"], **cmd.get("kwargs", {})
+            )
             return {"run_id": self.run.run_id}
         run = self.run
         assert run is not None or op in ("threads", "warnings", "rss")
@@ -182,9 +186,12 @@ class Remote:
             try:
                 reply = {"result": self.do(cmd)}
             except BaseException as e:  # the training loop would have seen this
-                reply = {"error": f"{type(e).__name__}: {e}", "type": type(e).__name__,
-                         "mro": [c.__name__ for c in type(e).__mro__],
-                         "trace": traceback.format_exc()[-2000:]}
+                reply = {
+                    "error": f"{type(e).__name__}: {e}",
+                    "type": type(e).__name__,
+                    "mro": [c.__name__ for c in type(e).__mro__],
+                    "trace": traceback.format_exc()[-2000:],
+                }
             emit(json.dumps(reply))
 
 
@@ -199,8 +206,7 @@ def writer(store: str, project: str, run_id: str, prefix: str, steps: str, seed:
             run.log_configs({prefix: {"seed": int(seed), "name": run_id}}, flatten=True)
             for step in range(1, int(steps) + 1):
                 value = float(step)  # one batch: every key holds the step, so a reader can check it
-                run.log_metrics({f"{prefix}/a": value, f"{prefix}/b": value, f"{prefix}/c": value},
-                                step=step)
+                run.log_metrics({f"{prefix}/a": value, f"{prefix}/b": value, f"{prefix}/c": value}, step=step)
                 if rng.random() < 0.01 and not run.wait(timeout=120):
                     problems.append(f"wait timed out at step {step}")
                 if step % 10 == 0:
@@ -225,8 +231,9 @@ def reader(store: str, project: str, stop: str) -> None:
         warnings.simplefilter("always")
         while not os.path.exists(stop) or reads < 3:
             try:
-                if not os.path.exists(os.path.join(store, "naiad.db")) \
-                        or not query.list_runs(project=project, store=store):
+                if not os.path.exists(os.path.join(store, "naiad.db")) or not query.list_runs(
+                    project=project, store=store
+                ):
                     time.sleep(0.05)
                     continue
                 table = query.fetch_runs_table(project=project, store=store, attributes=r"/[abc]$")
@@ -243,8 +250,9 @@ def reader(store: str, project: str, stop: str) -> None:
                             if present[0] < last.get((run_id, prefix), 0.0):
                                 problems.append(f"{run_id} {prefix}: went back to {present[0]}")
                             last[(run_id, prefix)] = present[0]
-                frame = query.fetch_metrics(project=project, store=store, runs=r".*",
-                                            attributes=r"/a$", format="long")
+                frame = query.fetch_metrics(
+                    project=project, store=store, runs=r".*", attributes=r"/a$", format="long"
+                )
                 for (run_id, path), group in frame.groupby(["run", "path"]):
                     steps = group["step"].tolist()
                     if steps != [float(s) for s in range(1, len(steps) + 1)]:
@@ -256,8 +264,7 @@ def reader(store: str, project: str, stop: str) -> None:
             except BaseException as e:
                 problems.append(f"{type(e).__name__}: {e}")
                 time.sleep(0.05)
-    emit(json.dumps({"problems": problems[:20], "reads": reads,
-                     "warnings": [str(m.message) for m in seen]}))
+    emit(json.dumps({"problems": problems[:20], "reads": reads, "warnings": [str(m.message) for m in seen]}))
 
 
 # -- memory ----------------------------------------------------------------------------------------
@@ -277,8 +284,17 @@ def memory(store: str, points: str) -> None:
     durable = time.perf_counter() - t0
     peak = peak_rss_bytes()
     run.close()
-    emit(json.dumps({"baseline_rss": base, "peak_rss": peak, "last_step": step,
-                     "log_seconds": logged, "durable_seconds": durable}))
+    emit(
+        json.dumps(
+            {
+                "baseline_rss": base,
+                "peak_rss": peak,
+                "last_step": step,
+                "log_seconds": logged,
+                "durable_seconds": durable,
+            }
+        )
+    )
 
 
 def soak(store: str, seconds: str) -> None:
@@ -303,8 +319,15 @@ def soak(store: str, seconds: str) -> None:
     emit(json.dumps({"done": step, "peak": peak_rss_bytes()}))
 
 
-MODES = {"kill": kill, "signal": signal_mode, "lock": lock, "writer": writer, "reader": reader,
-         "memory": memory, "soak": soak}
+MODES = {
+    "kill": kill,
+    "signal": signal_mode,
+    "lock": lock,
+    "writer": writer,
+    "reader": reader,
+    "memory": memory,
+    "soak": soak,
+}
 
 if __name__ == "__main__":
     import faulthandler

@@ -41,17 +41,26 @@ def _drop_dac() -> None:  # pragma: no cover - runs in the child between fork an
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
-def spawn(mode: str, *args: object, obey_permissions: bool = False, stdin: bool = False,
-          env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def spawn(
+    mode: str,
+    *args: object,
+    obey_permissions: bool = False,
+    stdin: bool = False,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
     """Start ``_child.py MODE ARGS`` with piped stdout/stderr (and stdin when asked)."""
     full_env = {**os.environ, "PYTHONWARNINGS": "default", **(env or {})}
     return subprocess.Popen(
-        [sys.executable, str(CHILD), mode, *map(str, args)], text=True, env=full_env,
+        [sys.executable, str(CHILD), mode, *map(str, args)],
+        text=True,
+        env=full_env,
         stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         # prctl between fork and exec is what makes a root child obey chmod; it calls no Python
         # that could deadlock on a lock another thread held at fork time
-        preexec_fn=_drop_dac if obey_permissions and os.geteuid() == 0 else None)  # noqa: PLW1509
+        preexec_fn=_drop_dac if obey_permissions and os.geteuid() == 0 else None,  # noqa: PLW1509
+    )
 
 
 class Lines:
@@ -104,7 +113,7 @@ def new_progress(path: Path) -> Path:
 
 def read_progress(path: Path) -> tuple[int, int, int]:
     data = path.read_bytes()
-    return tuple(int.from_bytes(data[i:i + 8], "little") for i in (0, 8, 16))  # type: ignore[return-value]
+    return tuple(int.from_bytes(data[i : i + 8], "little") for i in (0, 8, 16))  # type: ignore[return-value]
 
 
 def integrity(store: Path) -> str:
@@ -134,15 +143,24 @@ def kill_once(store: Path, run_id: str, seed: int, delay: float, work: Path) -> 
     assert not [x for x in out if not x.startswith(("ready", "ack"))], (out, stderr[-2000:])
     acks = [tuple(map(int, x.split()[1:])) for x in out if x.startswith("ack")]
     acked = max(acks, default=(0, 0, 0))
-    result = check_killed_run(store, run_id, seed, acked, read_progress(progress), killed_at,
-                              ready="ready" in out, work=work)
+    result = check_killed_run(
+        store, run_id, seed, acked, read_progress(progress), killed_at, ready="ready" in out, work=work
+    )
     result.update(delay=delay, acks=len(acks), killed_at=killed_at)
     return result
 
 
-def check_killed_run(store: Path, run_id: str, seed: int, acked: tuple[int, int, int],
-                     logged: tuple[int, int, int], killed_at: float, *, ready: bool,
-                     work: Path) -> dict[str, Any]:
+def check_killed_run(
+    store: Path,
+    run_id: str,
+    seed: int,
+    acked: tuple[int, int, int],
+    logged: tuple[int, int, int],
+    killed_at: float,
+    *,
+    ready: bool,
+    work: Path,
+) -> dict[str, Any]:
     """Everything acknowledged is there once and bit-identical; every batch whole; store sound."""
     if (store / "naiad.db").exists():  # a kill during the very first start may precede it
         assert integrity(store) == "ok"
@@ -150,8 +168,14 @@ def check_killed_run(store: Path, run_id: str, seed: int, acked: tuple[int, int,
         run = naiad.Run(run_id=run_id, store=store, mode="read-only")
     except naiad.RunNotFound:
         assert not ready and acked == (0, 0, 0), "a run that said 'ready' is missing"
-        return {"stored": 0, "acked": 0, "logged": logged[0], "loss_steps": None, "loss_s": None,
-                **_new_writer(store, run_id, 0)}
+        return {
+            "stored": 0,
+            "acked": 0,
+            "logged": logged[0],
+            "loss_steps": None,
+            "loss_s": None,
+            **_new_writer(store, run_id, 0),
+        }
     structure = run.get_structure()
     m_steps = _check_metrics(run, seed, structure)
     assert m_steps >= acked[0], f"acknowledged step {acked[0]} lost; {m_steps} stored"
@@ -173,8 +197,14 @@ def check_killed_run(store: Path, run_id: str, seed: int, acked: tuple[int, int,
     finally:
         backend.close()
     run.close()
-    return {"stored": m_steps, "acked": acked[0], "logged": logged[0],
-            "loss_steps": logged[0] - m_steps, "loss_s": loss_s, **_new_writer(store, run_id, m_steps)}
+    return {
+        "stored": m_steps,
+        "acked": acked[0],
+        "logged": logged[0],
+        "loss_steps": logged[0] - m_steps,
+        "loss_s": loss_s,
+        **_new_writer(store, run_id, m_steps),
+    }
 
 
 def _check_metrics(run: naiad.Run, seed: int, structure: dict[str, Any]) -> int:
@@ -185,11 +215,14 @@ def _check_metrics(run: naiad.Run, seed: int, structure: dict[str, Any]) -> int:
     for i, key in enumerate(w.KEYS):
         frame = run[key].fetch_values(include_timestamp=False, lineage_to_the_root=False)
         steps = frame["step"].to_numpy()
-        assert np.array_equal(steps, np.arange(1, len(steps) + 1, dtype=float)), \
+        assert np.array_equal(steps, np.arange(1, len(steps) + 1, dtype=float)), (
             f"{key}: steps are not exactly 1..{len(steps)} (a point lost or stored twice)"
+        )
         got = frame["value"].to_numpy(dtype=np.float64).view(np.uint64)
-        want = np.array([w.float_to_bits(w.metric_values(seed, s)[key]) for s in range(1, len(steps) + 1)],
-                        dtype=np.uint64)
+        want = np.array(
+            [w.float_to_bits(w.metric_values(seed, s)[key]) for s in range(1, len(steps) + 1)],
+            dtype=np.uint64,
+        )
         bad = np.flatnonzero(got != want)
         assert not bad.size, f"{key}: value at step {bad[0] + 1} is not bit-identical"
         counts.add(len(steps))
@@ -207,8 +240,9 @@ def _check_configs(run: naiad.Run, seed: int, acked: int) -> None:
     want = w.config_values(seed, n)
     assert n is not None and n >= acked, f"config {acked} acknowledged, {n} stored"
     assert cfg["x"] == want["x"] or w.same_bits(cfg["x"], want["x"]), "half-written config batch"
-    assert (cfg["name"], cfg["even"], cfg["tags"]) == (want["name"], want["even"], set(want["tags"])), \
+    assert (cfg["name"], cfg["even"], cfg["tags"]) == (want["name"], want["even"], set(want["tags"])), (
         f"half-written config batch: {cfg} vs n={n}"
+    )
 
 
 def _check_files(run: naiad.Run, seed: int, acked: int, folder: Path) -> None:
@@ -238,15 +272,22 @@ def _new_writer(store: Path, run_id: str, last: int) -> dict[str, Any]:
     return {"reopen_s": time.monotonic() - t0}
 
 
-def kill_campaign(store: Path, kills: int, seed: int, *, max_delay: float = 1.6,
-                  report: Callable[[int, dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+def kill_campaign(
+    store: Path,
+    kills: int,
+    seed: int,
+    *,
+    max_delay: float = 1.6,
+    report: Callable[[int, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     """``kills`` children into one store, each SIGKILLed at a random moment (startup included)."""
     rng = random.Random(seed)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(kills):
-            result = kill_once(store, f"kill-{i}", rng.randrange(1 << 30), rng.uniform(0.02, max_delay),
-                               Path(tmp))
+            result = kill_once(
+                store, f"kill-{i}", rng.randrange(1 << 30), rng.uniform(0.02, max_delay), Path(tmp)
+            )
             results.append(result)
             if report is not None:
                 report(i, result)
@@ -335,8 +376,12 @@ def tmpfs(path: Path, size: str = "16m", *, read_only: bool = False) -> Iterator
 
     path.mkdir(parents=True, exist_ok=True)
     options = f"size={size}" + (",ro" if read_only else "")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
     try:

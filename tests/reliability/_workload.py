@@ -15,9 +15,16 @@ KEYS = tuple(f"m/k{i}" for i in range(5))  # one log_metrics call = one batch of
 # float64 bit patterns that trip up naive storage: NaN payloads (signalling, quiet, negative),
 # -0.0, infinities, subnormals, the largest finite double
 SPECIAL_BITS = (
-    0x7FF0000000000001, 0x7FF8DEAD0000BEEF, 0xFFF8000000000000, 0x8000000000000000,
-    0x7FF0000000000000, 0xFFF0000000000000, 0x0000000000000001, 0x000FFFFFFFFFFFFF,
-    0x7FEFFFFFFFFFFFFF, 0x3FF0000000000000,
+    0x7FF0000000000001,
+    0x7FF8DEAD0000BEEF,
+    0xFFF8000000000000,
+    0x8000000000000000,
+    0x7FF0000000000000,
+    0xFFF0000000000000,
+    0x0000000000000001,
+    0x000FFFFFFFFFFFFF,
+    0x7FEFFFFFFFFFFFFF,
+    0x3FF0000000000000,
 )
 
 
@@ -43,8 +50,13 @@ def metric_values(seed: int, step: int) -> dict[str, float]:
 
 def config_values(seed: int, n: int) -> dict[str, Any]:
     """The n-th config written in one ``log_configs`` call: every field names the same ``n``."""
-    return {"n": n, "x": bits_to_float(_bits(seed, "cfg", n)), "name": f"cfg-{seed}-{n}",
-            "even": n % 2 == 0, "tags": [f"t{n}", f"s{seed}"]}
+    return {
+        "n": n,
+        "x": bits_to_float(_bits(seed, "cfg", n)),
+        "name": f"cfg-{seed}-{n}",
+        "even": n % 2 == 0,
+        "tags": [f"t{n}", f"s{seed}"],
+    }
 
 
 def file_bytes(seed: int, n: int) -> bytes:

@@ -28,8 +28,12 @@ import naiad
 torch = pytest.importorskip("torch")
 
 EXAMPLES = int(os.environ.get("NAIAD_RELIABILITY_EXAMPLES", "120"))
-fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+fuzz = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 ERROR = "error"  # refused whatever the options
 UNSUPPORTED = "unsupported"  # refused, unless cast_unsupported=True stores str(value)
 _ids = itertools.count()
@@ -111,12 +115,35 @@ def bits(x: float) -> bytes:
 # -- strategies ----------------------------------------------------------------------------------------
 segment = st.text(st.characters(codec="utf-8", exclude_characters="/"), min_size=1, max_size=8)
 good_paths = st.lists(segment, min_size=1, max_size=4).map("/".join)
-odd_paths = st.sampled_from([
-    "", "/", "//", "a//b", "a/", "/a", "..", "a/../b", ".", "a/./b", " ", "a/ /b", "\t/x",
-    "x" * 1024, "x" * 1025, "é" * 512, "é" * 513, "a\ud800b", "a\x00b", "日本/語", "sys/secret",
-    "sys/tags", "a/b/" + "c" * 1020,
-])
+odd_paths = st.sampled_from(
+    [
+        "",
+        "/",
+        "//",
+        "a//b",
+        "a/",
+        "/a",
+        "..",
+        "a/../b",
+        ".",
+        "a/./b",
+        " ",
+        "a/ /b",
+        "\t/x",
+        "x" * 1024,
+        "x" * 1025,
+        "é" * 512,
+        "é" * 513,
+        "a\ud800b",
+        "a\x00b",
+        "日本/語",
+        "sys/secret",
+        "sys/tags",
+        "a/b/" + "c" * 1020,
+    ]
+)
 paths = st.one_of(good_paths, good_paths, odd_paths)
+
 
 def _f32(x: float) -> Any:
     with np.errstate(over="ignore"):  # large doubles become inf in float32, as numpy does
@@ -129,37 +156,58 @@ def _chars(spec: tuple[str, int]) -> str:
 
 nan_payloads = st.integers(0, 2**64 - 1).map(lambda b: struct.unpack("<d", struct.pack("<Q", b))[0])
 floats = st.one_of(st.floats(), nan_payloads, st.sampled_from([-0.0, 0.0, math.inf, -math.inf, 5e-324]))
-ints = st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(),
-                 st.sampled_from([2**63, -(2**63) - 1, 2**1100]))
+ints = st.one_of(
+    st.integers(-(2**63), 2**63 - 1), st.integers(), st.sampled_from([2**63, -(2**63) - 1, 2**1100])
+)
 np_scalars = st.one_of(
-    floats.map(np.float64), floats.map(_f32), st.floats(width=16).map(np.float16),
-    st.integers(-128, 127).map(np.int8), st.integers(-(2**63), 2**63 - 1).map(np.int64),
-    st.integers(0, 2**64 - 1).map(np.uint64), st.booleans().map(np.bool_), st.text(max_size=5).map(np.str_),
+    floats.map(np.float64),
+    floats.map(_f32),
+    st.floats(width=16).map(np.float16),
+    st.integers(-128, 127).map(np.int8),
+    st.integers(-(2**63), 2**63 - 1).map(np.int64),
+    st.integers(0, 2**64 - 1).map(np.uint64),
+    st.booleans().map(np.bool_),
+    st.text(max_size=5).map(np.str_),
     st.sampled_from([np.datetime64("2020-01-02T03:04:05.123456789"), np.datetime64("2021-05-06")]),
-    floats.map(np.array), st.lists(st.floats(), min_size=1, max_size=3).map(np.array),
+    floats.map(np.array),
+    st.lists(st.floats(), min_size=1, max_size=3).map(np.array),
 )
 torch_values = st.one_of(
     st.floats(allow_nan=False, width=32).map(torch.tensor),
     st.integers(-(2**63), 2**63 - 1).map(torch.tensor),
     st.booleans().map(torch.tensor),
     st.floats(allow_nan=False, allow_infinity=False, width=16).map(
-        lambda x: torch.tensor(x, dtype=torch.bfloat16)),
+        lambda x: torch.tensor(x, dtype=torch.bfloat16)
+    ),
     st.lists(st.floats(allow_nan=False), min_size=2, max_size=3).map(torch.tensor),
 )
 others = st.one_of(
-    st.decimals(allow_nan=False), st.fractions(), st.complex_numbers(), st.none(), st.binary(max_size=4),
-    st.just(object()), st.timedeltas(),
+    st.decimals(allow_nan=False),
+    st.fractions(),
+    st.complex_numbers(),
+    st.none(),
+    st.binary(max_size=4),
+    st.just(object()),
+    st.timedeltas(),
     st.sampled_from([("x", 65536), ("x", 65537), ("é", 32768), ("é", 32769)]).map(_chars),  # 64 KiB edge
     st.sampled_from([Decimal("1.5"), "a\ud800", "a\x00b"]),
 )
 times = st.datetimes(timezones=st.none() | st.timezones()) | st.sampled_from([datetime.min, datetime.max])
-string_sets = st.one_of(st.sets(st.text(max_size=4), max_size=3), st.lists(st.text(max_size=4), max_size=3),
-                        st.lists(st.one_of(st.text(max_size=2), st.integers()), min_size=1, max_size=3))
-values = st.one_of(floats, ints, st.booleans(), st.text(max_size=20), np_scalars, torch_values, others,
-                   times, string_sets)
+string_sets = st.one_of(
+    st.sets(st.text(max_size=4), max_size=3),
+    st.lists(st.text(max_size=4), max_size=3),
+    st.lists(st.one_of(st.text(max_size=2), st.integers()), min_size=1, max_size=3),
+)
+values = st.one_of(
+    floats, ints, st.booleans(), st.text(max_size=20), np_scalars, torch_values, others, times, string_sets
+)
 series_values = st.one_of(floats, ints, st.booleans(), np_scalars, torch_values, others)
 steps = st.one_of(
-    st.none(), st.integers(-5, 10**12 + 5), st.integers(0, 50), st.floats(), st.floats(0, 100),
+    st.none(),
+    st.integers(-5, 10**12 + 5),
+    st.integers(0, 50),
+    st.floats(),
+    st.floats(0, 100),
     st.sampled_from([-1, -0.5, 1e12, 1e12 - 1, 999999999999.5, math.nan, math.inf, True, "3", np.int64(7)]),
 )
 
@@ -169,8 +217,9 @@ metric_keys = st.one_of(good_paths, odd_paths, st.sampled_from(["a", "/a", "a/b"
 
 def tree(depth: int = 3) -> st.SearchStrategy[Any]:
     keys = st.one_of(segment, segment, st.sampled_from(["", "a/b", "..", " ", "/x", 1, None]))
-    return st.recursive(values, lambda inner: st.dictionaries(keys, inner, min_size=1, max_size=4),
-                        max_leaves=8)
+    return st.recursive(
+        values, lambda inner: st.dictionaries(keys, inner, min_size=1, max_size=4), max_leaves=8
+    )
 
 
 # -- checks --------------------------------------------------------------------------------------------
@@ -187,8 +236,9 @@ def assert_names(error: Exception, raw_paths: list[Any]) -> None:
     """A naiad error whose message names one of the paths (or keys) of the call, and the rule."""
     assert isinstance(error, naiad.NaiadError), f"{type(error).__name__} is not a naiad error: {error}"
     text = str(error)
-    names = [str(p)[:40] for p in raw_paths if isinstance(p, str) and p] + \
-            [n[:40] for n in map(norm_path, raw_paths) if n]
+    names = [str(p)[:40] for p in raw_paths if isinstance(p, str) and p] + [
+        n[:40] for n in map(norm_path, raw_paths) if n
+    ]
     assert any(n in text for n in names) or "path" in text.lower() or "key" in text.lower(), text
     assert len(text) > 15, text  # says which rule, not just "bad"
 
@@ -205,6 +255,7 @@ def user_fields(run: naiad.Run) -> dict[str, Any]:
                 walk(path, v)
             else:
                 out[path] = v
+
     walk("", run.fetch())
     return out
 
@@ -229,8 +280,9 @@ def check_atoms(run: naiad.Run, model: dict[str, tuple[str, Any]]) -> None:
 @example(path="when", value=datetime.min)  # naive, so local time: before year 1 in UTC east of it
 @example(path="when", value=datetime.max.replace(tzinfo=timezone(timedelta(hours=-5))))  # year 10000
 @example(path="when", value=np.datetime64("2020-01-02T03:04:05.123456789"))  # item() is an int
-def test_assigning_any_value_to_any_path_stores_it_exactly_or_raises(store: Path, path: Any,
-                                                                      value: Any) -> None:
+def test_assigning_any_value_to_any_path_stores_it_exactly_or_raises(
+    store: Path, path: Any, value: Any
+) -> None:
     run = fresh(store)
     norm, (label, want) = norm_path(path), atom(value)
     if norm is not None and (norm == "sys" or norm.startswith("sys/")) and norm != "sys/tags":
@@ -254,13 +306,17 @@ def test_assigning_any_value_to_any_path_stores_it_exactly_or_raises(store: Path
 
 
 @fuzz
-@given(calls=st.lists(st.tuples(st.dictionaries(metric_keys, series_values, max_size=4), steps),
-                      min_size=1, max_size=4),
-       on_error=st.sampled_from(["raise", "warn"]))
+@given(
+    calls=st.lists(
+        st.tuples(st.dictionaries(metric_keys, series_values, max_size=4), steps), min_size=1, max_size=4
+    ),
+    on_error=st.sampled_from(["raise", "warn"]),
+)
 @example(calls=[({"a": 1.0, "/a": 2.0}, 1)], on_error="raise")  # one field given twice
 @example(calls=[({"a": 1.0, "a/b": 2.0}, 1)], on_error="warn")  # a field and a field under it
-def test_log_metrics_is_all_or_nothing_per_call_and_exact(store: Path, calls: list[Any],
-                                                          on_error: str) -> None:
+def test_log_metrics_is_all_or_nothing_per_call_and_exact(
+    store: Path, calls: list[Any], on_error: str
+) -> None:
     """Steps negative, NaN, >= 1e12, repeated or decreasing; values of every type; raise or warn."""
     run = fresh(store, on_error=on_error)
     model: dict[str, list[tuple[int, float]]] = {}
@@ -278,8 +334,7 @@ def test_log_metrics_is_all_or_nothing_per_call_and_exact(store: Path, calls: li
                 continue
             seen.add(p)
             opened.update(_prefixes(p))
-            if p == "sys" or p.startswith("sys/") or p in spaces \
-                    or any(ns in model for ns in _prefixes(p)):
+            if p == "sys" or p.startswith("sys/") or p in spaces or any(ns in model for ns in _prefixes(p)):
                 bad.append(key)
                 continue
             s = fixed(step) if step is not None else _next(model.get(p))
@@ -330,9 +385,14 @@ def test_log_configs_stores_the_whole_tree_or_nothing(store: Path, config: Any, 
         label, want = atom(value)
         if label == UNSUPPORTED and cast:
             label, want = atom(str(value))
-        if p is None or label in (ERROR, UNSUPPORTED) or p in expected or p == "sys" \
-                or p.startswith("sys/") \
-                or any(q.startswith(p + "/") or p.startswith(q + "/") for q in expected):
+        if (
+            p is None
+            or label in (ERROR, UNSUPPORTED)
+            or p in expected
+            or p == "sys"
+            or p.startswith("sys/")
+            or any(q.startswith(p + "/") or p.startswith(q + "/") for q in expected)
+        ):
             ok = False
         else:
             expected[p] = (label, want)
@@ -389,15 +449,29 @@ def test_a_dict_nested_50_deep_becomes_a_50_level_path(store: Path) -> None:
 
 def test_numpy_and_torch_values_store_their_python_value(store: Path) -> None:
     run = fresh(store)
-    given_values = {"np/f32": np.float32(0.1), "np/i64": np.int64(-(2**63)), "np/bool": np.bool_(True),
-                    "torch/f": torch.tensor(0.1), "torch/bf16": torch.tensor(1.5, dtype=torch.bfloat16),
-                    "torch/i": torch.tensor(7), "torch/b": torch.tensor(False), "np/0d": np.array(2.5)}
+    given_values = {
+        "np/f32": np.float32(0.1),
+        "np/i64": np.int64(-(2**63)),
+        "np/bool": np.bool_(True),
+        "torch/f": torch.tensor(0.1),
+        "torch/bf16": torch.tensor(1.5, dtype=torch.bfloat16),
+        "torch/i": torch.tensor(7),
+        "torch/b": torch.tensor(False),
+        "np/0d": np.array(2.5),
+    }
     run.log_configs(given_values)
-    run.log_metrics({"m/np": np.float32(0.1), "m/torch": torch.tensor(0.25), "m/int": 2**53 + 1},
-                    step=np.int64(3))
-    check_atoms(run, {**{k: atom(v) for k, v in given_values.items()},
-                      "m/np": ("Float", float(np.float32(0.1))), "m/torch": ("Float", 0.25),
-                      "m/int": ("Float", float(2**53 + 1))})
+    run.log_metrics(
+        {"m/np": np.float32(0.1), "m/torch": torch.tensor(0.25), "m/int": 2**53 + 1}, step=np.int64(3)
+    )
+    check_atoms(
+        run,
+        {
+            **{k: atom(v) for k, v in given_values.items()},
+            "m/np": ("Float", float(np.float32(0.1))),
+            "m/torch": ("Float", 0.25),
+            "m/int": ("Float", float(2**53 + 1)),
+        },
+    )
     run.close()
 
 

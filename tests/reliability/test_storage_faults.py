@@ -131,7 +131,8 @@ def test_store_made_read_only_mid_run_then_writable_again(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("warnings_as_errors", [False, True], ids=["warnings", "warnings-as-errors"])
 def test_database_deleted_mid_run_is_recreated_and_acknowledged_points_land_there(
-        tmp_path: Path, warnings_as_errors: bool) -> None:
+    tmp_path: Path, warnings_as_errors: bool
+) -> None:
     """Even under ``-W error`` the writer thread survives: it prints the warning instead."""
     store = tmp_path / "store"
     env = {"NAIAD_TEST_WARNINGS_AS_ERRORS": "1"} if warnings_as_errors else None

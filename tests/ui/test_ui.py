@@ -24,8 +24,15 @@ from naiad._ui._security import Guard
 from naiad._ui._series import m4_indices
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PROJECT = "ui"
 SPIKE_STEP, SPIKE_VALUE, SPIKE_POINTS = 123_457, 40.0, 200_000
 FILE_BYTES = b"id,label\n1,cat\n2,dog\n" + bytes(range(256))
@@ -41,16 +48,19 @@ def _make_store(root: Path) -> dict[str, Any]:
     with naiad.Run(experiment_name="seabird", run_id="seabird-1", tags=["baseline"], **kw) as run:
         run["config"] = {"lr": 0.001, "batch_size": 32, "optimizer": "adam"}
         for s in range(1, 301):
-            run.log_metrics({"training/val/loss": _loss(s, 2.0), "training/train/loss": _loss(s, 2.2)},
-                            step=s)
+            run.log_metrics(
+                {"training/val/loss": _loss(s, 2.0), "training/train/loss": _loss(s, 2.2)}, step=s
+            )
         run["model/weights"].upload(naiad.File(FILE_BYTES, name='we"ird/../name.csv'))
         for i, line in enumerate(["loading data", "epoch 1 <b>loss</b>=0.5", "done"]):
             run["monitoring/stdout"].append(line, step=i)
-    with naiad.Run(experiment_name="seabird", run_id="seabird-2", fork_run_id="seabird-1",
-                   fork_step=200, **kw) as run:
+    with naiad.Run(
+        experiment_name="seabird", run_id="seabird-2", fork_run_id="seabird-1", fork_step=200, **kw
+    ) as run:
         for s in range(201, 401):
-            run.log_metrics({"training/val/loss": _loss(s, 1.5), "training/train/loss": _loss(s, 1.6)},
-                            step=s)
+            run.log_metrics(
+                {"training/val/loss": _loss(s, 1.5), "training/train/loss": _loss(s, 1.6)}, step=s
+            )
     for i, lr in enumerate([0.01, 0.003, 0.0003]):
         with naiad.Run(experiment_name=f"heron-{i}", run_id=f"heron-{i}", tags=["sweep"], **kw) as run:
             run["config"] = {"lr": lr, "batch_size": 64, "optimizer": "adam"}
@@ -103,19 +113,22 @@ def _open(page: Any, ui: dict[str, Any], hash_: str = "#/runs") -> None:
 
 def _chart(page: Any, path: str, runs: int) -> dict[str, Any]:
     page.wait_for_function(
-        "([p, n]) => window.naiadCharts[p] && window.naiadCharts[p].series.length === n", arg=[path, runs])
+        "([p, n]) => window.naiadCharts[p] && window.naiadCharts[p].series.length === n", arg=[path, runs]
+    )
     return page.evaluate("(p) => window.naiadCharts[p]", path)  # type: ignore[no-any-return]
 
 
 def _keys(page: Any) -> list[str]:
     return page.evaluate(  # type: ignore[no-any-return]
         "() => [...document.querySelectorAll('#tbody .tr[data-key]')]"
-        ".sort((a, b) => a.offsetTop - b.offsetTop).map((r) => r.dataset.key)")
+        ".sort((a, b) => a.offsetTop - b.offsetTop).map((r) => r.dataset.key)"
+    )
 
 
 def _wait_keys(page: Any, keys: list[str]) -> None:
-    page.wait_for_function("(k) => JSON.stringify(window.naiadTable.rows.map((r) => r.key)) === "
-                           "JSON.stringify(k)", arg=keys)
+    page.wait_for_function(
+        "(k) => JSON.stringify(window.naiadTable.rows.map((r) => r.key)) === JSON.stringify(k)", arg=keys
+    )
 
 
 # -- browser ---------------------------------------------------------------------------------------
@@ -158,21 +171,27 @@ def test_charts_keep_a_single_point_spike_and_stitch_the_fork(page: Any, ui: dic
     assert fork["x"] == list(range(1, 401))  # one continuous curve: parent to 200, child after
     assert fork["y"][199] == _loss(200, 2.0) and fork["y"][200] == _loss(201, 1.5)
     assert [(g["run"], g["from"], g["to"]) for g in fork["segments"]] == [
-        ("seabird-1", 1, 200), ("seabird-2", 201, 400)]
+        ("seabird-1", 1, 200),
+        ("seabird-2", 201, 400),
+    ]
     assert [(f["run"], f["step"], f["parent"], f["x"]) for f in val["forks"]] == [
-        ("seabird-2", 200, "seabird-1", 200)]
+        ("seabird-2", 200, "seabird-1", 200)
+    ]
 
     # zooming asks the server again: the visible step range comes back in full detail
     page.evaluate("() => Charts.charts.get('training/train/loss').load([123000, 124000])")
-    page.wait_for_function("() => window.naiadCharts['training/train/loss'].series"
-                           ".find((s) => s.run === 'spike-1').n === 1001")
-    zoomed = page.evaluate("() => window.naiadCharts['training/train/loss'].series"
-                           ".find((s) => s.run === 'spike-1')")
+    page.wait_for_function(
+        "() => window.naiadCharts['training/train/loss'].series.find((s) => s.run === 'spike-1').n === 1001"
+    )
+    zoomed = page.evaluate(
+        "() => window.naiadCharts['training/train/loss'].series.find((s) => s.run === 'spike-1')"
+    )
     assert not zoomed["downsampled"] and zoomed["x"] == list(range(123000, 124001))
 
     page.uncheck("#stitch")  # each run's own points
-    page.wait_for_function("() => window.naiadCharts['training/val/loss'] && "
-                           "!window.naiadCharts['training/val/loss'].stitched")
+    page.wait_for_function(
+        "() => window.naiadCharts['training/val/loss'] && !window.naiadCharts['training/val/loss'].stitched"
+    )
     own = _chart(page, "training/val/loss", 3)
     mine = next(s for s in own["series"] if s["run"] == "seabird-2")
     assert mine["x"] == list(range(201, 401)) and own["forks"] == []
@@ -215,8 +234,9 @@ def test_a_live_run_s_new_points_appear_while_the_page_polls(page: Any, ui: dict
         for s in range(11, 31):
             run.log_metrics({"training/train/loss": 1.0 / s}, step=s)
         run.wait()
-        page.wait_for_function("() => window.naiadCharts['training/train/loss'].series[0].last_step === 30",
-                               timeout=20_000)
+        page.wait_for_function(
+            "() => window.naiadCharts['training/train/loss'].series[0].last_step === 30", timeout=20_000
+        )
         live = page.evaluate("() => window.naiadCharts['training/train/loss'].series[0]")
         assert live["x"] == list(range(1, 31)) and live["y"][-1] == 1.0 / 30
         run.log_metrics({"training/val/loss": 0.5}, step=30)  # a new metric gets its own chart
@@ -265,8 +285,10 @@ def test_a_token_is_required_on_every_request_when_configured(ui: dict[str, Any]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         again = _get(port, "/api/info", {"Cookie": cookie.split(";")[0]})
         assert again.status == 200
-        assert _get(port, "/api/info", {"Cookie": cookie.split(";")[0],
-                                        "Origin": "http://evil.example"}).status == 403
+        assert (
+            _get(port, "/api/info", {"Cookie": cookie.split(";")[0], "Origin": "http://evil.example"}).status
+            == 403
+        )
     finally:
         stop(server)
 
