@@ -294,6 +294,21 @@ class TrainingLog:
         self._guard("sys/failed", self.run._mark_failed, exc)
 
 
+def fork_or_new(run_id: str | None, parent: str, step: int, **kwargs: Any) -> tuple[Run, bool]:
+    """A run forked from ``parent`` at ``step``, or, when that fails, a new run with the same
+    arguments and a warning (a resume must never stop training). True when it forked."""
+    try:
+        return Run(run_id=run_id, fork_run_id=parent, fork_step=step, **kwargs), True
+    except Exception as e:
+        warnings.warn(
+            f"naiad: could not fork run '{parent}' at step {step} ({type(e).__name__}: {e}); "
+            "logging to a new run",
+            NaiadWarning,
+            stacklevel=3,
+        )
+        return Run(run_id=run_id, **kwargs), False
+
+
 STATE_KEY = "naiad"
 
 

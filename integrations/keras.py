@@ -75,7 +75,7 @@ if int(keras.__version__.split(".")[0]) < 3:
     )
 
 from naiad._run import Run
-from naiad._training import DEFAULT_ROOT, TrainingLog, metric_path, resume_state
+from naiad._training import DEFAULT_ROOT, TrainingLog, fork_or_new, metric_path, resume_state
 from naiad.errors import NaiadWarning
 
 __all__ = ["ModelCheckpoint", "NaiadCallback"]
@@ -322,14 +322,8 @@ class NaiadCallback(keras.callbacks.Callback):
             if earlier is not None and earlier is not self:  # that fit was interrupted in this process
                 earlier._end_fit("failed", None)
             run_id = self.run_id if self.run_id != parent else None
-            try:
-                return Run(run_id=run_id, fork_run_id=parent, fork_step=at, **where, **kwargs), resume
-            except Exception as e:
-                _warn(
-                    f"could not fork run '{parent}' at step {at} ({type(e).__name__}: {e}); "
-                    "logging to a new run"
-                )
-                return Run(run_id=run_id, **where, **kwargs), None
+            run, forked = fork_or_new(run_id, parent, at, **where, **kwargs)
+            return run, resume if forked else None
         if self._prev is not None and step >= self._prev[1]:  # this callback's next fit: same run
             run_id, _, project, store = self._prev
             return Run(run_id=run_id, project=project, store=store, **kwargs), None

@@ -67,7 +67,7 @@ except ModuleNotFoundError:
 
 from naiad import NaiadWarning, Run
 from naiad._settings import resolve
-from naiad._training import DEFAULT_ROOT, TrainingLog, resume_state
+from naiad._training import DEFAULT_ROOT, TrainingLog, fork_or_new, resume_state
 from naiad._types import unwrap_scalar
 
 __all__ = ["NaiadLogger"]
@@ -316,22 +316,13 @@ class NaiadLogger(Logger):
             }
         run_id = self._run_id or self._new_id
         self._reopen = {"store": where["store"], **self._run_kwargs}
-        if parent:
-            try:
-                run = Run(run_id=run_id, fork_run_id=parent, fork_step=step, **where, **kwargs)
-            except Exception as e:
-                warnings.warn(
-                    f"naiad: could not fork run '{parent}' at step {step} "
-                    f"({type(e).__name__}: {e}); logging to a new run",
-                    NaiadWarning,
-                    stacklevel=3,
-                )
-            else:
-                if self._fork_from is not None:
-                    self._fork_from = None  # a later fit with this logger continues the child
-                    self._explicit_fork = (parent, int(step or 0))
-                return run
-        return Run(run_id=run_id, **where, **kwargs)
+        if not parent:
+            return Run(run_id=run_id, **where, **kwargs)
+        run, forked = fork_or_new(run_id, parent, int(step or 0), **where, **kwargs)
+        if forked and self._fork_from is not None:
+            self._fork_from = None  # a later fit with this logger continues the child
+            self._explicit_fork = (parent, int(step or 0))
+        return run
 
     def _attach(self, trainer: pl.Trainer) -> None:
         """Follow this trainer; its callbacks get ours (for checkpoint state and train start)."""
