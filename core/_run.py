@@ -758,6 +758,16 @@ class Run:
         self._put(("delete", path))
         self._after_write()
 
+    def mark_failed(self, exc: BaseException | None = None) -> None:
+        """Set ``sys/failed`` (and ``sys/diagnostics/exception`` from ``exc``): for integrations
+        that learn of a failed training from their framework rather than from an exception."""
+        self._mark_failed(exc)
+
+    @property
+    def dropped(self) -> int:
+        """Points and writes dropped so far (``sys/diagnostics/dropped``, as this process counts)."""
+        return 0 if self._writer is None else int(self._writer.dropped)
+
     def _mark_failed(self, exc: BaseException | None = None) -> None:
         """Set ``sys/failed`` (an uncaught exception, or an integration reporting failure)."""
         if self._closed or self._writer is None:
