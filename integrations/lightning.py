@@ -165,6 +165,7 @@ class NaiadLogger(Logger):
         self._save_dir = None if save_dir is None else os.fspath(save_dir)
         if description is not None:
             run_kwargs["description"] = description
+        self._epoch_x = -1
         self._max_step = 0  # the highest optimizer step this logger wrote into its run
         self._offset = 0  # steps a later fit() with this logger adds to trainer.global_step
         self._fits = 0
@@ -306,7 +307,8 @@ class NaiadLogger(Logger):
             return
         self._max_step = max(self._max_step, int(x))
         epoch = self._epochs(int(x) - self._offset, given_epoch)
-        if epoch is not None:
+        if epoch is not None and x > self._epoch_x:  # once per step (LearningRateMonitor logs too)
+            self._epoch_x = x
             log.series({"epoch": epoch}, x)
 
     def log_graph(self, model: Any, input_array: Any = None) -> None:
@@ -483,7 +485,7 @@ class NaiadLogger(Logger):
         reopened = self._run is not None and self._run.closed and self._restored is None
         log = self._ensure_log()
         if not reopened and not existed:
-            self._max_step, self._offset, self._fits = 0, 0, 0
+            self._max_step, self._offset, self._fits, self._epoch_x = 0, 0, 0, -1
         self._fits += 1
         # a later fit() with this logger (two-stage fine-tuning) continues the run's x axis
         self._offset = max(0, self._max_step - int(trainer.global_step)) if self._fits > 1 else 0
