@@ -203,3 +203,28 @@ def test_media_helpers_store_an_image_a_table_and_text(tmp_path: Path) -> None:
     assert [s for s, _ in points(run, "training/images/samples")] == [1.0, 1.001]
     assert points(run, "training/text/notes") == [(1.0, "hello")]
     assert len(points(run, "training/tables/preds")) == 1
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Lightning's ddp_spawn advice on CPU
+def test_ddp_spawn_on_two_cpu_processes_logs_once_from_rank_zero(tmp_path: Path) -> None:
+    """experiment used before fit, then ddp_spawn with 2 processes: training completes, one run."""
+    store = tmp_path / "store"
+    logger = NaiadLogger(store=store)
+    logger.experiment["notes"] = "touched before fit"
+    t = pl.Trainer(
+        logger=logger,
+        strategy="ddp_spawn",
+        devices=2,
+        accelerator="cpu",
+        max_steps=2,
+        log_every_n_steps=1,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    t.fit(Tiny(), datamodule=Data())
+    logger.finalize("success")
+    run = read(store, logger.version)
+    assert [s for s, _ in points(run, "training/train/loss")] == [1.0, 2.0]  # rank 0 only
+    assert run.fetch()["notes"] == "touched before fit"
