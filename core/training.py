@@ -509,7 +509,7 @@ class TrainingLog:
         if monitor:
             self.configs({f"checkpoints/by_monitor/{_clean(monitor)}/{k}": v for k, v in info.items()})
         policy = {True: ("last", "best"), False: (), "last": ("last",), "best": ("best",)}
-        wanted = ("last", "best", "all") if upload == "all" else policy.get(upload, ())  # type: ignore[call-overload]
+        wanted = ("last", "best", "all") if upload == "all" else policy.get(upload, ())
         for k in kinds:
             self.configs({f"checkpoints/{k}/{key}": value for key, value in info.items()})
             if k in wanted and p.is_file():

@@ -14,12 +14,11 @@ torch = pytest.importorskip("torch")
 
 import lightning.pytorch as pl  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
+from test_lightning import BATCHES, Data, Tiny, points, read, trainer  # noqa: E402
 
 import naiad  # noqa: E402
 from naiad.errors import ConfigError  # noqa: E402
 from naiad.integrations.lightning import NaiadLogger  # noqa: E402
-
-from test_lightning import BATCHES, Data, Tiny, points, read, trainer  # noqa: E402
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The '\\w+_dataloader' does not have many workers"),
@@ -173,7 +172,7 @@ def test_learning_rate_monitor_parameter_groups_use_the_standard_paths(tmp_path:
 
 
 def test_a_constructor_typo_raises_instead_of_logging_nothing(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="experimnt_name.*experiment_name"):
+    with pytest.raises(ConfigError, match=r"experimnt_name.*experiment_name"):
         NaiadLogger(experimnt_name="x", store=tmp_path / "store")  # type: ignore[call-arg]
     with pytest.raises(TypeError):  # ConfigError is a TypeError too
         NaiadLogger(experimnt_name="x")  # type: ignore[call-arg]
