@@ -69,13 +69,16 @@ class Run:
             created with a name is its head.
         run_id: your id for the run (``sys/custom_run_id``); an existing id resumes the run.
         project: project name (default ``default``).
-        store: store location: a directory (default ``./.naiad``).
+        store: store location: a directory (default ``./.naiad``) or
+            ``postgresql://USER:PASS@HOST:PORT/DB`` (the team store).
         fork_run_id, fork_step: fork from run ``fork_run_id`` at ``fork_step`` (inclusive).
         creation_time: ``sys/creation_time`` (default now).
         mode: ``async`` (default), ``sync``, ``offline``, ``disabled`` or ``read-only``.
         tags, description: initial ``sys/tags`` and ``sys/description``.
         inherit_configs: a fork copies its parent's configs, tags and description.
         on_error: ``raise`` (default) or ``warn`` (drop the bad point, warn, count it).
+        blobs: where uploaded files go: a directory or ``s3://BUCKET/PREFIX`` (default: the
+            location the store recorded, else the store's ``files/``; also ``NAIAD_BLOBS``).
 
     Example:
         >>> with Run(experiment_name="seabird", store=tmp) as run:  # doctest: +SKIP
@@ -98,6 +101,7 @@ class Run:
         inherit_configs: bool = True,
         on_error: str | None = None,
         *,
+        blobs: str | os.PathLike[str] | None = None,
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
@@ -111,6 +115,7 @@ class Run:
                 "run_id": run_id,
                 "project": project,
                 "store": None if store is None else os.fspath(store),
+                "blobs": None if blobs is None else os.fspath(blobs),
                 "mode": mode,
                 "on_error": on_error,
             },
@@ -194,7 +199,7 @@ class Run:
             base = Path(location).expanduser()
             name = f"{self.settings.project}--{custom_id}.naiad-journal"
             return SqliteStore(base / "offline" / _safe(name))
-        return open_store(location, create=self.mode != "read-only")
+        return open_store(location, create=self.mode != "read-only", blobs=self.settings.blobs)
 
     def _start(self) -> None:
         self._closed = False

@@ -86,7 +86,7 @@ def is_regex(name: str) -> bool:
 @contextlib.contextmanager
 def _opened(project: str | None, store: PathLike) -> Iterator[tuple[SqliteStore, str]]:
     settings = resolve({"project": project, "store": None if store is None else os.fspath(store)})
-    opened = open_store(settings.store, create=False)
+    opened = open_store(settings.store, create=False, blobs=settings.blobs)
     try:
         yield opened, settings.project
     finally:

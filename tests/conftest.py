@@ -20,6 +20,7 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     for name in (
         "NAIAD_STORE",
+        "NAIAD_BLOBS",
         "NAIAD_PROJECT",
         "NAIAD_MODE",
         "NAIAD_EXPERIMENT",
@@ -43,3 +44,37 @@ def _close_leftover_runs() -> Iterator[None]:
     for key, run in list(_lifecycle._open.items()):
         if key not in before:
             run.close(timeout=10)
+
+
+# -- team-store services (PostgreSQL, S3): started by .ci/services.sh ------------------------------
+def _service(variable: str, what: str) -> str:
+    """The service's address from the environment; missing: fail under CI, skip locally."""
+    import os
+
+    value = os.environ.get(variable, "")
+    if not value:
+        message = f'{variable} is not set: start {what} with `eval "$(.ci/services.sh start)"`'
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + " (CI=true: a test whose service is missing fails)")
+        pytest.skip(message)
+    return value
+
+
+@pytest.fixture
+def s3_blobs(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``s3://BUCKET/PREFIX`` of a fresh, empty bucket on the test S3 server (moto)."""
+    import uuid
+
+    _service("NAIAD_TEST_S3", "an S3 server")
+    from naiad._storage._s3 import S3Blobs
+
+    bucket = f"naiad-test-{uuid.uuid4().hex[:16]}"
+    admin = S3Blobs(f"s3://{bucket}")
+    client = admin.client()
+    client.create_bucket(Bucket=bucket)
+    yield f"s3://{bucket}/team"
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=bucket)
+    admin.close()

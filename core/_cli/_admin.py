@@ -207,7 +207,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     s = settings(args)
     todo = journals(args.journals, s.store)
-    target = open_store(s.store, create=True)
+    target = open_store(s.store, create=True, blobs=s.blobs)
     try:
         for journal in todo:
             with _output.progress(f"syncing {journal.name}") as update:
@@ -233,7 +233,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 # -- trash / restore -----------------------------------------------------------------------------------
 def cmd_trash(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         runs = [find_run(store, s.project, ref) for ref in args.runs]  # all found, or none changed
         for run in runs:
@@ -295,7 +295,7 @@ def _size(n: int) -> str:
 
 def cmd_store_info(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         info = store_info(store)
     finally:

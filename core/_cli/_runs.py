@@ -237,7 +237,7 @@ def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         run = newest_run(store, s.project) if args.run is None else find_run(store, s.project, args.run)
         info = describe(store, run)

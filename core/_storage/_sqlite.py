@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from .._types import FieldType, float_bits
 from ..errors import ForkParentNotFound, SchemaVersionError, StorageError
-from ._blobs import BlobDir
+from ._blobs import BlobDir, BlobStore
 from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -101,7 +101,7 @@ class SqliteStore:
         >>> store = SqliteStore(Path(tmp) / "store")  # doctest: +SKIP
     """
 
-    def __init__(self, root: Path, *, create: bool = True) -> None:
+    def __init__(self, root: Path, *, create: bool = True, blobs: BlobStore | None = None) -> None:
         self.root = root.expanduser().resolve()
         self.uri = str(self.root)
         self.db_path = self.root / DB_NAME
@@ -116,7 +116,7 @@ class SqliteStore:
             raise StorageError(f"No naiad store at {self.root} (no {DB_NAME} there).")
         if create and not os.access(self.root, os.W_OK):
             raise StorageError(f"The store directory {self.root} is not writable.")
-        self.blobs = BlobDir(self.root / "files")
+        self.blobs: BlobStore = BlobDir(self.root / "files") if blobs is None else blobs
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -597,7 +597,8 @@ class SqliteStore:
         except OSError as e:
             if isinstance(e, StorageError):
                 raise
-            raise StorageError(f"Cannot store a file in {self.blobs.root}: {e.strerror or e}.") from e
+            where = getattr(self.blobs, "root", None) or getattr(self.blobs, "uri", self.blobs)
+            raise StorageError(f"Cannot store a file in {where}: {e.strerror or e}.") from e
 
     def open_blob(self, sha256: str) -> BinaryIO:
         return self.blobs.open(sha256)

@@ -46,7 +46,7 @@ def make_server(
     from .._storage import open_store
 
     settings = resolve({"project": project, "store": None if store is None else os.fspath(store)})
-    db = open_store(settings.store, create=False)
+    db = open_store(settings.store, create=False, blobs=settings.blobs)
     chosen = settings.project
     names = db.projects()
     if names and chosen not in names:
