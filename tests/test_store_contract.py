@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 import naiad
-from naiad._storage import RunSpec, SqliteStore, open_store
+from naiad._storage import Assign, Delete, Floats, Points, RunSpec, RunStore, SetChange, open_store
 from naiad._types import FieldType
 from naiad.testing import fields, series, temporary_store
 
-BACKENDS: dict[str, Callable[[Path], SqliteStore]] = {"sqlite": open_store}
+BACKENDS: dict[str, Callable[[Path], RunStore]] = {"sqlite": open_store}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStore]:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
     store = BACKENDS[request.param](tmp_path / "store")
     yield store
     store.close()
@@ -42,7 +42,7 @@ def spec(run_id: str, **kw: object) -> RunSpec:
     return RunSpec(**base)  # type: ignore[arg-type]
 
 
-def test_open_run_creates_once_then_resumes(backend: SqliteStore) -> None:
+def test_open_run_creates_once_then_resumes(backend: RunStore) -> None:
     first = backend.open_run(spec("a"))
     again = backend.open_run(spec("a"))
     assert first.created and not again.created and first.pk == again.pk
@@ -50,18 +50,18 @@ def test_open_run_creates_once_then_resumes(backend: SqliteStore) -> None:
     assert backend.find_run("p", "missing") is None
 
 
-def test_a_batch_applies_every_op_in_order(backend: SqliteStore) -> None:
+def test_a_batch_applies_every_op_in_order(backend: RunStore) -> None:
     run = backend.open_run(spec("a"))
     backend.write_batch(
         run.pk,
         [
-            ("assign", "x", int(FieldType.INTEGER), 1),
-            ("floats", "loss", array("q", [0, 1_000_000]), array("d", [0.5, 0.25]), array("d", [1.0, 2.0])),
-            ("points", "notes", int(FieldType.STRING_SERIES), [(0, 1.0, "a"), (5, 2.0, "b")]),
-            ("set_add", "tags", ["t1", "t2"]),
-            ("set_remove", "tags", ["t1"]),
-            ("delete", "x"),
-            ("assign", "x", int(FieldType.STRING), "again"),
+            Assign("x", int(FieldType.INTEGER), 1),
+            Floats("loss", array("q", [0, 1_000_000]), array("d", [0.5, 0.25]), array("d", [1.0, 2.0])),
+            Points("notes", int(FieldType.STRING_SERIES), [(0, 1.0, "a"), (5, 2.0, "b")]),
+            SetChange("tags", "add", ("t1", "t2")),
+            SetChange("tags", "remove", ("t1",)),
+            Delete("x"),
+            Assign("x", int(FieldType.STRING), "again"),
         ],
     )
     got = {f.path: f for f in backend.fields(run.pk)}
@@ -74,28 +74,28 @@ def test_a_batch_applies_every_op_in_order(backend: SqliteStore) -> None:
     assert backend.last_point_before(run.pk, "loss", 500_000) == (0, 0.5)
 
 
-def test_a_write_of_another_type_from_another_writer_is_reported_not_applied(backend: SqliteStore) -> None:
+def test_a_write_of_another_type_from_another_writer_is_reported_not_applied(backend: RunStore) -> None:
     run = backend.open_run(spec("a"))
-    backend.write_batch(run.pk, [("assign", "x", int(FieldType.INTEGER), 1)])
-    warnings = backend.write_batch(run.pk, [("assign", "x", int(FieldType.STRING), "s")])
+    backend.write_batch(run.pk, [Assign("x", int(FieldType.INTEGER), 1)])
+    warnings = backend.write_batch(run.pk, [Assign("x", int(FieldType.STRING), "s")])
     assert warnings and "Integer" in warnings[0]
     assert backend.field(run.pk, "x").value == 1  # type: ignore[union-attr]
 
 
-def test_fork_parent_must_exist_unless_allowed(backend: SqliteStore) -> None:
+def test_fork_parent_must_exist_unless_allowed(backend: RunStore) -> None:
     with pytest.raises(naiad.ForkParentNotFound):
         backend.open_run(spec("child", fork_parent="nope", fork_step=3))
     orphan = backend.open_run(spec("orphan", fork_parent="nope", fork_step=3, allow_missing_parent=True))
     assert orphan.parent_pk is None
 
 
-def test_blobs_are_content_addressed(backend: SqliteStore) -> None:
-    sha, size = backend.put_blob(b"hello")
-    assert (size, backend.put_blob(b"hello")[0]) == (5, sha)
-    with backend.open_blob(sha) as f:
+def test_blobs_are_content_addressed(backend: RunStore) -> None:
+    sha, size = backend.blobs.put(b"hello")
+    assert (size, backend.blobs.put(b"hello")[0]) == (5, sha)
+    with backend.blobs.open(sha) as f:
         assert f.read() == b"hello"
     with pytest.raises(naiad.StorageError):
-        backend.open_blob("../../etc/passwd")
+        backend.blobs.open("../../etc/passwd")
 
 
 def test_testing_helpers_read_back_exactly() -> None:
