@@ -1,6 +1,7 @@
-"""The storage primitives every backend implements, checked against the embedded store.
+"""The storage primitives every backend implements, typed against the `RunStore` Protocol.
 
-A new backend (PostgreSQL, ...) runs this module unchanged by adding itself to `BACKENDS`.
+It runs against the embedded store and the in-memory store of `naiad.testing`. A new
+backend (PostgreSQL, HTTP, ...) runs this module unchanged by adding itself to `BACKENDS`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,25 @@ from pathlib import Path
 import pytest
 
 import naiad
-from naiad._storage import Assign, Delete, Floats, Points, RunSpec, RunStore, SetChange, open_store
+from naiad._filter import parse
+from naiad._storage import (
+    Assign,
+    Delete,
+    Floats,
+    Points,
+    RunSelection,
+    RunSpec,
+    RunStore,
+    SetChange,
+    open_store,
+)
 from naiad._types import FieldType
-from naiad.testing import fields, series, temporary_store
+from naiad.testing import MemoryStore, fields, series, temporary_store
 
-BACKENDS: dict[str, Callable[[Path], RunStore]] = {"sqlite": open_store}
+BACKENDS: dict[str, Callable[[Path], RunStore]] = {
+    "sqlite": open_store,
+    "memory": lambda _root: MemoryStore(),
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -96,6 +111,65 @@ def test_blobs_are_content_addressed(backend: RunStore) -> None:
         assert f.read() == b"hello"
     with pytest.raises(naiad.StorageError):
         backend.blobs.open("../../etc/passwd")
+
+
+def test_selection_filters_sorts_limits_and_leaves_out_the_trash(backend: RunStore) -> None:
+    for i, run_id in enumerate(["a", "b", "c", "d"]):
+        run = backend.open_run(spec(run_id, experiment="e" if run_id != "d" else "other"))
+        backend.write_batch(
+            run.pk,
+            [
+                Assign("lr", int(FieldType.FLOAT), 0.1 * (i + 1)),
+                Assign("name", int(FieldType.STRING), f"model-{run_id}"),
+                SetChange("sys/tags", "add", ("big",) if i % 2 else ("small",)),
+                Floats(
+                    "loss", array("q", [0, 1_000_000]), array("d", [1.0, 0.5 - i / 10]), array("d", [1, 2])
+                ),
+            ],
+        )
+    trashed = backend.find_run("p", "b")
+    assert trashed is not None
+    backend.write_batch(trashed.pk, [Assign("sys/trashed", int(FieldType.BOOLEAN), True)])
+
+    def labels(**kw: object) -> list[str]:
+        return [label for _, label in backend.select_runs(RunSelection(project="p", **kw), 0.0)]  # type: ignore[arg-type]
+
+    assert labels() == ["a", "c", "d"]
+    assert labels(trashed=None) == ["a", "b", "c", "d"]
+    assert labels(trashed=True) == ["b"]
+    assert labels(filter=parse("lr > 0.15 and last(loss) < 0.35")) == ["c", "d"]
+    assert labels(filter=parse('sys/tags contains "big"'), trashed=None) == ["b", "d"]
+    assert labels(filter=parse('name ~ "-[ad]$" or not exists(lr)')) == ["a", "d"]
+    assert labels(filter=parse("sys/trashed")) == ["b"]
+    assert labels(sort_by="lr", ascending=False, limit=2) == ["d", "c"]
+    assert labels(names_regex="^[cd]") == ["c", "d"]
+    assert labels(heads=True) == ["e", "other"] or labels(heads=True) == ["other", "e"]
+    assert labels(heads=True, names=("e",)) == ["e"]
+    counts = backend.count_by_experiment(RunSelection(project="p", experiments=("e",)), 0.0)
+    assert counts == {"e": 2}
+
+
+def test_series_reads_take_a_step_range_and_a_tail(backend: RunStore) -> None:
+    run = backend.open_run(spec("a"))
+    rows = [(s * 1_000_000, float(s), f"n{s}") for s in range(10)]
+    backend.write_batch(run.pk, [Points("notes", int(FieldType.STRING_SERIES), rows)])
+    assert [r[2] for r in backend.points(run.pk, "notes", 6_000_000, min_step=4_000_000)] == [
+        "n4",
+        "n5",
+        "n6",
+    ]
+    assert [r[2] for r in backend.points(run.pk, "notes", None, tail=2)] == ["n8", "n9"]
+    assert backend.find_run_by_sys_id("p", run.sys_id) == backend.find_run("p", "a")
+
+
+def test_sessions_decide_the_state(backend: RunStore) -> None:
+    run = backend.open_run(spec("a"))
+    session = backend.open_session(run.pk, "h", 1, 100.0)
+    assert backend.run_state(run.pk, 101.0) == ("active", 100.0)
+    assert backend.active_runs([run.pk], 101.0) == {run.pk}
+    assert backend.run_state(run.pk, 200.0)[0] == "inactive"  # no heartbeat for 100 s
+    backend.ping(session, 150.0, closing=True)
+    assert backend.run_state(run.pk, 151.0) == ("inactive", 150.0)
 
 
 def test_testing_helpers_read_back_exactly() -> None:

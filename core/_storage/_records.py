@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from .._filter import Node
 
 
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Assign:
     """Set an atom (create, or overwrite one of the same type)."""
