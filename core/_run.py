@@ -19,14 +19,14 @@ import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from . import _lifecycle
+from . import _lifecycle, _sys
 from ._fields import CallPaths, FieldState, Inherited
 from ._files import File, as_file, file_meta, manifest, source_of
 from ._read import Lineage, decode, lineage
 from ._settings import Settings, resolve
-from ._storage import RunRecord, RunSpec, SqliteStore, open_store
+from ._storage import Assign, Delete, RunRecord, RunSpec, RunStore, SetChange, open_journal, open_store
 from ._types import (
     MAX_STEP,
     STEP_SCALE,
@@ -40,8 +40,9 @@ from ._types import (
     is_namespace_value,
     to_float,
     unwrap_scalar,
+    whole_step_fixed,
 )
-from ._writer import MAX_QUEUE, Writer
+from ._writer import MAX_QUEUE, BlobStored, PointMsg, Writer
 from .errors import (
     FieldNotFound,
     FieldValueError,
@@ -137,7 +138,7 @@ class Run:
         self._chain: Lineage | None = None
         custom_id = settings.run_id or os.urandom(8).hex()
         created = creation_time.timestamp() if creation_time is not None else _time()
-        self._store: SqliteStore | None = None
+        self._store: RunStore | None = None
         self._writer: Writer | None = None
         if self.mode == "disabled":
             self._record = RunRecord(
@@ -167,8 +168,8 @@ class Run:
             creation_time=created,
             owner=settings.owner,
             hostname=platform.node(),
-            tags=tuple(_strings("sys/tags", tags)),
-            description=None if description is None else check_string("sys/description", description),
+            tags=tuple(_strings(_sys.TAGS, tags)),
+            description=None if description is None else check_string(_sys.DESCRIPTION, description),
             inherit_configs=inherit_configs,
             allow_missing_parent=self.mode == "offline",
         )
@@ -181,7 +182,7 @@ class Run:
         except BaseException:
             self._store.close()
             raise
-        creation = self._stored("sys/creation_time")
+        creation = self._stored(_sys.CREATION_TIME)
         self._writer = Writer(
             self._store,
             self._record.pk,
@@ -189,16 +190,16 @@ class Run:
             creation.timestamp() if creation else created,
             reattach=self._reattach,
         )
-        self._writer.base_running_time = float(self._stored("sys/running_time") or 0.0)
+        self._writer.base_running_time = float(self._stored(_sys.RUNNING_TIME) or 0.0)
         self._start()
 
     # -- construction helpers ---------------------------------------------------------------------
-    def _open_store(self, custom_id: str) -> SqliteStore:
+    def _open_store(self, custom_id: str) -> RunStore:
         location = self.settings.store
         if self.mode == "offline":
             base = Path(location).expanduser()
             name = f"{self.settings.project}--{custom_id}.naiad-journal"
-            return SqliteStore(base / "offline" / _safe(name))
+            return open_journal(base / "offline" / _safe(name))
         return open_store(location, create=self.mode != "read-only", blobs=self.settings.blobs)
 
     def _start(self) -> None:
@@ -322,7 +323,7 @@ class Run:
         keys = tuple(data)
         group = self._groups.get(keys)
         if group is not None and type(step) is int and timestamp is None:
-            s = step * 1_000_000
+            s = whole_step_fixed(step)
             if s > group[0] and step < MAX_STEP:
                 values = tuple(data.values())
                 if {*map(type, values)} == _FLOAT_ONLY:
@@ -392,16 +393,16 @@ class Run:
             meta = self._store_file(path, file)
             if meta is not None:
                 self._f.add(path, FieldType.FILE)
-                ops.append(("assign", path, int(FieldType.FILE), meta))
+                ops.append(Assign(path, int(FieldType.FILE), meta))
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
 
     def add_tags(self, tags: Iterable[str] | str, group_tags: bool = False) -> None:
         """Add tags to ``sys/tags`` (or ``sys/group_tags``)."""
-        self._set_change("sys/group_tags" if group_tags else "sys/tags", "set_add", tags)
+        self._set_change(_sys.GROUP_TAGS if group_tags else _sys.TAGS, "add", tags)
 
     def remove_tags(self, tags: Iterable[str] | str, group_tags: bool = False) -> None:
-        self._set_change("sys/group_tags" if group_tags else "sys/tags", "set_remove", tags)
+        self._set_change(_sys.GROUP_TAGS if group_tags else _sys.TAGS, "remove", tags)
 
     def wait(self, timeout: float | None = None, verbose: bool = False) -> bool:
         """Block until everything logged so far is durable in the store. False on timeout."""
@@ -645,7 +646,7 @@ class Run:
                 continue
             self._f.add(path, ftype)
             self._f.last[path] = [s, value]
-            ops.append(("point", path, int(ftype), s, ts, stored))
+            ops.append(PointMsg(path, int(ftype), s, ts, stored))
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
 
@@ -681,14 +682,14 @@ class Run:
 
                 data = source.read_bytes() if isinstance(source, Path) else source
                 return file_meta(file, hashlib.sha256(data).hexdigest(), len(data))  # type: ignore[arg-type]
-            sha, size = self._store.put_blob(source)
+            sha, size = self._store.blobs.put(source)
         except StorageError as e:
             if self.mode == "sync":
                 raise
             self._writer.dropped += 1  # type: ignore[union-attr]
             warnings.warn(f"naiad: the file for '{path}' was not stored: {e}", NaiadWarning, stacklevel=4)
             return None
-        self._put(("blob", size))
+        self._put(BlobStored(size))
         return file_meta(file, sha, size)
 
     def _assign(self, path: str, value: Any, cast_unsupported: bool) -> None:
@@ -722,7 +723,7 @@ class Run:
                 if ftype is FieldType.STRING_SET
                 else checked
             )
-            ops.append(("assign", p, int(ftype), stored))
+            ops.append(Assign(p, int(ftype), stored))
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
 
@@ -732,7 +733,7 @@ class Run:
         meta = self._store_file(path, file)
         if meta is not None:
             self._f.add(path, FieldType.FILE)
-            self._put(("assign", path, int(FieldType.FILE), meta))
+            self._put(Assign(path, int(FieldType.FILE), meta))
         self._after_write()
 
     def _track_files(self, path: str, target: Any) -> None:
@@ -740,38 +741,64 @@ class Run:
         self._f.check_type(path, FieldType.ARTIFACT)
         meta = manifest(path, target)
         self._f.add(path, FieldType.ARTIFACT)
-        self._put(("assign", path, int(FieldType.ARTIFACT), meta))
+        self._put(Assign(path, int(FieldType.ARTIFACT), meta))
         self._after_write()
 
-    def _set_change(self, path: str, kind: str, items: Iterable[str] | str | None) -> None:
+    def _set_change(
+        self, path: str, kind: Literal["add", "remove", "clear"], items: Iterable[str] | str | None
+    ) -> None:
         self._writable()
         self._f.check_type(path, FieldType.STRING_SET)
         values = [] if items is None else _strings(path, items)
         self._f.add(path, FieldType.STRING_SET)
-        self._put((kind, path, values) if kind != "set_clear" else (kind, path))
+        self._put(SetChange(path, kind, tuple(values)))
         self._after_write()
 
     def _delete(self, path: str) -> None:
         self._writable()
-        if path == "sys" or path.startswith("sys/"):
+        if _sys.is_sys(path):
             from .errors import ReadOnlyFieldError
 
             raise ReadOnlyFieldError(path)
         self._materialize()
         if not self._f.remove(path):
             raise FieldNotFound(f"Run '{self.run_id}' has no field or namespace '{path}'.")
-        self._put(("delete", path))
+        self._put(Delete(path))
         self._after_write()
 
-    def _mark_failed(self, exc: BaseException | None = None) -> None:
-        """Set ``sys/failed`` (an uncaught exception, or an integration reporting failure)."""
+    def mark_failed(self, exc: BaseException | None = None) -> None:
+        """Mark the run failed (``sys/failed``), recording ``exc`` in ``sys/diagnostics``.
+
+        What an uncaught exception does on its own; integrations call it when the training
+        they watch fails. With ``exc``: ``sys/diagnostics/exception`` holds
+        ``"Type: message"`` and ``sys/diagnostics/traceback`` the full traceback text (when
+        the exception has one). A no-op on a closed or read-only run.
+
+        Example:
+            >>> try:
+            ...     train()
+            ... except Exception as e:
+            ...     run.mark_failed(e)  # doctest: +SKIP
+        """
         if self._closed or self._writer is None:
             return
-        ops: list[tuple[Any, ...]] = [("assign", "sys/failed", int(FieldType.BOOLEAN), True)]
+        ops: list[Assign] = [Assign(_sys.FAILED, int(FieldType.BOOLEAN), True)]
         if exc is not None:
             text = f"{type(exc).__name__}: {exc}"[:4096]
-            ops.append(("assign", "sys/diagnostics/exception", int(FieldType.STRING), text))
+            ops.append(Assign(_sys.DIAGNOSTICS_EXCEPTION, int(FieldType.STRING), text))
+            if exc.__traceback__ is not None:
+                import traceback
+
+                full = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                ops.append(Assign(_sys.DIAGNOSTICS_TRACEBACK, int(FieldType.STRING), full[-60_000:]))
         self._queue.extend(ops)
+
+    _mark_failed = mark_failed  # the name the lifecycle and older integrations call
+
+    @property
+    def dropped(self) -> int:
+        """How many points or ops were dropped (``on_error="warn"``, or storage failing)."""
+        return 0 if self._writer is None else self._writer.dropped
 
 
 def _strings(path: str, items: Iterable[str] | str) -> list[str]:

@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from .._read import decode
-from .._storage import RunRecord, SqliteStore, open_store
-from .._types import STEP_SCALE, FieldType
+from .._storage import RunRecord, RunStore, open_store
+from .._types import FieldType, step_value
 from . import CommandError, _output, settings
 
 LS_COLUMNS = ["sys/id", "sys/name", "sys/state", "sys/creation_time", "sys/tags"]
@@ -174,27 +174,21 @@ def cmd_experiments(args: argparse.Namespace) -> int:
     return 0
 
 
-def find_run(store: SqliteStore, project: str, ref: str) -> RunRecord:
+def find_run(store: RunStore, project: str, ref: str) -> RunRecord:
     """A run by its run id, or else by its ``sys/id`` label."""
     found = store.find_run(project, ref)
     if found is not None:
         return found
-    pk = store._read(
-        lambda c: c.execute(
-            "SELECT r.id FROM runs r JOIN projects p ON r.project_id = p.id "
-            "WHERE p.name = ? AND r.sys_id = ?",
-            (project, ref),
-        ).fetchone()
-    )
-    if pk is None:
+    by_label = store.find_run_by_sys_id(project, ref)
+    if by_label is None:
         raise CommandError(
             f"No run '{ref}' in project '{project}' of the store at {store.root} "
             "(give a run id or a sys/id; 'naiad ls' lists them)."
         )
-    return store.get_run(pk[0])
+    return by_label
 
 
-def newest_run(store: SqliteStore, project: str) -> RunRecord:
+def newest_run(store: RunStore, project: str) -> RunRecord:
     """The run created last in ``project``."""
     runs = list(store.iter_runs(project))
     if not runs:
@@ -202,7 +196,7 @@ def newest_run(store: SqliteStore, project: str) -> RunRecord:
     return runs[-1]
 
 
-def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
+def describe(store: RunStore, run: RunRecord) -> dict[str, Any]:
     """Everything ``show`` prints, as plain data."""
     fields: dict[str, Any] = {}
     for rec in store.fields(run.pk):
@@ -212,7 +206,7 @@ def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
         if ftype.is_series:
             item["last"] = _output.plain(value, nan="nan")
             item["points"] = rec.count
-            item["last_step"] = None if rec.step is None else rec.step / STEP_SCALE
+            item["last_step"] = None if rec.step is None else step_value(rec.step)
         else:
             item["value"] = _output.plain(value, nan="nan")
         fields[rec.path] = item
@@ -224,10 +218,10 @@ def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
         "experiment": run.experiment,
         "lineage": {
             "parent": None if parent is None else parent.custom_id,
-            "fork_step": None if run.fork_step is None else run.fork_step / STEP_SCALE,
+            "fork_step": None if run.fork_step is None else step_value(run.fork_step),
             "depth": run.depth,
             "children": [
-                {"run": c.custom_id, "fork_step": None if c.fork_step is None else c.fork_step / STEP_SCALE}
+                {"run": c.custom_id, "fork_step": None if c.fork_step is None else step_value(c.fork_step)}
                 for c in store.children(run.pk)
             ],
         },

@@ -1,4 +1,4 @@
-"""Content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
+"""The first BlobStore: content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
 
 A stored name is metadata only; the key on disk is the hex digest, checked to be hex before
 it ever becomes part of a path. Writes go to a temporary file and are renamed into place.
@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeAlias
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import StorageError
 
 if TYPE_CHECKING:
-    from ._s3 import S3Blobs
+    from ._protocol import BlobStore
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1 << 20
@@ -33,6 +33,14 @@ class BlobDir:
 
     def put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         """Store ``source``; return (sha256, size). Storing the same content twice is free."""
+        try:
+            return self._put(source)
+        except OSError as e:
+            if isinstance(e, StorageError):
+                raise
+            raise StorageError(f"Cannot store a file in {self.root}: {e.strerror or e}.") from e
+
+    def _put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         import hashlib
         import tempfile
 
@@ -72,10 +80,7 @@ class BlobDir:
         return self._path(sha256).exists()
 
 
-BlobStore: TypeAlias = "BlobDir | S3Blobs"  # the blob half of a store: put, open, exists
-
-
-def open_blobs(location: str | Path) -> BlobDir | S3Blobs:
+def open_blobs(location: str | Path) -> BlobStore:
     """The blob store at ``location``: ``s3://BUCKET/PREFIX`` or a local directory."""
     text = str(location)
     if text.startswith("s3://"):

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._files import safe_filename
 from .._read import decode, lineage, other_series
-from .._storage import FieldRecord, RunRecord, SqliteStore
+from .._storage import FieldRecord, RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
@@ -19,14 +19,7 @@ BASE_COLUMNS = ["sys/custom_run_id", "sys/experiment/name", "sys/state", "sys/ta
 DEFAULT_COLUMNS = ["sys/id", "sys/creation_time", "sys/owner"]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
 MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
-_ATOMS = {
-    FieldType.FLOAT,
-    FieldType.INTEGER,
-    FieldType.BOOLEAN,
-    FieldType.STRING,
-    FieldType.DATETIME,
-    FieldType.STRING_SET,
-}
+_ATOMS = {t for t in FieldType if t.is_atom and t not in (FieldType.FILE, FieldType.ARTIFACT)}
 
 
 def jsonable(value: Any) -> Any:
@@ -85,7 +78,7 @@ def column_values(col: Any) -> list[Any]:
     return [jsonable(v) for v in col.tolist()]
 
 
-def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
+def find(store: RunStore, project: str, run_id: str) -> RunRecord:
     rec = store.find_run(project, run_id)
     if rec is None:
         raise RunNotFound(f"No run '{run_id}' in project '{project}'.")
@@ -93,7 +86,7 @@ def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
 
 
 def runs_table(
-    store: SqliteStore,
+    store: RunStore,
     project: str,
     *,
     heads: bool,
@@ -122,7 +115,7 @@ def runs_table(
         "sort_by": sort or "sys/creation_time",
         "ascending": ascending,
         "project": project,
-        "store": store.root,
+        "store": store,
     }
     fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
     if runs is not None:
@@ -132,7 +125,7 @@ def runs_table(
     total = len(frame)
     if stop is not None and total >= stop:
         lister = query.list_experiments if heads else query.list_runs
-        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store.root))
+        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store))
     frame = frame.iloc[offset:stop]
     names = [str(c) for c in frame.columns]
     if isinstance(columns, list):
@@ -163,7 +156,7 @@ def runs_table(
     return {"columns": shown, "rows": rows, "total": total, "offset": offset}
 
 
-def column_paths(store: SqliteStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
+def column_paths(store: RunStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
     """Field paths present in the project's newest runs, with their types (for column pickers)."""
     found: dict[str, int] = {}
     records = list(store.iter_runs(project))[-limit_runs:]
@@ -186,7 +179,7 @@ def field_value(rec: FieldRecord) -> Any:
     return jsonable(value)
 
 
-def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
+def run_detail(store: RunStore, project: str, run_id: str) -> dict[str, Any]:
     """A run's fields, files, string series, sys attributes and lineage."""
     rec = find(store, project, run_id)
     fields = store.fields(rec.pk)
@@ -242,7 +235,7 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
 
 
 def string_series(
-    store: SqliteStore, project: str, run_id: str, path: str, tail: int = 1000, since: float | None = None
+    store: RunStore, project: str, run_id: str, path: str, tail: int = 1000, since: float | None = None
 ) -> dict[str, Any]:
     """The last ``tail`` lines of a string series (stitched along the lineage), or those after ``since``."""
     rec = find(store, project, run_id)
@@ -267,7 +260,7 @@ def string_series(
 
 
 def file_blob(
-    store: SqliteStore, project: str, run_id: str, path: str, step: float | None
+    store: RunStore, project: str, run_id: str, path: str, step: float | None
 ) -> tuple[str, str, int]:
     """(sha256, download name, size) of a File, or of one FileSeries entry at ``step``."""
     rec = find(store, project, run_id)
@@ -289,7 +282,7 @@ def file_blob(
     return meta["sha256"], safe_filename(stem, meta.get("name") or ""), int(meta.get("size") or 0)
 
 
-def compare(store: SqliteStore, project: str, runs: list[str]) -> dict[str, Any]:
+def compare(store: RunStore, project: str, runs: list[str]) -> dict[str, Any]:
     """Atom values (and series' last values) of several runs side by side, marking differences."""
     values: dict[str, dict[str, Any]] = {}
     types: dict[str, str] = {}
