@@ -91,9 +91,11 @@ def open_store(uri: str | Path, *, create: bool = True, blobs: str | Path | None
     blob_store = None if location is None else open_blobs(location)
     store = SqliteStore(root, create=create, blobs=blob_store)
     if blob_store is not None and create and not record.exists():
-        where = str(blob_store.root) if isinstance(blob_store, BlobDir) else str(getattr(blob_store, "uri", ""))
-        if where and where != str(store.root / "files"):
-            record.write_text(where + "\n", encoding="utf-8")
+        where = (
+            str(blob_store.root) if isinstance(blob_store, BlobDir) else str(getattr(blob_store, "uri", ""))
+        )
+        if where and str(where) != str(store.root / "files"):
+            record.write_text(f"{where}\n", encoding="utf-8")
     return store
 
 
