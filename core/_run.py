@@ -26,7 +26,17 @@ from ._fields import CallPaths, FieldState, Inherited
 from ._files import File, as_file, file_meta, manifest, source_of
 from ._read import Lineage, decode, lineage
 from ._settings import Settings, resolve
-from ._storage import Assign, Delete, RunRecord, RunSpec, RunStore, SetChange, open_journal, open_store
+from ._storage import (
+    Assign,
+    Delete,
+    RunRecord,
+    RunSpec,
+    RunStore,
+    SetChange,
+    journal_dir,
+    open_journal,
+    open_store,
+)
 from ._types import (
     MAX_STEP,
     STEP_SCALE,
@@ -154,7 +164,7 @@ class Run:
                 self._store.close()
                 raise RunNotFound(
                     f"No run '{custom_id}' in project '{settings.project}' of the "
-                    f"store at {self._store.root}."
+                    f"store at {self._store.uri}."
                 )
             self._record = record
             self._load_fields()
@@ -197,9 +207,8 @@ class Run:
     def _open_store(self, custom_id: str) -> RunStore:
         location = self.settings.store
         if self.mode == "offline":
-            base = Path(location).expanduser()
             name = f"{self.settings.project}--{custom_id}.naiad-journal"
-            return open_journal(base / "offline" / _safe(name))
+            return open_journal(journal_dir(location) / _safe(name))
         return open_store(location, create=self.mode != "read-only", blobs=self.settings.blobs)
 
     def _start(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _sys
-from .._storage import Assign, RunStore, is_journal, open_store
+from .._storage import Assign, RunStore, is_journal, journal_dir, open_store
 from .._types import FieldType, epoch_micros
 from . import CommandError, _output, _Parser, settings
 from ._runs import _FILTER_HELP, columns, find_run, trash_choice
@@ -176,10 +176,10 @@ def _save(frame: pd.DataFrame, target: Path, index: bool) -> None:
 def journals(paths: list[str], store_location: str) -> list[Path]:
     """The journal directories named (or found inside the named directories)."""
     if not paths:
-        found = sorted((Path(store_location).expanduser() / "offline").glob("*" + JOURNAL_SUFFIX))
+        found = sorted(journal_dir(store_location).glob("*" + JOURNAL_SUFFIX))
         if not found:
             raise CommandError(
-                f"No offline journals under {Path(store_location) / 'offline'}; "
+                f"No offline journals under {journal_dir(store_location)}; "
                 "name the journal directories to sync."
             )
         return found
@@ -222,7 +222,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 )
     finally:
         target.close()
-    print(f"Synced {len(todo)} journal(s) into {target.root}")
+    print(f"Synced {len(todo)} journal(s) into {target.uri}")
     return 0
 
 

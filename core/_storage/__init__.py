@@ -49,6 +49,7 @@ __all__ = [
     "Store",
     "StoreStats",
     "is_journal",
+    "journal_dir",
     "open_journal",
     "open_store",
 ]
@@ -97,6 +98,18 @@ def open_store(uri: str | Path, *, create: bool = True, blobs: str | Path | None
         if where and str(where) != str(store.root / "files"):
             record.write_text(f"{where}\n", encoding="utf-8")
     return store
+
+
+def journal_dir(store: str | Path) -> Path:
+    """Where offline journals of runs bound for ``store`` are written: ``<store>/offline`` for
+    a directory store, ``./.naiad/offline`` for a server store (PostgreSQL)."""
+    text = str(store)
+    if text.startswith(("postgresql://", "postgres://", "http://", "https://")):
+        return Path(".naiad") / "offline"
+    for scheme in ("sqlite://", "file://"):
+        if text.startswith(scheme):
+            text = text[len(scheme) :]
+    return Path(text).expanduser() / "offline"
 
 
 def open_journal(path: Path, *, create: bool = True) -> RunStore:

@@ -123,6 +123,24 @@ def _unpack(typecode: str, data: bytes) -> array[Any]:
     return out
 
 
+# PostgreSQL text cannot hold NUL: a string with one (or starting with the marker) is stored
+# as the marker, then itself with \x01 → \x01\x01 and \x00 → \x01\x02.
+_MARK = "\x01"
+_UNESCAPE = re.compile("\x01(.)", re.S)
+
+
+def _enc(text: Any) -> Any:
+    if isinstance(text, str) and ("\x00" in text or text.startswith(_MARK)):
+        return _MARK + text.replace(_MARK, "\x01\x01").replace("\x00", "\x01\x02")
+    return text
+
+
+def _dec(text: Any) -> Any:
+    if isinstance(text, str) and text.startswith(_MARK):
+        return _UNESCAPE.sub(lambda m: "\x00" if m.group(1) == "\x02" else m.group(1), text[1:])
+    return text
+
+
 def _columns(ftype: int, value: Any) -> tuple[float | None, int | None, str | None, list[str] | None]:
     """A stored atom (as the engine hands it over) as the typed columns (num, int, txt, strs)."""
     if value is None:
@@ -134,8 +152,8 @@ def _columns(ftype: int, value: Any) -> tuple[float | None, int | None, str | No
         return None, int(value), None, None
     if t is FieldType.STRING_SET:
         items = json.loads(value) if isinstance(value, str) else list(value)
-        return None, None, None, sorted(items)
-    return None, None, value, None
+        return None, None, None, [_enc(x) for x in sorted(items)]
+    return None, None, _enc(value), None
 
 
 def _stored(ftype: int, num: Any, integer: Any, txt: Any, strs: Any) -> Any:
@@ -146,8 +164,8 @@ def _stored(ftype: int, num: Any, integer: Any, txt: Any, strs: Any) -> Any:
     if t in _INTS:
         return integer
     if t is FieldType.STRING_SET:
-        return json.dumps(sorted(strs or []))
-    return txt
+        return json.dumps(sorted(_dec(x) for x in strs or []))
+    return _dec(txt)
 
 
 def _min_max(vals: array[float]) -> tuple[float | None, float | None]:
@@ -219,6 +237,11 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.uri!r})"
+
+    def __del__(self) -> None:
+        # a handle dropped without close() lets its connection go quietly, as sqlite3 does
+        if getattr(self, "_conn", None) is not None and self._pid == os.getpid():
+            self._drop_connection()
 
     # -- connection ----------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
@@ -495,9 +518,13 @@ class PostgresStore:
                     cur = conn.cursor()
                     set_type = int(FieldType.STRING_SET)
                     if op.kind == "add":
-                        cur.execute(q.SET_ADD, [run_pk, op.path, set_type, sorted(set(op.items))])
+                        cur.execute(
+                            q.SET_ADD, [run_pk, op.path, set_type, [_enc(x) for x in sorted(set(op.items))]]
+                        )
                     elif op.kind == "remove":
-                        cur.execute(q.SET_REMOVE, [run_pk, op.path, set_type, [], list(op.items)])
+                        cur.execute(
+                            q.SET_REMOVE, [run_pk, op.path, set_type, [], [_enc(x) for x in op.items]]
+                        )
                     else:
                         cur.execute(q.SET_CLEAR, [run_pk, op.path, set_type, []])
                     checks.append((op, cur))
@@ -640,12 +667,12 @@ class PostgresStore:
             cur = conn.cursor(binary=True)
             if tail is None:
                 rows = cur.execute(f"SELECT p.step, p.ts, p.value {q.POINTS_WHERE} ORDER BY p.step", params)
-                return [(int(s), float(t), v) for s, t, v in rows]
+                return [(int(s), float(t), _dec(v)) for s, t, v in rows]
             rows = cur.execute(
                 f"SELECT p.step, p.ts, p.value {q.POINTS_WHERE} ORDER BY p.step DESC LIMIT %s",
                 [*params, tail],
             )
-            out = [(int(s), float(t), v) for s, t, v in rows]
+            out = [(int(s), float(t), _dec(v)) for s, t, v in rows]
             out.reverse()
             return out
 
@@ -660,7 +687,7 @@ class PostgresStore:
                 i = max(i for i, s in enumerate(steps) if s <= max_step)
                 return steps[i], vals[i]
             point = cur.execute(q.LAST_POINT_BEFORE, [run_pk, path, max_step]).fetchone()
-            return None if point is None else (int(point[0]), point[1])
+            return None if point is None else (int(point[0]), _dec(point[1]))
 
         return self._retry(read)
 
@@ -771,13 +798,13 @@ def _points_params(
         "run": run_pk,
         "path": path,
         "type": int(ftype),
-        "last": rows[-1][2],
+        "last": _enc(rows[-1][2]),
         "first": rows[0][0],
         "last_step": rows[-1][0],
         "n": len(rows),
         "steps": [r[0] for r in rows],
         "ts": [float(r[1]) for r in rows],
-        "vals": [r[2] for r in rows],
+        "vals": [_enc(r[2]) for r in rows],
     }
 
 

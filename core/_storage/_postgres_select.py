@@ -64,7 +64,8 @@ def _condition(node: Compare) -> tuple[str, list[Any]]:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return "FALSE", []
         return (
-            f"{_types(types)} AND {column} IS NOT NULL AND {column} <> 'NaN' AND {column} {_CMP[op]} %s"
+            f"{_types(types)} AND {column} IS NOT NULL "
+            f"AND {column}::double precision <> 'NaN' AND {column} {_CMP[op]} %s"
         ), [float(value)]
     if op in ("~", "!~"):
         neg = "NOT " if op == "!~" else ""

@@ -122,7 +122,7 @@ def serve(
     server = make_server(store=store, project=project, host=host, port=port, token=token, verbose=verbose)
     url = server.url
     print(
-        f"naiad ui: {url} (store {server.app.store.root}, project '{server.app.project}'; Ctrl+C to stop)",
+        f"naiad ui: {url} (store {server.app.store.uri}, project '{server.app.project}'; Ctrl+C to stop)",
         file=sys.stderr,
         flush=True,
     )
