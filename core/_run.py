@@ -163,8 +163,7 @@ class Run:
             if record is None:
                 self._store.close()
                 raise RunNotFound(
-                    f"No run '{custom_id}' in project '{settings.project}' of the "
-                    f"store at {self._store.uri}."
+                    f"No run '{custom_id}' in project '{settings.project}' of the store at {self._store.uri}."
                 )
             self._record = record
             self._load_fields()
