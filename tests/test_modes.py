@@ -65,7 +65,7 @@ def test_offline_journal_syncs_into_the_store_idempotently(store: Path) -> None:
     journal = run.store_location
     assert journal is not None and journal.name.endswith(".naiad-journal")
     # nothing reached the store (a directory store does not exist yet; a server store lacks the run)
-    with pytest.raises((naiad.StorageError, naiad.RunNotFound), match="No naiad store|No run 'off'"):
+    with pytest.raises((naiad.StorageError, naiad.RunNotFound), match=r"No naiad store|No run 'off'"):
         naiad.Run(run_id="off", store=store, mode="read-only")
     for _ in range(2):  # the second sync adds nothing
         out = subprocess.run(

@@ -41,7 +41,9 @@ def _laptop(store: Path) -> None:
         run.log_string_series({"notes": "hello\x00world"}, step=0)
         run["model"].upload(naiad.File(b"weights", name="model.pt"))
         run.log_files({"preds": naiad.File(b"p0", name="p.txt")}, step=0)
-    with naiad.Run(experiment_name="e", run_id="child", store=store, fork_run_id="root", fork_step=150) as run:
+    with naiad.Run(
+        experiment_name="e", run_id="child", store=store, fork_run_id="root", fork_step=150
+    ) as run:
         run.log_metrics({"loss": 0.5}, step=151)
 
 
