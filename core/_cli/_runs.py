@@ -131,6 +131,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         project=s.project,
         store=s.store,
     )
+    frame = show_failed(frame, heads=False, project=s.project, store=s.store)
     caption = None
     if args.format == "table":
         total = len(frame)
@@ -145,6 +146,32 @@ def cmd_ls(args: argparse.Namespace) -> int:
             caption += " (use --limit to show more)"
     _output.write(frame, args.format, caption=caption)
     return 0
+
+
+def show_failed(frame: Any, *, heads: bool, project: str, store: str) -> Any:
+    """The ``sys/state`` column as shown to people: ``failed`` for an inactive failed run."""
+    from .. import _sys, query
+
+    if _sys.STATE not in frame.columns or frame.empty:
+        return frame
+    if _sys.FAILED in frame.columns:
+        failed = frame[_sys.FAILED].tolist()
+    else:
+        names = [str(k) for k in frame.index]
+        fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+        extra = fetch(names, attributes=[_sys.FAILED], trashed=None, project=project, store=store)
+        failed = [extra[_sys.FAILED].get(k) for k in names]
+    import pandas as pd
+
+    frame = frame.copy()
+    frame[_sys.STATE] = pd.array(
+        [
+            _sys.display_state(state, f is not None and not pd.isna(f) and bool(f))
+            for state, f in zip(frame[_sys.STATE].tolist(), failed)
+        ],
+        dtype=object,
+    )
+    return frame
 
 
 def cmd_experiments(args: argparse.Namespace) -> int:
@@ -163,6 +190,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
         project=s.project,
         store=s.store,
     )
+    frame = show_failed(frame, heads=True, project=s.project, store=s.store)
     if chosen is None:
         sizes = query._experiment_sizes(
             frame.index.tolist(), trashed=trash_choice(args), project=s.project, store=s.store
