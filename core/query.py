@@ -66,7 +66,7 @@ __all__ = [
 Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str] | None
 StoreArg = str | os.PathLike[str] | RunStore | None  # a location, or an open store (kept open)
-DEFAULT_COLUMNS = ("sys/name", "sys/state", "sys/creation_time")
+DEFAULT_COLUMNS = (_sys.NAME, _sys.STATE, _sys.CREATION_TIME)
 _REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
 _TABLE_TYPES = frozenset(
     {
@@ -191,7 +191,7 @@ def fetch_runs_table(
     *,
     filter: str | None = None,
     attributes: str | Sequence[str] | None = None,
-    sort_by: str | None = "sys/creation_time",
+    sort_by: str | None = _sys.CREATION_TIME,
     ascending: bool = False,
     limit: int | None = None,
     trashed: bool | None = False,
@@ -228,7 +228,7 @@ def fetch_experiments_table(
     *,
     filter: str | None = None,
     attributes: str | Sequence[str] | None = None,
-    sort_by: str | None = "sys/creation_time",
+    sort_by: str | None = _sys.CREATION_TIME,
     ascending: bool = False,
     limit: int | None = None,
     trashed: bool | None = False,

@@ -7,13 +7,14 @@ import json
 import re
 from typing import Any
 
+from .. import _sys
 from .._read import decode
 from .._storage import RunRecord, RunStore, open_store
 from .._types import FieldType, step_value
 from . import CommandError, _output, settings
 
-LS_COLUMNS = ["sys/id", "sys/name", "sys/state", "sys/creation_time", "sys/tags"]
-EXPERIMENT_COLUMNS = ["sys/custom_run_id", "sys/state", "sys/creation_time"]
+LS_COLUMNS = [_sys.ID, _sys.NAME, _sys.STATE, _sys.CREATION_TIME, _sys.TAGS]
+EXPERIMENT_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.STATE, _sys.CREATION_TIME]
 TABLE_LIMIT = 50  # rows a terminal table shows unless --limit says otherwise
 
 _FILTER_HELP = (
@@ -70,7 +71,7 @@ def _selection_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-s",
         "--sort",
-        default="sys/creation_time",
+        default=_sys.CREATION_TIME,
         metavar="PATH",
         help="field path to sort by (default: sys/creation_time, newest first)",
     )
@@ -150,7 +151,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def show_failed(frame: Any, *, heads: bool, project: str, store: str) -> Any:
     """The ``sys/state`` column as shown to people: ``failed`` for an inactive failed run."""
-    from .. import _sys, query
+    from .. import query
 
     if _sys.STATE not in frame.columns or frame.empty:
         return frame
@@ -196,7 +197,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
             frame.index.tolist(), trashed=trash_choice(args), project=s.project, store=s.store
         )
         frame.insert(1, "runs", [sizes.get(name, 0) for name in frame.index])
-        frame = frame.rename(columns={"sys/custom_run_id": "head run"})
+        frame = frame.rename(columns={_sys.CUSTOM_RUN_ID: "head run"})
     caption = f"{len(frame)} experiments in project '{s.project}'" if args.format == "table" else None
     _output.write(frame, args.format, caption=caption)
     return 0
@@ -296,7 +297,7 @@ def _tree(info: dict[str, Any]) -> None:
         branch.add(f"child {child['run']} forked at step {child['fork_step']:g}")
     nodes: dict[str, Any] = {}
     # the user's own fields first, naiad's sys namespace last
-    for path, item in sorted(info["fields"].items(), key=lambda kv: (kv[0].startswith("sys/"), kv[0])):
+    for path, item in sorted(info["fields"].items(), key=lambda kv: (_sys.is_sys(kv[0]), kv[0])):
         *spaces, leaf = path.split("/")
         parent, prefix = root, ""
         for name in spaces:

@@ -113,7 +113,7 @@ def runs_table(
     kwargs: dict[str, Any] = {
         "filter": filter or None,
         "attributes": wanted,
-        "sort_by": sort or "sys/creation_time",
+        "sort_by": sort or _sys.CREATION_TIME,
         "ascending": ascending,
         "project": project,
         "store": store,
