@@ -28,6 +28,7 @@ from ._records import (
     SetChange,
     StoreStats,
 )
+from ._sqlite import DB_NAME, SqliteStore  # the default backend: imported with naiad, as before
 
 __all__ = [
     "Assign",
@@ -67,20 +68,14 @@ def open_store(uri: str | Path, *, create: bool = True) -> RunStore:
                 f"Store URI scheme '{scheme}://' is not supported by this naiad; use a directory "
                 "path (the embedded SQLite store)."
             )
-    from ._sqlite import SqliteStore
-
     return SqliteStore(Path(text), create=create)
 
 
 def open_journal(path: Path, *, create: bool = True) -> RunStore:
     """An offline run's journal: always the embedded store, in a local directory."""
-    from ._sqlite import SqliteStore
-
     return SqliteStore(path, create=create)
 
 
 def is_journal(path: Path) -> bool:
     """Whether ``path`` is a directory holding an offline journal (an embedded store)."""
-    from ._sqlite import DB_NAME
-
     return (path / DB_NAME).is_file()
