@@ -16,7 +16,7 @@ from .errors import FieldValueError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._run import Run
+    from ._engine import Engine
 
 
 class Handle:
@@ -30,7 +30,7 @@ class Handle:
 
     __slots__ = ("_path", "_run")
 
-    def __init__(self, run: Run, path: str) -> None:
+    def __init__(self, run: Engine, path: str) -> None:
         self._run = run
         self._path = path
 
@@ -38,13 +38,13 @@ class Handle:
         return f"<naiad.Handle {self._path!r} of run {self._run.run_id!r}>"
 
     def __getitem__(self, sub: str) -> Handle:
-        return self._run[f"{self._path}/{sub}"]
+        return Handle(self._run, self._run._f.path(f"{self._path}/{sub}"))
 
     def __setitem__(self, sub: str, value: Any) -> None:
-        self._run[f"{self._path}/{sub}"] = value
+        self._run._assign(self._run._f.path(f"{self._path}/{sub}"), value, cast_unsupported=False)
 
     def __delitem__(self, sub: str) -> None:
-        del self._run[f"{self._path}/{sub}"]
+        self._run._delete(self._run._f.path(f"{self._path}/{sub}"))
 
     # -- writing ----------------------------------------------------------------------------------
     def assign(self, value: Any, cast_unsupported: bool = False) -> None:
@@ -106,7 +106,7 @@ class Handle:
         self._run._set_change(self._path, "clear", None)
 
     def delete(self) -> None:
-        del self._run[self._path]
+        self._run._delete(self._run._f.path(self._path))
 
     # -- reading ----------------------------------------------------------------------------------
     def fetch(self) -> Any:

@@ -1,8 +1,14 @@
 """Read many runs at once: tables of runs and experiments, metric series, files.
 
 The names follow ``neptune-query`` so Neptune users feel at home. Every function takes
-``project=`` and ``store=``, resolved like :class:`naiad.Run` does (argument, ``NAIAD_*``
-environment, ``naiad.toml`` / ``[tool.naiad]``, default), and returns pandas objects.
+keyword-only ``project=`` and ``store=``, resolved like :class:`naiad.Run` does (argument,
+``NAIAD_*`` environment, ``naiad.toml`` / ``[tool.naiad]``, default), and returns pandas
+objects. ``store=`` may also be an open store (the CLI and the UI pass theirs; it stays open).
+
+Layers: this module checks arguments and describes the runs wanted as a
+:class:`~naiad._storage.RunSelection`; the store compiles and runs it (no SQL here); reads go
+through the store seam (:mod:`naiad._read` stitches lineages); :mod:`naiad._query_frames`
+shapes the result into pandas.
 
 Selecting runs:
 
@@ -37,11 +43,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _filter, _sys
+from . import _query_frames as _frames
 from ._files import safe_filename, write_blob
 from ._read import Lineage, decode, float_series, lineage, other_series
 from ._settings import resolve
 from ._storage import RunSelection, RunStore, open_store
-from ._types import STEP_SCALE, FieldType, float_from_store
+from ._types import STEP_SCALE, FieldType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +66,7 @@ __all__ = [
 Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str] | None
 StoreArg = str | os.PathLike[str] | RunStore | None  # a location, or an open store (kept open)
-DEFAULT_COLUMNS = ("sys/name", "sys/state", "sys/creation_time")
+DEFAULT_COLUMNS = (_sys.NAME, _sys.STATE, _sys.CREATION_TIME)
 _REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
 _TABLE_TYPES = frozenset(
     {
@@ -72,7 +79,6 @@ _TABLE_TYPES = frozenset(
         FieldType.FLOAT_SERIES,
     }
 )
-_FLOATS = {int(FieldType.FLOAT), int(FieldType.FLOAT_SERIES)}
 
 
 def is_regex(name: str) -> bool:
@@ -185,7 +191,7 @@ def fetch_runs_table(
     *,
     filter: str | None = None,
     attributes: str | Sequence[str] | None = None,
-    sort_by: str | None = "sys/creation_time",
+    sort_by: str | None = _sys.CREATION_TIME,
     ascending: bool = False,
     limit: int | None = None,
     trashed: bool | None = False,
@@ -222,7 +228,7 @@ def fetch_experiments_table(
     *,
     filter: str | None = None,
     attributes: str | Sequence[str] | None = None,
-    sort_by: str | None = "sys/creation_time",
+    sort_by: str | None = _sys.CREATION_TIME,
     ascending: bool = False,
     limit: int | None = None,
     trashed: bool | None = False,
@@ -271,7 +277,7 @@ def _fetch_table(
         chosen, columns, cells = _table_cells(st, q, attributes, pattern)
     import pandas as pd  # after the checks: a bad filter or a missing store fails fast
 
-    data = {path: _column(*cells[path]) for path in columns}
+    data = {path: _frames.column(*cells[path]) for path in columns}
     index = pd.Index([label for _, label in chosen], name="experiment" if heads else "run", dtype=object)
     return pd.DataFrame(data, index=index, columns=pd.Index(columns, dtype=object))
 
@@ -334,41 +340,6 @@ def _compile_regex(text: str, what: str) -> re.Pattern[str]:
         return re.compile(text)
     except re.error as e:
         raise ValueError(f"Invalid regular expression {text!r} for {what}=: {e}.") from None
-
-
-def _column(types: set[int], values: list[Any]) -> Any:
-    """Stored values of one path as a pandas array of the matching dtype."""
-    import numpy as np
-    import pandas as pd
-
-    if not types:
-        return pd.array(values, dtype=object)
-    if types <= _FLOATS | {int(FieldType.INTEGER)} and types & _FLOATS:
-        return np.array([float_from_store(v) if type(v) is bytes else v for v in values], dtype=float)
-    if len(types) > 1:
-        return pd.array([None if v is None else decode(t, v) for t, v in _typed(types, values)], dtype=object)
-    ftype = FieldType(next(iter(types)))
-    if ftype is FieldType.INTEGER:
-        return pd.array(values, dtype="Int64")
-    if ftype is FieldType.BOOLEAN:
-        return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
-    if ftype is FieldType.DATETIME:
-        return pd.to_datetime(pd.array(values, dtype="Int64"), unit="us", utc=True)
-    if ftype in (FieldType.STRING, FieldType.STRING_SERIES):
-        return pd.array(values, dtype=object)
-    return pd.array([None if v is None else decode(ftype, v) for v in values], dtype=object)
-
-
-def _typed(types: set[int], values: list[Any]) -> Iterator[tuple[int, Any]]:
-    """Guess each stored value's type when one path holds several types across runs."""
-    for v in values:
-        if isinstance(v, (bytes, float)):
-            yield int(FieldType.FLOAT), v
-        elif isinstance(v, int):
-            yield (int(FieldType.INTEGER) if FieldType.INTEGER in types else int(min(types))), v
-        else:
-            text_types = [t for t in types if t not in (FieldType.FLOAT, FieldType.INTEGER)]
-            yield (min(text_types) if text_types else int(FieldType.STRING)), v
 
 
 # -- series ----------------------------------------------------------------------------------------
@@ -455,13 +426,6 @@ def fetch_series(
     )
 
 
-@dataclasses.dataclass
-class _Series:
-    label: str
-    path: str
-    columns: dict[str, Any]  # numpy arrays: step (fixed point), value, timestamp, source
-
-
 def _fetch_series(
     ftype: FieldType,
     *,
@@ -497,8 +461,8 @@ def _fetch_series(
         q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
         series = _read_series(st, q, ftype, attributes, step_range, tail_limit, lineage_to_the_root, progress)
     if format == "long":
-        return _long(series, label_name, include_time == "absolute", ftype)
-    return _wide(series, label_name, include_time == "absolute", ftype)
+        return _frames.long_frame(series, label_name, include_time == "absolute", ftype)
+    return _frames.wide_frame(series, label_name, include_time == "absolute", ftype)
 
 
 def _read_series(
@@ -510,7 +474,7 @@ def _read_series(
     tail_limit: int | None,
     with_lineage: bool,
     progress: Callable[[int, int], None] | None,
-) -> list[_Series]:
+) -> list[_frames.Series]:
     chosen = st.select_runs(q, time.time())
     chains: list[tuple[str, Lineage]] = []
     for pk, label in chosen:
@@ -522,7 +486,7 @@ def _read_series(
     for run_pk, path, _, _ in st.field_rows(all_pks, ftype=int(ftype)):
         if wanted(path):
             owned.setdefault(run_pk, set()).add(path)
-    out: list[_Series] = []
+    out: list[_frames.Series] = []
     for i, (label, chain) in enumerate(chains):
         paths = sorted(set().union(*(owned.get(run.pk, set()) for run, _ in chain)))
         for path in paths:
@@ -533,7 +497,7 @@ def _read_series(
             else:
                 cols = other_series(st, holders, path, int(ftype), step_range, tail_limit)
             if cols["step"].size:
-                out.append(_Series(label, path, cols))
+                out.append(_frames.Series(label, path, cols))
         if progress is not None:
             progress(i + 1, len(chains))
     return out
@@ -547,79 +511,6 @@ def _path_matcher(attributes: str | Sequence[str]) -> Callable[[str], bool]:
     if not all(isinstance(a, str) for a in exact):
         raise TypeError("attributes= takes a list of paths or a regex string.")
     return exact.__contains__
-
-
-def _times(stamps: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    return pd.to_datetime(np.round(stamps * 1e6).astype("int64"), unit="us", utc=True)
-
-
-def _long(series: list[_Series], label_name: str, with_time: bool, ftype: FieldType) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
-    sizes = [s.columns["step"].size for s in series]
-    dtype = float if ftype is FieldType.FLOAT_SERIES else object
-    data: dict[str, Any] = {
-        label_name: _repeat([s.label for s in series], sizes),
-        "path": _repeat([s.path for s in series], sizes),
-        "step": (np.concatenate([s.columns["step"] for s in series]) if series else np.empty(0, np.int64))
-        / STEP_SCALE,
-        "value": np.concatenate([s.columns["value"] for s in series]) if series else np.empty(0, dtype),
-    }
-    if with_time:
-        stamps = np.concatenate([s.columns["timestamp"] for s in series]) if series else np.empty(0)
-        data["timestamp"] = _times(stamps)
-    return pd.DataFrame(data)
-
-
-def _repeat(names: list[str], sizes: list[int]) -> Any:
-    """Each name repeated for its series' points, as a categorical (codes, not a million strs)."""
-    import numpy as np
-    import pandas as pd
-
-    categories = sorted(set(names))
-    position = {name: i for i, name in enumerate(categories)}
-    codes = np.repeat(np.array([position[n] for n in names], dtype=np.int32), sizes)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
-
-
-def _wide(series: list[_Series], label_name: str, with_time: bool, ftype: FieldType) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
-    dtype = float if ftype is FieldType.FLOAT_SERIES else object
-    frames, labels = [], []
-    by_label: dict[str, list[_Series]] = {}
-    for s in series:
-        by_label.setdefault(s.label, []).append(s)
-    for label in sorted(by_label):
-        parts: dict[Any, Any] = {}
-        for s in by_label[label]:
-            steps = pd.Index(s.columns["step"] / STEP_SCALE, name="step")
-            values = pd.Series(s.columns["value"], index=steps, dtype=dtype)
-            if with_time:
-                parts[(s.path, "value")] = values
-                parts[(s.path, "absolute_time")] = pd.Series(_times(s.columns["timestamp"]), index=steps)
-            else:
-                parts[s.path] = values
-        first = next(iter(parts.values())).index
-        if all(p.index.equals(first) for p in parts.values()):
-            frame = pd.DataFrame(parts, index=first)
-        else:
-            frame = pd.concat(parts, axis=1, sort=True)
-        frames.append(frame)
-        labels.append(label)
-    if not frames:
-        index = pd.MultiIndex.from_arrays(
-            [np.empty(0, object), np.empty(0, float)], names=[label_name, "step"]
-        )
-        return pd.DataFrame(index=index)
-    out = pd.concat(frames, keys=labels, names=[label_name, "step"], sort=False)
-    order = sorted(out.columns, key=lambda c: (c[0], c[1] != "value") if isinstance(c, tuple) else (c, False))
-    return out.reindex(columns=order)
 
 
 def _experiment_sizes(

@@ -158,7 +158,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         frame = query.fetch_runs_table(
             filter=args.filter,
             attributes=columns(args.columns),
-            sort_by="sys/creation_time",
+            sort_by=_sys.CREATION_TIME,
             ascending=True,
             trashed=trash_choice(args),
             project=s.project,

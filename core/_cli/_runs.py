@@ -7,13 +7,14 @@ import json
 import re
 from typing import Any
 
+from .. import _sys
 from .._read import decode
 from .._storage import RunRecord, RunStore, open_store
 from .._types import FieldType, step_value
 from . import CommandError, _output, settings
 
-LS_COLUMNS = ["sys/id", "sys/name", "sys/state", "sys/creation_time", "sys/tags"]
-EXPERIMENT_COLUMNS = ["sys/custom_run_id", "sys/state", "sys/creation_time"]
+LS_COLUMNS = [_sys.ID, _sys.NAME, _sys.STATE, _sys.CREATION_TIME, _sys.TAGS]
+EXPERIMENT_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.STATE, _sys.CREATION_TIME]
 TABLE_LIMIT = 50  # rows a terminal table shows unless --limit says otherwise
 
 _FILTER_HELP = (
@@ -70,7 +71,7 @@ def _selection_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-s",
         "--sort",
-        default="sys/creation_time",
+        default=_sys.CREATION_TIME,
         metavar="PATH",
         help="field path to sort by (default: sys/creation_time, newest first)",
     )
@@ -131,6 +132,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         project=s.project,
         store=s.store,
     )
+    frame = show_failed(frame, heads=False, project=s.project, store=s.store)
     caption = None
     if args.format == "table":
         total = len(frame)
@@ -145,6 +147,32 @@ def cmd_ls(args: argparse.Namespace) -> int:
             caption += " (use --limit to show more)"
     _output.write(frame, args.format, caption=caption)
     return 0
+
+
+def show_failed(frame: Any, *, heads: bool, project: str, store: str) -> Any:
+    """The ``sys/state`` column as shown to people: ``failed`` for an inactive failed run."""
+    from .. import query
+
+    if _sys.STATE not in frame.columns or frame.empty:
+        return frame
+    if _sys.FAILED in frame.columns:
+        failed = frame[_sys.FAILED].tolist()
+    else:
+        names = [str(k) for k in frame.index]
+        fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+        extra = fetch(names, attributes=[_sys.FAILED], trashed=None, project=project, store=store)
+        failed = [extra[_sys.FAILED].get(k) for k in names]
+    import pandas as pd
+
+    frame = frame.copy()
+    frame[_sys.STATE] = pd.array(
+        [
+            _sys.display_state(state, f is not None and not pd.isna(f) and bool(f))
+            for state, f in zip(frame[_sys.STATE].tolist(), failed)
+        ],
+        dtype=object,
+    )
+    return frame
 
 
 def cmd_experiments(args: argparse.Namespace) -> int:
@@ -163,12 +191,13 @@ def cmd_experiments(args: argparse.Namespace) -> int:
         project=s.project,
         store=s.store,
     )
+    frame = show_failed(frame, heads=True, project=s.project, store=s.store)
     if chosen is None:
         sizes = query._experiment_sizes(
             frame.index.tolist(), trashed=trash_choice(args), project=s.project, store=s.store
         )
         frame.insert(1, "runs", [sizes.get(name, 0) for name in frame.index])
-        frame = frame.rename(columns={"sys/custom_run_id": "head run"})
+        frame = frame.rename(columns={_sys.CUSTOM_RUN_ID: "head run"})
     caption = f"{len(frame)} experiments in project '{s.project}'" if args.format == "table" else None
     _output.write(frame, args.format, caption=caption)
     return 0
@@ -268,7 +297,7 @@ def _tree(info: dict[str, Any]) -> None:
         branch.add(f"child {child['run']} forked at step {child['fork_step']:g}")
     nodes: dict[str, Any] = {}
     # the user's own fields first, naiad's sys namespace last
-    for path, item in sorted(info["fields"].items(), key=lambda kv: (kv[0].startswith("sys/"), kv[0])):
+    for path, item in sorted(info["fields"].items(), key=lambda kv: (_sys.is_sys(kv[0]), kv[0])):
         *spaces, leaf = path.split("/")
         parent, prefix = root, ""
         for name in spaces:

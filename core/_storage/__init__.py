@@ -29,6 +29,7 @@ from ._records import (
     SetChange,
     StoreStats,
 )
+from ._sqlite import DB_NAME, SqliteStore  # the default backend: imported with naiad, as before
 
 __all__ = [
     "Assign",
@@ -82,8 +83,6 @@ def open_store(uri: str | Path, *, create: bool = True, blobs: str | Path | None
                 f"Store URI scheme '{scheme}://' is not supported by this naiad; use a directory "
                 "path (the embedded SQLite store) or postgresql://USER:PASS@HOST:PORT/DB."
             )
-    from ._sqlite import SqliteStore
-
     root = Path(text).expanduser()
     record = root / BLOBS_RECORD
     location = str(blobs) if blobs is not None else None
@@ -114,13 +113,9 @@ def journal_dir(store: str | Path) -> Path:
 
 def open_journal(path: Path, *, create: bool = True) -> RunStore:
     """An offline run's journal: always the embedded store, in a local directory."""
-    from ._sqlite import SqliteStore
-
     return SqliteStore(path, create=create)
 
 
 def is_journal(path: Path) -> bool:
     """Whether ``path`` is a directory holding an offline journal (an embedded store)."""
-    from ._sqlite import DB_NAME
-
     return (path / DB_NAME).is_file()

@@ -9,14 +9,15 @@ import time
 from datetime import datetime
 from typing import Any
 
+from .. import _sys
 from .._files import safe_filename
 from .._read import decode, lineage, other_series
 from .._storage import FieldRecord, RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
-BASE_COLUMNS = ["sys/custom_run_id", "sys/experiment/name", "sys/state", "sys/tags", "sys/failed"]
-DEFAULT_COLUMNS = ["sys/id", "sys/creation_time", "sys/owner"]
+BASE_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.EXPERIMENT_NAME, _sys.STATE, _sys.TAGS, _sys.FAILED]
+DEFAULT_COLUMNS = [_sys.ID, _sys.CREATION_TIME, _sys.OWNER]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
 MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
 _ATOMS = {t for t in FieldType if t.is_atom and t not in (FieldType.FILE, FieldType.ARTIFACT)}
@@ -112,7 +113,7 @@ def runs_table(
     kwargs: dict[str, Any] = {
         "filter": filter or None,
         "attributes": wanted,
-        "sort_by": sort or "sys/creation_time",
+        "sort_by": sort or _sys.CREATION_TIME,
         "ascending": ascending,
         "project": project,
         "store": store,
@@ -144,7 +145,7 @@ def runs_table(
             "key": key,
             "run": run if run is not None else key,
             "experiment": exp,
-            "state": state,
+            "state": _sys.display_state(state, failed is True),
             "tags": tags or [],
             "failed": bool(failed),
             "cells": list(cells),
@@ -212,11 +213,12 @@ def run_detail(store: RunStore, project: str, run_id: str) -> dict[str, Any]:
             strings.append(f.path)
     chain = lineage(store, rec)
     state, _ = store.run_state(rec.pk, time.time())
+    failed = store.field(rec.pk, _sys.FAILED)
     return {
         "run": rec.custom_id,
         "sys_id": rec.sys_id,
         "experiment": rec.experiment,
-        "state": state,
+        "state": _sys.display_state(state, failed is not None and bool(failed.value)),
         "fields": out_fields,
         "files": files,
         "string_series": strings,
