@@ -78,3 +78,17 @@ def s3_blobs(request: pytest.FixtureRequest) -> Iterator[str]:
             client.delete_object(Bucket=bucket, Key=item["Key"])
     client.delete_bucket(Bucket=bucket)
     admin.close()
+
+
+@pytest.fixture
+def postgres_uri() -> Iterator[str]:
+    """``postgresql://…?schema=…`` of a fresh, empty schema on the test PostgreSQL server."""
+    import uuid
+
+    base = _service("NAIAD_TEST_POSTGRES", "PostgreSQL")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    yield f"{base}{'&' if '?' in base else '?'}schema={schema}"
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type] - a uuid
