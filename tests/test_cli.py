@@ -320,3 +320,14 @@ def _no_stray_stores(tmp_path: Path) -> Iterator[None]:
     """The commands never create a store where none was asked for (sync creates its target only)."""
     yield
     assert not (tmp_path / ".naiad").exists()
+
+
+def test_a_failed_run_that_ended_is_listed_as_failed(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with naiad.Run(run_id="ok", store=store):
+        pass
+    with pytest.raises(RuntimeError), naiad.Run(run_id="broken", store=store):
+        raise RuntimeError("boom")
+    rows = json.loads(naiad_cli("ls", "--store", store, "--format", "json").stdout)
+    states = {row["run"]: row["sys/state"] for row in rows}
+    assert states == {"ok": "inactive", "broken": "failed"}

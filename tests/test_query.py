@@ -25,7 +25,7 @@ import pytest
 
 import naiad
 from naiad import query
-from naiad._storage import RunSpec, open_store
+from naiad._storage import Assign, RunSpec, open_store
 from naiad._types import FieldType
 from naiad.errors import FilterSyntaxError, StorageError
 
@@ -172,7 +172,7 @@ def _build(root: Path) -> Model:
         for rid in TRASHED:
             st.write_batch(
                 st.find_run("default", rid).pk,  # type: ignore[union-attr]
-                [("assign", "sys/trashed", int(FieldType.BOOLEAN), True)],
+                [Assign("sys/trashed", int(FieldType.BOOLEAN), True)],
             )
         # a process that died without closing: its session stopped pinging 100 s ago
         ghost = st.open_run(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._storage import SqliteStore, open_store
-from .._storage._sqlite import DB_NAME
-from .._types import FieldType
+from .. import _sys
+from .._storage import Assign, RunStore, is_journal, open_store
+from .._types import FieldType, epoch_micros
 from . import CommandError, _output, _Parser, settings
 from ._runs import _FILTER_HELP, columns, find_run, trash_choice
 
@@ -124,19 +123,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         with _output.progress("reading series") as update:
             frame = query._fetch_series(
                 FieldType.FLOAT_SERIES,
-                None,
-                ".*",
-                args.metrics,
-                args.filter,
-                (None, None),
-                None,
-                args.lineage,
-                "absolute",
-                "long",
-                trash_choice(args),
-                s.project,
-                s.store,
-                update,
+                runs=".*",
+                attributes=args.metrics,
+                filter=args.filter,
+                lineage_to_the_root=args.lineage,
+                include_time="absolute",
+                format="long",
+                trashed=trash_choice(args),
+                project=s.project,
+                store=s.store,
+                progress=update,
             )
         _save(frame, target, index=False)
         runs = frame["run"].nunique() if len(frame) else 0
@@ -147,7 +143,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         frame = query.fetch_runs_table(
             filter=args.filter,
             attributes=columns(args.columns),
-            sort_by="sys/creation_time",
+            sort_by=_sys.CREATION_TIME,
             ascending=True,
             trashed=trash_choice(args),
             project=s.project,
@@ -190,13 +186,13 @@ def journals(paths: list[str], store_location: str) -> list[Path]:
     out: list[Path] = []
     for text in paths:
         path = Path(text).expanduser()
-        if (path / DB_NAME).is_file():
+        if is_journal(path):
             out.append(path)
         elif path.is_dir() and sorted(path.glob("*" + JOURNAL_SUFFIX)):
             out += sorted(path.glob("*" + JOURNAL_SUFFIX))
         else:
             raise CommandError(
-                f"'{text}' is not an offline journal (a directory with {DB_NAME}) "
+                f"'{text}' is not an offline journal (a directory with naiad.db) "
                 "nor a directory holding journals."
             )
     return out
@@ -240,8 +236,8 @@ def cmd_trash(args: argparse.Namespace) -> int:
             store.write_batch(
                 run.pk,
                 [
-                    ("assign", "sys/trashed", int(FieldType.BOOLEAN), args.trash),
-                    ("assign", "sys/modification_time", int(FieldType.DATETIME), round(time.time() * 1e6)),
+                    Assign(_sys.TRASHED, int(FieldType.BOOLEAN), args.trash),
+                    Assign(_sys.MODIFICATION_TIME, int(FieldType.DATETIME), epoch_micros(time.time())),
                 ],
             )
             print(f"{'Trashed' if args.trash else 'Restored'} run {run.custom_id} ({run.sys_id})")
@@ -251,36 +247,19 @@ def cmd_trash(args: argparse.Namespace) -> int:
 
 
 # -- store info ----------------------------------------------------------------------------------------
-def store_info(store: SqliteStore) -> dict[str, Any]:
-    def counts(conn: sqlite3.Connection) -> dict[str, Any]:
-        def one(sql: str, *params: Any) -> int:
-            return int(conn.execute(sql, params).fetchone()[0])
-
-        return {
-            "projects": {
-                name: n
-                for name, n in conn.execute(
-                    "SELECT p.name, count(r.id) FROM projects p LEFT JOIN runs r ON r.project_id = p.id "
-                    "GROUP BY p.id ORDER BY p.name"
-                )
-            },
-            "runs": one("SELECT count(*) FROM runs"),
-            "trashed_runs": one("SELECT count(*) FROM fields WHERE path = ? AND value = 1", "sys/trashed"),
-            "fields": one("SELECT count(*) FROM fields"),
-            "points": one("SELECT coalesce(sum(n), 0) FROM chunks") + one("SELECT count(*) FROM points"),
-        }
-
-    data = store._read(counts)
-    db = sum(p.stat().st_size for p in store.root.glob(DB_NAME + "*") if p.is_file())
-    blobs = store.root / "files"
-    files = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) if blobs.is_dir() else 0
+def store_info(store: RunStore) -> dict[str, Any]:
+    stats = store.stats()
     return {
-        "location": str(store.root),
-        "schema_version": store.schema_version(),
-        "size_bytes": db + files,
-        "database_bytes": db,
-        "files_bytes": files,
-        **data,
+        "location": stats.location,
+        "schema_version": stats.schema_version,
+        "size_bytes": stats.database_bytes + stats.files_bytes,
+        "database_bytes": stats.database_bytes,
+        "files_bytes": stats.files_bytes,
+        "projects": stats.projects,
+        "runs": stats.runs,
+        "trashed_runs": stats.trashed_runs,
+        "fields": stats.fields,
+        "points": stats.points,
     }
 
 

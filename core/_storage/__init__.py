@@ -1,21 +1,60 @@
-"""Storage backends, chosen by URI: a directory path (or ``sqlite://``) is the embedded store."""
+"""Storage backends behind one seam (:mod:`._protocol`), chosen by URI in :func:`open_store`.
+
+Nothing above this package touches storage any other way: callers type against
+:class:`RunStore` (alias :data:`Store`) and :class:`BlobStore`, and build typed ops
+(:mod:`._records`). A directory path (or ``sqlite://`` / ``file://``) is the embedded store;
+``postgresql://`` and ``http(s)://`` backends are added in :func:`open_store` only.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import StorageError
-from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
-from ._sqlite import SqliteStore
+from ._protocol import BlobStore, RunStore, Store
+from ._records import (
+    Assign,
+    Chunk,
+    Delete,
+    FieldRecord,
+    Floats,
+    Heartbeat,
+    Incr,
+    Op,
+    Points,
+    RunRecord,
+    RunSelection,
+    RunSpec,
+    SetChange,
+    StoreStats,
+)
+from ._sqlite import DB_NAME, SqliteStore  # the default backend: imported with naiad, as before
 
-if TYPE_CHECKING:
-    from ._protocol import Store
+__all__ = [
+    "Assign",
+    "BlobStore",
+    "Chunk",
+    "Delete",
+    "FieldRecord",
+    "Floats",
+    "Heartbeat",
+    "Incr",
+    "Op",
+    "Points",
+    "RunRecord",
+    "RunSelection",
+    "RunSpec",
+    "RunStore",
+    "SetChange",
+    "Store",
+    "StoreStats",
+    "is_journal",
+    "open_journal",
+    "open_store",
+]
 
-__all__ = ["Chunk", "FieldRecord", "Op", "RunRecord", "RunSpec", "SqliteStore", "Store", "open_store"]
 
-
-def open_store(uri: str | Path, *, create: bool = True) -> SqliteStore:
+def open_store(uri: str | Path, *, create: bool = True) -> RunStore:
     """Open the store at ``uri``: a directory path, ``file://`` or ``sqlite://`` URI."""
     text = str(uri)
     for scheme in ("sqlite://", "file://"):
@@ -30,3 +69,13 @@ def open_store(uri: str | Path, *, create: bool = True) -> SqliteStore:
                 "path (the embedded SQLite store)."
             )
     return SqliteStore(Path(text), create=create)
+
+
+def open_journal(path: Path, *, create: bool = True) -> RunStore:
+    """An offline run's journal: always the embedded store, in a local directory."""
+    return SqliteStore(path, create=create)
+
+
+def is_journal(path: Path) -> bool:
+    """Whether ``path`` is a directory holding an offline journal (an embedded store)."""
+    return (path / DB_NAME).is_file()

@@ -1,4 +1,4 @@
-"""Content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
+"""The first BlobStore: content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
 
 A stored name is metadata only; the key on disk is the hex digest, checked to be hex before
 it ever becomes part of a path. Writes go to a temporary file and are renamed into place.
@@ -30,6 +30,14 @@ class BlobDir:
 
     def put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         """Store ``source``; return (sha256, size). Storing the same content twice is free."""
+        try:
+            return self._put(source)
+        except OSError as e:
+            if isinstance(e, StorageError):
+                raise
+            raise StorageError(f"Cannot store a file in {self.root}: {e.strerror or e}.") from e
+
+    def _put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         import hashlib
         import tempfile
 
