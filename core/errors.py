@@ -16,7 +16,9 @@ so ``except TypeError`` or ``except ValueError`` keep working::
     ├── ConfigError          (TypeError)    an argument a run or an integration does not take
     ├── FilterSyntaxError    (ValueError)   bad filter string, with the column it fails at
     └── StorageError         (OSError)      the store cannot be opened, read or written
-        └── SchemaVersionError              the store was written by another naiad version
+        ├── SchemaVersionError              the store was written by another naiad version
+        ├── StoreReplaced                   the store was deleted or replaced under an open handle
+        └── LockTimeout                     another writer held the write lock too long
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "FieldValueError",
     "FilterSyntaxError",
     "ForkParentNotFound",
+    "LockTimeout",
     "ModeError",
     "NaiadError",
     "NaiadWarning",
@@ -37,6 +40,7 @@ __all__ = [
     "SchemaVersionError",
     "StepOrderError",
     "StorageError",
+    "StoreReplaced",
 ]
 
 
@@ -145,6 +149,14 @@ class StorageError(NaiadError, OSError):
 
 class SchemaVersionError(StorageError):
     """The store's schema version is not the one this naiad understands."""
+
+
+class StoreReplaced(StorageError):
+    """The store under an open handle was deleted or replaced: reopen it, then reopen the run."""
+
+
+class LockTimeout(StorageError):
+    """Another writer held the store's write lock longer than the caller would wait."""
 
 
 class NaiadWarning(UserWarning):
