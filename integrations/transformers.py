@@ -54,6 +54,7 @@ from __future__ import annotations
 import atexit
 import importlib.abc
 import importlib.util
+import json
 import os
 import secrets
 import sys
@@ -196,7 +197,7 @@ class _NaiadCallback:
             "root": self.root,
         }
         # transformers rebuilds the callback from "args"/"attributes" only when asked to; "naiad" is ours
-        return {"args": settings, "attributes": {}, "naiad": identity}
+        return {"args": settings, "attributes": {}, "naiad": identity, "key": self._key()}
 
     # -- implementation -------------------------------------------------------------------------------
     def _guarded(self, what: str, fn: Any, *args: Any) -> None:
@@ -209,9 +210,7 @@ class _NaiadCallback:
         name = type(self).__name__
         callbacks = getattr(state, "stateful_callbacks", None)  # transformers >= 4.41
         callbacks = callbacks if isinstance(callbacks, dict) else {}
-        saved = callbacks.get(name)
-        saved = saved[0] if isinstance(saved, list) and saved else saved
-        parent = saved.get("naiad") if isinstance(saved, dict) and state.global_step > 0 else None
+        parent = self._parent(state, callbacks.get(name)) if state.global_step > 0 else None
         if self._training:  # the previous train() never reached on_train_end: it raised
             self._finish("failed")
         self._args, self._state = args, state
@@ -226,6 +225,35 @@ class _NaiadCallback:
                 # transformers < 4.45 saves the callback states captured before on_train_begin,
                 # and 4.45+ fails at the first save when a resumed checkpoint lacks this key
                 callbacks[name] = self.state()
+
+    def _key(self) -> str:
+        """What tells this callback's saved entries from another NaiadCallback's in one Trainer."""
+        return json.dumps([self.experiment_name, self.project, self.store, self.run_id, self.root])
+
+    def _parent(self, state: Any, saved: Any) -> dict[str, Any] | None:
+        """The run this callback forks from on resume.
+
+        transformers keeps every NaiadCallback's state under one class name: a list when there are
+        several (each save appends one entry per callback, in callback order). Each callback takes
+        the first run not yet claimed by an earlier callback of this Trainer, preferring entries
+        saved with its own key; the latest entry of that run gives the step.
+        """
+        entries = saved if isinstance(saved, list) else [saved]
+        found: dict[str, dict[str, Any]] = {}  # run id -> its latest entry, in first-seen order
+        keys: dict[str, Any] = {}
+        for entry in entries:
+            identity = entry.get("naiad") if isinstance(entry, dict) else None
+            if isinstance(identity, dict) and identity.get("run_id"):
+                found[str(identity["run_id"])] = identity
+                keys.setdefault(str(identity["run_id"]), entry.get("key"))
+        claimed: set[str] = state.__dict__.setdefault("_naiad_claimed", set())
+        free = [run_id for run_id in found if run_id not in claimed]
+        mine = [run_id for run_id in free if keys[run_id] == self._key()]
+        chosen = (mine or free or [None])[0]
+        if chosen is None:
+            return None
+        claimed.add(chosen)
+        return found[chosen]
 
     def _open(self, state: Any, parent: dict[str, Any] | None) -> None:
         if not self._own_run:

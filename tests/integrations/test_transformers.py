@@ -454,3 +454,31 @@ def test_non_number_log_values_are_stored(tmp_path: Path, store: Path) -> None:
     train = run.fetch()["training"]["train"]
     assert (train["phase"], train["per_class"], train["converged"]) == ("warmup", {"0": 0.5, "1": 0.25}, 1.0)
     run.close()
+
+
+def test_two_callbacks_each_fork_from_their_own_run_on_resume(tmp_path: Path, store: Path) -> None:
+    """Defect 7: transformers keeps both states under "NaiadCallback"; each resumed callback finds its run,
+    whatever the order of the callbacks, and two callbacks with the same settings are not merged."""
+    first = [NaiadCallback("two", store=store, run_id=r) for r in ("a", "b")]
+    twins = [NaiadCallback("twin", store=store) for _ in range(2)]
+    make_trainer(tmp_path / "out", [*first, *twins], max_steps=4, eval_strategy="no", save_steps=2).train()
+    originals = [c.run.run_id for c in twins]
+    assert len(set(originals)) == 2
+
+    b, a = (NaiadCallback("two", store=store, run_id=r) for r in ("b", "a"))  # the other order
+    twins2 = [NaiadCallback("twin", store=store) for _ in range(2)]
+    trainer = make_trainer(tmp_path / "again", [b, a, *twins2], max_steps=4, eval_strategy="no", save_steps=2)
+    trainer.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2"))
+    assert trainer.state.global_step == 4
+    parents = []
+    for callback in (a, b, *twins2):
+        child = naiad.Run(run_id=callback.run.run_id, store=store, mode="read-only")
+        try:
+            forking = child.fetch()["sys"]["forking"]
+            parents.append((forking["parent"], forking["step"]))
+            assert [s for s, _ in series(child, "training/train/loss", lineage=True)] == [1, 2, 3, 4]
+        finally:
+            child.close()
+    assert parents[:2] == [("a", 2), ("b", 2)]
+    assert sorted(p for p, _ in parents[2:]) == sorted(originals)  # one each, neither twin shared
+    assert [s for _, s in parents[2:]] == [2, 2]
