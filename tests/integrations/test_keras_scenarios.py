@@ -1,0 +1,74 @@
+"""Keras callback scenarios from Keras' own callback tests, with naiad's callback.
+
+``validation_split``, ``initial_epoch`` and one callback reused across two fits of one model;
+``evaluate``/``predict`` with the callback and a ``BackupAndRestore`` interruption are in
+``test_keras.py``. Each asserts what a user reads back against Keras' own ``History``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+np = pytest.importorskip("numpy")
+keras = pytest.importorskip("keras")
+
+import naiad  # noqa: E402
+from naiad.integrations.keras import NaiadCallback  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
+
+def _model_and_data() -> tuple[keras.Model, np.ndarray, np.ndarray]:
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((64, 4), dtype=np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model, x, y
+
+
+def _points(store: Path, run_id: str, path: str) -> tuple[list[float], list[float]]:
+    run = naiad.Run(run_id=run_id, store=store, mode="read-only")
+    try:
+        values = run[path].fetch_values(include_timestamp=False)
+        return values["step"].tolist(), values["value"].tolist()
+    finally:
+        run.close()
+
+
+def test_validation_split_and_a_second_fit_from_initial_epoch_reusing_the_callback(tmp_path: Path) -> None:
+    """validation_split=0.25: 48 training samples, 3 updates per epoch, val_loss at each epoch's end.
+    The same callback in a second fit(initial_epoch=2) of the same model goes on in the same run."""
+    store = tmp_path / "store"
+    model, x, y = _model_and_data()
+    callback = NaiadCallback("scenarios", store=store)
+    options = {
+        "batch_size": 16,
+        "validation_split": 0.25,
+        "verbose": 0,
+        "callbacks": [callback],
+        "shuffle": False,
+    }
+    first = model.fit(x, y, epochs=2, **options).history
+    run_id = callback.run.run_id
+    second = model.fit(x, y, epochs=4, initial_epoch=2, **options).history
+    assert callback.run.run_id == run_id  # one run: the second fit continues the model's updates
+    callback.close()
+
+    assert len(second["loss"]) == 2  # initial_epoch=2 .. epochs=4
+    steps, values = _points(store, run_id, "training/val/loss")
+    assert steps == [3, 6, 9, 12]
+    assert values == pytest.approx(first["val_loss"] + second["val_loss"])
+    steps, values = _points(store, run_id, "training/train_epoch/loss")
+    assert steps == [3, 6, 9, 12]
+    assert values == pytest.approx(first["loss"] + second["loss"])
+    steps, _ = _points(store, run_id, "training/train/loss")
+    assert steps == list(range(1, 13))  # every update of both fits, nothing dropped
+    steps, epochs = _points(store, run_id, "training/epoch")
+    assert epochs[2::3] == pytest.approx([1.0, 2.0, 3.0, 4.0])  # initial_epoch counted, not restarted
