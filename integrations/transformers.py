@@ -106,6 +106,8 @@ class _NaiadCallback:
         log_checkpoints: upload checkpoint files: ``True`` (last and best), ``"last"``,
             ``"best"``, ``False``; default ``NAIAD_LOG_CHECKPOINTS``. Paths are always recorded.
         root: the namespace everything goes under.
+        prefix: a namespace between the root and the metric paths (``training/<prefix>/...``),
+            as for the Lightning logger.
 
     Example:
         >>> from naiad.integrations.transformers import NaiadCallback
@@ -127,6 +129,7 @@ class _NaiadCallback:
         description: str | None = None,
         log_checkpoints: bool | str | None = None,
         root: str = "training",
+        prefix: str = "",
     ) -> None:
         if log_checkpoints not in (None, True, False, "last", "best"):
             raise ValueError(
@@ -141,6 +144,7 @@ class _NaiadCallback:
         self.description = description
         self.log_checkpoints = log_checkpoints
         self.root = root
+        self.prefix = prefix
         self.run: Run | None = run
         self._own_run = run is None
         self._log: TrainingLog | None = None
@@ -195,9 +199,31 @@ class _NaiadCallback:
             "description": self.description,
             "log_checkpoints": self.log_checkpoints,
             "root": self.root,
+            "prefix": self.prefix,
         }
         # transformers rebuilds the callback from "args"/"attributes" only when asked to; "naiad" is ours
         return {"args": settings, "attributes": {}, "naiad": identity, "key": self._key()}
+
+    # -- media, as on the Lightning logger (naiad.training's helpers) ------------------------------
+    def log_image(self, key: str, image: Any, step: int | None = None) -> None:
+        """Append an image (path, PNG bytes, PIL image, array or tensor) to ``training/images/<key>``."""
+        self._guarded(f"image '{key}'", self._media, "image", key, image, step)
+
+    def log_table(
+        self, key: str, table: Any, step: int | None = None, columns: list[str] | None = None
+    ) -> None:
+        """Append a table (DataFrame, list of dicts, or rows and ``columns``) to ``training/tables/<key>``."""
+        self._guarded(f"table '{key}'", self._media, "table", key, table, step, columns)
+
+    def log_text(self, key: str, text: str, step: int | None = None) -> None:
+        """Append a string to ``training/text/<key>``."""
+        self._guarded(f"text '{key}'", self._media, "text", key, text, step)
+
+    def _media(self, kind: str, key: str, value: Any, step: int | None, *extra: Any) -> None:
+        if self._log is None or self.run is None or self.run.closed:
+            raise RuntimeError("the callback has no open run (call it during or after train())")
+        x = int(step) if step is not None else int(getattr(self._state, "global_step", 0) or 0)
+        getattr(self._log, kind)(key, value, x, *extra)
 
     # -- implementation -------------------------------------------------------------------------------
     def _guarded(self, what: str, fn: Any, *args: Any) -> None:
@@ -258,7 +284,7 @@ class _NaiadCallback:
     def _open(self, state: Any, parent: dict[str, Any] | None) -> None:
         if not self._own_run:
             assert self.run is not None
-            self._log = TrainingLog(self.run, self.root)
+            self._log = TrainingLog(self.run, self.root, self.prefix)
             return
         if self.run is not None and not self.run.closed:
             self.run.close()
@@ -300,7 +326,7 @@ class _NaiadCallback:
                 self.run = Run(run_id=secrets.token_hex(8), **kwargs)
         else:
             self.run = Run(run_id=run_id, **kwargs)
-        self._log = TrainingLog(self.run, self.root)
+        self._log = TrainingLog(self.run, self.root, self.prefix)
         self._epoch_step, self._best = -1.0, None
 
     def _configured(self, key: str) -> bool:
@@ -348,7 +374,7 @@ class _NaiadCallback:
             self._open(self._state, None)
         if self._log is None:
             assert self.run is not None
-            self._log = TrainingLog(self.run, self.root)
+            self._log = TrainingLog(self.run, self.root, self.prefix)
         return self._log
 
     def _on_log(self, args: Any, state: Any, logs: Mapping[str, Any]) -> None:

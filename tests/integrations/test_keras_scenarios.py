@@ -72,3 +72,26 @@ def test_validation_split_and_a_second_fit_from_initial_epoch_reusing_the_callba
     assert steps == list(range(1, 13))  # every update of both fits, nothing dropped
     steps, epochs = _points(store, run_id, "training/epoch")
     assert epochs[2::3] == pytest.approx([1.0, 2.0, 3.0, 4.0])  # initial_epoch counted, not restarted
+
+
+def test_media_helpers_and_prefix_like_the_lightning_logger(tmp_path: Path) -> None:
+    """log_image/log_table/log_text during fit (from a user's callback) and prefix= on the metric paths."""
+    store = tmp_path / "store"
+    model, x, y = _model_and_data()
+    naiad_callback = NaiadCallback("media", store=store, prefix="stage1")
+
+    class Samples(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            naiad_callback.log_image("samples", np.zeros((4, 4, 3), dtype=np.uint8))
+            naiad_callback.log_table("preds", [{"epoch": epoch, "loss": float(logs["loss"])}])
+            naiad_callback.log_text("notes", f"epoch {epoch}")
+
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=[naiad_callback, Samples()])
+    run_id = naiad_callback.run.run_id
+    naiad_callback.close()
+    assert _points(store, run_id, "training/stage1/train/loss")[0] == list(range(1, 9))
+    assert _points(store, run_id, "training/stage1/train_epoch/loss")[0] == [4, 8]
+    # media go under the root, as the Lightning logger's (README: media helpers)
+    assert _points(store, run_id, "training/text/notes") == ([4, 8], ["epoch 0", "epoch 1"])
+    assert _points(store, run_id, "training/images/samples")[0] == [4, 8]
+    assert _points(store, run_id, "training/tables/preds")[0] == [4, 8]

@@ -482,3 +482,30 @@ def test_two_callbacks_each_fork_from_their_own_run_on_resume(tmp_path: Path, st
     assert parents[:2] == [("a", 2), ("b", 2)]
     assert sorted(p for p, _ in parents[2:]) == sorted(originals)  # one each, neither twin shared
     assert [s for _, s in parents[2:]] == [2, 2]
+
+
+def test_media_helpers_and_prefix_like_the_lightning_logger(tmp_path: Path, store: Path) -> None:
+    """log_image/log_table/log_text from a user's callback during train(), prefix= on metric paths."""
+    naiad_callback = NaiadCallback("media", store=store, prefix="stage1")
+
+    class Samples(transformers.TrainerCallback):  # type: ignore[misc]
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            naiad_callback.log_image("samples", torch.zeros(3, 4, 4))
+            naiad_callback.log_table("preds", [{"step": state.global_step, "ok": True}])
+            naiad_callback.log_text("notes", f"saved {state.global_step}")
+
+    trainer = make_trainer(
+        tmp_path / "out", [naiad_callback, Samples()], max_steps=4, eval_strategy="no", save_steps=2
+    )
+    trainer.train()
+    run = naiad.Run(run_id=naiad_callback.run.run_id, store=store, mode="read-only")
+    try:
+        assert [s for s, _ in series(run, "training/stage1/train/loss")] == [1, 2, 3, 4]
+        assert not run.exists("training/train/loss")
+        notes = run["training/text/notes"].fetch_values(include_timestamp=False)
+        assert notes["step"].tolist() == [2, 4]
+        assert notes["value"].tolist() == ["saved 2", "saved 4"]
+        for path in ("training/images/samples", "training/tables/preds"):
+            assert run[path].fetch_values(include_timestamp=False)["step"].tolist() == [2, 4]
+    finally:
+        run.close()
