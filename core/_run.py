@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _lifecycle
+from . import _capture, _lifecycle
 from ._fields import CallPaths, FieldState, Inherited
 from ._files import File, as_file, file_meta, manifest, source_of
 from ._read import Lineage, decode, lineage
@@ -98,6 +98,13 @@ class Run:
         inherit_configs: bool = True,
         on_error: str | None = None,
         *,
+        capture_stdout: bool | None = None,
+        capture_stderr: bool | None = None,
+        capture_hardware_metrics: bool | None = None,
+        capture_traceback: bool | None = None,
+        capture_source: bool | None = None,
+        source_files: Iterable[str] | None = None,
+        capture_environment: bool | None = None,
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
@@ -113,6 +120,13 @@ class Run:
                 "store": None if store is None else os.fspath(store),
                 "mode": mode,
                 "on_error": on_error,
+                "capture_stdout": capture_stdout,
+                "capture_stderr": capture_stderr,
+                "capture_hardware_metrics": capture_hardware_metrics,
+                "capture_traceback": capture_traceback,
+                "capture_source": capture_source,
+                "source_files": None if source_files is None else tuple(source_files),
+                "capture_environment": capture_environment,
             },
             _environ,
         )
@@ -130,7 +144,9 @@ class Run:
         self._f = FieldState(self._inherited_point)
         self._floats = self._f.last
         self._chain: Lineage | None = None
-        custom_id = settings.run_id or os.urandom(8).hex()
+        environ = os.environ if _environ is None else _environ
+        custom_id = settings.run_id or _capture.ranks.launcher_run_id(environ) or os.urandom(8).hex()
+        self._capture: _capture.Capture | None = None
         created = creation_time.timestamp() if creation_time is not None else _time()
         self._store: SqliteStore | None = None
         self._writer: Writer | None = None
@@ -186,6 +202,7 @@ class Run:
         )
         self._writer.base_running_time = float(self._stored("sys/running_time") or 0.0)
         self._start()
+        self._capture = _capture.start(self, settings, environ)
 
     # -- construction helpers ---------------------------------------------------------------------
     def _open_store(self, custom_id: str) -> SqliteStore:
@@ -416,6 +433,9 @@ class Run:
             if self.mode == "read-only" and self._store is not None:
                 self._store.close()  # a reader holds connections, never a writer
             return True
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture = None
         self._materialize()
         self._closed = True
         _lifecycle.unregister(self)
@@ -766,6 +786,16 @@ class Run:
         if exc is not None:
             text = f"{type(exc).__name__}: {exc}"[:4096]
             ops.append(("assign", "sys/diagnostics/exception", int(FieldType.STRING), text))
+        self._queue.extend(ops)
+        if exc is not None and self._capture is not None:
+            self._capture.failed(exc)
+
+    def _diagnose(self, values: Mapping[str, str | int]) -> None:
+        """Write ``sys/diagnostics/<key>`` (read-only to users): the capture's failure record."""
+        ops = []
+        for key, value in values.items():
+            ftype = FieldType.INTEGER if isinstance(value, int) else FieldType.STRING
+            ops.append(("assign", f"sys/diagnostics/{key}", int(ftype), value))
         self._queue.extend(ops)
 
 
