@@ -49,6 +49,11 @@ class FieldType(enum.IntEnum):
     def is_series(self) -> bool:
         return self in _SERIES
 
+    @property
+    def is_atom(self) -> bool:
+        """A single value (not a series): what a fork copies and a runs table shows."""
+        return self not in _SERIES
+
 
 _LABELS = {
     FieldType.FLOAT: "Float",
@@ -229,7 +234,23 @@ def fixed_step(path: str, step: Any) -> int:
 
 
 def step_value(fixed: int) -> float:
+    """A stored fixed-point step as the step the user logged."""
     return fixed / STEP_SCALE
+
+
+def whole_step_fixed(step: int) -> int:
+    """A whole-number step (fork steps, ``log_metrics(step=int)``) in the fixed-point scale."""
+    return step * STEP_SCALE
+
+
+def next_whole_step(fixed: int) -> int:
+    """The first whole step after the stored step ``fixed`` (fixed point)."""
+    return int(fixed // STEP_SCALE + 1) * STEP_SCALE
+
+
+def epoch_micros(seconds: float) -> int:
+    """Epoch seconds as the microseconds a Datetime field stores."""
+    return round(seconds * 1_000_000)
 
 
 def classify(

@@ -15,7 +15,9 @@ so ``except TypeError`` or ``except ValueError`` keep working::
     ├── ModeError            (RuntimeError) write to a read-only or closed run
     ├── FilterSyntaxError    (ValueError)   bad filter string, with the column it fails at
     └── StorageError         (OSError)      the store cannot be opened, read or written
-        └── SchemaVersionError              the store was written by another naiad version
+        ├── SchemaVersionError              the store was written by another naiad version
+        ├── StoreReplaced                   the store was deleted or replaced under an open handle
+        └── LockTimeout                     another writer held the write lock too long
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "FieldValueError",
     "FilterSyntaxError",
     "ForkParentNotFound",
+    "LockTimeout",
     "ModeError",
     "NaiadError",
     "NaiadWarning",
@@ -35,6 +38,7 @@ __all__ = [
     "SchemaVersionError",
     "StepOrderError",
     "StorageError",
+    "StoreReplaced",
 ]
 
 
@@ -134,6 +138,14 @@ class StorageError(NaiadError, OSError):
 
 class SchemaVersionError(StorageError):
     """The store's schema version is not the one this naiad understands."""
+
+
+class StoreReplaced(StorageError):
+    """The store under an open handle was deleted or replaced: reopen it, then reopen the run."""
+
+
+class LockTimeout(StorageError):
+    """Another writer held the store's write lock longer than the caller would wait."""
 
 
 class NaiadWarning(UserWarning):

@@ -60,7 +60,7 @@ class Capture:
     def failed(self, exc: BaseException) -> None:
         if not self._settings.capture_traceback:
             return
-        values = {"traceback": failure.traceback_text(exc), **failure.ending(exc)}
+        values: dict[str, str | int] = {**failure.ending(exc)}  # the traceback: Run.mark_failed
         if self.process.rank is not None:
             values["failed_process"] = self.process.label
         self._run._diagnose(values)

@@ -1,7 +1,7 @@
 """``sys/diagnostics/{traceback,signal,exit_code}``: how the process ended.
 
-``sys/diagnostics/exception`` (the message) is written by the run itself; this adds the full
-traceback, the signal naiad saw end the process (SIGTERM, SIGINT), and the exit status when the
+``sys/diagnostics/exception`` and ``…/traceback`` are written by ``Run.mark_failed``; this adds
+the signal naiad saw end the process (SIGTERM, SIGINT), and the exit status when the
 run is closed at interpreter exit (``sys.exit(n)`` is recorded; an uncaught exception is 1).
 """
 
@@ -9,15 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
-import traceback
 from typing import Any
-
-MAX_TRACEBACK = 60_000
-
-
-def traceback_text(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return text if len(text) <= MAX_TRACEBACK else "…" + text[-MAX_TRACEBACK:]
 
 
 def ending(exc: BaseException) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
+"""The first BlobStore: content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
 
 A stored name is metadata only; the key on disk is the hex digest, checked to be hex before
 it ever becomes part of a path. Writes go to a temporary file and are renamed into place.
@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import StorageError
+
+if TYPE_CHECKING:
+    from ._protocol import BlobStore
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1 << 20
@@ -30,6 +33,14 @@ class BlobDir:
 
     def put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         """Store ``source``; return (sha256, size). Storing the same content twice is free."""
+        try:
+            return self._put(source)
+        except OSError as e:
+            if isinstance(e, StorageError):
+                raise
+            raise StorageError(f"Cannot store a file in {self.root}: {e.strerror or e}.") from e
+
+    def _put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         import hashlib
         import tempfile
 
@@ -67,6 +78,23 @@ class BlobDir:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+
+def open_blobs(location: str | Path) -> BlobStore:
+    """The blob store at ``location``: ``s3://BUCKET/PREFIX`` or a local directory."""
+    text = str(location)
+    if text.startswith("s3://"):
+        from ._s3 import S3Blobs
+
+        return S3Blobs(text)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    elif "://" in text:
+        raise StorageError(
+            f"blobs={text!r}: the scheme {text.split('://', 1)[0]}:// is not supported; use a "
+            "directory path or s3://BUCKET/PREFIX."
+        )
+    return BlobDir(Path(text).expanduser().resolve())
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -9,24 +9,18 @@ import time
 from datetime import datetime
 from typing import Any
 
+from .. import _sys
 from .._files import safe_filename
 from .._read import decode, lineage, other_series
-from .._storage import FieldRecord, RunRecord, SqliteStore
+from .._storage import FieldRecord, RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
-BASE_COLUMNS = ["sys/custom_run_id", "sys/experiment/name", "sys/state", "sys/tags", "sys/failed"]
-DEFAULT_COLUMNS = ["sys/id", "sys/creation_time", "sys/owner"]
+BASE_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.EXPERIMENT_NAME, _sys.STATE, _sys.TAGS, _sys.FAILED]
+DEFAULT_COLUMNS = [_sys.ID, _sys.CREATION_TIME, _sys.OWNER]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
 MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
-_ATOMS = {
-    FieldType.FLOAT,
-    FieldType.INTEGER,
-    FieldType.BOOLEAN,
-    FieldType.STRING,
-    FieldType.DATETIME,
-    FieldType.STRING_SET,
-}
+_ATOMS = {t for t in FieldType if t.is_atom and t not in (FieldType.FILE, FieldType.ARTIFACT)}
 
 
 def jsonable(value: Any) -> Any:
@@ -85,7 +79,7 @@ def column_values(col: Any) -> list[Any]:
     return [jsonable(v) for v in col.tolist()]
 
 
-def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
+def find(store: RunStore, project: str, run_id: str) -> RunRecord:
     rec = store.find_run(project, run_id)
     if rec is None:
         raise RunNotFound(f"No run '{run_id}' in project '{project}'.")
@@ -93,7 +87,7 @@ def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
 
 
 def runs_table(
-    store: SqliteStore,
+    store: RunStore,
     project: str,
     *,
     heads: bool,
@@ -119,10 +113,10 @@ def runs_table(
     kwargs: dict[str, Any] = {
         "filter": filter or None,
         "attributes": wanted,
-        "sort_by": sort or "sys/creation_time",
+        "sort_by": sort or _sys.CREATION_TIME,
         "ascending": ascending,
         "project": project,
-        "store": store.root,
+        "store": store,
     }
     fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
     if runs is not None:
@@ -132,7 +126,7 @@ def runs_table(
     total = len(frame)
     if stop is not None and total >= stop:
         lister = query.list_experiments if heads else query.list_runs
-        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store.root))
+        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store))
     frame = frame.iloc[offset:stop]
     names = [str(c) for c in frame.columns]
     if isinstance(columns, list):
@@ -151,7 +145,7 @@ def runs_table(
             "key": key,
             "run": run if run is not None else key,
             "experiment": exp,
-            "state": state,
+            "state": _sys.display_state(state, failed is True),
             "tags": tags or [],
             "failed": bool(failed),
             "cells": list(cells),
@@ -163,7 +157,7 @@ def runs_table(
     return {"columns": shown, "rows": rows, "total": total, "offset": offset}
 
 
-def column_paths(store: SqliteStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
+def column_paths(store: RunStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
     """Field paths present in the project's newest runs, with their types (for column pickers)."""
     found: dict[str, int] = {}
     records = list(store.iter_runs(project))[-limit_runs:]
@@ -186,7 +180,7 @@ def field_value(rec: FieldRecord) -> Any:
     return jsonable(value)
 
 
-def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
+def run_detail(store: RunStore, project: str, run_id: str) -> dict[str, Any]:
     """A run's fields, files, string series, sys attributes and lineage."""
     rec = find(store, project, run_id)
     fields = store.fields(rec.pk)
@@ -219,11 +213,12 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
             strings.append(f.path)
     chain = lineage(store, rec)
     state, _ = store.run_state(rec.pk, time.time())
+    failed = store.field(rec.pk, _sys.FAILED)
     return {
         "run": rec.custom_id,
         "sys_id": rec.sys_id,
         "experiment": rec.experiment,
-        "state": state,
+        "state": _sys.display_state(state, failed is not None and bool(failed.value)),
         "fields": out_fields,
         "files": files,
         "string_series": strings,
@@ -242,7 +237,7 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
 
 
 def string_series(
-    store: SqliteStore, project: str, run_id: str, path: str, tail: int = 1000, since: float | None = None
+    store: RunStore, project: str, run_id: str, path: str, tail: int = 1000, since: float | None = None
 ) -> dict[str, Any]:
     """The last ``tail`` lines of a string series (stitched along the lineage), or those after ``since``."""
     rec = find(store, project, run_id)
@@ -267,7 +262,7 @@ def string_series(
 
 
 def file_blob(
-    store: SqliteStore, project: str, run_id: str, path: str, step: float | None
+    store: RunStore, project: str, run_id: str, path: str, step: float | None
 ) -> tuple[str, str, int]:
     """(sha256, download name, size) of a File, or of one FileSeries entry at ``step``."""
     rec = find(store, project, run_id)
@@ -289,7 +284,7 @@ def file_blob(
     return meta["sha256"], safe_filename(stem, meta.get("name") or ""), int(meta.get("size") or 0)
 
 
-def compare(store: SqliteStore, project: str, runs: list[str]) -> dict[str, Any]:
+def compare(store: RunStore, project: str, runs: list[str]) -> dict[str, Any]:
     """Atom values (and series' last values) of several runs side by side, marking differences."""
     values: dict[str, dict[str, Any]] = {}
     types: dict[str, str] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from .._storage import SqliteStore
+from .._storage import RunStore
 from ..errors import FieldNotFound, FilterSyntaxError, NaiadError, RunNotFound
 from . import _data, _series
 from ._security import Guard
@@ -42,7 +42,7 @@ class ApiError(Exception):
 class App:
     """The store and project a server shows, plus its guard."""
 
-    def __init__(self, store: SqliteStore, project: str, guard: Guard) -> None:
+    def __init__(self, store: RunStore, project: str, guard: Guard) -> None:
         self.store, self.project, self.guard = store, project, guard
         self.static = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
 
@@ -57,7 +57,7 @@ class App:
             return {
                 "project": project,
                 "projects": self.projects(),
-                "store": str(store.root),
+                "store": store.uri,
                 "version": _version(),
             }
         if route == "runs":
@@ -224,7 +224,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         )
         ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
         disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-        with app.store.open_blob(sha) as src:
+        with app.store.blobs.open(sha) as src:
             self.send_response(200)
             self._common_headers(
                 "application/octet-stream", size, {"Content-Disposition": disposition, "Set-Cookie": cookie}
