@@ -177,12 +177,7 @@ def journals(paths: list[str], store_location: str) -> list[Path]:
     """The journal directories named (or found inside the named directories)."""
     if not paths:
         found = sorted((Path(store_location).expanduser() / "offline").glob("*" + JOURNAL_SUFFIX))
-        if not found:
-            raise CommandError(
-                f"No offline journals under {Path(store_location) / 'offline'}; "
-                "name the journal directories to sync."
-            )
-        return found
+        return found  # none is nothing to do, not an error
     out: list[Path] = []
     for text in paths:
         path = Path(text).expanduser()
@@ -199,10 +194,14 @@ def journals(paths: list[str], store_location: str) -> list[Path]:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .._sync import sync_journal
+    from .._sync import parents_first, sync_journal
 
     s = settings(args)
     todo = journals(args.journals, s.store)
+    if not todo:
+        print(f"Nothing to sync: no offline journals under {Path(s.store).expanduser() / 'offline'}.")
+        return 0
+    todo = parents_first(todo)
     target = open_store(s.store, create=True)
     try:
         for journal in todo:

@@ -28,6 +28,7 @@ _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+_MAX_INT = 2**62  # SQLite integers are int64; a larger limit/offset is a client error
 _PAGES = {"/": "index.html", "/index.html": "index.html"}
 
 
@@ -130,9 +131,12 @@ def _need(q: dict[str, list[str]], key: str) -> str:
 def _int(q: dict[str, list[str]], key: str, default: int | None) -> int | None:
     value = _one(q, key)
     try:
-        return default if value is None or value == "" else int(value)
+        number = default if value is None or value == "" else int(value)
     except ValueError:
         raise ApiError(400, f"Query parameter '{key}' must be an integer, not {value!r}.") from None
+    if number is not None and not 0 <= number <= _MAX_INT:
+        raise ApiError(400, f"Query parameter '{key}' must be between 0 and {_MAX_INT}, not {value!r}.")
+    return number
 
 
 def _float(q: dict[str, list[str]], key: str) -> float | None:

@@ -1,0 +1,136 @@
+"""Attacks from issue 15 on the periphery: CLI output, sync order, the UI's token and limits, bad input.
+
+Each test reproduces one attack a hostile (or merely unlucky) user tried, with real stores in
+``tmp_path`` and the real ``naiad`` command and server.
+"""
+
+from __future__ import annotations
+
+import http.client
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import naiad
+from naiad._cli import main
+from naiad.errors import FieldTypeError, FieldValueError
+
+
+def _naiad(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_store_strings_are_shown_as_text_never_as_rich_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run id `parent[/b]` and a name with [link=...] print literally; no command fails."""
+    store = tmp_path / "store"
+    evil_name = "[link=http://evil.example/]click[/link]"
+    with naiad.Run(experiment_name=evil_name, run_id="parent[/b]", store=store) as run:
+        run["notes"] = "[bold red]boom[/bold red] :smile:"
+    for command in (["ls"], ["experiments"], ["show", "parent[/b]"]):
+        status, out, err = _naiad(capsys, "--store", str(store), *command)
+        assert status == 0, (command, err)
+        assert "\x1b]8;" not in out  # no terminal hyperlink escape
+    _, out, _ = _naiad(capsys, "--store", str(store), "show", "parent[/b]")
+    assert "parent[/b]" in out and evil_name in out and "[bold red]boom[/bold red] :smile:" in out
+    _, out, _ = _naiad(capsys, "--store", str(store), "ls", "-c", "sys/custom_run_id,sys/name")
+    assert "parent[/b]" in out
+
+
+def test_sync_with_no_journals_is_success_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = _naiad(capsys, "--store", str(tmp_path / "store"), "sync")
+    assert status == 0, err
+    assert len(out.splitlines()) == 1 and out.startswith("Nothing to sync")
+
+
+def test_sync_resolves_an_offline_fork_parent_whose_journal_sorts_after_the_child(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`default--child` sorts before `default--parent`; a plain `naiad sync` still links them."""
+    store = tmp_path / "store"
+    with naiad.Run(run_id="parent", experiment_name="e", store=store, mode="offline") as run:
+        run.log_metrics({"loss": 1.0}, step=1)
+        run.log_metrics({"loss": 0.5}, step=2)
+    with naiad.Run(
+        run_id="child", experiment_name="e", store=store, mode="offline", fork_run_id="parent", fork_step=2
+    ) as run:
+        run.log_metrics({"loss": 0.25}, step=3)
+    status, out, err = _naiad(capsys, "--store", str(store), "sync")
+    assert status == 0, err
+    assert "fork parent resolved" in out
+    with naiad.Run(run_id="child", store=store, mode="read-only") as child:
+        assert child["sys/forking/parent"].fetch() == "parent"
+        assert child["loss"].fetch_values(lineage_to_the_root=True)["value"].tolist() == [1.0, 0.5, 0.25]
+
+
+def test_ui_on_a_public_interface_with_an_empty_token_generates_one(tmp_path: Path) -> None:
+    from naiad._ui import make_server
+
+    store = tmp_path / "store"
+    with naiad.Run(run_id="r", store=store):
+        pass
+    server = make_server(store=store, host="0.0.0.0", port=0, token="")
+    try:
+        token = server.app.guard.token
+        assert token and len(token) >= 16
+        assert server.url.endswith(f"?token={token}")
+    finally:
+        server.server_close()
+
+
+def test_ui_answers_an_out_of_range_limit_with_400_and_the_reason(tmp_path: Path) -> None:
+    from naiad._ui import start, stop
+
+    store = tmp_path / "store"
+    with naiad.Run(run_id="r", store=store):
+        pass
+    server = start(store=store, port=0)
+    try:
+        port = server.server_address[1]
+        for query in ("limit=1e23", "limit=100000000000000000000000", "offset=-1"):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", f"/api/runs?{query}", headers={"Host": f"127.0.0.1:{port}"})
+            resp = conn.getresponse()
+            body = resp.read().decode()
+            conn.close()
+            assert resp.status == 400, (query, body)
+            assert "must be" in body
+    finally:
+        stop(server)
+
+
+def test_a_float_appended_to_a_string_series_is_a_type_error_naming_both_types(tmp_path: Path) -> None:
+    with naiad.Run(run_id="r", store=tmp_path / "store") as run:
+        run["notes"].append("warming up", step=1)
+        with pytest.raises(FieldTypeError) as info:
+            run["notes"].append(1.5, step=2)
+        assert "StringSeries" in str(info.value) and "Float" in str(info.value)
+        assert info.value.path == "notes"
+
+
+@pytest.mark.parametrize("argument", ["run_id", "experiment_name", "project"])
+def test_a_lone_surrogate_in_an_identity_argument_is_a_naiad_error_naming_it(
+    tmp_path: Path, argument: str
+) -> None:
+    with pytest.raises(FieldValueError, match=argument):
+        naiad.Run(store=tmp_path / "store", **{argument: "bad\ud800"})
+
+
+def test_a_naive_pandas_timestamp_is_stored_as_local_time_like_a_naive_datetime(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    with naiad.Run(run_id="r", store=tmp_path / "store") as run:
+        run["when"] = pd.Timestamp("2020-01-02 03:04:05")
+        run["also"] = datetime(2020, 1, 2, 3, 4, 5)
+        run.wait()
+        assert run["when"].fetch() == run["also"].fetch()
+        assert run["when"].fetch().tzinfo is not None
+        aware = pd.Timestamp("2020-01-02 03:04:05", tz="UTC")
+        run["aware"] = aware
+        run.wait()
+        assert run["aware"].fetch() == datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
