@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _filter, _sys
 from . import _query_frames as _frames
-from ._files import safe_filename, write_blob
+from ._files import safe_filename, step_text, unique_path, write_blob
 from ._read import Lineage, decode, float_series, lineage, other_series
 from ._settings import resolve
 from ._storage import RunSelection, RunStore, open_store
@@ -559,6 +559,7 @@ def download_files(
     with _opened(project, store) as (st, proj):
         q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
         chosen = st.select_runs(q, time.time())
+        taken: set[Path] = set()  # two paths that sanitize alike ('my model', 'my_model') get two files
         for pk, label in chosen:
             folder = root / safe_filename(label, "")
             for rec in st.fields(pk):
@@ -568,13 +569,14 @@ def download_files(
                 where = folder.joinpath(*(safe_filename(s, "") for s in spaces))
                 if rec.type == FieldType.FILE:
                     meta = decode(rec.type, rec.value)
-                    target = where / safe_filename(leaf, meta["name"])
+                    target = unique_path(where / safe_filename(leaf, meta["name"]), taken)
                     write_blob(st.blobs.open(meta["sha256"]), target)
                     written.append((label, rec.path, None, str(target)))
                     continue
                 for step, _, value in st.points(pk, rec.path, None):
                     meta = decode(rec.type, value)
-                    target = where / safe_filename(f"{leaf}_{step / STEP_SCALE:g}", meta["name"])
+                    name = safe_filename(f"{leaf}_{step_text(step)}", meta["name"])
+                    target = unique_path(where / name, taken)
                     write_blob(st.blobs.open(meta["sha256"]), target)
                     written.append((label, rec.path, step / STEP_SCALE, str(target)))
     return pd.DataFrame(written, columns=["run" if by_run else "experiment", "path", "step", "file"])

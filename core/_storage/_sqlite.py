@@ -582,9 +582,10 @@ class SqliteStore:
         conn.execute("UPDATE fields SET value=?, step=?, n=? WHERE id=?", (rows[-1][2], f.step, f.n, f.id))
 
     def _delete(self, conn: sqlite3.Connection, run_pk: int, path: str) -> None:
-        like = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        # substr, not LIKE: LIKE ignores ASCII case, and paths are case-sensitive
         conn.execute(
-            "DELETE FROM fields WHERE run_id=? AND (path=? OR path LIKE ? ESCAPE '\\')", (run_pk, path, like)
+            "DELETE FROM fields WHERE run_id=? AND (path=? OR substr(path, 1, ?)=?)",
+            (run_pk, path, len(path) + 1, path + "/"),
         )
         for key in [
             k for k in self._fields if k[0] == run_pk and (k[1] == path or k[1].startswith(path + "/"))
@@ -877,8 +878,8 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
         conn.execute(
             "INSERT INTO fields(run_id, path, type, value) SELECT ?, path, type, value FROM fields "
             f"WHERE run_id=? AND type IN ({','.join(str(int(t)) for t in _ATOM_TYPES)}) "
-            "AND (path NOT LIKE ? OR path IN (?,?,?))",
-            (pk, parent.pk, _sys.NAMESPACE + "/%", *_INHERITED_SYS),
+            "AND (substr(path, 1, ?) <> ? OR path IN (?,?,?))",  # case-sensitive, unlike LIKE
+            (pk, parent.pk, len(_sys.NAMESPACE) + 1, _sys.NAMESPACE + "/", *_INHERITED_SYS),
         )
         inherited = conn.execute(
             "SELECT value FROM fields WHERE run_id=? AND path=?", (pk, _sys.TAGS)

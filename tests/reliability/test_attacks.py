@@ -134,3 +134,46 @@ def test_a_naive_pandas_timestamp_is_stored_as_local_time_like_a_naive_datetime(
         run["aware"] = aware
         run.wait()
         assert run["aware"].fetch() == datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def test_deleting_a_namespace_keeps_fields_whose_path_differs_only_in_case(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with naiad.Run(run_id="r", store=store) as run:
+        run["train/lr"] = 0.1
+        run["Train/lr"] = 0.2
+        run["TRAIN/lr"] = 0.3
+        run.wait()
+        del run["train"]
+        run.wait()
+    with naiad.Run(run_id="r", store=store, mode="read-only") as run:
+        assert not run.exists("train/lr")
+        assert run["Train/lr"].fetch() == 0.2 and run["TRAIN/lr"].fetch() == 0.3
+
+
+def test_a_fork_inherits_user_fields_that_only_look_like_sys(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with naiad.Run(run_id="a", store=store) as run:
+        run["Sys/lr"] = 0.1
+        run.log_metrics({"loss": 1.0}, step=1)
+    with naiad.Run(run_id="b", store=store, fork_run_id="a", fork_step=1) as run:
+        assert run["Sys/lr"].fetch() == 0.1
+
+
+def test_file_series_steps_a_million_apart_download_as_distinct_files(tmp_path: Path) -> None:
+    with naiad.Run(run_id="r", store=tmp_path / "store") as run:
+        run["preds"].append(naiad.File(b"first", name="p.txt"), step=1000000)
+        run["preds"].append(naiad.File(b"second", name="p.txt"), step=1000001)
+        run.wait()
+        written = run["preds"].download(tmp_path / "out")
+    assert sorted(Path(p).read_bytes() for p in written) == [b"first", b"second"]
+
+
+def test_download_files_writes_paths_that_sanitize_alike_to_distinct_files(tmp_path: Path) -> None:
+    from naiad import query
+
+    store = tmp_path / "store"
+    with naiad.Run(run_id="r", store=store) as run:
+        run.assign_files({"model/my model": naiad.File(b"one", name="m.bin")})
+        run.assign_files({"model/my_model": naiad.File(b"two", name="m.bin")})
+    frame = query.download_files(runs="r", destination=tmp_path / "out", store=store)
+    assert sorted(Path(p).read_bytes() for p in frame["file"]) == [b"one", b"two"]
