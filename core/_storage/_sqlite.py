@@ -141,6 +141,8 @@ class SqliteStore:
         if create and not os.access(self.root, os.W_OK):
             raise StorageError(f"The store directory {self.root} is not writable.")
         self.blobs = BlobDir(self.root / "files")
+        if create:
+            self.blobs.sweep()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -239,6 +241,17 @@ class SqliteStore:
 
     def _migrate(self) -> None:
         conn = self._conn()
+        # one statement, one snapshot: a naiad store being created commits tables and version together
+        version, tables = conn.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite%')"
+        ).fetchone()
+        if version == 0 and tables:
+            raise StorageError(
+                f"{self.db_path} is an SQLite database that naiad did not create ({tables} tables, "
+                "no naiad schema version); naiad will not add its tables to it. Move it away or "
+                "point store= at another directory."
+            )
         conn.execute("PRAGMA journal_mode=WAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:

@@ -177,3 +177,40 @@ def test_download_files_writes_paths_that_sanitize_alike_to_distinct_files(tmp_p
         run.assign_files({"model/my_model": naiad.File(b"two", name="m.bin")})
     frame = query.download_files(runs="r", destination=tmp_path / "out", store=store)
     assert sorted(Path(p).read_bytes() for p in frame["file"]) == [b"one", b"two"]
+
+
+def test_a_foreign_sqlite_file_named_naiad_db_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    from naiad.errors import StorageError
+
+    store = tmp_path / "store"
+    store.mkdir()
+    foreign = sqlite3.connect(store / "naiad.db")
+    foreign.execute("CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL)")
+    foreign.commit()
+    foreign.close()
+    with pytest.raises(StorageError, match="did not create"):
+        naiad.Run(run_id="r", store=store)
+    check = sqlite3.connect(store / "naiad.db")
+    tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    check.close()
+    assert tables == {"invoices"}
+
+
+def test_upload_temp_files_left_by_a_killed_process_are_removed_on_the_next_open(tmp_path: Path) -> None:
+    import os
+
+    store = tmp_path / "store"
+    with naiad.Run(run_id="r", store=store) as run:
+        run["model"].upload(naiad.File(b"weights", name="m.bin"))
+    files = store / "files"
+    orphan = files / ".incoming-killed"
+    orphan.write_bytes(b"x" * 4096)
+    old = os.stat(orphan).st_mtime - 3600
+    os.utime(orphan, (old, old))
+    fresh = files / ".incoming-live-upload"
+    fresh.write_bytes(b"y")
+    with naiad.Run(run_id="r", store=store) as run:
+        assert run["model"].fetch()["size"] == 7
+    assert not orphan.exists() and fresh.exists()
