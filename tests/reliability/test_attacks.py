@@ -214,3 +214,31 @@ def test_upload_temp_files_left_by_a_killed_process_are_removed_on_the_next_open
     with naiad.Run(run_id="r", store=store) as run:
         assert run["model"].fetch()["size"] == 7
     assert not orphan.exists() and fresh.exists()
+
+
+def test_clients_trickling_header_bytes_do_not_starve_a_normal_request(tmp_path: Path) -> None:
+    """Twelve connections sending one header byte each stay open; a normal request is served."""
+    import socket
+
+    from naiad._ui import start, stop
+
+    store = tmp_path / "store"
+    with naiad.Run(run_id="r", store=store):
+        pass
+    server = start(store=store, port=0)
+    port = server.server_address[1]
+    slow = []
+    try:
+        for _ in range(12):  # more than the 8 workers
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"G")
+            slow.append(s)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=8)
+        conn.request("GET", "/api/info", headers={"Host": f"127.0.0.1:{port}"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and b"version" in resp.read()
+        conn.close()
+    finally:
+        for s in slow:
+            s.close()
+        stop(server)
