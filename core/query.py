@@ -36,13 +36,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _filter, _sys
+from . import _filter, _regex, _sys
 from . import _query_frames as _frames
 from ._files import safe_filename, step_text, unique_path, write_blob
 from ._read import Lineage, decode, float_series, lineage, other_series
@@ -120,8 +119,8 @@ def _query(
         if isinstance(names, str):
             if is_regex(names):
                 try:
-                    re.compile(names)
-                except re.error as e:
+                    _regex.compile(names)
+                except _regex.RegexError as e:
                     raise ValueError(f"Invalid regular expression {names!r} for the names: {e}.") from None
                 regex = names
             else:
@@ -283,7 +282,7 @@ def _fetch_table(
 
 
 def _table_cells(
-    st: RunStore, q: RunSelection, attributes: list[str] | str | None, pattern: re.Pattern[str] | None
+    st: RunStore, q: RunSelection, attributes: list[str] | str | None, pattern: _regex.Pattern | None
 ) -> tuple[list[tuple[int, str]], list[str], dict[str, tuple[set[int], list[Any]]]]:
     """The selected runs, the columns, and each column's stored types and values."""
     now = time.time()
@@ -328,17 +327,17 @@ def _table_cells(
     return chosen, columns, cells
 
 
-def _default_column(path: str, ftype: int, pattern: re.Pattern[str] | None) -> bool:
+def _default_column(path: str, ftype: int, pattern: _regex.Pattern | None) -> bool:
     """Whether a path becomes a column: it matches the regex, or (no regex) it is a default."""
     if pattern is not None:
         return pattern.search(path) is not None
     return path in DEFAULT_COLUMNS or (not _sys.is_sys(path) and ftype in _TABLE_TYPES)
 
 
-def _compile_regex(text: str, what: str) -> re.Pattern[str]:
+def _compile_regex(text: str, what: str) -> _regex.Pattern:
     try:
-        return re.compile(text)
-    except re.error as e:
+        return _regex.compile(text)
+    except _regex.RegexError as e:
         raise ValueError(f"Invalid regular expression {text!r} for {what}=: {e}.") from None
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import naiad
 from naiad._cli import main
-from naiad.errors import FieldTypeError, FieldValueError
+from naiad.errors import FieldTypeError, FieldValueError, NaiadError
 
 
 def _naiad(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -242,3 +242,21 @@ def test_clients_trickling_header_bytes_do_not_starve_a_normal_request(tmp_path:
         for s in slow:
             s.close()
         stop(server)
+
+
+def test_a_catastrophic_regex_in_a_filter_cannot_block_the_query(tmp_path: Path) -> None:
+    """`~ "(a+)+$"` over a 30-character name answers (RE2 is linear; plain re refuses the nesting)."""
+    from naiad import _regex, query
+
+    store = tmp_path / "store"
+    with naiad.Run(run_id="r", experiment_name="a" * 30 + "!", store=store):
+        pass
+    try:
+        frame = query.list_runs(filter='sys/name ~ "(a+)+$"', store=store)
+    except NaiadError as e:  # the fallback engine refuses nested repetition with a clear error
+        assert "repetition inside a repetition" in str(e)
+    else:
+        assert list(frame) == []
+    with pytest.raises(_regex.RegexError):
+        _regex._python("(a+)+$")
+    assert _regex._python("a+b*").search("xaab")
