@@ -95,7 +95,7 @@ def _opened(project: str | None, store: StoreArg) -> Iterator[tuple[RunStore, st
         yield store, settings.project
         return
     settings = resolve({"project": project, "store": None if store is None else os.fspath(store)})
-    opened = open_store(settings.store, create=False)
+    opened = open_store(settings.store, create=False, blobs=settings.blobs)
     try:
         yield opened, settings.project
     finally:

@@ -10,9 +10,12 @@ import contextlib
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import StorageError
+
+if TYPE_CHECKING:
+    from ._protocol import BlobStore
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1 << 20
@@ -98,6 +101,23 @@ class BlobDir:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+
+def open_blobs(location: str | Path) -> BlobStore:
+    """The blob store at ``location``: ``s3://BUCKET/PREFIX`` or a local directory."""
+    text = str(location)
+    if text.startswith("s3://"):
+        from ._s3 import S3Blobs
+
+        return S3Blobs(text)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    elif "://" in text:
+        raise StorageError(
+            f"blobs={text!r}: the scheme {text.split('://', 1)[0]}:// is not supported; use a "
+            "directory path or s3://BUCKET/PREFIX."
+        )
+    return BlobDir(Path(text).expanduser().resolve())
 
 
 def _fsync_dir(directory: Path) -> None:

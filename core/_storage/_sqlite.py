@@ -22,7 +22,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _sys
 from .._types import FieldType, float_bits, step_value, whole_step_fixed
@@ -52,6 +52,9 @@ from ._records import (
     StoreStats,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from ._protocol import BlobStore
 
 DB_NAME = "naiad.db"
 # Chunk policy: a series' trailing chunk smaller than OPEN_CHUNK_MAX is extended in place by
@@ -125,7 +128,7 @@ class SqliteStore:
         >>> store = SqliteStore(Path(tmp) / "store")  # doctest: +SKIP
     """
 
-    def __init__(self, root: Path, *, create: bool = True) -> None:
+    def __init__(self, root: Path, *, create: bool = True, blobs: BlobStore | None = None) -> None:
         self.root: Path = root.expanduser().resolve()
         self.uri = str(self.root)
         self.db_path = self.root / DB_NAME
@@ -140,8 +143,8 @@ class SqliteStore:
             raise StorageError(f"No naiad store at {self.root} (no {DB_NAME} there).")
         if create and not os.access(self.root, os.W_OK):
             raise StorageError(f"The store directory {self.root} is not writable.")
-        self.blobs = BlobDir(self.root / "files")
-        if create:
+        self.blobs: BlobStore = BlobDir(self.root / "files") if blobs is None else blobs
+        if create and isinstance(self.blobs, BlobDir):
             self.blobs.sweep()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []

@@ -64,7 +64,7 @@ class App:
             return {
                 "project": project,
                 "projects": self.projects(),
-                "store": str(store.root),
+                "store": store.uri,
                 "version": _version(),
             }
         if route == "runs":
