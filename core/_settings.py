@@ -137,6 +137,18 @@ def resolve(
     elif values.get("source_files") is not None:
         values["source_files"] = tuple(values["source_files"])
     settings = Settings(**{k: v for k, v in values.items() if k in Settings.__dataclass_fields__})
+    for name in ("project", "experiment_name", "run_id", "owner"):
+        value = getattr(settings, name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                from .errors import FieldValueError
+
+                raise FieldValueError(
+                    f"{name}={value!r} is not valid Unicode (it holds a lone surrogate); "
+                    f"pass {name} as a string that encodes to UTF-8."
+                ) from None
     if settings.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {settings.mode!r}.")
     if settings.on_error not in ON_ERROR:
