@@ -44,11 +44,13 @@ from ._types import (
 from ._writer import MAX_QUEUE, BlobStored, PointMsg, Writer
 from .errors import (
     FieldNotFound,
+    FieldTypeError,
     FieldValueError,
     ModeError,
     NaiadError,
     NaiadWarning,
     StorageError,
+    article,
 )
 
 if TYPE_CHECKING:
@@ -317,9 +319,8 @@ class Engine:
     def _series_value(self, path: str, ftype: FieldType, raw: Any) -> Any:
         if ftype is FieldType.STRING_SERIES:
             if not isinstance(raw, str):
-                raise FieldValueError(
-                    f"String series '{path}' takes str values; got {type(raw).__name__}.", path
-                )
+                kind = "Float" if isinstance(raw, float) else type(raw).__name__
+                raise FieldTypeError(path, "StringSeries", kind, f"append {article(kind)} {kind} value")
             return check_string(path, raw)
         if ftype is FieldType.HISTOGRAM_SERIES:
             if not isinstance(raw, Histogram):
@@ -455,6 +456,17 @@ class Engine:
 
                 full = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
                 ops.append(Assign(_sys.DIAGNOSTICS_TRACEBACK, int(FieldType.STRING), full[-60_000:]))
+        self._queue.extend(ops)
+        capture = getattr(self, "_capture", None)
+        if exc is not None and capture is not None:
+            capture.failed(exc)  # exit status, signal, which rank (naiad._capture.failure)
+
+    def _diagnose(self, values: Mapping[str, str | int]) -> None:
+        """Write ``sys/diagnostics/<key>`` (read-only to users): the capture's failure record."""
+        ops = []
+        for key, value in values.items():
+            ftype = FieldType.INTEGER if isinstance(value, int) else FieldType.STRING
+            ops.append(Assign(f"sys/diagnostics/{key}", int(ftype), value))
         self._queue.extend(ops)
 
     _mark_failed = mark_failed  # the name the lifecycle and older integrations call

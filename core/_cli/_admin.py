@@ -191,13 +191,7 @@ def _save(frame: pd.DataFrame, target: Path, index: bool) -> None:
 def journals(paths: list[str], store_location: str) -> list[Path]:
     """The journal directories named (or found inside the named directories)."""
     if not paths:
-        found = sorted(journal_dir(store_location).glob("*" + JOURNAL_SUFFIX))
-        if not found:
-            raise CommandError(
-                f"No offline journals under {journal_dir(store_location)}; "
-                "name the journal directories to sync."
-            )
-        return found
+        return sorted(journal_dir(store_location).glob("*" + JOURNAL_SUFFIX))  # none: nothing to do
     out: list[Path] = []
     for text in paths:
         path = Path(text).expanduser()
@@ -214,10 +208,14 @@ def journals(paths: list[str], store_location: str) -> list[Path]:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .._sync import sync_journal
+    from .._sync import parents_first, sync_journal
 
     s = settings(args)
     todo = journals(args.journals, s.store)
+    if not todo:
+        print(f"Nothing to sync: no offline journals under {journal_dir(s.store)}.")
+        return 0
+    todo = parents_first(todo)
     target = open_store(s.store, create=True, blobs=s.blobs)
     try:
         for journal in todo:

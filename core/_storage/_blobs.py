@@ -6,6 +6,7 @@ it ever becomes part of a path. Writes go to a temporary file and are renamed in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1 << 20
+ORPHAN_AGE_S = 600.0  # an upload temp file untouched this long belongs to a dead process
 
 
 class BlobDir:
@@ -69,6 +71,27 @@ class BlobDir:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+    def sweep(self, older_than_s: float = ORPHAN_AGE_S) -> int:
+        """Delete upload temp files left by killed processes; return how many.
+
+        Only files untouched for ``older_than_s`` go: a live upload elsewhere writes to its
+        temp file continuously, so its modification time stays fresh.
+        """
+        import time
+
+        removed = 0
+        cutoff = time.time() - older_than_s
+        try:
+            leftovers = list(self.root.glob(".incoming-*"))
+        except OSError:
+            return 0
+        for tmp in leftovers:
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+        return removed
 
     def open(self, sha256: str) -> BinaryIO:
         try:

@@ -51,7 +51,7 @@ def make_server(
     names = db.projects()
     if names and chosen not in names:
         chosen = names[0]  # a project the store has beats an empty page (the page can switch)
-    if token is None and not is_loopback(host):
+    if not token and not is_loopback(host):  # an empty token would match an empty token
         token = secrets.token_urlsafe(24)
     hosts = set()
     if not is_loopback(host):
