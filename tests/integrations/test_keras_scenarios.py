@@ -95,3 +95,34 @@ def test_media_helpers_and_prefix_like_the_lightning_logger(tmp_path: Path) -> N
     assert _points(store, run_id, "training/text/notes") == ([4, 8], ["epoch 0", "epoch 1"])
     assert _points(store, run_id, "training/images/samples")[0] == [4, 8]
     assert _points(store, run_id, "training/tables/preds")[0] == [4, 8]
+
+
+def test_tags_and_description_keywords_alike_across_the_three_integrations(tmp_path: Path) -> None:
+    """tags=/description= are the same keywords on NaiadLogger and both NaiadCallbacks."""
+    pytest.importorskip("lightning")
+    from naiad.integrations.lightning import NaiadLogger
+
+    store = tmp_path / "store"
+    model, x, y = _model_and_data()
+    keras_cb = NaiadCallback("alike", store=store, tags=["k"], description="keras run")
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[keras_cb])
+    keras_cb.close()
+    logger = NaiadLogger("alike", store=store, tags=["l"], description="lightning run")
+    logger.log_metrics({"a": 1.0}, step=1)
+    logger.finalize("success")
+    ids = {"k": keras_cb.run.run_id, "l": logger.version}
+    try:
+        from naiad.integrations.transformers import NaiadCallback as HFCallback
+
+        hf = HFCallback("alike", store=store, tags=["h"], description="hf run")
+        assert (hf.tags, hf.description) == (["h"], "hf run")  # passed to naiad.Run at train()
+    except ImportError:
+        pass
+    for tag, run_id in ids.items():
+        run = naiad.Run(run_id=run_id, store=store, mode="read-only")
+        try:
+            sys_ns = run.fetch()["sys"]
+            assert sys_ns["tags"] == {tag}
+            assert sys_ns["description"].startswith({"k": "keras", "l": "lightning"}[tag])
+        finally:
+            run.close()
