@@ -106,6 +106,8 @@ class _NaiadCallback:
         log_checkpoints: upload checkpoint files: ``True`` (last and best), ``"last"``,
             ``"best"``, ``False``; default ``NAIAD_LOG_CHECKPOINTS``. Paths are always recorded.
         root: the namespace everything goes under.
+        log_model: the same policy under NaiadLogger's name (``False``, ``"last"``, ``"best"``,
+            ``True`` = last and best); it wins over ``log_checkpoints``.
         prefix: a namespace between the root and the metric paths (``training/<prefix>/...``),
             as for the Lightning logger.
 
@@ -129,8 +131,16 @@ class _NaiadCallback:
         description: str | None = None,
         log_checkpoints: bool | str | None = None,
         root: str = "training",
+        log_model: bool | str | None = None,
         prefix: str = "",
     ) -> None:
+        if log_model is not None:  # the name NaiadLogger (and WandbLogger, MLFlowLogger) use; it wins
+            if log_model == "all":
+                raise ValueError(
+                    "log_model='all' is Lightning's every-file upload; a transformers checkpoint is a "
+                    "directory: use True (last and best), 'last', 'best' or False."
+                )
+            log_checkpoints = log_model
         if log_checkpoints not in (None, True, False, "last", "best"):
             raise ValueError(
                 f"log_checkpoints must be True, False, 'last' or 'best'; got {log_checkpoints!r}."

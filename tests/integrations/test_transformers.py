@@ -509,3 +509,16 @@ def test_media_helpers_and_prefix_like_the_lightning_logger(tmp_path: Path, stor
             assert run[path].fetch_values(include_timestamp=False)["step"].tolist() == [2, 4]
     finally:
         run.close()
+
+
+def test_log_model_is_the_checkpoint_policy_under_the_lightning_name(tmp_path: Path, store: Path) -> None:
+    callback = NaiadCallback("policy", store=store, log_model="last")
+    make_trainer(tmp_path / "out", [callback], max_steps=2, eval_strategy="no", save_steps=2).train()
+    run = naiad.Run(run_id=callback.run.run_id, store=store, mode="read-only")
+    try:
+        assert run.exists("training/checkpoints/last/files/config.json")
+        assert not run.exists("training/checkpoints/best/files/config.json")
+    finally:
+        run.close()
+    with pytest.raises(ValueError, match="directory"):
+        NaiadCallback(log_model="all")
