@@ -44,11 +44,13 @@ from ._types import (
 from ._writer import MAX_QUEUE, BlobStored, PointMsg, Writer
 from .errors import (
     FieldNotFound,
+    FieldTypeError,
     FieldValueError,
     ModeError,
     NaiadError,
     NaiadWarning,
     StorageError,
+    article,
 )
 
 if TYPE_CHECKING:
@@ -317,9 +319,8 @@ class Engine:
     def _series_value(self, path: str, ftype: FieldType, raw: Any) -> Any:
         if ftype is FieldType.STRING_SERIES:
             if not isinstance(raw, str):
-                raise FieldValueError(
-                    f"String series '{path}' takes str values; got {type(raw).__name__}.", path
-                )
+                kind = "Float" if isinstance(raw, float) else type(raw).__name__
+                raise FieldTypeError(path, "StringSeries", kind, f"append {article(kind)} {kind} value")
             return check_string(path, raw)
         if ftype is FieldType.HISTOGRAM_SERIES:
             if not isinstance(raw, Histogram):

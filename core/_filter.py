@@ -25,7 +25,8 @@ Datetime field is read as an ISO 8601 time (UTC unless it names an offset).
 Meaning: a comparison matches fields whose type fits the value (numbers: Float, Integer and a
 float series' last value; strings: String and Datetime; true/false: Boolean), so a run without
 the field never matches (``x != 1`` skips it, ``not x == 1`` keeps it). A NaN matches nothing.
-``~`` is ``re.search``; on a StringSet it (and ``contains``) looks at each item. Aggregates
+``~`` is a regex search (RE2, linear time: no backreferences or lookarounds;
+see ``naiad._regex``); on a StringSet it (and ``contains``) looks at each item. Aggregates
 read the run's own points (a fork's inherited points are not counted; ``min``/``max`` skip
 NaN). ``sys/state`` is decided from the run's sessions at query time, not the stored value.
 
@@ -42,6 +43,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from . import _regex
 from ._types import INT64_MAX, INT64_MIN, FieldType
 from .errors import FilterSyntaxError
 
@@ -270,8 +272,8 @@ class _Parser:
             raise self.error(f"'{op.text}' takes a path and a quoted regular expression", token)
         self.take()
         try:
-            re.compile(token.text)
-        except re.error as e:
+            _regex.compile(token.text)
+        except _regex.RegexError as e:
             raise self.error(f"Invalid regular expression ({e})", token) from None
         return Compare(term, op.text, token.text, token.column)
 
@@ -368,9 +370,9 @@ def _python_compare(state: str, op: str, value: Any) -> bool:
     if not isinstance(value, str) or isinstance(value, bool):
         return False
     if op == "~":
-        return re.search(value, state) is not None
+        return _regex.compile(value).search(state) is not None
     if op == "!~":
-        return re.search(value, state) is None
+        return _regex.compile(value).search(state) is None
     if op == "contains":
         return value in state
     return bool(

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._files import File, download_target, safe_filename, write_blob
+from ._files import File, download_target, safe_filename, step_text, write_blob
 from ._read import Lineage, decode, float_series, other_series, series_frame
-from ._types import FieldType, step_value
+from ._types import FieldType
 from .errors import FieldValueError
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class Handle:
             written = []
             for step, _, value in run._store.points(run._record.pk, self._path, None):
                 meta = decode(rec.type, value)
-                name = safe_filename(f"{stem}_{step_value(step):g}", meta["name"])
+                name = safe_filename(f"{stem}_{step_text(step)}", meta["name"])
                 written.append(write_blob(run._store.blobs.open(meta["sha256"]), folder / name))
             return written
         raise FieldValueError(

@@ -1,16 +1,15 @@
 """Opening a run: which store it writes to, and whether a resume or a fork is consistent.
 
 ``naiad.Run.__init__`` resolves the settings, then calls these: an offline run writes into
-its own journal (``<store>/offline/<project>--<run_id>.naiad-journal``); every other mode
+its own journal (``<store>/offline/<project>--<run_id>.naiad-journal``, or
+``./.naiad/offline/…`` for a server store); every other mode
 opens the store named by the settings through :func:`naiad._storage.open_store`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._settings import Settings
-from ._storage import RunRecord, RunStore, open_journal, open_store
+from ._storage import RunRecord, RunStore, journal_dir, open_journal, open_store
 from ._types import STEP_SCALE, fixed_step
 
 
@@ -30,10 +29,9 @@ def store_for(settings: Settings, custom_id: str) -> RunStore:
     """The store a run in ``settings.mode`` writes to (or reads from)."""
     location = settings.store
     if settings.mode == "offline":
-        base = Path(location).expanduser()
         name = f"{settings.project}--{custom_id}.naiad-journal"
-        return open_journal(base / "offline" / _safe(name))
-    return open_store(location, create=settings.mode != "read-only")
+        return open_journal(journal_dir(location) / _safe(name))
+    return open_store(location, create=settings.mode != "read-only", blobs=settings.blobs)
 
 
 def check_resume(store: RunStore, rec: RunRecord, fork_run_id: str | None, fork_step: int | None) -> None:

@@ -46,13 +46,16 @@ class Run(RunReads):
             created with a name is its head.
         run_id: your id for the run (``sys/custom_run_id``); an existing id resumes the run.
         project: project name (default ``default``).
-        store: store location: a directory (default ``./.naiad``).
+        store: store location: a directory (default ``./.naiad``) or
+            ``postgresql://USER:PASS@HOST:PORT/DB`` (the team store).
         fork_run_id, fork_step: fork from run ``fork_run_id`` at ``fork_step`` (inclusive).
         creation_time: ``sys/creation_time`` (default now).
         mode: ``async`` (default), ``sync``, ``offline``, ``disabled`` or ``read-only``.
         tags, description: initial ``sys/tags`` and ``sys/description``.
         inherit_configs: a fork copies its parent's configs, tags and description.
         on_error: ``raise`` (default) or ``warn`` (drop the bad point, warn, count it).
+        blobs: where uploaded files go: a directory or ``s3://BUCKET/PREFIX`` (default: the
+            location the store recorded, else the store's ``files/``; also ``NAIAD_BLOBS``).
 
     Example:
         >>> with Run(experiment_name="seabird", store=tmp) as run:  # doctest: +SKIP
@@ -75,6 +78,7 @@ class Run(RunReads):
         inherit_configs: bool = True,
         on_error: str | None = None,
         *,
+        blobs: str | os.PathLike[str] | None = None,
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
@@ -88,6 +92,7 @@ class Run(RunReads):
                 "run_id": run_id,
                 "project": project,
                 "store": None if store is None else os.fspath(store),
+                "blobs": None if blobs is None else os.fspath(blobs),
                 "mode": mode,
                 "on_error": on_error,
             },
@@ -117,8 +122,7 @@ class Run(RunReads):
             if record is None:
                 self._store.close()
                 raise RunNotFound(
-                    f"No run '{custom_id}' in project '{settings.project}' of the "
-                    f"store at {self._store.root}."
+                    f"No run '{custom_id}' in project '{settings.project}' of the store at {self._store.uri}."
                 )
             self._record = record
             self._load_fields()

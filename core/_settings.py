@@ -23,6 +23,7 @@ DEFAULT_PROJECT = "default"
 # setting name → environment variable
 _ENV = {
     "store": "NAIAD_STORE",
+    "blobs": "NAIAD_BLOBS",
     "project": "NAIAD_PROJECT",
     "mode": "NAIAD_MODE",
     "owner": "NAIAD_OWNER",
@@ -39,6 +40,7 @@ class Settings:
     """Where and how a run logs. Build with :func:`resolve`."""
 
     store: str = DEFAULT_STORE
+    blobs: str | None = None  # where file blobs go: a directory or s3://BUCKET/PREFIX
     project: str = DEFAULT_PROJECT
     mode: str = "async"
     owner: str = ""
@@ -74,10 +76,11 @@ def file_settings(cwd: Path) -> dict[str, Any]:
 
 
 def _relative_store(table: dict[str, Any], directory: Path) -> dict[str, Any]:
-    """A relative ``store`` in a config file is relative to that file's directory."""
-    store = table.get("store")
-    if isinstance(store, str) and "://" not in store and not os.path.isabs(store):
-        table["store"] = str(directory / store)
+    """A relative ``store`` or ``blobs`` in a config file is relative to that file's directory."""
+    for key in ("store", "blobs"):
+        location = table.get(key)
+        if isinstance(location, str) and "://" not in location and not os.path.isabs(location):
+            table[key] = str(directory / location)
     return {_FILE_KEYS.get(k, k): v for k, v in table.items()}
 
 
@@ -104,6 +107,18 @@ def resolve(
     if isinstance(values.get("log_checkpoints"), str):
         values["log_checkpoints"] = values["log_checkpoints"].lower() in ("1", "true", "yes", "on")
     settings = Settings(**{k: v for k, v in values.items() if k in Settings.__dataclass_fields__})
+    for name in ("project", "experiment_name", "run_id", "owner"):
+        value = getattr(settings, name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                from .errors import FieldValueError
+
+                raise FieldValueError(
+                    f"{name}={value!r} is not valid Unicode (it holds a lone surrogate); "
+                    f"pass {name} as a string that encodes to UTF-8."
+                ) from None
     if settings.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {settings.mode!r}.")
     if settings.on_error not in ON_ERROR:

@@ -46,6 +46,43 @@ def sync_journal(
         source.close()
 
 
+def parents_first(journals: list[Path]) -> list[Path]:
+    """``journals`` reordered so that a fork parent's journal syncs before its children's.
+
+    A child synced before its parent could not resolve the parent (it is not in the target
+    yet); the names sort alphabetically, which says nothing about lineage.
+    """
+    runs: dict[Path, set[str]] = {}
+    wants: dict[Path, set[str]] = {}
+    for journal in journals:
+        source = open_journal(journal, create=False)
+        try:
+            records = list(source.iter_runs())
+            runs[journal] = {r.custom_id for r in records}
+            wants[journal] = set()
+            for rec in records:
+                f = source.field(rec.pk, _sys.FORKING_REQUESTED_PARENT)
+                if f is not None and f.value is not None:
+                    wants[journal].add(str(decode(f.type, f.value)))
+        finally:
+            source.close()
+    ordered: list[Path] = []
+    placed: set[Path] = set()
+
+    def place(journal: Path, path: tuple[Path, ...]) -> None:
+        if journal in placed or journal in path:  # done, or a cycle: keep the given order
+            return
+        for other in journals:
+            if other != journal and runs[other] & wants[journal]:
+                place(other, (*path, journal))
+        placed.add(journal)
+        ordered.append(journal)
+
+    for journal in journals:
+        place(journal, ())
+    return ordered
+
+
 def _sync_run(
     source: RunStore,
     target: RunStore,

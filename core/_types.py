@@ -195,10 +195,12 @@ def check_string(path: str, value: str) -> str:
 
 def to_micros(path: str, value: datetime) -> int:
     """Datetime → microseconds since the epoch, UTC. Naive datetimes are local time."""
+    if type(value) is not datetime and hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()  # pandas.Timestamp: its naive astimezone() takes no default
     try:  # it must exist in UTC, or it could never be read back
         value = (value if value.tzinfo is not None else value.astimezone()).astimezone(timezone.utc)
         delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    except (OverflowError, ValueError) as e:  # datetime.min in local time, year 10000 in UTC
+    except (OverflowError, ValueError, TypeError) as e:  # datetime.min in local time, year 10000 in UTC
         raise FieldValueError(
             f"Datetime {_short(value)} for '{path}' cannot be stored in UTC: {e}.", path
         ) from None

@@ -13,6 +13,7 @@ so ``except TypeError`` or ``except ValueError`` keep working::
     ├── RunNotFound          (LookupError)  run to read or sync does not exist
     ├── FieldNotFound        (KeyError)     read of a path that holds nothing
     ├── ModeError            (RuntimeError) write to a read-only or closed run
+    ├── ConfigError          (TypeError)    an argument a run or an integration does not take
     ├── FilterSyntaxError    (ValueError)   bad filter string, with the column it fails at
     └── StorageError         (OSError)      the store cannot be opened, read or written
         ├── SchemaVersionError              the store was written by another naiad version
@@ -23,6 +24,7 @@ so ``except TypeError`` or ``except ValueError`` keep working::
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "FieldNotFound",
     "FieldTypeError",
     "FieldValueError",
@@ -120,6 +122,15 @@ class FieldNotFound(NaiadError, KeyError):
 
 class ModeError(NaiadError, RuntimeError):
     """A write to a run that cannot take it (read-only mode, or already closed)."""
+
+
+class ConfigError(NaiadError, TypeError):
+    """An argument a run or an integration does not take (a typo): raised at construction,
+    before training starts, instead of training unlogged."""
+
+    def __init__(self, message: str, names: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.names = list(names or [])
 
 
 class FilterSyntaxError(NaiadError, ValueError):

@@ -36,15 +36,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _filter, _sys
+from . import _filter, _regex, _sys
 from . import _query_frames as _frames
-from ._files import safe_filename, write_blob
+from ._files import safe_filename, step_text, unique_path, write_blob
 from ._read import Lineage, decode, float_series, lineage, other_series
 from ._settings import resolve
 from ._storage import RunSelection, RunStore, open_store
@@ -96,7 +95,7 @@ def _opened(project: str | None, store: StoreArg) -> Iterator[tuple[RunStore, st
         yield store, settings.project
         return
     settings = resolve({"project": project, "store": None if store is None else os.fspath(store)})
-    opened = open_store(settings.store, create=False)
+    opened = open_store(settings.store, create=False, blobs=settings.blobs)
     try:
         yield opened, settings.project
     finally:
@@ -120,8 +119,8 @@ def _query(
         if isinstance(names, str):
             if is_regex(names):
                 try:
-                    re.compile(names)
-                except re.error as e:
+                    _regex.compile(names)
+                except _regex.RegexError as e:
                     raise ValueError(f"Invalid regular expression {names!r} for the names: {e}.") from None
                 regex = names
             else:
@@ -283,7 +282,7 @@ def _fetch_table(
 
 
 def _table_cells(
-    st: RunStore, q: RunSelection, attributes: list[str] | str | None, pattern: re.Pattern[str] | None
+    st: RunStore, q: RunSelection, attributes: list[str] | str | None, pattern: _regex.Pattern | None
 ) -> tuple[list[tuple[int, str]], list[str], dict[str, tuple[set[int], list[Any]]]]:
     """The selected runs, the columns, and each column's stored types and values."""
     now = time.time()
@@ -328,17 +327,17 @@ def _table_cells(
     return chosen, columns, cells
 
 
-def _default_column(path: str, ftype: int, pattern: re.Pattern[str] | None) -> bool:
+def _default_column(path: str, ftype: int, pattern: _regex.Pattern | None) -> bool:
     """Whether a path becomes a column: it matches the regex, or (no regex) it is a default."""
     if pattern is not None:
         return pattern.search(path) is not None
     return path in DEFAULT_COLUMNS or (not _sys.is_sys(path) and ftype in _TABLE_TYPES)
 
 
-def _compile_regex(text: str, what: str) -> re.Pattern[str]:
+def _compile_regex(text: str, what: str) -> _regex.Pattern:
     try:
-        return re.compile(text)
-    except re.error as e:
+        return _regex.compile(text)
+    except _regex.RegexError as e:
         raise ValueError(f"Invalid regular expression {text!r} for {what}=: {e}.") from None
 
 
@@ -559,6 +558,7 @@ def download_files(
     with _opened(project, store) as (st, proj):
         q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
         chosen = st.select_runs(q, time.time())
+        taken: set[Path] = set()  # two paths that sanitize alike ('my model', 'my_model') get two files
         for pk, label in chosen:
             folder = root / safe_filename(label, "")
             for rec in st.fields(pk):
@@ -568,13 +568,14 @@ def download_files(
                 where = folder.joinpath(*(safe_filename(s, "") for s in spaces))
                 if rec.type == FieldType.FILE:
                     meta = decode(rec.type, rec.value)
-                    target = where / safe_filename(leaf, meta["name"])
+                    target = unique_path(where / safe_filename(leaf, meta["name"]), taken)
                     write_blob(st.blobs.open(meta["sha256"]), target)
                     written.append((label, rec.path, None, str(target)))
                     continue
                 for step, _, value in st.points(pk, rec.path, None):
                     meta = decode(rec.type, value)
-                    target = where / safe_filename(f"{leaf}_{step / STEP_SCALE:g}", meta["name"])
+                    name = safe_filename(f"{leaf}_{step_text(step)}", meta["name"])
+                    target = unique_path(where / name, taken)
                     write_blob(st.blobs.open(meta["sha256"]), target)
                     written.append((label, rec.path, step / STEP_SCALE, str(target)))
     return pd.DataFrame(written, columns=["run" if by_run else "experiment", "path", "step", "file"])

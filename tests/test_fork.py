@@ -13,6 +13,9 @@ import naiad
 from naiad._storage import open_store
 from naiad._sync import sync_journal
 
+# the same behaviour on every store backend (tests/conftest.py)
+pytestmark = pytest.mark.backends()
+
 
 def values(run: naiad.Run, path: str, lineage: bool = True) -> list[tuple[float, float, str]]:
     df = run[path].fetch_values(lineage_to_the_root=lineage)

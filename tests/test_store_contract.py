@@ -29,15 +29,20 @@ from naiad._storage import (
 from naiad._types import FieldType
 from naiad.testing import MemoryStore, fields, series, temporary_store
 
-BACKENDS: dict[str, Callable[[Path], RunStore]] = {
-    "sqlite": open_store,
-    "memory": lambda _root: MemoryStore(),
+# Each backend opens a fresh store from (a directory for it, the request for its fixtures).
+BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], RunStore]] = {
+    "sqlite": lambda root, _request: open_store(root),
+    "memory": lambda _root, _request: MemoryStore(),
+    # a fresh PostgreSQL schema (and S3 bucket for its files) per test
+    "postgres": lambda _root, request: open_store(
+        request.getfixturevalue("postgres_uri"), blobs=request.getfixturevalue("s3_blobs")
+    ),
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
-    store = BACKENDS[request.param](tmp_path / "store")
+    store = BACKENDS[request.param](tmp_path / "store", request)
     yield store
     store.close()
 

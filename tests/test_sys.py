@@ -12,8 +12,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 import naiad
 from naiad._storage import open_store
+
+# the same behaviour on every store backend (tests/conftest.py)
+pytestmark = pytest.mark.backends()
 
 
 def read(store: Path, run_id: str) -> naiad.Run:

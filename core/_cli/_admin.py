@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _sys
-from .._storage import Assign, RunStore, is_journal, open_store
+from .._storage import Assign, RunStore, is_journal, journal_dir, open_store
 from .._types import FieldType, epoch_micros
 from . import CommandError, _output, _Parser, settings
 from ._runs import _FILTER_HELP, columns, find_run, trash_choice
@@ -94,6 +94,21 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     info.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     info.set_defaults(handler=cmd_store_info)
+    copy = store_commands.add_parser(
+        "copy",
+        help="copy a whole store into another (SQLite <-> PostgreSQL)",
+        description="Copy every run of SRC into DST (a directory or postgresql://...): parents "
+        "before children, series bit for bit, each file blob once. Runs DST already has are "
+        "left alone, so copying again adds nothing. Every copied series is verified; the "
+        "summary says how many runs, fields, points and blobs were copied.",
+    )
+    copy.add_argument("source", metavar="SRC", help="the store to read")
+    copy.add_argument("target", metavar="DST", help="the store to write (created when missing)")
+    copy.add_argument("--source-blobs", metavar="LOCATION", help="where SRC's files are (default: recorded)")
+    copy.add_argument(
+        "--target-blobs", metavar="LOCATION", help="where DST's files go: a directory or s3://BUCKET/PREFIX"
+    )
+    copy.set_defaults(handler=cmd_store_copy)
 
     ui = commands.add_parser(
         "ui",
@@ -176,13 +191,7 @@ def _save(frame: pd.DataFrame, target: Path, index: bool) -> None:
 def journals(paths: list[str], store_location: str) -> list[Path]:
     """The journal directories named (or found inside the named directories)."""
     if not paths:
-        found = sorted((Path(store_location).expanduser() / "offline").glob("*" + JOURNAL_SUFFIX))
-        if not found:
-            raise CommandError(
-                f"No offline journals under {Path(store_location) / 'offline'}; "
-                "name the journal directories to sync."
-            )
-        return found
+        return sorted(journal_dir(store_location).glob("*" + JOURNAL_SUFFIX))  # none: nothing to do
     out: list[Path] = []
     for text in paths:
         path = Path(text).expanduser()
@@ -199,11 +208,15 @@ def journals(paths: list[str], store_location: str) -> list[Path]:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .._sync import sync_journal
+    from .._sync import parents_first, sync_journal
 
     s = settings(args)
     todo = journals(args.journals, s.store)
-    target = open_store(s.store, create=True)
+    if not todo:
+        print(f"Nothing to sync: no offline journals under {journal_dir(s.store)}.")
+        return 0
+    todo = parents_first(todo)
+    target = open_store(s.store, create=True, blobs=s.blobs)
     try:
         for journal in todo:
             with _output.progress(f"syncing {journal.name}") as update:
@@ -222,14 +235,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 )
     finally:
         target.close()
-    print(f"Synced {len(todo)} journal(s) into {target.root}")
+    print(f"Synced {len(todo)} journal(s) into {target.uri}")
     return 0
 
 
 # -- trash / restore -----------------------------------------------------------------------------------
 def cmd_trash(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         runs = [find_run(store, s.project, ref) for ref in args.runs]  # all found, or none changed
         for run in runs:
@@ -272,9 +285,34 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def cmd_store_copy(args: argparse.Namespace) -> int:
+    from .._storage._copy import copy_store
+
+    source = open_store(args.source, create=False, blobs=args.source_blobs)
+    try:
+        target = open_store(args.target, create=True, blobs=args.target_blobs)
+        try:
+            with _output.progress(f"copying {source.uri}") as update:
+                summary = copy_store(source, target, progress=update)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(
+        f"Copied {summary.runs} run(s) from {source.uri} into {target.uri} ({summary.skipped} already "
+        f"there): {summary.fields} fields, {summary.points} points, {summary.blobs} file blob(s) "
+        f"uploaded ({summary.blobs_present} already there)."
+    )
+    if summary.mismatches:
+        print(f"Verification FAILED for {len(summary.mismatches)} series:", *summary.mismatches, sep="\n  ")
+        return 1
+    print(f"Verified: {summary.verified_series} series identical in both stores.")
+    return 0
+
+
 def cmd_store_info(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         info = store_info(store)
     finally:

@@ -211,7 +211,7 @@ def find_run(store: RunStore, project: str, ref: str) -> RunRecord:
     by_label = store.find_run_by_sys_id(project, ref)
     if by_label is None:
         raise CommandError(
-            f"No run '{ref}' in project '{project}' of the store at {store.root} "
+            f"No run '{ref}' in project '{project}' of the store at {store.uri} "
             "(give a run id or a sys/id; 'naiad ls' lists them)."
         )
     return by_label
@@ -221,7 +221,7 @@ def newest_run(store: RunStore, project: str) -> RunRecord:
     """The run created last in ``project``."""
     runs = list(store.iter_runs(project))
     if not runs:
-        raise CommandError(f"Project '{project}' of the store at {store.root} has no runs yet.")
+        raise CommandError(f"Project '{project}' of the store at {store.uri} has no runs yet.")
     return runs[-1]
 
 
@@ -260,7 +260,7 @@ def describe(store: RunStore, run: RunRecord) -> dict[str, Any]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         run = newest_run(store, s.project) if args.run is None else find_run(store, s.project, args.run)
         info = describe(store, run)

@@ -22,7 +22,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _sys
 from .._types import FieldType, float_bits, step_value, whole_step_fixed
@@ -52,6 +52,9 @@ from ._records import (
     StoreStats,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from ._protocol import BlobStore
 
 DB_NAME = "naiad.db"
 # Chunk policy: a series' trailing chunk smaller than OPEN_CHUNK_MAX is extended in place by
@@ -125,7 +128,7 @@ class SqliteStore:
         >>> store = SqliteStore(Path(tmp) / "store")  # doctest: +SKIP
     """
 
-    def __init__(self, root: Path, *, create: bool = True) -> None:
+    def __init__(self, root: Path, *, create: bool = True, blobs: BlobStore | None = None) -> None:
         self.root: Path = root.expanduser().resolve()
         self.uri = str(self.root)
         self.db_path = self.root / DB_NAME
@@ -140,7 +143,9 @@ class SqliteStore:
             raise StorageError(f"No naiad store at {self.root} (no {DB_NAME} there).")
         if create and not os.access(self.root, os.W_OK):
             raise StorageError(f"The store directory {self.root} is not writable.")
-        self.blobs = BlobDir(self.root / "files")
+        self.blobs: BlobStore = BlobDir(self.root / "files") if blobs is None else blobs
+        if create and isinstance(self.blobs, BlobDir):
+            self.blobs.sweep()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -239,6 +244,17 @@ class SqliteStore:
 
     def _migrate(self) -> None:
         conn = self._conn()
+        # one statement, one snapshot: a naiad store being created commits tables and version together
+        version, tables = conn.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite%')"
+        ).fetchone()
+        if version == 0 and tables:
+            raise StorageError(
+                f"{self.db_path} is an SQLite database that naiad did not create ({tables} tables, "
+                "no naiad schema version); naiad will not add its tables to it. Move it away or "
+                "point store= at another directory."
+            )
         conn.execute("PRAGMA journal_mode=WAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
@@ -582,9 +598,10 @@ class SqliteStore:
         conn.execute("UPDATE fields SET value=?, step=?, n=? WHERE id=?", (rows[-1][2], f.step, f.n, f.id))
 
     def _delete(self, conn: sqlite3.Connection, run_pk: int, path: str) -> None:
-        like = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        # substr, not LIKE: LIKE ignores ASCII case, and paths are case-sensitive
         conn.execute(
-            "DELETE FROM fields WHERE run_id=? AND (path=? OR path LIKE ? ESCAPE '\\')", (run_pk, path, like)
+            "DELETE FROM fields WHERE run_id=? AND (path=? OR substr(path, 1, ?)=?)",
+            (run_pk, path, len(path) + 1, path + "/"),
         )
         for key in [
             k for k in self._fields if k[0] == run_pk and (k[1] == path or k[1].startswith(path + "/"))
@@ -877,8 +894,8 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
         conn.execute(
             "INSERT INTO fields(run_id, path, type, value) SELECT ?, path, type, value FROM fields "
             f"WHERE run_id=? AND type IN ({','.join(str(int(t)) for t in _ATOM_TYPES)}) "
-            "AND (path NOT LIKE ? OR path IN (?,?,?))",
-            (pk, parent.pk, _sys.NAMESPACE + "/%", *_INHERITED_SYS),
+            "AND (substr(path, 1, ?) <> ? OR path IN (?,?,?))",  # case-sensitive, unlike LIKE
+            (pk, parent.pk, len(_sys.NAMESPACE) + 1, _sys.NAMESPACE + "/", *_INHERITED_SYS),
         )
         inherited = conn.execute(
             "SELECT value FROM fields WHERE run_id=? AND path=?", (pk, _sys.TAGS)

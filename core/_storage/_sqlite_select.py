@@ -8,13 +8,11 @@ the sessions table at ``now``, never from the stored field.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sqlite3
 from typing import Any
 
-from .. import _sys
+from .. import _regex, _sys
 from .._filter import And, Compare, Exists, Node, Not, Or, parse_time, paths, state_matches
 from .._types import FieldType
 from ._records import RunSelection
@@ -106,13 +104,8 @@ def _state(node: Compare, params: list[Any], now: float) -> str:
     return sql if outcome[_sys.ACTIVE] else f"(NOT {sql})"
 
 
-@functools.lru_cache(maxsize=256)
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
-
-
 def _regexp(pattern: str, value: Any) -> int:
-    return int(isinstance(value, str) and _pattern(pattern).search(value) is not None)
+    return int(isinstance(value, str) and _regex.compile(pattern).search(value) is not None)
 
 
 def install(conn: sqlite3.Connection) -> None:

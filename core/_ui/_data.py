@@ -86,6 +86,10 @@ def find(store: RunStore, project: str, run_id: str) -> RunRecord:
     return rec
 
 
+# "does not start with sys/" without a lookahead (regexes run on RE2, which has none)
+_NOT_SYS = "^(?:[^s]|s[^y]|sy[^s]|sys[^/]|s$|sy$|sys$)"
+
+
 def runs_table(
     store: RunStore,
     project: str,
@@ -105,7 +109,7 @@ def runs_table(
     wanted: list[str] | str
     base_re = f"^(?:{'|'.join(map(re.escape, BASE_COLUMNS))})$"
     if columns is None:  # the few useful sys columns, then every field of the user's own
-        wanted = f"^(?:{'|'.join(map(re.escape, DEFAULT_COLUMNS))})$|{base_re}|^(?!sys/)"
+        wanted = f"^(?:{'|'.join(map(re.escape, DEFAULT_COLUMNS))})$|{base_re}|{_NOT_SYS}"
     elif isinstance(columns, str):
         wanted = f"{base_re}|(?:{columns})"
     else:
