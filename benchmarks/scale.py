@@ -136,7 +136,7 @@ def listing(runs: int, repeats: int) -> None:
 
         def cli_ls() -> None:
             subprocess.run(
-                [sys.executable, "-m", "naiad", "ls", "--project", "bench", "--store", str(root)],
+                [sys.executable, "-m", "naiad._cli", "ls", "--project", "bench", "--store", str(root)],
                 check=True,
                 capture_output=True,
             )
