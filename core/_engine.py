@@ -457,6 +457,17 @@ class Engine:
                 full = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
                 ops.append(Assign(_sys.DIAGNOSTICS_TRACEBACK, int(FieldType.STRING), full[-60_000:]))
         self._queue.extend(ops)
+        capture = getattr(self, "_capture", None)
+        if exc is not None and capture is not None:
+            capture.failed(exc)  # exit status, signal, which rank (naiad._capture.failure)
+
+    def _diagnose(self, values: Mapping[str, str | int]) -> None:
+        """Write ``sys/diagnostics/<key>`` (read-only to users): the capture's failure record."""
+        ops = []
+        for key, value in values.items():
+            ftype = FieldType.INTEGER if isinstance(value, int) else FieldType.STRING
+            ops.append(Assign(f"sys/diagnostics/{key}", int(ftype), value))
+        self._queue.extend(ops)
 
     _mark_failed = mark_failed  # the name the lifecycle and older integrations call
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _lifecycle, _open, _sys
+from . import _capture, _lifecycle, _open, _sys
 from ._engine import _FLOAT_ONLY, _strings, _time
 from ._fields import FieldState
 from ._read import Lineage
@@ -79,6 +79,13 @@ class Run(RunReads):
         on_error: str | None = None,
         *,
         blobs: str | os.PathLike[str] | None = None,
+        capture_stdout: bool | None = None,
+        capture_stderr: bool | None = None,
+        capture_hardware_metrics: bool | None = None,
+        capture_traceback: bool | None = None,
+        capture_source: bool | None = None,
+        source_files: Iterable[str] | None = None,
+        capture_environment: bool | None = None,
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
@@ -95,6 +102,13 @@ class Run(RunReads):
                 "blobs": None if blobs is None else os.fspath(blobs),
                 "mode": mode,
                 "on_error": on_error,
+                "capture_stdout": capture_stdout,
+                "capture_stderr": capture_stderr,
+                "capture_hardware_metrics": capture_hardware_metrics,
+                "capture_traceback": capture_traceback,
+                "capture_source": capture_source,
+                "source_files": None if source_files is None else tuple(source_files),
+                "capture_environment": capture_environment,
             },
             _environ,
         )
@@ -105,7 +119,9 @@ class Run(RunReads):
         self._f = FieldState(self._inherited_point)
         self._floats = self._f.last
         self._chain: Lineage | None = None
-        custom_id = settings.run_id or os.urandom(8).hex()
+        environ = os.environ if _environ is None else _environ
+        custom_id = settings.run_id or _capture.ranks.launcher_run_id(environ) or os.urandom(8).hex()
+        self._capture: _capture.Capture | None = None
         created = creation_time.timestamp() if creation_time is not None else _time()
         self._store: RunStore | None = None
         self._writer: Writer | None = None
@@ -160,6 +176,7 @@ class Run(RunReads):
         )
         self._writer.base_running_time = float(self._stored(_sys.RUNNING_TIME) or 0.0)
         self._start()
+        self._capture = _capture.start(self, settings, environ)
 
     def _start(self) -> None:
         self._closed = False
@@ -266,6 +283,9 @@ class Run(RunReads):
             if self.mode == "read-only" and self._store is not None:
                 self._store.close()  # a reader holds connections, never a writer
             return True
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture = None
         self._materialize()
         self._closed = True
         _lifecycle.unregister(self)

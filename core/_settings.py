@@ -31,7 +31,20 @@ _ENV = {
     "run_id": "NAIAD_RUN_ID",
     "on_error": "NAIAD_ON_ERROR",
     "log_checkpoints": "NAIAD_LOG_CHECKPOINTS",
+    "capture_stdout": "NAIAD_CAPTURE_STDOUT",
+    "capture_stderr": "NAIAD_CAPTURE_STDERR",
+    "capture_hardware_metrics": "NAIAD_CAPTURE_HARDWARE_METRICS",
+    "monitoring_interval": "NAIAD_MONITORING_INTERVAL",
+    "monitoring_per": "NAIAD_MONITORING_PER",
+    "capture_traceback": "NAIAD_CAPTURE_TRACEBACK",
+    "capture_source": "NAIAD_CAPTURE_SOURCE",
+    "source_files": "NAIAD_SOURCE_FILES",
+    "capture_environment": "NAIAD_CAPTURE_ENVIRONMENT",
 }
+_BOOLS = (
+    "log_checkpoints", "capture_stdout", "capture_stderr", "capture_hardware_metrics",
+    "capture_traceback", "capture_source", "capture_environment",
+)  # fmt: skip
 _FILE_KEYS = {"experiment": "experiment_name"}  # naiad.toml spelling → setting
 
 
@@ -48,6 +61,16 @@ class Settings:
     run_id: str | None = None
     on_error: str = "raise"
     log_checkpoints: bool = False
+    # what the run was (naiad._capture): each part has a switch; see the README
+    capture_stdout: bool = True
+    capture_stderr: bool = True
+    capture_hardware_metrics: bool = True
+    monitoring_interval: float = 10.0
+    monitoring_per: str = "node"  # or "rank"
+    capture_traceback: bool = True
+    capture_source: bool = False
+    source_files: tuple[str, ...] | None = None  # None: the entry-point script
+    capture_environment: bool = False
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -104,8 +127,15 @@ def resolve(
         elif name in from_file:
             values[name] = from_file[name]
     values.setdefault("owner", environ.get("NAIAD_OWNER") or _os_user())
-    if isinstance(values.get("log_checkpoints"), str):
-        values["log_checkpoints"] = values["log_checkpoints"].lower() in ("1", "true", "yes", "on")
+    for name in _BOOLS:
+        if isinstance(values.get(name), str):
+            values[name] = values[name].lower() in ("1", "true", "yes", "on")
+    if isinstance(values.get("monitoring_interval"), str):
+        values["monitoring_interval"] = float(values["monitoring_interval"])
+    if isinstance(values.get("source_files"), str):
+        values["source_files"] = tuple(g for g in values["source_files"].split(",") if g)
+    elif values.get("source_files") is not None:
+        values["source_files"] = tuple(values["source_files"])
     settings = Settings(**{k: v for k, v in values.items() if k in Settings.__dataclass_fields__})
     for name in ("project", "experiment_name", "run_id", "owner"):
         value = getattr(settings, name)
