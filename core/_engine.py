@@ -466,7 +466,7 @@ class Engine:
         ops = []
         for key, value in values.items():
             ftype = FieldType.INTEGER if isinstance(value, int) else FieldType.STRING
-            ops.append(Assign(f"sys/diagnostics/{key}", int(ftype), value))
+            ops.append(Assign(f"{_sys.DIAGNOSTICS}/{key}", int(ftype), value))
         self._queue.extend(ops)
 
     _mark_failed = mark_failed  # the name the lifecycle and older integrations call

@@ -62,12 +62,14 @@ FAILED = "sys/failed"
 TRASHED = "sys/trashed"
 SIZE = "sys/size"
 RUNNING_TIME = "sys/running_time"
+DIAGNOSTICS = "sys/diagnostics"  # the namespace of the run's own health record
 DIAGNOSTICS_DROPPED = "sys/diagnostics/dropped"
 DIAGNOSTICS_STORAGE_FAULT = "sys/diagnostics/storage_fault"
 DIAGNOSTICS_EXCEPTION = "sys/diagnostics/exception"  # the exception's message
 DIAGNOSTICS_TRACEBACK = "sys/diagnostics/traceback"  # the full traceback text
 DIAGNOSTICS_SIGNAL = "sys/diagnostics/signal"  # name of the signal that ended the process
 DIAGNOSTICS_EXIT_CODE = "sys/diagnostics/exit_code"
+DIAGNOSTICS_FAILED_PROCESS = "sys/diagnostics/failed_process"  # label of the rank that failed
 
 USER_WRITABLE = frozenset({TAGS, GROUP_TAGS, DESCRIPTION})
 # what a fork copies from its parent along with the user's atoms (inherit_configs)
