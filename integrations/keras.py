@@ -131,6 +131,8 @@ class NaiadCallback(keras.callbacks.Callback):
         fork_from: ``(run_id, step)``: log to a new run forked from ``run_id`` at ``step``.
         backup_dir: the ``BackupAndRestore`` directory, when it is not in the callback list.
         run: an open run to log into instead of creating one (never closed by the callback).
+        prefix: a namespace between the root and the metric paths (``training/<prefix>/...``),
+            as for the Lightning logger.
         **run_kwargs: more :class:`naiad.Run` arguments (``tags``, ``mode``, ...).
 
     Example:
@@ -153,6 +155,7 @@ class NaiadCallback(keras.callbacks.Callback):
         fork_from: tuple[str, int] | None = None,
         backup_dir: str | os.PathLike[str] | None = None,
         run: Run | None = None,
+        prefix: str = "",
         **run_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -173,9 +176,10 @@ class NaiadCallback(keras.callbacks.Callback):
         self.fork_from = fork_from
         self.backup_dir = None if backup_dir is None else os.fspath(backup_dir)
         self.run = run
+        self.prefix = prefix
         self._own = run is None
         self._run_kwargs = run_kwargs
-        self._log: TrainingLog | None = TrainingLog(run, root) if run is not None else None
+        self._log: TrainingLog | None = TrainingLog(run, root, prefix) if run is not None else None
         self._fit: object | None = None  # token of the fit in progress
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._backup: str | None = None
@@ -205,6 +209,32 @@ class NaiadCallback(keras.callbacks.Callback):
                 self.run.close()
             except Exception as e:
                 _warn(f"could not close run '{self.run.run_id}': {type(e).__name__}: {e}")
+
+    # -- media, as on the Lightning logger (naiad.training's helpers) --------------------------
+    def log_image(self, key: str, image: Any, step: int | None = None) -> None:
+        """Append an image (path, PNG bytes, PIL image, array or tensor) to ``training/images/<key>``."""
+        self._media("image", key, image, step)
+
+    def log_table(
+        self, key: str, table: Any, step: int | None = None, columns: list[str] | None = None
+    ) -> None:
+        """Append a table (DataFrame, list of dicts, or rows and ``columns``) to ``training/tables/<key>``."""
+        self._media("table", key, table, step, columns)
+
+    def log_text(self, key: str, text: str, step: int | None = None) -> None:
+        """Append a string to ``training/text/<key>``."""
+        self._media("text", key, text, step)
+
+    def _media(self, kind: str, key: str, value: Any, step: int | None, *extra: Any) -> None:
+        log = self._log
+        if log is None or self.run is None or self.run.closed:
+            _warn(f"{kind} '{key}' not logged: the callback has no open run (call it during or after fit)")
+            return
+        try:
+            x = int(step) if step is not None else self._step()
+            getattr(log, kind)(key, value, x, *extra)
+        except Exception as e:  # a logging problem must never stop training
+            _warn(f"could not log {kind} '{key}': {type(e).__name__}: {e}")
 
     # -- Keras hooks ---------------------------------------------------------------------------
     def set_model(self, model: Any) -> None:
@@ -244,10 +274,11 @@ class NaiadCallback(keras.callbacks.Callback):
         if self._last_logged is not None and step // n <= self._last_logged // n:
             return  # log at multiples of n (crossed, when steps_per_execution > 1)
         self._last_logged = step
-        values = {metric_path(k): v for k, v in (logs or {}).items()}
+        pre = f"{log.prefix}/" if log.prefix else ""  # prefix= sits between root and metric paths
+        values = {pre + metric_path(k): v for k, v in (logs or {}).items()}
         lr = self._learning_rate()
         if lr is not None:
-            values["train/learning_rate"] = lr
+            values[pre + "train/learning_rate"] = lr
         fraction = self._fraction()
         if fraction is not None:
             values["epoch"] = fraction
@@ -306,7 +337,7 @@ class NaiadCallback(keras.callbacks.Callback):
                     self.run, _ = self._open_run(0)
                     self._prev = (self.run.run_id, self._step(), self.run.project, self.run.store_location)
                 opened = True
-            log = TrainingLog(self.run, self.root)
+            log = TrainingLog(self.run, self.root, self.prefix)
             if opened and self._prev is not None and self._prev[1] == 0 and not self._ready:
                 log.framework("keras", keras.__version__)
             log.metrics(values, self._step(), phase, evaluation=True)
@@ -330,7 +361,7 @@ class NaiadCallback(keras.callbacks.Callback):
                 self._broken = True
                 _warn(f"could not create a run; this fit is not logged: {type(e).__name__}: {e}")
                 return None
-        run, log = self.run, TrainingLog(self.run, self.root)
+        run, log = self.run, TrainingLog(self.run, self.root, self.prefix)
         self._ready = True
         self._log = log
         _in_fit[run.run_id] = self

@@ -54,6 +54,7 @@ from __future__ import annotations
 import atexit
 import importlib.abc
 import importlib.util
+import json
 import os
 import secrets
 import sys
@@ -105,6 +106,10 @@ class _NaiadCallback:
         log_checkpoints: upload checkpoint files: ``True`` (last and best), ``"last"``,
             ``"best"``, ``False``; default ``NAIAD_LOG_CHECKPOINTS``. Paths are always recorded.
         root: the namespace everything goes under.
+        log_model: the same policy under NaiadLogger's name (``False``, ``"last"``, ``"best"``,
+            ``True`` = last and best); it wins over ``log_checkpoints``.
+        prefix: a namespace between the root and the metric paths (``training/<prefix>/...``),
+            as for the Lightning logger.
 
     Example:
         >>> from naiad.integrations.transformers import NaiadCallback
@@ -126,7 +131,16 @@ class _NaiadCallback:
         description: str | None = None,
         log_checkpoints: bool | str | None = None,
         root: str = "training",
+        log_model: bool | str | None = None,
+        prefix: str = "",
     ) -> None:
+        if log_model is not None:  # the name NaiadLogger (and WandbLogger, MLFlowLogger) use; it wins
+            if log_model == "all":
+                raise ValueError(
+                    "log_model='all' is Lightning's every-file upload; a transformers checkpoint is a "
+                    "directory: use True (last and best), 'last', 'best' or False."
+                )
+            log_checkpoints = log_model
         if log_checkpoints not in (None, True, False, "last", "best"):
             raise ValueError(
                 f"log_checkpoints must be True, False, 'last' or 'best'; got {log_checkpoints!r}."
@@ -140,6 +154,7 @@ class _NaiadCallback:
         self.description = description
         self.log_checkpoints = log_checkpoints
         self.root = root
+        self.prefix = prefix
         self.run: Run | None = run
         self._own_run = run is None
         self._log: TrainingLog | None = None
@@ -194,9 +209,31 @@ class _NaiadCallback:
             "description": self.description,
             "log_checkpoints": self.log_checkpoints,
             "root": self.root,
+            "prefix": self.prefix,
         }
         # transformers rebuilds the callback from "args"/"attributes" only when asked to; "naiad" is ours
-        return {"args": settings, "attributes": {}, "naiad": identity}
+        return {"args": settings, "attributes": {}, "naiad": identity, "key": self._key()}
+
+    # -- media, as on the Lightning logger (naiad.training's helpers) ------------------------------
+    def log_image(self, key: str, image: Any, step: int | None = None) -> None:
+        """Append an image (path, PNG bytes, PIL image, array or tensor) to ``training/images/<key>``."""
+        self._guarded(f"image '{key}'", self._media, "image", key, image, step)
+
+    def log_table(
+        self, key: str, table: Any, step: int | None = None, columns: list[str] | None = None
+    ) -> None:
+        """Append a table (DataFrame, list of dicts, or rows and ``columns``) to ``training/tables/<key>``."""
+        self._guarded(f"table '{key}'", self._media, "table", key, table, step, columns)
+
+    def log_text(self, key: str, text: str, step: int | None = None) -> None:
+        """Append a string to ``training/text/<key>``."""
+        self._guarded(f"text '{key}'", self._media, "text", key, text, step)
+
+    def _media(self, kind: str, key: str, value: Any, step: int | None, *extra: Any) -> None:
+        if self._log is None or self.run is None or self.run.closed:
+            raise RuntimeError("the callback has no open run (call it during or after train())")
+        x = int(step) if step is not None else int(getattr(self._state, "global_step", 0) or 0)
+        getattr(self._log, kind)(key, value, x, *extra)
 
     # -- implementation -------------------------------------------------------------------------------
     def _guarded(self, what: str, fn: Any, *args: Any) -> None:
@@ -209,9 +246,7 @@ class _NaiadCallback:
         name = type(self).__name__
         callbacks = getattr(state, "stateful_callbacks", None)  # transformers >= 4.41
         callbacks = callbacks if isinstance(callbacks, dict) else {}
-        saved = callbacks.get(name)
-        saved = saved[0] if isinstance(saved, list) and saved else saved
-        parent = saved.get("naiad") if isinstance(saved, dict) and state.global_step > 0 else None
+        parent = self._parent(state, callbacks.get(name)) if state.global_step > 0 else None
         if self._training:  # the previous train() never reached on_train_end: it raised
             self._finish("failed")
         self._args, self._state = args, state
@@ -227,10 +262,39 @@ class _NaiadCallback:
                 # and 4.45+ fails at the first save when a resumed checkpoint lacks this key
                 callbacks[name] = self.state()
 
+    def _key(self) -> str:
+        """What tells this callback's saved entries from another NaiadCallback's in one Trainer."""
+        return json.dumps([self.experiment_name, self.project, self.store, self.run_id, self.root])
+
+    def _parent(self, state: Any, saved: Any) -> dict[str, Any] | None:
+        """The run this callback forks from on resume.
+
+        transformers keeps every NaiadCallback's state under one class name: a list when there are
+        several (each save appends one entry per callback, in callback order). Each callback takes
+        the first run not yet claimed by an earlier callback of this Trainer, preferring entries
+        saved with its own key; the latest entry of that run gives the step.
+        """
+        entries = saved if isinstance(saved, list) else [saved]
+        found: dict[str, dict[str, Any]] = {}  # run id -> its latest entry, in first-seen order
+        keys: dict[str, Any] = {}
+        for entry in entries:
+            identity = entry.get("naiad") if isinstance(entry, dict) else None
+            if isinstance(identity, dict) and identity.get("run_id"):
+                found[str(identity["run_id"])] = identity
+                keys.setdefault(str(identity["run_id"]), entry.get("key"))
+        claimed: set[str] = state.__dict__.setdefault("_naiad_claimed", set())
+        free = [run_id for run_id in found if run_id not in claimed]
+        mine = [run_id for run_id in free if keys[run_id] == self._key()]
+        chosen = (mine or free or [None])[0]
+        if chosen is None:
+            return None
+        claimed.add(chosen)
+        return found[chosen]
+
     def _open(self, state: Any, parent: dict[str, Any] | None) -> None:
         if not self._own_run:
             assert self.run is not None
-            self._log = TrainingLog(self.run, self.root)
+            self._log = TrainingLog(self.run, self.root, self.prefix)
             return
         if self.run is not None and not self.run.closed:
             self.run.close()
@@ -272,7 +336,7 @@ class _NaiadCallback:
                 self.run = Run(run_id=secrets.token_hex(8), **kwargs)
         else:
             self.run = Run(run_id=run_id, **kwargs)
-        self._log = TrainingLog(self.run, self.root)
+        self._log = TrainingLog(self.run, self.root, self.prefix)
         self._epoch_step, self._best = -1.0, None
 
     def _configured(self, key: str) -> bool:
@@ -320,7 +384,7 @@ class _NaiadCallback:
             self._open(self._state, None)
         if self._log is None:
             assert self.run is not None
-            self._log = TrainingLog(self.run, self.root)
+            self._log = TrainingLog(self.run, self.root, self.prefix)
         return self._log
 
     def _on_log(self, args: Any, state: Any, logs: Mapping[str, Any]) -> None:

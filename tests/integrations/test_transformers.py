@@ -454,3 +454,71 @@ def test_non_number_log_values_are_stored(tmp_path: Path, store: Path) -> None:
     train = run.fetch()["training"]["train"]
     assert (train["phase"], train["per_class"], train["converged"]) == ("warmup", {"0": 0.5, "1": 0.25}, 1.0)
     run.close()
+
+
+def test_two_callbacks_each_fork_from_their_own_run_on_resume(tmp_path: Path, store: Path) -> None:
+    """Defect 7: transformers keeps both states under "NaiadCallback"; each resumed callback finds its run,
+    whatever the order of the callbacks, and two callbacks with the same settings are not merged."""
+    first = [NaiadCallback("two", store=store, run_id=r) for r in ("a", "b")]
+    twins = [NaiadCallback("twin", store=store) for _ in range(2)]
+    make_trainer(tmp_path / "out", [*first, *twins], max_steps=4, eval_strategy="no", save_steps=2).train()
+    originals = [c.run.run_id for c in twins]
+    assert len(set(originals)) == 2
+
+    b, a = (NaiadCallback("two", store=store, run_id=r) for r in ("b", "a"))  # the other order
+    twins2 = [NaiadCallback("twin", store=store) for _ in range(2)]
+    trainer = make_trainer(tmp_path / "again", [b, a, *twins2], max_steps=4, eval_strategy="no", save_steps=2)
+    trainer.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2"))
+    assert trainer.state.global_step == 4
+    parents = []
+    for callback in (a, b, *twins2):
+        child = naiad.Run(run_id=callback.run.run_id, store=store, mode="read-only")
+        try:
+            forking = child.fetch()["sys"]["forking"]
+            parents.append((forking["parent"], forking["step"]))
+            assert [s for s, _ in series(child, "training/train/loss", lineage=True)] == [1, 2, 3, 4]
+        finally:
+            child.close()
+    assert parents[:2] == [("a", 2), ("b", 2)]
+    assert sorted(p for p, _ in parents[2:]) == sorted(originals)  # one each, neither twin shared
+    assert [s for _, s in parents[2:]] == [2, 2]
+
+
+def test_media_helpers_and_prefix_like_the_lightning_logger(tmp_path: Path, store: Path) -> None:
+    """log_image/log_table/log_text from a user's callback during train(), prefix= on metric paths."""
+    naiad_callback = NaiadCallback("media", store=store, prefix="stage1")
+
+    class Samples(transformers.TrainerCallback):  # type: ignore[misc]
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            naiad_callback.log_image("samples", torch.zeros(3, 4, 4))
+            naiad_callback.log_table("preds", [{"step": state.global_step, "ok": True}])
+            naiad_callback.log_text("notes", f"saved {state.global_step}")
+
+    trainer = make_trainer(
+        tmp_path / "out", [naiad_callback, Samples()], max_steps=4, eval_strategy="no", save_steps=2
+    )
+    trainer.train()
+    run = naiad.Run(run_id=naiad_callback.run.run_id, store=store, mode="read-only")
+    try:
+        assert [s for s, _ in series(run, "training/stage1/train/loss")] == [1, 2, 3, 4]
+        assert not run.exists("training/train/loss")
+        notes = run["training/text/notes"].fetch_values(include_timestamp=False)
+        assert notes["step"].tolist() == [2, 4]
+        assert notes["value"].tolist() == ["saved 2", "saved 4"]
+        for path in ("training/images/samples", "training/tables/preds"):
+            assert run[path].fetch_values(include_timestamp=False)["step"].tolist() == [2, 4]
+    finally:
+        run.close()
+
+
+def test_log_model_is_the_checkpoint_policy_under_the_lightning_name(tmp_path: Path, store: Path) -> None:
+    callback = NaiadCallback("policy", store=store, log_model="last")
+    make_trainer(tmp_path / "out", [callback], max_steps=2, eval_strategy="no", save_steps=2).train()
+    run = naiad.Run(run_id=callback.run.run_id, store=store, mode="read-only")
+    try:
+        assert run.exists("training/checkpoints/last/files/config.json")
+        assert not run.exists("training/checkpoints/best/files/config.json")
+    finally:
+        run.close()
+    with pytest.raises(ValueError, match="directory"):
+        NaiadCallback(log_model="all")
