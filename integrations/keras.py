@@ -374,7 +374,11 @@ class NaiadCallback(keras.callbacks.Callback):
 
     def _open_run(self, epoch: int) -> tuple[Run, tuple[str, int, float, str] | None]:
         kwargs: dict[str, Any] = {"on_error": "warn", **self._run_kwargs}
-        where = {"experiment_name": self.experiment_name, "project": self.project, "store": self.store}
+        where: dict[str, Any] = {
+            "experiment_name": self.experiment_name,
+            "project": self.project,
+            "store": self.store,
+        }
         step = self._step()
         parent, resume, state = None, None, self._backup_state()
         if self.fork_from is not None:
@@ -518,7 +522,7 @@ class NaiadCallback(keras.callbacks.Callback):
         steps = (self.params or {}).get("steps")
         if not steps or self._batch is None:
             return None
-        return self._epoch + (self._batch + 1) / steps
+        return float(self._epoch + (self._batch + 1) / steps)
 
     def _backup_state(self) -> dict[str, Any] | None:
         """The parent recorded in the backup directory, when BackupAndRestore restored from it."""

@@ -40,20 +40,23 @@ import warnings
 from argparse import Namespace
 from collections.abc import Mapping
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeGuard
 
 try:
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import Callback
     from lightning.pytorch.loggers import Logger
-    from lightning.pytorch.loggers.logger import DummyExperiment, rank_zero_experiment
+    from lightning.pytorch.loggers.logger import (  # type: ignore[attr-defined]  # re-exported, not in __all__
+        DummyExperiment,
+        rank_zero_experiment,
+    )
     from lightning.pytorch.utilities import rank_zero_only
 except ModuleNotFoundError:
     try:
         import pytorch_lightning as pl  # type: ignore[no-redef]
         from pytorch_lightning.callbacks import Callback  # type: ignore[assignment]
         from pytorch_lightning.loggers import Logger  # type: ignore[assignment]
-        from pytorch_lightning.loggers.logger import (  # type: ignore[assignment]
+        from pytorch_lightning.loggers.logger import (  # type: ignore[assignment,attr-defined]
             DummyExperiment,
             rank_zero_experiment,
         )
@@ -266,7 +269,7 @@ class NaiadLogger(Logger):
             if self._run is None or self._run.closed:
                 # Lightning's setup touches `experiment` before it restores a checkpoint; creating
                 # the run now would make a fork on resume impossible, so the run waits until then.
-                return DummyExperiment()  # type: ignore[return-value]
+                return DummyExperiment()  # type: ignore[return-value,no-any-return]
         if self._run is None or self._run.closed:
             self._ensure_log()
         assert self._run is not None
@@ -403,7 +406,11 @@ class NaiadLogger(Logger):
         return self._log
 
     def _open_run(self) -> Run:
-        where = {"experiment_name": self._experiment_name, "project": self._project, "store": self._store}
+        where: dict[str, Any] = {
+            "experiment_name": self._experiment_name,
+            "project": self._project,
+            "store": self._store,
+        }
         kwargs = {"tags": self._tags, **self._run_kwargs}
         parent, step = None, None
         if self._fork_from is not None:
@@ -439,8 +446,9 @@ class NaiadLogger(Logger):
         ours = [lg for lg in trainer.loggers if isinstance(lg, NaiadLogger)]
         index = next((i for i, lg in enumerate(ours) if lg is self), 0)
         self._state_key = "NaiadLogger" if index == 0 else f"NaiadLogger[{index}]"
-        if not any(cb is self.callback for cb in trainer.callbacks):
-            trainer.callbacks.insert(0, self.callback)
+        callbacks: list[Callback] = trainer.callbacks  # type: ignore[attr-defined]  # set in Trainer.__init__
+        if not any(cb is self.callback for cb in callbacks):
+            callbacks.insert(0, self.callback)
 
     def _waiting_for_restore(self) -> bool:
         trainer = self._trainer
@@ -565,11 +573,11 @@ class _NaiadCallback(Callback):
         self._logger._parent = dict(state_dict) if state_dict.get("run_id") else None
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: Any, checkpoint: dict[str, Any]) -> None:
-        if rank_zero_only.rank == 0:
+        if trainer.is_global_zero:
             self._logger._on_restore(trainer, checkpoint)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if rank_zero_only.rank == 0:
+        if trainer.is_global_zero:
             self._logger._on_train_start(trainer, pl_module)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: Any, exception: BaseException) -> None:
@@ -594,7 +602,7 @@ def _trainer_in_setup() -> pl.Trainer | None:
     return trainer if _is_trainer(trainer) else None
 
 
-def _is_trainer(obj: Any) -> bool:
+def _is_trainer(obj: Any) -> TypeGuard[pl.Trainer]:
     """A Trainer of either package name (both may be installed, with distinct classes)."""
     packages = ("lightning.pytorch.", "pytorch_lightning.")
     return any(c.__name__ == "Trainer" and c.__module__.startswith(packages) for c in type(obj).__mro__)

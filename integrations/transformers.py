@@ -285,9 +285,9 @@ class _NaiadCallback:
         claimed: set[str] = state.__dict__.setdefault("_naiad_claimed", set())
         free = [run_id for run_id in found if run_id not in claimed]
         mine = [run_id for run_id in free if keys[run_id] == self._key()]
-        chosen = (mine or free or [None])[0]
-        if chosen is None:
+        if not (mine or free):
             return None
+        chosen = (mine or free)[0]
         claimed.add(chosen)
         return found[chosen]
 
