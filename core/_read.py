@@ -152,3 +152,20 @@ def series_frame(
             else pd.Categorical([])
         )
     return pd.DataFrame(data)
+
+
+def display_state(state: Any, failed: Any) -> str | None:
+    """The state the CLI and the UI show: ``failed`` for an inactive run with ``sys/failed``.
+
+    A run still attached stays ``active`` even when an integration already reported failure:
+    it may yet log its traceback. (Meant to move to the ``sys`` rules module once it exists.)
+
+    Example:
+        >>> display_state("inactive", True), display_state("active", True)
+        ('failed', 'active')
+    """
+    if state is None:
+        return None
+    if state == "inactive" and failed is True:
+        return "failed"
+    return str(state)

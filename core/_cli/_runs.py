@@ -143,8 +143,27 @@ def cmd_ls(args: argparse.Namespace) -> int:
         caption = f"{len(frame)} of {total} runs in project '{s.project}'"
         if total > len(frame):
             caption += " (use --limit to show more)"
-    _output.write(frame, args.format, caption=caption)
+    _output.write(_with_failed(frame, False, s, trash_choice(args)), args.format, caption=caption)
     return 0
+
+
+def _with_failed(frame: Any, heads: bool, s: Any, trashed: bool | None) -> Any:
+    """``sys/state`` as shown to people: ``failed`` for an inactive run with ``sys/failed``."""
+    from .. import query
+    from .._read import display_state
+
+    if "sys/state" not in frame.columns or not len(frame):
+        return frame
+    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+    failed = fetch(
+        list(frame.index), attributes=["sys/failed"], trashed=trashed, project=s.project, store=s.store
+    )["sys/failed"]
+    frame = frame.copy()
+    flags = {key: value is True for key, value in zip(failed.index, failed.astype(object).tolist())}
+    frame["sys/state"] = [
+        display_state(state, flags.get(key, False)) for key, state in zip(frame.index, frame["sys/state"])
+    ]
+    return frame
 
 
 def cmd_experiments(args: argparse.Namespace) -> int:
@@ -170,7 +189,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
         frame.insert(1, "runs", [sizes.get(name, 0) for name in frame.index])
         frame = frame.rename(columns={"sys/custom_run_id": "head run"})
     caption = f"{len(frame)} experiments in project '{s.project}'" if args.format == "table" else None
-    _output.write(frame, args.format, caption=caption)
+    _output.write(_with_failed(frame, True, s, trash_choice(args)), args.format, caption=caption)
     return 0
 
 

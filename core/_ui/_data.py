@@ -4,21 +4,17 @@ string series, files, lineage and comparisons. Every value is made JSON-safe her
 from __future__ import annotations
 
 import math
-import re
 import time
 from datetime import datetime
 from typing import Any
 
 from .._files import safe_filename
-from .._read import decode, lineage, other_series
+from .._read import decode, display_state, lineage, other_series
 from .._storage import FieldRecord, RunRecord, SqliteStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
-BASE_COLUMNS = ["sys/custom_run_id", "sys/experiment/name", "sys/state", "sys/tags", "sys/failed"]
-DEFAULT_COLUMNS = ["sys/id", "sys/creation_time", "sys/owner"]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
-MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
 _ATOMS = {
     FieldType.FLOAT,
     FieldType.INTEGER,
@@ -63,104 +59,11 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def column_values(col: Any) -> list[Any]:
-    """One DataFrame column as a JSON-ready list, converted a column at a time (10,000 rows fast)."""
-    import numpy as np
-    import pandas as pd
-
-    dtype = col.dtype
-    if dtype.kind == "f":
-        values = col.to_numpy()
-        finite = np.isfinite(values)
-        if finite.all():
-            return list(values.tolist())
-        out = values.astype(object)
-        out[~finite] = [None if v != v else str(v) for v in values[~finite]]
-        return list(out.tolist())
-    if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
-        text = np.datetime_as_string(col.to_numpy(dtype="datetime64[us]"), unit="us", timezone="UTC")
-        return [None if t == "NaT" else t for t in text.tolist()]
-    if isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
-        return [None if v is pd.NA else jsonable(v) for v in col.astype(object).tolist()]
-    return [jsonable(v) for v in col.tolist()]
-
-
 def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
     rec = store.find_run(project, run_id)
     if rec is None:
         raise RunNotFound(f"No run '{run_id}' in project '{project}'.")
     return rec
-
-
-def runs_table(
-    store: SqliteStore,
-    project: str,
-    *,
-    heads: bool,
-    filter: str | None,
-    columns: list[str] | str | None,
-    sort: str | None,
-    ascending: bool,
-    offset: int = 0,
-    limit: int | None = None,
-    runs: list[str] | None = None,
-) -> dict[str, Any]:
-    """Rows of the runs (or experiments) table; ``columns`` is a list of paths or one regex."""
-    from .. import query
-
-    wanted: list[str] | str
-    base_re = f"^(?:{'|'.join(map(re.escape, BASE_COLUMNS))})$"
-    if columns is None:  # the few useful sys columns, then every field of the user's own
-        wanted = f"^(?:{'|'.join(map(re.escape, DEFAULT_COLUMNS))})$|{base_re}|^(?!sys/)"
-    elif isinstance(columns, str):
-        wanted = f"{base_re}|(?:{columns})"
-    else:
-        wanted = list(dict.fromkeys([*BASE_COLUMNS, *columns]))
-    kwargs: dict[str, Any] = {
-        "filter": filter or None,
-        "attributes": wanted,
-        "sort_by": sort or "sys/creation_time",
-        "ascending": ascending,
-        "project": project,
-        "store": store.root,
-    }
-    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
-    if runs is not None:
-        kwargs["experiments" if heads else "runs"] = runs
-    stop = None if limit is None else offset + limit
-    frame = fetch(**kwargs, limit=stop)  # the query sorts and limits in SQL: a first page is cheap
-    total = len(frame)
-    if stop is not None and total >= stop:
-        lister = query.list_experiments if heads else query.list_runs
-        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store.root))
-    frame = frame.iloc[offset:stop]
-    names = [str(c) for c in frame.columns]
-    if isinstance(columns, list):
-        shown = list(dict.fromkeys(columns))
-    else:
-        shown = [c for c in names if c not in BASE_COLUMNS]
-        if columns is None:
-            shown = [c for c in DEFAULT_COLUMNS if c in shown] + [
-                c for c in shown if c not in DEFAULT_COLUMNS
-            ][:MAX_DEFAULT_COLUMNS]
-    n = len(frame)
-    data = {c: column_values(frame[c]) if c in names else [None] * n for c in {*shown, *BASE_COLUMNS}}
-    keys = [str(k) for k in frame.index]
-    rows = [
-        {
-            "key": key,
-            "run": run if run is not None else key,
-            "experiment": exp,
-            "state": state,
-            "tags": tags or [],
-            "failed": bool(failed),
-            "cells": list(cells),
-        }
-        for key, run, exp, state, tags, failed, cells in zip(
-            keys, *(data[c] for c in BASE_COLUMNS), zip(*(data[c] for c in shown)) if shown else [()] * n
-        )
-    ]
-    return {"columns": shown, "rows": rows, "total": total, "offset": offset}
 
 
 def column_paths(store: SqliteStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
@@ -219,11 +122,16 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
             strings.append(f.path)
     chain = lineage(store, rec)
     state, _ = store.run_state(rec.pk, time.time())
+    by_path = {f.path: f for f in fields}
+    failed = by_path.get("sys/failed")
+    is_failed = failed is not None and bool(decode(failed.type, failed.value))
     return {
         "run": rec.custom_id,
         "sys_id": rec.sys_id,
         "experiment": rec.experiment,
-        "state": state,
+        "state": display_state(state, is_failed),
+        "failed": is_failed,
+        "failure": failure(by_path) if is_failed else None,
         "fields": out_fields,
         "files": files,
         "string_series": strings,
@@ -239,6 +147,16 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
             ],
         },
     }
+
+
+def failure(fields: dict[str, FieldRecord]) -> dict[str, Any] | None:
+    """What ended a failed run: the stored traceback, else the exception's message."""
+    text = {}
+    for key, path in (("traceback", "sys/diagnostics/traceback"), ("exception", "sys/diagnostics/exception")):
+        f = fields.get(path)
+        if f is not None and f.type == FieldType.STRING and f.value:
+            text[key] = str(f.value)
+    return {"traceback": text.get("traceback"), "exception": text.get("exception")}
 
 
 def string_series(

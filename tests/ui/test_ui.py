@@ -179,7 +179,7 @@ def test_charts_keep_a_single_point_spike_and_stitch_the_fork(page: Any, ui: dic
     ]
 
     # zooming asks the server again: the visible step range comes back in full detail
-    page.evaluate("() => Charts.charts.get('training/train/loss').load([123000, 124000])")
+    page.evaluate("() => Charts.setZoom([123000, 124000])")
     page.wait_for_function(
         "() => window.naiadCharts['training/train/loss'].series.find((s) => s.run === 'spike-1').n === 1001"
     )
@@ -188,6 +188,11 @@ def test_charts_keep_a_single_point_spike_and_stitch_the_fork(page: Any, ui: dic
     )
     assert not zoomed["downsampled"] and zoomed["x"] == list(range(123000, 124001))
 
+    page.dblclick('.chart[data-path="training/val/loss"] .u-over')  # resets the zoom of every chart
+    page.wait_for_function(
+        "() => window.naiadCharts['training/train/loss'].series.find((s) => s.run === 'spike-1').downsampled"
+    )
+    assert "zoom=" not in page.evaluate("() => window.__naiad.url")
     page.uncheck("#stitch")  # each run's own points
     page.wait_for_function(
         "() => window.naiadCharts['training/val/loss'] && !window.naiadCharts['training/val/loss'].stitched"
