@@ -53,8 +53,8 @@ function onKey(e) {
   if (e.key === "/") {
     e.preventDefault();
     const box = S.view === "charts" ? $("path-filter") : S.view === "compare" ? $("compare-filter") : $("filter");
-    if (S.view !== "runs" && S.view !== "charts" && S.view !== "compare") go("runs");
-    setTimeout(() => box.focus(), 0);
+    if (S.view !== "runs" && S.view !== "charts" && S.view !== "compare") { go("runs"); setTimeout(() => box.focus(), 0); }
+    else box.focus();
   } else if (e.key === "j" || e.key === "k") {
     const d = e.key === "j" ? 1 : -1;
     if (S.view === "run") neighbourRun(d);

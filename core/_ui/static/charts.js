@@ -118,13 +118,13 @@ class Chart {
         forks: s.forks, last_step: s.last_step, active: s.active, color: (S.selected.get(r) || {}).color };
     });
     const prev = window.naiadCharts[this.path];
-    const sc = this.plot ? this.plot.scales : null;
+    const chart = this;
     window.naiadCharts[this.path] = {
       path: this.path, x: S.x, stitched: S.stitch, series, log: S.log, smooth: S.smooth,
       forks: series.flatMap((s) => s.forks.map((f) => ({ run: s.run, ...f }))),
-      forkLabels: this.forkLabels,
+      get forkLabels() { return chart.forkLabels; },  // read when asked: uPlot draws on its next commit
       groups: this.groups ? this.groups.groups.map((g, i) => ({ ...g, color: colorAt(i) })) : null,
-      scale: sc ? { x: [sc.x.min, sc.x.max], y: [sc.y.min, sc.y.max] } : null,
+      get scale() { const sc = chart.plot && chart.plot.scales; return sc ? { x: [sc.x.min, sc.x.max], y: [sc.y.min, sc.y.max] } : null; },
       zoom: S.zoom, range: this.range,
       requestedAt: requestedAt ?? (prev && prev.requestedAt), renderedAt: performance.now(),
       updates: prev ? prev.updates + 1 : 0,
