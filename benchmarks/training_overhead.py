@@ -8,7 +8,9 @@ time per step (mean over the steps after a warm-up). Each logger's run/writer is
 
 Loggers: none (the baseline); noop, a Logger that drops everything (what Lightning itself
 spends feeding any logger, e.g. turning the logged tensors into floats); naiad's ``NaiadLogger``
-(when ``naiad.integrations.lightning`` imports); Lightning's ``CSVLogger``, ``TensorBoardLogger``
+(when ``naiad.integrations.lightning`` imports) with its defaults (console capture and system
+metrics on), ``naiad-nocapture`` with both off and ``naiad-monitor-1s`` sampling every second:
+the capture overhead is printed separately at the end; Lightning's ``CSVLogger``, ``TensorBoardLogger``
 (needs ``tensorboard``) and ``MLFlowLogger`` (needs ``mlflow``), the last with Lightning's default
 file store in ``save_dir`` and with mlflow's own default, SQLite. A logger that does not import
 is listed as skipped.
@@ -33,7 +35,17 @@ from pathlib import Path
 from typing import Any
 
 RESULT = "@@overhead-result@@ "
-LOGGERS = ("none", "noop", "naiad", "csv", "tensorboard", "mlflow-file", "mlflow-sqlite")
+LOGGERS = (
+    "none",
+    "noop",
+    "naiad",
+    "naiad-nocapture",
+    "naiad-monitor-1s",
+    "csv",
+    "tensorboard",
+    "mlflow-file",
+    "mlflow-sqlite",
+)
 WARMUP = 50  # steps left out of the steady-state time per step
 
 
@@ -43,8 +55,14 @@ def make_logger(name: str, store: Path) -> Any:
         return False
     if name == "noop":
         return _noop_logger()
-    if name == "naiad":
+    if name.startswith("naiad"):
         from naiad.integrations.lightning import NaiadLogger
+
+        if name == "naiad-nocapture":  # console capture and system metrics off
+            for part in ("STDOUT", "STDERR", "HARDWARE_METRICS"):
+                os.environ[f"NAIAD_CAPTURE_{part}"] = "0"
+        elif name == "naiad-monitor-1s":  # capture on, system metrics sampled every second
+            os.environ["NAIAD_MONITORING_INTERVAL"] = "1"
 
         return NaiadLogger(experiment_name="overhead", store=store / "naiad-store")
     if name == "csv":
@@ -343,6 +361,15 @@ def main() -> None:
             "us/step: wall time of one call; thread cpu: the calling thread's CPU per call; process cpu:"
             " all threads' CPU per step, background writing and the final flush included."
         )
+    if "naiad" in med and "naiad-nocapture" in med:
+        off = med["naiad-nocapture"]
+        for name in ("naiad", "naiad-monitor-1s"):
+            if name in med:
+                on = med[name]
+                print(
+                    f"capture overhead ({name} vs naiad-nocapture): fit {on['fit'] - off['fit']:+.3f} s "
+                    f"({on['fit'] / off['fit']:.3f}x), {(on['step'] - off['step']) * 1e3:+.3f} ms/step"
+                )
     print(f"(benchmark took {time.perf_counter() - start:.0f} s)")
 
 

@@ -14,6 +14,7 @@ from ._handle import Handle
 from ._run import Run
 from ._types import FieldType, Histogram, stringify
 from .errors import (
+    ConfigError,
     FieldNotFound,
     FieldTypeError,
     FieldValueError,
@@ -32,6 +33,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
     "FieldNotFound",
     "FieldType",
     "FieldTypeError",

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import _sys
 from ._paths import check_path, prefixes
-from ._types import FieldType, step_value
+from ._types import FieldType, next_whole_step, step_value
 from .errors import FieldTypeError, PathError, ReadOnlyFieldError, StepOrderError, article
 
 USER_WRITABLE_SYS = {
-    "sys/tags": FieldType.STRING_SET,
-    "sys/group_tags": FieldType.STRING_SET,
-    "sys/description": FieldType.STRING,
+    _sys.TAGS: FieldType.STRING_SET,
+    _sys.GROUP_TAGS: FieldType.STRING_SET,
+    _sys.DESCRIPTION: FieldType.STRING,
 }
 _ACTIONS = {
     FieldType.FLOAT: "assign a Float",
@@ -92,7 +93,7 @@ class FieldState:
 
     def check_type(self, path: str, ftype: FieldType, *, user: bool = True) -> bool:
         """True when ``path`` is new; raise when it holds another type or clashes."""
-        if user and (path == "sys" or path.startswith("sys/")) and path not in USER_WRITABLE_SYS:
+        if user and _sys.is_sys(path) and path not in USER_WRITABLE_SYS:
             raise ReadOnlyFieldError(path)
         existing = self.types.get(path) or (USER_WRITABLE_SYS.get(path) if user else None)
         if existing is not None:
@@ -182,9 +183,9 @@ class FieldState:
     def next_step(self, path: str) -> int:
         own, inherited = self.series_position(path)
         if own is not None:
-            return int(own[0] // 1_000_000 + 1) * 1_000_000
+            return next_whole_step(own[0])
         if inherited is not None:
-            return int(inherited[0] // 1_000_000 + 1) * 1_000_000
+            return next_whole_step(inherited[0])
         return 0
 
 

@@ -1,8 +1,10 @@
 """The filter grammar shared by ``naiad.query``, the ``naiad`` command and the web UI.
 
-A filter is parsed by a recursive-descent parser into a small AST, then compiled into a SQL
-condition on the ``runs`` table (alias ``r``) whose every value and path is a bound
-parameter. Nothing is ever evaluated as Python. Grammar (keywords are case-insensitive)::
+A filter is parsed by a recursive-descent parser into a small, backend-neutral syntax tree
+(:data:`Node`). Each storage backend compiles the tree its own way: the embedded store into
+a SQL condition whose every value and path is a bound parameter
+(:mod:`naiad._storage._sqlite_select`), the in-memory store by evaluating it. Nothing in a
+filter is ever evaluated as Python code. Grammar (keywords are case-insensitive)::
 
     filter     := or_expr END
     or_expr    := and_expr ("or" and_expr)*
@@ -23,27 +25,25 @@ Datetime field is read as an ISO 8601 time (UTC unless it names an offset).
 Meaning: a comparison matches fields whose type fits the value (numbers: Float, Integer and a
 float series' last value; strings: String and Datetime; true/false: Boolean), so a run without
 the field never matches (``x != 1`` skips it, ``not x == 1`` keeps it). A NaN matches nothing.
-``~`` is ``re.search``; on a StringSet it (and ``contains``) looks at each item. Aggregates
+``~`` is a regex search (RE2, linear time: no backreferences or lookarounds;
+see ``naiad._regex``); on a StringSet it (and ``contains``) looks at each item. Aggregates
 read the run's own points (a fork's inherited points are not counted; ``min``/``max`` skip
 NaN). ``sys/state`` is decided from the run's sessions at query time, not the stored value.
 
 Example:
     >>> node = parse('config/lr > 0.001 and not (sys/tags contains "bad")')
-    >>> sql, params = compile_filter(node, now=0.0)
-    >>> params[:2]
-    ['config/lr', 0.001]
+    >>> sorted(paths(node))
+    ['config/lr', 'sys/tags']
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
-import sqlite3
 from datetime import datetime, timezone
 from typing import Any
 
-from ._storage._sqlite import STALE_AFTER_S
+from . import _regex
 from ._types import INT64_MAX, INT64_MIN, FieldType
 from .errors import FilterSyntaxError
 
@@ -272,8 +272,8 @@ class _Parser:
             raise self.error(f"'{op.text}' takes a path and a quoted regular expression", token)
         self.take()
         try:
-            re.compile(token.text)
-        except re.error as e:
+            _regex.compile(token.text)
+        except _regex.RegexError as e:
             raise self.error(f"Invalid regular expression ({e})", token) from None
         return Compare(term, op.text, token.text, token.column)
 
@@ -361,96 +361,18 @@ def parse_time(text: str) -> int | None:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-ACTIVE_RUNS = "SELECT s.run_id FROM sessions s WHERE s.closed = 0 AND s.ping > ?"
-
-
-def active_sql(now: float) -> tuple[str, list[Any]]:
-    """The condition 'a process is attached to run r' (``sys/state`` is derived, not stored)."""
-    return f"r.id IN ({ACTIVE_RUNS})", [now - STALE_AFTER_S]
-
-
-def compile_filter(node: Node, now: float) -> tuple[str, list[Any]]:
-    """SQL condition on ``runs r`` and its parameters; ``now`` decides ``sys/state``."""
-    params: list[Any] = []
-    return _compile(node, params, now), params
-
-
-def _compile(node: Node, params: list[Any], now: float) -> str:
-    if isinstance(node, And):
-        return "(" + " AND ".join(_compile(n, params, now) for n in node.items) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(_compile(n, params, now) for n in node.items) + ")"
-    if isinstance(node, Not):
-        return "(NOT " + _compile(node.item, params, now) + ")"
-    if isinstance(node, Exists):
-        # a field at the path, or a namespace: any path in ['p/', 'p0') ('0' follows '/')
-        params.extend([node.path, node.path + "/", node.path + "0"])
-        return "r.id IN (SELECT f.run_id FROM fields f WHERE f.path = ? OR (f.path >= ? AND f.path < ?))"
-    if node.term.path == "sys/state" and node.term.aggregate is None:
-        return _state(node, params, now)
-    cond, values = _condition(node)
-    params.append(node.term.path)
-    params.extend(values)
-    return f"r.id IN (SELECT f.run_id FROM fields f WHERE f.path = ? AND {cond})"
-
-
-def _types(types: tuple[FieldType, ...]) -> str:
-    return "f.type IN (" + ",".join(str(int(t)) for t in types) + ")"
-
-
-def _condition(node: Compare) -> tuple[str, list[Any]]:
-    """The condition on one ``fields f`` row, and its parameters."""
-    op, value, agg = node.op, node.value, node.term.aggregate
-    if agg is not None:
-        column = AGGREGATES[agg]
-        types = (FieldType.FLOAT_SERIES,) if agg != "count" else tuple(t for t in FieldType if t.is_series)
-        return (
-            f"{_types(types)} AND typeof(f.{column}) IN ('integer','real') AND f.{column} {_CMP[op]} ?"
-        ), [value]
-    if op in ("~", "!~"):
-        neg = "NOT " if op == "!~" else ""
-        return (
-            f"(({_types(_TEXT)} AND {neg}naiad_regexp(?, f.value)) OR "
-            f"(f.type = {int(FieldType.STRING_SET)} AND {neg}EXISTS (SELECT 1 FROM "
-            "json_each(f.value) j WHERE naiad_regexp(?, j.value))))"
-        ), [value, value]
-    if op == "contains":
-        return (
-            f"(({_types(_TEXT)} AND instr(f.value, ?) > 0) OR "
-            f"(f.type = {int(FieldType.STRING_SET)} AND EXISTS (SELECT 1 FROM "
-            "json_each(f.value) j WHERE j.value = ?)))"
-        ), [value, value]
-    sql_op = _CMP[op]
-    if isinstance(value, bool):
-        return f"f.type = {int(FieldType.BOOLEAN)} AND f.value {sql_op} ?", [int(value)]
-    if isinstance(value, (int, float)):
-        return (f"{_types(_NUMERIC)} AND typeof(f.value) IN ('integer','real') AND f.value {sql_op} ?"), [
-            value
-        ]
-    micros = parse_time(value)
-    text = f"({_types(_TEXT)} AND typeof(f.value) = 'text' AND f.value {sql_op} ?)"
-    if micros is None:
-        return text, [value]
-    return f"({text} OR (f.type = {int(FieldType.DATETIME)} AND f.value {sql_op} ?))", [value, micros]
-
-
-def _state(node: Compare, params: list[Any], now: float) -> str:
-    """``sys/state`` is 'active' or 'inactive', decided by the sessions table at ``now``."""
-    outcome = {state: _python_compare(state, node.op, node.value) for state in ("active", "inactive")}
-    if outcome["active"] == outcome["inactive"]:
-        return "1" if outcome["active"] else "0"
-    sql, extra = active_sql(now)
-    params.extend(extra)
-    return sql if outcome["active"] else f"(NOT {sql})"
+def state_matches(node: Compare, state: str) -> bool:
+    """Whether a ``sys/state`` comparison holds for a run in ``state`` (backend-neutral)."""
+    return _python_compare(state, node.op, node.value)
 
 
 def _python_compare(state: str, op: str, value: Any) -> bool:
     if not isinstance(value, str) or isinstance(value, bool):
         return False
     if op == "~":
-        return re.search(value, state) is not None
+        return _regex.compile(value).search(state) is not None
     if op == "!~":
-        return re.search(value, state) is None
+        return _regex.compile(value).search(state) is None
     if op == "contains":
         return value in state
     return bool(
@@ -463,17 +385,3 @@ def _python_compare(state: str, op: str, value: Any) -> bool:
             ">=": state >= value,
         }[op]
     )
-
-
-@functools.lru_cache(maxsize=256)
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
-
-
-def _regexp(pattern: str, value: Any) -> int:
-    return int(isinstance(value, str) and _pattern(pattern).search(value) is not None)
-
-
-def install(conn: sqlite3.Connection) -> None:
-    """Register ``naiad_regexp(pattern, text)`` (``re.search``) on a connection."""
-    conn.create_function("naiad_regexp", 2, _regexp, deterministic=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._files import File, download_target, safe_filename, write_blob
+from ._files import File, download_target, safe_filename, step_text, write_blob
 from ._read import Lineage, decode, float_series, other_series, series_frame
 from ._types import FieldType
 from .errors import FieldValueError
@@ -16,7 +16,7 @@ from .errors import FieldValueError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._run import Run
+    from ._engine import Engine
 
 
 class Handle:
@@ -30,7 +30,7 @@ class Handle:
 
     __slots__ = ("_path", "_run")
 
-    def __init__(self, run: Run, path: str) -> None:
+    def __init__(self, run: Engine, path: str) -> None:
         self._run = run
         self._path = path
 
@@ -38,13 +38,13 @@ class Handle:
         return f"<naiad.Handle {self._path!r} of run {self._run.run_id!r}>"
 
     def __getitem__(self, sub: str) -> Handle:
-        return self._run[f"{self._path}/{sub}"]
+        return Handle(self._run, self._run._f.path(f"{self._path}/{sub}"))
 
     def __setitem__(self, sub: str, value: Any) -> None:
-        self._run[f"{self._path}/{sub}"] = value
+        self._run._assign(self._run._f.path(f"{self._path}/{sub}"), value, cast_unsupported=False)
 
     def __delitem__(self, sub: str) -> None:
-        del self._run[f"{self._path}/{sub}"]
+        self._run._delete(self._run._f.path(f"{self._path}/{sub}"))
 
     # -- writing ----------------------------------------------------------------------------------
     def assign(self, value: Any, cast_unsupported: bool = False) -> None:
@@ -97,16 +97,16 @@ class Handle:
 
     def add(self, items: Iterable[str] | str) -> None:
         """Add strings to this StringSet."""
-        self._run._set_change(self._path, "set_add", items)
+        self._run._set_change(self._path, "add", items)
 
     def remove(self, items: Iterable[str] | str) -> None:
-        self._run._set_change(self._path, "set_remove", items)
+        self._run._set_change(self._path, "remove", items)
 
     def clear(self) -> None:
-        self._run._set_change(self._path, "set_clear", None)
+        self._run._set_change(self._path, "clear", None)
 
     def delete(self) -> None:
-        del self._run[self._path]
+        self._run._delete(self._run._f.path(self._path))
 
     # -- reading ----------------------------------------------------------------------------------
     def fetch(self) -> Any:
@@ -173,15 +173,15 @@ class Handle:
         if rec.type == FieldType.FILE:
             meta = decode(rec.type, rec.value)
             target = download_target(dest, stem, meta["name"])
-            return write_blob(run._store.open_blob(meta["sha256"]), target)
+            return write_blob(run._store.blobs.open(meta["sha256"]), target)
         if rec.type == FieldType.FILE_SERIES:
             folder = dest if dest is not None else Path.cwd()
             folder.mkdir(parents=True, exist_ok=True)
             written = []
             for step, _, value in run._store.points(run._record.pk, self._path, None):
                 meta = decode(rec.type, value)
-                name = safe_filename(f"{stem}_{step / 1e6:g}", meta["name"])
-                written.append(write_blob(run._store.open_blob(meta["sha256"]), folder / name))
+                name = safe_filename(f"{stem}_{step_text(step)}", meta["name"])
+                written.append(write_blob(run._store.blobs.open(meta["sha256"]), folder / name))
             return written
         raise FieldValueError(
             f"'{self._path}' is a {FieldType(rec.type).label}; only File and "

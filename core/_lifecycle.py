@@ -14,19 +14,27 @@ import signal
 import sys
 import threading
 import types
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._run import Run
+
+class Tracked(Protocol):
+    """What the lifecycle needs of an open run (no import of ``Run``: no import circle)."""
+
+    @property
+    def run_id(self) -> str: ...
+    def mark_failed(self, exc: BaseException | None = None) -> None: ...
+    def close(self, timeout: float | None = None) -> bool: ...
+    def _abandon(self) -> int: ...
+
 
 EXIT_TIMEOUT_S = 8.0
-_open: dict[int, Run] = {}
+_open: dict[int, Tracked] = {}
 _lock = threading.Lock()
 _previous_excepthook: Any = None
 _previous_sigterm: Any = None
 
 
-def register(run: Run) -> None:
+def register(run: Tracked) -> None:
     with _lock:
         first = not _open
         _open[id(run)] = run
@@ -34,7 +42,7 @@ def register(run: Run) -> None:
         _install()
 
 
-def unregister(run: Run) -> None:
+def unregister(run: Tracked) -> None:
     with _lock:
         _open.pop(id(run), None)
         last = not _open
@@ -69,7 +77,7 @@ def _uninstall() -> None:
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: types.TracebackType | None) -> None:
     for run in list(_open.values()):
-        run._mark_failed(exc)
+        run.mark_failed(exc)
     hook = _previous_excepthook or sys.__excepthook__
     hook(exc_type, exc, tb)
 
@@ -87,7 +95,7 @@ def _at_exit() -> None:
             from ._writer import warn
 
             for left in runs[i:]:
-                lost = left._writer.abandon() if left._writer is not None else 0
+                lost = left._abandon()
                 warn(
                     f"naiad: interrupted while writing run '{left.run_id}' at exit; "
                     f"{lost} queued op(s) were not written."

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import json
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._storage import RunRecord
@@ -86,18 +90,55 @@ def other_series(
     step_range: tuple[float | None, float | None] = (None, None),
     tail: int | None = None,
 ) -> dict[str, Any]:
+    """Columns of a non-float series along ``chain``; the step range and ``tail`` are pushed
+    into the store, newest link first, so a tail never reads more rows than it returns."""
     import numpy as np
 
+    lo, hi = (None if x is None else round(x * STEP_SCALE) for x in step_range)
+    convert = _decoder(ftype)
     steps, vals, stamps, owners = [], [], [], []
-    for i, (run, limit) in enumerate(chain):
-        rows = store.points(run.pk, path, limit)
-        if not rows:
-            continue
-        steps.append(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
-        stamps.append(np.fromiter((r[1] for r in rows), np.float64, len(rows)))
-        vals.append(np.array([decode(ftype, r[2]) for r in rows], dtype=object))
-        owners.append(np.full(len(rows), i, dtype=np.int32))
-    return _finish(np, steps, vals, stamps, owners, step_range, tail, object)
+    left = tail
+    for i in reversed(range(len(chain))):
+        if left is not None and left <= 0:
+            break
+        run, limit = chain[i]
+        top = limit if hi is None else (hi if limit is None else min(hi, limit))
+        with _gc_paused():  # a million row tuples would otherwise trigger many full collections
+            rows = store.points(run.pk, path, top, min_step=lo, tail=left)
+            if not rows:
+                continue
+            if left is not None:
+                left -= len(rows)
+            s, t, v = zip(*rows)
+            del rows
+        steps.append(np.array(s, dtype=np.int64))
+        stamps.append(np.array(t, dtype=np.float64))
+        column = np.empty(len(v), dtype=object)
+        column[:] = v if convert is None else [convert(x) for x in v]
+        vals.append(column)
+        owners.append(np.full(len(s), i, dtype=np.int32))
+    for column_list in (steps, vals, stamps, owners):
+        column_list.reverse()
+    return _finish(np, steps, vals, stamps, owners, (None, None), None, object)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while building many acyclic tuples (restored on exit)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _decoder(ftype: int) -> Callable[[Any], Any] | None:
+    """The per-value decoder of a series type; None when stored values are already the values."""
+    if FieldType(ftype) is FieldType.STRING_SERIES:
+        return None
+    return functools.partial(decode, ftype)
 
 
 def _finish(
@@ -153,19 +194,3 @@ def series_frame(
         )
     return pd.DataFrame(data)
 
-
-def display_state(state: Any, failed: Any) -> str | None:
-    """The state the CLI and the UI show: ``failed`` for an inactive run with ``sys/failed``.
-
-    A run still attached stays ``active`` even when an integration already reported failure:
-    it may yet log its traceback. (Meant to move to the ``sys`` rules module once it exists.)
-
-    Example:
-        >>> display_state("inactive", True), display_state("active", True)
-        ('failed', 'active')
-    """
-    if state is None:
-        return None
-    if state == "inactive" and failed is True:
-        return "failed"
-    return str(state)

@@ -23,6 +23,7 @@ DEFAULT_PROJECT = "default"
 # setting name → environment variable
 _ENV = {
     "store": "NAIAD_STORE",
+    "blobs": "NAIAD_BLOBS",
     "project": "NAIAD_PROJECT",
     "mode": "NAIAD_MODE",
     "owner": "NAIAD_OWNER",
@@ -30,7 +31,20 @@ _ENV = {
     "run_id": "NAIAD_RUN_ID",
     "on_error": "NAIAD_ON_ERROR",
     "log_checkpoints": "NAIAD_LOG_CHECKPOINTS",
+    "capture_stdout": "NAIAD_CAPTURE_STDOUT",
+    "capture_stderr": "NAIAD_CAPTURE_STDERR",
+    "capture_hardware_metrics": "NAIAD_CAPTURE_HARDWARE_METRICS",
+    "monitoring_interval": "NAIAD_MONITORING_INTERVAL",
+    "monitoring_per": "NAIAD_MONITORING_PER",
+    "capture_traceback": "NAIAD_CAPTURE_TRACEBACK",
+    "capture_source": "NAIAD_CAPTURE_SOURCE",
+    "source_files": "NAIAD_SOURCE_FILES",
+    "capture_environment": "NAIAD_CAPTURE_ENVIRONMENT",
 }
+_BOOLS = (
+    "log_checkpoints", "capture_stdout", "capture_stderr", "capture_hardware_metrics",
+    "capture_traceback", "capture_source", "capture_environment",
+)  # fmt: skip
 _FILE_KEYS = {"experiment": "experiment_name"}  # naiad.toml spelling → setting
 
 
@@ -39,6 +53,7 @@ class Settings:
     """Where and how a run logs. Build with :func:`resolve`."""
 
     store: str = DEFAULT_STORE
+    blobs: str | None = None  # where file blobs go: a directory or s3://BUCKET/PREFIX
     project: str = DEFAULT_PROJECT
     mode: str = "async"
     owner: str = ""
@@ -46,6 +61,16 @@ class Settings:
     run_id: str | None = None
     on_error: str = "raise"
     log_checkpoints: bool = False
+    # what the run was (naiad._capture): each part has a switch; see the README
+    capture_stdout: bool = True
+    capture_stderr: bool = True
+    capture_hardware_metrics: bool = True
+    monitoring_interval: float = 10.0
+    monitoring_per: str = "node"  # or "rank"
+    capture_traceback: bool = True
+    capture_source: bool = False
+    source_files: tuple[str, ...] | None = None  # None: the entry-point script
+    capture_environment: bool = False
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -74,10 +99,11 @@ def file_settings(cwd: Path) -> dict[str, Any]:
 
 
 def _relative_store(table: dict[str, Any], directory: Path) -> dict[str, Any]:
-    """A relative ``store`` in a config file is relative to that file's directory."""
-    store = table.get("store")
-    if isinstance(store, str) and "://" not in store and not os.path.isabs(store):
-        table["store"] = str(directory / store)
+    """A relative ``store`` or ``blobs`` in a config file is relative to that file's directory."""
+    for key in ("store", "blobs"):
+        location = table.get(key)
+        if isinstance(location, str) and "://" not in location and not os.path.isabs(location):
+            table[key] = str(directory / location)
     return {_FILE_KEYS.get(k, k): v for k, v in table.items()}
 
 
@@ -101,9 +127,28 @@ def resolve(
         elif name in from_file:
             values[name] = from_file[name]
     values.setdefault("owner", environ.get("NAIAD_OWNER") or _os_user())
-    if isinstance(values.get("log_checkpoints"), str):
-        values["log_checkpoints"] = values["log_checkpoints"].lower() in ("1", "true", "yes", "on")
+    for name in _BOOLS:
+        if isinstance(values.get(name), str):
+            values[name] = values[name].lower() in ("1", "true", "yes", "on")
+    if isinstance(values.get("monitoring_interval"), str):
+        values["monitoring_interval"] = float(values["monitoring_interval"])
+    if isinstance(values.get("source_files"), str):
+        values["source_files"] = tuple(g for g in values["source_files"].split(",") if g)
+    elif values.get("source_files") is not None:
+        values["source_files"] = tuple(values["source_files"])
     settings = Settings(**{k: v for k, v in values.items() if k in Settings.__dataclass_fields__})
+    for name in ("project", "experiment_name", "run_id", "owner"):
+        value = getattr(settings, name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                from .errors import FieldValueError
+
+                raise FieldValueError(
+                    f"{name}={value!r} is not valid Unicode (it holds a lone surrogate); "
+                    f"pass {name} as a string that encodes to UTF-8."
+                ) from None
     if settings.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {settings.mode!r}.")
     if settings.on_error not in ON_ERROR:

@@ -49,6 +49,11 @@ class FieldType(enum.IntEnum):
     def is_series(self) -> bool:
         return self in _SERIES
 
+    @property
+    def is_atom(self) -> bool:
+        """A single value (not a series): what a fork copies and a runs table shows."""
+        return self not in _SERIES
+
 
 _LABELS = {
     FieldType.FLOAT: "Float",
@@ -190,10 +195,12 @@ def check_string(path: str, value: str) -> str:
 
 def to_micros(path: str, value: datetime) -> int:
     """Datetime → microseconds since the epoch, UTC. Naive datetimes are local time."""
+    if type(value) is not datetime and hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()  # pandas.Timestamp: its naive astimezone() takes no default
     try:  # it must exist in UTC, or it could never be read back
         value = (value if value.tzinfo is not None else value.astimezone()).astimezone(timezone.utc)
         delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    except (OverflowError, ValueError) as e:  # datetime.min in local time, year 10000 in UTC
+    except (OverflowError, ValueError, TypeError) as e:  # datetime.min in local time, year 10000 in UTC
         raise FieldValueError(
             f"Datetime {_short(value)} for '{path}' cannot be stored in UTC: {e}.", path
         ) from None
@@ -229,7 +236,23 @@ def fixed_step(path: str, step: Any) -> int:
 
 
 def step_value(fixed: int) -> float:
+    """A stored fixed-point step as the step the user logged."""
     return fixed / STEP_SCALE
+
+
+def whole_step_fixed(step: int) -> int:
+    """A whole-number step (fork steps, ``log_metrics(step=int)``) in the fixed-point scale."""
+    return step * STEP_SCALE
+
+
+def next_whole_step(fixed: int) -> int:
+    """The first whole step after the stored step ``fixed`` (fixed point)."""
+    return int(fixed // STEP_SCALE + 1) * STEP_SCALE
+
+
+def epoch_micros(seconds: float) -> int:
+    """Epoch seconds as the microseconds a Datetime field stores."""
+    return round(seconds * 1_000_000)
 
 
 def classify(

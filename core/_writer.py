@@ -1,8 +1,10 @@
 """The background writer: drains the run's queue, packs points into columns, writes batches.
 
-The calling thread appends plain tuples to a ``deque`` (thread-safe, no lock): a metrics op is
-``(step, timestamp, keys, values)``; every other op is a tuple whose first item names it (see
-``_storage._protocol``). The writer wakes every ``interval`` seconds, or at once on ``flush``,
+The calling thread appends messages to a ``deque`` (thread-safe, no lock): a metrics call is
+a plain tuple ``(step, timestamp, keys, values)`` (the hot path: no object per call); a point
+of another series is a :class:`PointMsg`, a file stored by the calling thread a
+:class:`BlobStored`, a flush a :class:`Barrier`; everything else is a typed store op
+(:mod:`naiad._storage._records`). The writer wakes every ``interval`` seconds, or at once on ``flush``,
 and when the commit policy below says so turns the ops into one batch — float points of every
 path gathered into ``array`` columns with ``zip`` so that the per-point work stays in C — and
 writes it as one transaction.
@@ -13,8 +15,10 @@ cause, and the first batch written after recovery records it in
 ``sys/diagnostics/storage_fault``. While storage is failing and the queue is full, new ops are
 dropped and counted (``sys/diagnostics/dropped``) rather than letting memory grow or blocking
 training. A write lock that another process holds longer than ``LOCK_PATIENCE_S`` counts as a
-fault. ``flush`` without a timeout returns False while storage is failing instead of blocking,
-and ``close`` gives up on a failing store after ``CLOSE_FAULT_GRACE_S``.
+fault (:class:`~naiad.errors.LockTimeout`); a store deleted or replaced under the writer
+(:class:`~naiad.errors.StoreReplaced`) is reopened and the run re-attached. ``flush``
+without a timeout returns False while storage is failing instead of blocking, and ``close``
+gives up on a failing store after ``CLOSE_FAULT_GRACE_S``.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._storage import Op, SqliteStore
-from ._types import FieldType
-from .errors import NaiadWarning, StorageError
+from . import _sys
+from ._storage import Assign, Delete, Floats, Heartbeat, Incr, Op, Points, RunStore
+from ._types import FieldType, epoch_micros
+from .errors import NaiadWarning, StorageError, StoreReplaced
 
 MAX_QUEUE = 50_000  # ops; back-pressure beyond this (about 500,000 points of 10-key calls)
 # Commit policy: at once for wait()/close(); as soon as COMMIT_OPS calls are queued (fast
@@ -41,6 +46,36 @@ MAX_LATENCY_S = 1.0
 LOCK_PATIENCE_S = 30.0  # a write lock held longer by another process is a fault, not contention
 CLOSE_FAULT_GRACE_S = 10.0  # close() without a timeout retries a failing store this long
 _POLL_S = 0.05
+
+
+class PointMsg:
+    """One point of a series other than a float series, queued by the calling thread."""
+
+    __slots__ = ("path", "step", "ts", "type", "value")
+
+    def __init__(self, path: str, ftype: int, step: int, ts: float, value: Any) -> None:
+        self.path, self.type, self.step, self.ts, self.value = path, ftype, step, ts, value
+
+
+class BlobStored:
+    """A file the calling thread stored: counts toward ``sys/size``."""
+
+    __slots__ = ("nbytes",)
+
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = nbytes
+
+
+class Barrier:
+    """A flush(): released once everything queued before it is committed."""
+
+    __slots__ = ("done",)
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
+
+
+Message = tuple[Any, ...] | PointMsg | BlobStored | Barrier | Op
 
 
 def warn(text: str) -> None:
@@ -56,14 +91,14 @@ class Writer:
 
     def __init__(
         self,
-        store: SqliteStore | None,
+        store: RunStore | None,
         run_pk: int,
         session: int | None,
         created: float,
         interval: float = 0.1,
         reattach: Callable[[], tuple[int, int | None]] | None = None,
     ) -> None:
-        self.queue: deque[tuple[Any, ...]] = deque()
+        self.queue: deque[Message] = deque()
         self.store = store
         self.run_pk = run_pk
         self.session = session
@@ -90,7 +125,7 @@ class Writer:
         self._thread.start()
 
     # -- calling thread --------------------------------------------------------------------------
-    def put(self, op: tuple[Any, ...]) -> None:
+    def put(self, op: Message) -> None:
         self.queue.append(op)
         if len(self.queue) > MAX_QUEUE:
             self.backpressure()
@@ -114,7 +149,7 @@ class Writer:
         if not self._thread.is_alive():
             return not self.queue and not self._pending
         done = threading.Event()
-        self.queue.append(("barrier", done))
+        self.queue.append(Barrier(done))
         self._urgent = True
         self._wake.set()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -215,7 +250,7 @@ class Writer:
                 self._backoff = min(self._backoff * 2, 2.0)
                 # barriers wait for the retried batch: back to the head of the queue
                 for done in reversed(self._barriers):
-                    self.queue.appendleft(("barrier", done))
+                    self.queue.appendleft(Barrier(done))
                 self._barriers = []
                 return False
             self._backoff = self.interval
@@ -234,17 +269,18 @@ class Writer:
             self._pending = []
             return
         self.store.check_alive()
-        batch = [
+        batch: list[Op] = [
             *self._pending,
-            ("assign", "sys/modification_time", FieldType.DATETIME, round(now * 1_000_000)),
+            Assign(_sys.MODIFICATION_TIME, FieldType.DATETIME, epoch_micros(now)),
         ]
         dropped = self.dropped
         if dropped != self._reported_drops:
-            batch.append(("assign", "sys/diagnostics/dropped", FieldType.INTEGER, dropped))
+            batch.append(Assign(_sys.DIAGNOSTICS_DROPPED, FieldType.INTEGER, dropped))
         if self.fault is not None:  # the run keeps a record of what went wrong while it logged
-            batch.append(("assign", "sys/diagnostics/storage_fault", FieldType.STRING, self.fault[:4096]))
+            batch.append(Assign(_sys.DIAGNOSTICS_STORAGE_FAULT, FieldType.STRING, self.fault[:4096]))
+        heartbeat = None if self.session is None else Heartbeat(self.session, now, closing)
         warnings_ = self.store.write_batch(
-            self.run_pk, batch, self.session, now, closing, patience=LOCK_PATIENCE_S, cancel=self._cancelled
+            self.run_pk, batch, heartbeat=heartbeat, patience=LOCK_PATIENCE_S, cancel=self._cancelled
         )
         # deleted while this batch was being written: it went into the unlinked file, so keep
         # it; the retry writes it again into the re-created database
@@ -265,7 +301,7 @@ class Writer:
         queue = self.queue
         barriers = self._barriers
         floats: dict[str, list[Any]] = {}
-        points: dict[str, tuple[int, list[Any]]] = {}
+        points: dict[str, tuple[int, list[tuple[int, float, Any]]]] = {}
         ops = self._pending
         group_keys: tuple[str, ...] | None = None
         g_steps = array("q")
@@ -292,9 +328,9 @@ class Writer:
         def spill_all() -> None:
             spill_group()
             for key, (steps, vals, stamps) in floats.items():
-                ops.append(("floats", key, steps, vals, stamps))
+                ops.append(Floats(key, steps, vals, stamps))
             for key, (ftype, rows) in points.items():
-                ops.append(("points", key, ftype, rows))
+                ops.append(Points(key, ftype, rows))
             floats.clear()
             points.clear()
 
@@ -303,55 +339,56 @@ class Writer:
                 op = queue.popleft()
             except IndexError:  # back-pressure dropped the newest op meanwhile
                 break
-            head = op[0]
-            if type(head) is int:  # metrics: (step, ts, keys, values)
-                keys = op[2]
+            cls = type(op)
+            if cls is tuple:  # metrics: (step, ts, keys, values)
+                head, ts, keys, row = op  # type: ignore[misc]
                 if keys is not group_keys and keys != group_keys:
                     spill_group()
                     group_keys = keys
                 g_steps.append(head)
-                g_stamps.append(op[1])
-                g_rows.append(op[3])
+                g_stamps.append(ts)
+                g_rows.append(row)
                 size += 16 * len(keys)
-                last_ts = op[1]
-            elif head == "point":  # ("point", path, type, step, ts, value)
-                entry = points.setdefault(op[1], (op[2], []))
-                entry[1].append((op[3], op[4], op[5]))
+                last_ts = ts
+            elif cls is PointMsg:
+                assert isinstance(op, PointMsg)
+                entry = points.setdefault(op.path, (op.type, []))
+                entry[1].append((op.step, op.ts, op.value))
                 size += 24
-            elif head == "barrier":
-                barriers.append(op[1])
+            elif cls is Barrier:
+                assert isinstance(op, Barrier)
+                barriers.append(op.done)
+            elif cls is BlobStored:
+                assert isinstance(op, BlobStored)
+                size += op.nbytes
             else:
-                if head == "delete":
+                if cls is Delete:
                     spill_all()
-                elif head == "blob":  # ("blob", nbytes): a file stored by the calling thread
-                    size += op[1]
-                    continue
-                ops.append(op)
+                ops.append(op)  # type: ignore[arg-type]
                 size += 32
         spill_all()
         if size:
-            ops.append(("incr", "sys/size", size))
+            ops.append(Incr(_sys.SIZE, size))
         if last_ts:
             ops.append(
-                (
-                    "assign",
-                    "sys/relative_creation_time_ms",
+                Assign(
+                    _sys.RELATIVE_CREATION_TIME_MS,
                     FieldType.INTEGER,
-                    max(0, round((last_ts - self.created) * 1000)),
+                    _sys.relative_creation_ms(last_ts, self.created),
                 )
             )
 
     def _ping_ops(self, now: float) -> list[Op]:
         return [
-            ("assign", "sys/ping_time", FieldType.DATETIME, round(now * 1_000_000)),
-            ("assign", "sys/running_time", FieldType.FLOAT, self._running_time(now)),
+            Assign(_sys.PING_TIME, FieldType.DATETIME, epoch_micros(now)),
+            Assign(_sys.RUNNING_TIME, FieldType.FLOAT, self._running_time(now)),
         ]
 
     def _closing_ops(self, now: float) -> list[Op]:
-        return [*self._ping_ops(now), ("assign", "sys/state", FieldType.STRING, "inactive")]
+        return [*self._ping_ops(now), Assign(_sys.STATE, FieldType.STRING, _sys.INACTIVE)]
 
     def _running_time(self, now: float) -> float:
-        return self.base_running_time + (now - self._started)
+        return _sys.running_time(self.base_running_time, self._started, now)
 
     def _report_fault(self, error: StorageError) -> None:
         message = str(error)
@@ -361,7 +398,7 @@ class Writer:
                 "the data in memory (up to the queue bound) and retries."
             )
         self.fault = message
-        if self.store is not None and ("deleted" in message or "replaced" in message):
+        if self.store is not None and isinstance(error, StoreReplaced):
             try:
                 self.store.reopen(patience=LOCK_PATIENCE_S, cancel=self._cancelled)
                 if self.reattach is not None:

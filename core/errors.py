@@ -13,19 +13,24 @@ so ``except TypeError`` or ``except ValueError`` keep working::
     ├── RunNotFound          (LookupError)  run to read or sync does not exist
     ├── FieldNotFound        (KeyError)     read of a path that holds nothing
     ├── ModeError            (RuntimeError) write to a read-only or closed run
+    ├── ConfigError          (TypeError)    an argument a run or an integration does not take
     ├── FilterSyntaxError    (ValueError)   bad filter string, with the column it fails at
     └── StorageError         (OSError)      the store cannot be opened, read or written
-        └── SchemaVersionError              the store was written by another naiad version
+        ├── SchemaVersionError              the store was written by another naiad version
+        ├── StoreReplaced                   the store was deleted or replaced under an open handle
+        └── LockTimeout                     another writer held the write lock too long
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "FieldNotFound",
     "FieldTypeError",
     "FieldValueError",
     "FilterSyntaxError",
     "ForkParentNotFound",
+    "LockTimeout",
     "ModeError",
     "NaiadError",
     "NaiadWarning",
@@ -35,6 +40,7 @@ __all__ = [
     "SchemaVersionError",
     "StepOrderError",
     "StorageError",
+    "StoreReplaced",
 ]
 
 
@@ -118,6 +124,15 @@ class ModeError(NaiadError, RuntimeError):
     """A write to a run that cannot take it (read-only mode, or already closed)."""
 
 
+class ConfigError(NaiadError, TypeError):
+    """An argument a run or an integration does not take (a typo): raised at construction,
+    before training starts, instead of training unlogged."""
+
+    def __init__(self, message: str, names: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.names = list(names or [])
+
+
 class FilterSyntaxError(NaiadError, ValueError):
     """A filter string that does not parse; ``.column`` is the 1-based position of the fault."""
 
@@ -134,6 +149,14 @@ class StorageError(NaiadError, OSError):
 
 class SchemaVersionError(StorageError):
     """The store's schema version is not the one this naiad understands."""
+
+
+class StoreReplaced(StorageError):
+    """The store under an open handle was deleted or replaced: reopen it, then reopen the run."""
+
+
+class LockTimeout(StorageError):
+    """Another writer held the store's write lock longer than the caller would wait."""
 
 
 class NaiadWarning(UserWarning):

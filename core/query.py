@@ -1,8 +1,14 @@
 """Read many runs at once: tables of runs and experiments, metric series, files.
 
 The names follow ``neptune-query`` so Neptune users feel at home. Every function takes
-``project=`` and ``store=``, resolved like :class:`naiad.Run` does (argument, ``NAIAD_*``
-environment, ``naiad.toml`` / ``[tool.naiad]``, default), and returns pandas objects.
+keyword-only ``project=`` and ``store=``, resolved like :class:`naiad.Run` does (argument,
+``NAIAD_*`` environment, ``naiad.toml`` / ``[tool.naiad]``, default), and returns pandas
+objects. ``store=`` may also be an open store (the CLI and the UI pass theirs; it stays open).
+
+Layers: this module checks arguments and describes the runs wanted as a
+:class:`~naiad._storage.RunSelection`; the store compiles and runs it (no SQL here); reads go
+through the store seam (:mod:`naiad._read` stitches lineages); :mod:`naiad._query_frames`
+shapes the result into pandas.
 
 Selecting runs:
 
@@ -29,22 +35,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
-import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _filter
-from ._files import safe_filename, write_blob
+from . import _filter, _regex, _sys
+from . import _query_frames as _frames
+from ._files import safe_filename, step_text, unique_path, write_blob
 from ._read import Lineage, decode, float_series, lineage, other_series
 from ._settings import resolve
-from ._storage import SqliteStore, open_store
-from ._storage._sqlite import STALE_AFTER_S
-from ._types import STEP_SCALE, FieldType, float_from_store
+from ._storage import RunSelection, RunStore, open_store
+from ._types import STEP_SCALE, FieldType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,7 +64,8 @@ __all__ = [
 
 Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str] | None
-DEFAULT_COLUMNS = ("sys/name", "sys/state", "sys/creation_time")
+StoreArg = str | os.PathLike[str] | RunStore | None  # a location, or an open store (kept open)
+DEFAULT_COLUMNS = (_sys.NAME, _sys.STATE, _sys.CREATION_TIME)
 _REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
 _TABLE_TYPES = frozenset(
     {
@@ -74,7 +78,6 @@ _TABLE_TYPES = frozenset(
         FieldType.FLOAT_SERIES,
     }
 )
-_FLOATS = {int(FieldType.FLOAT), int(FieldType.FLOAT_SERIES)}
 
 
 def is_regex(name: str) -> bool:
@@ -84,111 +87,62 @@ def is_regex(name: str) -> bool:
 
 # -- opening and selecting ---------------------------------------------------------------------------
 @contextlib.contextmanager
-def _opened(project: str | None, store: PathLike) -> Iterator[tuple[SqliteStore, str]]:
+def _opened(project: str | None, store: StoreArg) -> Iterator[tuple[RunStore, str]]:
+    """The store to read and the project: an open store is used as it is (and stays open);
+    a location (or None: the settings) is opened for the call and closed after it."""
+    if store is not None and not isinstance(store, (str, os.PathLike)):
+        settings = resolve({"project": project, "store": None})
+        yield store, settings.project
+        return
     settings = resolve({"project": project, "store": None if store is None else os.fspath(store)})
-    opened = open_store(settings.store, create=False)
+    opened = open_store(settings.store, create=False, blobs=settings.blobs)
     try:
         yield opened, settings.project
     finally:
         opened.close()
 
 
-@dataclasses.dataclass(frozen=True)
-class _Query:
-    """Which runs: a project, heads only or every run, names, a filter, the trash."""
-
-    project: str
-    heads: bool
-    names: Names
-    filter: _filter.Node | None
-    trashed: bool | None
-
-    @property
-    def label(self) -> str:
-        return "r.experiment" if self.heads else "r.custom_id"
-
-    def where(self, now: float) -> tuple[str, list[Any]]:
-        parts = ["r.project_id = (SELECT id FROM projects WHERE name = ?)"]
-        params: list[Any] = [self.project]
-        if self.heads:
-            parts.append(
-                "r.experiment IS NOT NULL AND r.id IN (SELECT run_id FROM fields "
-                "WHERE path = ? AND type = ? AND value = 1)"
-            )
-            params += ["sys/experiment/is_head", int(FieldType.BOOLEAN)]
-        if self.names is not None:
-            if isinstance(self.names, str) and is_regex(self.names):
-                parts.append(f"naiad_regexp(?, {self.label})")
-                params.append(self.names)
-            elif isinstance(self.names, str):
-                parts.append(f"{self.label} = ?")
-                params.append(self.names)
-            else:
-                parts.append(f"{self.label} IN (SELECT value FROM json_each(?))")
-                params.append(json.dumps(list(self.names)))
-        trashed = self.trashed
-        if trashed is False and self.filter is not None and "sys/trashed" in _filter.paths(self.filter):
-            trashed = None  # the filter says what it wants of the trash
-        if trashed is not None:
-            parts.append(
-                ("" if trashed else "NOT ") + "r.id IN (SELECT run_id FROM fields "
-                "WHERE path = ? AND type = ? AND value = 1)"
-            )
-            params += ["sys/trashed", int(FieldType.BOOLEAN)]
-        if self.filter is not None:
-            sql, extra = _filter.compile_filter(self.filter, now)
-            parts.append(sql)
-            params += extra
-        return " AND ".join(parts), params
-
-
-def _query(project: str, heads: bool, names: Names, filter: str | None, trashed: bool | None) -> _Query:
+def _query(
+    project: str,
+    heads: bool,
+    names: Names,
+    filter: str | None,
+    trashed: bool | None,
+    sort_by: str | None = None,
+    ascending: bool = True,
+    limit: int | None = None,
+) -> RunSelection:
+    """Check the arguments and describe the selection; the store compiles it."""
+    exact: tuple[str, ...] | None = None
+    regex: str | None = None
     if names is not None:
         if isinstance(names, str):
             if is_regex(names):
                 try:
-                    re.compile(names)
-                except re.error as e:
+                    _regex.compile(names)
+                except _regex.RegexError as e:
                     raise ValueError(f"Invalid regular expression {names!r} for the names: {e}.") from None
+                regex = names
+            else:
+                exact = (names,)
         elif not all(isinstance(n, str) for n in names):
             raise TypeError("runs= / experiments= take a name, a list of names, or a regex string.")
+        else:
+            exact = tuple(names)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a whole number >= 0; got {limit!r}.")
     node = _filter.parse(filter) if filter is not None and filter.strip() else None
-    return _Query(project, heads, names, node, trashed)
-
-
-def _select(
-    conn: sqlite3.Connection,
-    q: _Query,
-    now: float,
-    sort_by: str | None = None,
-    ascending: bool = True,
-    limit: int | None = None,
-) -> list[tuple[int, str]]:
-    """(run pk, label) of the selected runs, in order."""
-    _filter.install(conn)
-    where, params = q.where(now)
-    direction = "ASC" if ascending else "DESC"
-    join, order = "", "r.id ASC"  # unsorted: the order runs were created in this store
-    join_params: list[Any] = []
-    order_params: list[Any] = []
-    if sort_by == "sys/state":
-        active, order_params = _filter.active_sql(now)
-        order = f"CASE WHEN {active} THEN 'active' ELSE 'inactive' END {direction}, r.id {direction}"
-    elif sort_by is not None:
-        join, join_params = "LEFT JOIN fields s ON s.run_id = r.id AND s.path = ?", [sort_by]
-        order = f"(s.value IS NULL OR typeof(s.value) = 'blob'), s.value {direction}, r.id {direction}"
-    sql = f"SELECT r.id, {q.label} FROM runs r {join} WHERE {where} ORDER BY {order}"
-    all_params = join_params + params + order_params
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ValueError(f"limit must be a whole number >= 0; got {limit!r}.")
-        sql += " LIMIT ?"
-        all_params.append(limit)
-    return [(int(pk), str(label)) for pk, label in conn.execute(sql, all_params)]
-
-
-def _active(conn: sqlite3.Connection, now: float) -> set[int]:
-    return {r[0] for r in conn.execute(_filter.ACTIVE_RUNS, (now - STALE_AFTER_S,))}
+    return RunSelection(
+        project=project,
+        heads=heads,
+        names=exact,
+        names_regex=regex,
+        filter=node,
+        trashed=trashed,
+        sort_by=sort_by,
+        ascending=ascending,
+        limit=limit,
+    )
 
 
 # -- listing ---------------------------------------------------------------------------------------
@@ -198,7 +152,7 @@ def list_runs(
     filter: str | None = None,
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> list[str]:
     """Run ids (``sys/custom_run_id``) of the selected runs, in the order they were created.
 
@@ -208,7 +162,7 @@ def list_runs(
     """
     with _opened(project, store) as (st, proj):
         q = _query(proj, False, runs, filter, trashed)
-        return [label for _, label in st._read(lambda c: _select(c, q, time.time(), None))]
+        return [label for _, label in st.select_runs(q, time.time())]
 
 
 def list_experiments(
@@ -217,7 +171,7 @@ def list_experiments(
     filter: str | None = None,
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> list[str]:
     """Names of the experiments whose head run matches, sorted.
 
@@ -227,7 +181,7 @@ def list_experiments(
     """
     with _opened(project, store) as (st, proj):
         q = _query(proj, True, experiments, filter, trashed)
-        return sorted(label for _, label in st._read(lambda c: _select(c, q, time.time())))
+        return sorted(label for _, label in st.select_runs(q, time.time()))
 
 
 # -- tables ----------------------------------------------------------------------------------------
@@ -236,12 +190,12 @@ def fetch_runs_table(
     *,
     filter: str | None = None,
     attributes: str | Sequence[str] | None = None,
-    sort_by: str | None = "sys/creation_time",
+    sort_by: str | None = _sys.CREATION_TIME,
     ascending: bool = False,
     limit: int | None = None,
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> pd.DataFrame:
     """One row per run (index ``run``), one column per attribute path.
 
@@ -254,7 +208,18 @@ def fetch_runs_table(
     Example:
         >>> fetch_runs_table(filter="exists(config/lr)", attributes=["config/lr"], limit=10)  # doctest: +SKIP
     """
-    return _fetch_table(False, runs, filter, attributes, sort_by, ascending, limit, trashed, project, store)
+    return _fetch_table(
+        heads=False,
+        names=runs,
+        filter=filter,
+        attributes=attributes,
+        sort_by=sort_by,
+        ascending=ascending,
+        limit=limit,
+        trashed=trashed,
+        project=project,
+        store=store,
+    )
 
 
 def fetch_experiments_table(
@@ -262,12 +227,12 @@ def fetch_experiments_table(
     *,
     filter: str | None = None,
     attributes: str | Sequence[str] | None = None,
-    sort_by: str | None = "sys/creation_time",
+    sort_by: str | None = _sys.CREATION_TIME,
     ascending: bool = False,
     limit: int | None = None,
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> pd.DataFrame:
     """One row per experiment head (index ``experiment``); columns as in :func:`fetch_runs_table`.
 
@@ -275,11 +240,21 @@ def fetch_experiments_table(
         >>> fetch_experiments_table(attributes=r"^training/val/")  # doctest: +SKIP
     """
     return _fetch_table(
-        True, experiments, filter, attributes, sort_by, ascending, limit, trashed, project, store
+        heads=True,
+        names=experiments,
+        filter=filter,
+        attributes=attributes,
+        sort_by=sort_by,
+        ascending=ascending,
+        limit=limit,
+        trashed=trashed,
+        project=project,
+        store=store,
     )
 
 
 def _fetch_table(
+    *,
     heads: bool,
     names: Names,
     filter: str | None,
@@ -289,7 +264,7 @@ def _fetch_table(
     limit: int | None,
     trashed: bool | None,
     project: str | None,
-    store: PathLike,
+    store: StoreArg,
 ) -> pd.DataFrame:
     if attributes is not None and not isinstance(attributes, str):
         attributes = list(dict.fromkeys(attributes))
@@ -297,113 +272,73 @@ def _fetch_table(
             raise TypeError("attributes= takes a list of paths or a regex string.")
     pattern = _compile_regex(attributes, "attributes") if isinstance(attributes, str) else None
     with _opened(project, store) as (st, proj):
-        q = _query(proj, heads, names, filter, trashed)
-
-        def read(conn: sqlite3.Connection) -> tuple[list[tuple[int, str]], list[str], dict[str, Any]]:
-            now = time.time()
-            chosen = _select(conn, q, now, sort_by, ascending, limit)
-            pks, n = json.dumps([pk for pk, _ in chosen]), len(chosen)
-            index = {pk: i for i, (pk, _) in enumerate(chosen)}
-            cells: dict[str, tuple[set[int], list[Any]]] = {}
-            if isinstance(attributes, list):
-                cells = {p: (set(), [None] * n) for p in attributes}
-                rows = conn.execute(
-                    "SELECT run_id, path, type, value FROM fields WHERE run_id IN "
-                    "(SELECT value FROM json_each(?)) AND path IN (SELECT value FROM json_each(?))",
-                    (pks, json.dumps(attributes)),
-                )
-            else:  # one pass over every field of the chosen runs; each path is judged once
-                rows = conn.execute(
-                    "SELECT run_id, path, type, value FROM fields WHERE run_id IN "
-                    "(SELECT value FROM json_each(?))",
-                    (pks,),
-                )
-            skip: set[str] = set()
-            for run_pk, path, ftype, value in rows:
-                cell = cells.get(path)
-                if cell is None:
-                    if path in skip:
-                        continue
-                    if not _default_column(path, ftype, pattern):
-                        skip.add(path)
-                        continue
-                    cell = cells[path] = (set(), [None] * n)
-                cell[0].add(ftype)
-                cell[1][index[run_pk]] = value
-            if isinstance(attributes, list):
-                columns = attributes
-            elif pattern is not None:
-                columns = sorted(cells)
-            else:
-                columns = [*DEFAULT_COLUMNS, *sorted(set(cells) - set(DEFAULT_COLUMNS))]
-                for path in DEFAULT_COLUMNS:
-                    cells.setdefault(path, (set(), [None] * n))
-            if "sys/state" in cells:
-                active = _active(conn, now)
-                cells["sys/state"] = (
-                    {int(FieldType.STRING)},
-                    [
-                        ("active" if pk in active else "inactive") if v is not None else None
-                        for (pk, _), v in zip(chosen, cells["sys/state"][1])
-                    ],
-                )
-            return chosen, columns, cells
-
-        chosen, columns, cells = st._read(read)
+        q = _query(proj, heads, names, filter, trashed, sort_by, ascending, limit)
+        chosen, columns, cells = _table_cells(st, q, attributes, pattern)
     import pandas as pd  # after the checks: a bad filter or a missing store fails fast
 
-    data = {path: _column(*cells[path]) for path in columns}
+    data = {path: _frames.column(*cells[path]) for path in columns}
     index = pd.Index([label for _, label in chosen], name="experiment" if heads else "run", dtype=object)
     return pd.DataFrame(data, index=index, columns=pd.Index(columns, dtype=object))
 
 
-def _default_column(path: str, ftype: int, pattern: re.Pattern[str] | None) -> bool:
+def _table_cells(
+    st: RunStore, q: RunSelection, attributes: list[str] | str | None, pattern: _regex.Pattern | None
+) -> tuple[list[tuple[int, str]], list[str], dict[str, tuple[set[int], list[Any]]]]:
+    """The selected runs, the columns, and each column's stored types and values."""
+    now = time.time()
+    chosen = st.select_runs(q, now)
+    pks, n = [pk for pk, _ in chosen], len(chosen)
+    index = {pk: i for i, (pk, _) in enumerate(chosen)}
+    cells: dict[str, tuple[set[int], list[Any]]] = {}
+    if isinstance(attributes, list):
+        cells = {p: (set(), [None] * n) for p in attributes}
+        rows = st.field_rows(pks, attributes)
+    else:  # one pass over every field of the chosen runs; each path is judged once
+        rows = st.field_rows(pks)
+    skip: set[str] = set()
+    for run_pk, path, ftype, value in rows:
+        cell = cells.get(path)
+        if cell is None:
+            if path in skip:
+                continue
+            if not _default_column(path, ftype, pattern):
+                skip.add(path)
+                continue
+            cell = cells[path] = (set(), [None] * n)
+        cell[0].add(ftype)
+        cell[1][index[run_pk]] = value
+    if isinstance(attributes, list):
+        columns = attributes
+    elif pattern is not None:
+        columns = sorted(cells)
+    else:
+        columns = [*DEFAULT_COLUMNS, *sorted(set(cells) - set(DEFAULT_COLUMNS))]
+        for path in DEFAULT_COLUMNS:
+            cells.setdefault(path, (set(), [None] * n))
+    if _sys.STATE in cells:
+        active = st.active_runs(pks, now)
+        cells[_sys.STATE] = (
+            {int(FieldType.STRING)},
+            [
+                _sys.state(pk in active) if v is not None else None
+                for (pk, _), v in zip(chosen, cells[_sys.STATE][1])
+            ],
+        )
+    return chosen, columns, cells
+
+
+def _default_column(path: str, ftype: int, pattern: _regex.Pattern | None) -> bool:
     """Whether a path becomes a column: it matches the regex, or (no regex) it is a default."""
     if pattern is not None:
         return pattern.search(path) is not None
-    return path in DEFAULT_COLUMNS or (not path.startswith("sys/") and ftype in _TABLE_TYPES)
+    return path in DEFAULT_COLUMNS or (not _sys.is_sys(path) and ftype in _TABLE_TYPES)
 
 
-def _compile_regex(text: str, what: str) -> re.Pattern[str]:
+def _compile_regex(text: str, what: str) -> _regex.Pattern:
     try:
-        return re.compile(text)
-    except re.error as e:
+        return _regex.compile(text)
+    except _regex.RegexError as e:
         raise ValueError(f"Invalid regular expression {text!r} for {what}=: {e}.") from None
-
-
-def _column(types: set[int], values: list[Any]) -> Any:
-    """Stored values of one path as a pandas array of the matching dtype."""
-    import numpy as np
-    import pandas as pd
-
-    if not types:
-        return pd.array(values, dtype=object)
-    if types <= _FLOATS | {int(FieldType.INTEGER)} and types & _FLOATS:
-        return np.array([float_from_store(v) if type(v) is bytes else v for v in values], dtype=float)
-    if len(types) > 1:
-        return pd.array([None if v is None else decode(t, v) for t, v in _typed(types, values)], dtype=object)
-    ftype = FieldType(next(iter(types)))
-    if ftype is FieldType.INTEGER:
-        return pd.array(values, dtype="Int64")
-    if ftype is FieldType.BOOLEAN:
-        return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
-    if ftype is FieldType.DATETIME:
-        return pd.to_datetime(pd.array(values, dtype="Int64"), unit="us", utc=True)
-    if ftype in (FieldType.STRING, FieldType.STRING_SERIES):
-        return pd.array(values, dtype=object)
-    return pd.array([None if v is None else decode(ftype, v) for v in values], dtype=object)
-
-
-def _typed(types: set[int], values: list[Any]) -> Iterator[tuple[int, Any]]:
-    """Guess each stored value's type when one path holds several types across runs."""
-    for v in values:
-        if isinstance(v, (bytes, float)):
-            yield int(FieldType.FLOAT), v
-        elif isinstance(v, int):
-            yield (int(FieldType.INTEGER) if FieldType.INTEGER in types else int(min(types))), v
-        else:
-            text_types = [t for t in types if t not in (FieldType.FLOAT, FieldType.INTEGER)]
-            yield (min(text_types) if text_types else int(FieldType.STRING)), v
 
 
 # -- series ----------------------------------------------------------------------------------------
@@ -420,7 +355,7 @@ def fetch_metrics(
     format: str = "wide",
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> pd.DataFrame:
     """Float series of experiments (their heads) or of runs, as one DataFrame.
 
@@ -438,18 +373,18 @@ def fetch_metrics(
     """
     return _fetch_series(
         FieldType.FLOAT_SERIES,
-        experiments,
-        runs,
-        attributes,
-        filter,
-        step_range,
-        tail_limit,
-        lineage_to_the_root,
-        include_time,
-        format,
-        trashed,
-        project,
-        store,
+        experiments=experiments,
+        runs=runs,
+        attributes=attributes,
+        filter=filter,
+        step_range=step_range,
+        tail_limit=tail_limit,
+        lineage_to_the_root=lineage_to_the_root,
+        include_time=include_time,
+        format=format,
+        trashed=trashed,
+        project=project,
+        store=store,
     )
 
 
@@ -466,7 +401,7 @@ def fetch_series(
     format: str = "wide",
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> pd.DataFrame:
     """String series, shaped like :func:`fetch_metrics` (values are ``str``).
 
@@ -475,44 +410,40 @@ def fetch_series(
     """
     return _fetch_series(
         FieldType.STRING_SERIES,
-        experiments,
-        runs,
-        attributes,
-        filter,
-        step_range,
-        tail_limit,
-        lineage_to_the_root,
-        include_time,
-        format,
-        trashed,
-        project,
-        store,
+        experiments=experiments,
+        runs=runs,
+        attributes=attributes,
+        filter=filter,
+        step_range=step_range,
+        tail_limit=tail_limit,
+        lineage_to_the_root=lineage_to_the_root,
+        include_time=include_time,
+        format=format,
+        trashed=trashed,
+        project=project,
+        store=store,
     )
-
-
-@dataclasses.dataclass
-class _Series:
-    label: str
-    path: str
-    columns: dict[str, Any]  # numpy arrays: step (fixed point), value, timestamp, source
 
 
 def _fetch_series(
     ftype: FieldType,
-    experiments: Names,
-    runs: Names,
-    attributes: str | Sequence[str],
-    filter: str | None,
-    step_range: tuple[float | None, float | None],
-    tail_limit: int | None,
-    lineage_to_the_root: bool,
-    include_time: str | None,
-    format: str,
-    trashed: bool | None,
-    project: str | None,
-    store: PathLike,
+    *,
+    experiments: Names = None,
+    runs: Names = None,
+    attributes: str | Sequence[str] = r".*",
+    filter: str | None = None,
+    step_range: tuple[float | None, float | None] = (None, None),
+    tail_limit: int | None = None,
+    lineage_to_the_root: bool = True,
+    include_time: str | None = None,
+    format: str = "wide",
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: StoreArg = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
+    """What :func:`fetch_metrics` and :func:`fetch_series` do, for the CLI also with a
+    progress callback (``progress(done, total)`` per run read)."""
     if format not in ("wide", "long"):
         raise ValueError(f"format must be 'wide' or 'long'; got {format!r}.")
     if include_time not in (None, "absolute"):
@@ -529,37 +460,32 @@ def _fetch_series(
         q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
         series = _read_series(st, q, ftype, attributes, step_range, tail_limit, lineage_to_the_root, progress)
     if format == "long":
-        return _long(series, label_name, include_time == "absolute", ftype)
-    return _wide(series, label_name, include_time == "absolute", ftype)
+        return _frames.long_frame(series, label_name, include_time == "absolute", ftype)
+    return _frames.wide_frame(series, label_name, include_time == "absolute", ftype)
 
 
 def _read_series(
-    st: SqliteStore,
-    q: _Query,
+    st: RunStore,
+    q: RunSelection,
     ftype: FieldType,
     attributes: str | Sequence[str],
     step_range: tuple[float | None, float | None],
     tail_limit: int | None,
     with_lineage: bool,
     progress: Callable[[int, int], None] | None,
-) -> list[_Series]:
-    chosen = st._read(lambda c: _select(c, q, time.time()))
+) -> list[_frames.Series]:
+    chosen = st.select_runs(q, time.time())
     chains: list[tuple[str, Lineage]] = []
     for pk, label in chosen:
         record = st.get_run(pk)
         chains.append((label, lineage(st, record) if with_lineage else [(record, None)]))
     wanted = _path_matcher(attributes)
-    all_pks = json.dumps(sorted({run.pk for _, chain in chains for run, _ in chain}))
+    all_pks = sorted({run.pk for _, chain in chains for run, _ in chain})
     owned: dict[int, set[str]] = {}
-    for run_pk, path in st._read(
-        lambda c: c.execute(
-            "SELECT run_id, path FROM fields WHERE type = ? AND run_id IN (SELECT value FROM json_each(?))",
-            (int(ftype), all_pks),
-        ).fetchall()
-    ):
+    for run_pk, path, _, _ in st.field_rows(all_pks, ftype=int(ftype)):
         if wanted(path):
             owned.setdefault(run_pk, set()).add(path)
-    out: list[_Series] = []
+    out: list[_frames.Series] = []
     for i, (label, chain) in enumerate(chains):
         paths = sorted(set().union(*(owned.get(run.pk, set()) for run, _ in chain)))
         for path in paths:
@@ -570,7 +496,7 @@ def _read_series(
             else:
                 cols = other_series(st, holders, path, int(ftype), step_range, tail_limit)
             if cols["step"].size:
-                out.append(_Series(label, path, cols))
+                out.append(_frames.Series(label, path, cols))
         if progress is not None:
             progress(i + 1, len(chains))
     return out
@@ -586,101 +512,17 @@ def _path_matcher(attributes: str | Sequence[str]) -> Callable[[str], bool]:
     return exact.__contains__
 
 
-def _times(stamps: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    return pd.to_datetime(np.round(stamps * 1e6).astype("int64"), unit="us", utc=True)
-
-
-def _long(series: list[_Series], label_name: str, with_time: bool, ftype: FieldType) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
-    sizes = [s.columns["step"].size for s in series]
-    dtype = float if ftype is FieldType.FLOAT_SERIES else object
-    data: dict[str, Any] = {
-        label_name: _repeat([s.label for s in series], sizes),
-        "path": _repeat([s.path for s in series], sizes),
-        "step": (np.concatenate([s.columns["step"] for s in series]) if series else np.empty(0, np.int64))
-        / STEP_SCALE,
-        "value": np.concatenate([s.columns["value"] for s in series]) if series else np.empty(0, dtype),
-    }
-    if with_time:
-        stamps = np.concatenate([s.columns["timestamp"] for s in series]) if series else np.empty(0)
-        data["timestamp"] = _times(stamps)
-    return pd.DataFrame(data)
-
-
-def _repeat(names: list[str], sizes: list[int]) -> Any:
-    """Each name repeated for its series' points, as a categorical (codes, not a million strs)."""
-    import numpy as np
-    import pandas as pd
-
-    categories = sorted(set(names))
-    position = {name: i for i, name in enumerate(categories)}
-    codes = np.repeat(np.array([position[n] for n in names], dtype=np.int32), sizes)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
-
-
-def _wide(series: list[_Series], label_name: str, with_time: bool, ftype: FieldType) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
-    dtype = float if ftype is FieldType.FLOAT_SERIES else object
-    frames, labels = [], []
-    by_label: dict[str, list[_Series]] = {}
-    for s in series:
-        by_label.setdefault(s.label, []).append(s)
-    for label in sorted(by_label):
-        parts: dict[Any, Any] = {}
-        for s in by_label[label]:
-            steps = pd.Index(s.columns["step"] / STEP_SCALE, name="step")
-            values = pd.Series(s.columns["value"], index=steps, dtype=dtype)
-            if with_time:
-                parts[(s.path, "value")] = values
-                parts[(s.path, "absolute_time")] = pd.Series(_times(s.columns["timestamp"]), index=steps)
-            else:
-                parts[s.path] = values
-        first = next(iter(parts.values())).index
-        if all(p.index.equals(first) for p in parts.values()):
-            frame = pd.DataFrame(parts, index=first)
-        else:
-            frame = pd.concat(parts, axis=1, sort=True)
-        frames.append(frame)
-        labels.append(label)
-    if not frames:
-        index = pd.MultiIndex.from_arrays(
-            [np.empty(0, object), np.empty(0, float)], names=[label_name, "step"]
-        )
-        return pd.DataFrame(index=index)
-    out = pd.concat(frames, keys=labels, names=[label_name, "step"], sort=False)
-    order = sorted(out.columns, key=lambda c: (c[0], c[1] != "value") if isinstance(c, tuple) else (c, False))
-    return out.reindex(columns=order)
-
-
 def _experiment_sizes(
     experiments: Sequence[str],
     *,
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> dict[str, int]:
     """How many runs each experiment has (for ``naiad experiments``)."""
     with _opened(project, store) as (st, proj):
-        q = _query(proj, False, None, None, trashed)
-
-        def read(conn: sqlite3.Connection) -> dict[str, int]:
-            where, params = q.where(time.time())
-            return dict(
-                conn.execute(
-                    f"SELECT r.experiment, count(*) FROM runs r WHERE {where} AND r.experiment IN "
-                    "(SELECT value FROM json_each(?)) GROUP BY r.experiment",
-                    (*params, json.dumps(list(experiments))),
-                ).fetchall()
-            )
-
-        return st._read(read)
+        q = dataclasses.replace(_query(proj, False, None, None, trashed), experiments=tuple(experiments))
+        return st.count_by_experiment(q, time.time())
 
 
 # -- files -----------------------------------------------------------------------------------------
@@ -693,7 +535,7 @@ def download_files(
     filter: str | None = None,
     trashed: bool | None = False,
     project: str | None = None,
-    store: PathLike = None,
+    store: StoreArg = None,
 ) -> pd.DataFrame:
     """Write File and FileSeries fields under ``destination/<run or experiment>/<path>``.
 
@@ -715,7 +557,8 @@ def download_files(
     written: list[tuple[str, str, float | None, str]] = []
     with _opened(project, store) as (st, proj):
         q = _query(proj, not by_run, runs if by_run else experiments, filter, trashed)
-        chosen = st._read(lambda c: _select(c, q, time.time()))
+        chosen = st.select_runs(q, time.time())
+        taken: set[Path] = set()  # two paths that sanitize alike ('my model', 'my_model') get two files
         for pk, label in chosen:
             folder = root / safe_filename(label, "")
             for rec in st.fields(pk):
@@ -725,13 +568,14 @@ def download_files(
                 where = folder.joinpath(*(safe_filename(s, "") for s in spaces))
                 if rec.type == FieldType.FILE:
                     meta = decode(rec.type, rec.value)
-                    target = where / safe_filename(leaf, meta["name"])
-                    write_blob(st.open_blob(meta["sha256"]), target)
+                    target = unique_path(where / safe_filename(leaf, meta["name"]), taken)
+                    write_blob(st.blobs.open(meta["sha256"]), target)
                     written.append((label, rec.path, None, str(target)))
                     continue
                 for step, _, value in st.points(pk, rec.path, None):
                     meta = decode(rec.type, value)
-                    target = where / safe_filename(f"{leaf}_{step / STEP_SCALE:g}", meta["name"])
-                    write_blob(st.open_blob(meta["sha256"]), target)
+                    name = safe_filename(f"{leaf}_{step_text(step)}", meta["name"])
+                    target = unique_path(where / name, taken)
+                    write_blob(st.blobs.open(meta["sha256"]), target)
                     written.append((label, rec.path, step / STEP_SCALE, str(target)))
     return pd.DataFrame(written, columns=["run" if by_run else "experiment", "path", "step", "file"])

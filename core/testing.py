@@ -1,5 +1,8 @@
 """Helpers for testing code that logs with naiad: throwaway stores and exact read-backs.
 
+:class:`MemoryStore` is a storage backend held in memory (the second implementation of
+the store seam, :mod:`naiad._storage._protocol`), for tests of code that talks to a store.
+
 Example:
     >>> from naiad.testing import temporary_store, series
     >>> with temporary_store() as store:  # doctest: +SKIP
@@ -19,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ._run import Run
+from ._storage._memory import MemoryStore
 
-__all__ = ["fields", "read_run", "series", "temporary_store"]
+__all__ = ["MemoryStore", "fields", "read_run", "series", "temporary_store"]
 
 
 @contextlib.contextmanager

@@ -53,7 +53,6 @@ import json
 import math
 import os
 import sys
-import threading
 import time
 import types
 import warnings
@@ -74,9 +73,17 @@ if int(keras.__version__.split(".")[0]) < 3:
         f"naiad.integrations.keras needs Keras 3 (found {keras.__version__}): pip install 'naiad[keras]'"
     )
 
-from naiad._run import Run
-from naiad._training import DEFAULT_ROOT, TrainingLog, fork_or_new, metric_path, resume_state
+from naiad import Run
 from naiad.errors import NaiadWarning
+from naiad.training import (
+    DEFAULT_ROOT,
+    TrainingLog,
+    check_run_kwargs,
+    fork_or_new,
+    metric_path,
+    on_writer_thread,
+    resume_state,
+)
 
 __all__ = ["ModelCheckpoint", "NaiadCallback"]
 
@@ -149,6 +156,7 @@ class NaiadCallback(keras.callbacks.Callback):
         **run_kwargs: Any,
     ) -> None:
         super().__init__()
+        check_run_kwargs(run_kwargs, "NaiadCallback")
         if (
             isinstance(log_every_n_batches, bool)
             or not isinstance(log_every_n_batches, int)
@@ -265,6 +273,47 @@ class NaiadCallback(keras.callbacks.Callback):
         self._ensure_run(self._epoch)
         stopped = bool(getattr(self.model, "stop_training", False))
         self._end_fit("stopped" if stopped else "completed", None)
+
+    # -- evaluate() and predict() outside fit: every call kept (naiad.training's rule 3) -------
+    def on_test_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self._fit is not None or not logs:
+            return  # fit's own validation: its val_* land at the epoch's end
+        self._outside("test", dict(logs))
+
+    def on_predict_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._predict_batches = 0
+
+    def on_predict_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._predict_batches = getattr(self, "_predict_batches", 0) + 1
+
+    def on_predict_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self._fit is None:
+            self._outside("predict", {"batches": getattr(self, "_predict_batches", 0)})
+
+    def _outside(self, phase: str, values: dict[str, Any]) -> None:
+        if not _main_process():
+            return
+        try:
+            opened = False
+            if self.run is None or self.run.closed:
+                if not self._own and self.run is not None:
+                    return  # a closed run of the user's: nothing to log into
+                kwargs: dict[str, Any] = {"on_error": "warn", **self._run_kwargs}
+                if self._prev is not None:
+                    run_id, _, project, store = self._prev
+                    self.run = Run(run_id=run_id, project=project, store=store, **kwargs)
+                else:
+                    self.run, _ = self._open_run(0)
+                    self._prev = (self.run.run_id, self._step(), self.run.project, self.run.store_location)
+                opened = True
+            log = TrainingLog(self.run, self.root)
+            if opened and self._prev is not None and self._prev[1] == 0 and not self._ready:
+                log.framework("keras", keras.__version__)
+            log.metrics(values, self._step(), phase, evaluation=True)
+            if opened and self._own:
+                self.close()
+        except Exception as e:  # a logging problem must never stop evaluate() or predict()
+            _warn(f"could not log {phase}() results: {type(e).__name__}: {e}")
 
     # -- the run -------------------------------------------------------------------------------
     def _ensure_run(self, epoch: int) -> TrainingLog | None:
@@ -390,8 +439,7 @@ class NaiadCallback(keras.callbacks.Callback):
         )
         if status == "failed":
             log.failed(exc)
-        writer = getattr(run, "_writer", None)
-        if getattr(writer, "_thread", None) is threading.current_thread():
+        if on_writer_thread(run):
             return  # dropped during garbage collection on the writer's own thread: exit closes it
         if self._own:
             self.close()

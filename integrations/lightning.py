@@ -66,9 +66,15 @@ except ModuleNotFoundError:
         ) from e
 
 from naiad import NaiadWarning, Run
-from naiad._settings import resolve
-from naiad._training import DEFAULT_ROOT, TrainingLog, fork_or_new, resume_state
-from naiad._types import unwrap_scalar
+from naiad.training import (
+    DEFAULT_ROOT,
+    TrainingLog,
+    check_run_kwargs,
+    fork_or_new,
+    resolve_settings,
+    resume_state,
+    unwrap_scalar,
+)
 
 __all__ = ["NaiadLogger"]
 
@@ -85,8 +91,15 @@ class NaiadLogger(Logger):
         project, store: where the run goes (defaults: ``NAIAD_*`` environment, config file,
             ``default`` in ``./.naiad``).
         root: the namespace everything goes under.
-        log_checkpoints: also upload the last and best checkpoint files into the store (their
-            path, size and sha256 are always recorded). Default: ``NAIAD_LOG_CHECKPOINTS``, else off.
+        log_checkpoints: the older name of ``log_model=True``-like uploads of the last and best
+            checkpoint files. Default: ``NAIAD_LOG_CHECKPOINTS``, else off.
+        log_model: which checkpoint files' content goes into the store: ``False`` (default:
+            only their path, step, size and sha256 are recorded), ``"last"``, ``"best"``,
+            ``"all"`` (every file a ``ModelCheckpoint`` writes, as ``checkpoints/files``).
+        prefix: a namespace between the root and the metric paths (``training/<prefix>/...``).
+        description: ``sys/description`` of the run.
+        save_dir: where Lightning puts files that follow the logger (``log_dir`` is
+            ``save_dir/name/version``); default the trainer's ``default_root_dir``.
         fork_from: ``(run_id, step)``: start a child run forked from that run at that step.
         run: log into this existing :class:`naiad.Run` (the logger does not close it).
         tags: initial ``sys/tags``.
@@ -117,10 +130,18 @@ class NaiadLogger(Logger):
         fork_from: tuple[str, int] | None = None,
         run: Run | None = None,
         tags: tuple[str, ...] | list[str] = (),
+        *,
+        description: str | None = None,
+        prefix: str = "",
+        log_model: bool | str | None = None,
+        save_dir: str | os.PathLike[str] | None = None,
         **run_kwargs: Any,
     ) -> None:
         super().__init__()
-        settings = resolve(
+        check_run_kwargs(run_kwargs, "NaiadLogger")
+        if log_model not in (None, False, True, "last", "best", "all"):
+            raise ValueError(f"log_model must be False, 'last', 'best' or 'all'; got {log_model!r}.")
+        settings = resolve_settings(
             {
                 "experiment_name": experiment_name,
                 "run_id": run_id,
@@ -136,13 +157,25 @@ class NaiadLogger(Logger):
         self._project = project
         self._store = None if store is None else os.fspath(store)
         self._root = root
-        self._log_checkpoints = settings.log_checkpoints
+        # log_model (the name WandbLogger / MLFlowLogger / NeptuneLogger use) wins; True is "all"
+        self._log_model: bool | str = (
+            ("all" if log_model is True else log_model) if log_model is not None else settings.log_checkpoints
+        )
+        self._prefix = prefix
+        self._save_dir = None if save_dir is None else os.fspath(save_dir)
+        if description is not None:
+            run_kwargs["description"] = description
+        self._epoch_x = -1
+        self._max_step = 0  # the highest optimizer step this logger wrote into its run
+        self._offset = 0  # steps a later fit() with this logger adds to trainer.global_step
+        self._fits = 0
+        self._state_key = "NaiadLogger"
         self._fork_from = None if fork_from is None else (str(fork_from[0]), int(fork_from[1]))
         self._tags = tuple(tags)
         self._run_kwargs = {"on_error": "warn", **run_kwargs}
         self._run: Run | None = run
         self._owns_run = run is None
-        self._log: TrainingLog | None = None if run is None else TrainingLog(run, root)
+        self._log: TrainingLog | None = None if run is None else TrainingLog(run, root, prefix)
         self._framework_logged = False
         self._trainer: pl.Trainer | None = None
         self._train_started = False
@@ -173,6 +206,57 @@ class NaiadLogger(Logger):
         return self._run_id or self._new_id
 
     @property
+    def save_dir(self) -> str:
+        """Lightning's directory for files that follow the logger (checkpoints, profiler, CLI config)."""
+        if self._save_dir is not None:
+            return self._save_dir
+        trainer = self._trainer
+        return str(trainer.default_root_dir) if trainer is not None else os.getcwd()
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.save_dir, self.name or "naiad", self.version)
+
+    # -- pickling (ddp_spawn, deepcopy, pickle.dumps(trainer)): the run stays in this process
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        run = state.get("_run")
+        if run is not None:
+            # a copy logs into the same run, reopening it where it is unpickled
+            state["_run_id"] = state["_run_id"] or run.run_id
+            state["_reopen"] = {"store": run.store_location, "mode": run.mode}
+            state["_project"] = state["_project"] or run.project
+        state.update(_run=None, _log=None, _trainer=None, _exception=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    # -- media ---------------------------------------------------------------------------------
+    @rank_zero_only
+    def log_image(self, key: str, image: Any, step: int | None = None) -> None:
+        """Append an image (path, PNG bytes, PIL image, array or tensor) to ``training/images/<key>``."""
+        self._ensure_log().image(key, image, self._media_step(step))
+
+    @rank_zero_only
+    def log_table(
+        self, key: str, table: Any, step: int | None = None, columns: list[str] | None = None
+    ) -> None:
+        """Append a table (DataFrame, list of dicts, or rows and ``columns``) to ``training/tables/<key>``."""
+        self._ensure_log().table(key, table, self._media_step(step), columns)
+
+    @rank_zero_only
+    def log_text(self, key: str, text: str, step: int | None = None) -> None:
+        """Append a string to ``training/text/<key>``."""
+        self._ensure_log().text(key, text, self._media_step(step))
+
+    def _media_step(self, step: int | None) -> int:
+        if step is not None:
+            return int(step)
+        trainer = self._trainer
+        return self._offset + int(trainer.global_step) if trainer is not None else self._max_step
+
+    @property
     @rank_zero_experiment
     def experiment(self) -> Run:
         """The :class:`naiad.Run` this logger writes to (created on first use)."""
@@ -198,15 +282,34 @@ class NaiadLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        """Log every key at ``step`` under its normalized path, plus the original key."""
+        """Log every key under its normalized path (the evaluation rule of ``naiad.training``).
+
+        In fit: at the optimizer step; a logged ``"step"`` key is the x Lightning documents.
+        Step-level evaluation values go to ``<phase>_step/<m>``; evaluations after or outside
+        fit to ``<phase>/<m>``, a repeated one 0.001 after the last point of its step. Without a
+        trainer and without ``step``: each series' last step + 1.
+        """
         log = self._ensure_log()
         values = dict(metrics)
         given_epoch = values.pop("epoch", None)
-        step = self._step(step)
-        log.metrics(values, step, keep_original=True)
-        epoch = self._epochs(step, given_epoch)
-        if epoch is not None:
-            log.series({"epoch": epoch}, step)
+        trainer = self._trainer
+        stage = _stage(trainer)
+        if stage in ("validate", "test", "predict", "sanity_check"):
+            phase = "test" if stage == "test" else ("predict" if stage == "predict" else "val")
+            step_level = getattr(trainer._logger_connector, "_first_loop_iter", None) is not None  # type: ignore[union-attr]
+            in_fit = trainer.state.fn == "fit"  # type: ignore[union-attr]
+            at = self._offset + int(trainer.global_step)  # type: ignore[union-attr]
+            log.metrics(values, at, phase, evaluation=not in_fit, step_level=step_level)
+            return
+        x = self._step(step)
+        log.metrics(values, x)
+        if x is None:
+            return
+        self._max_step = max(self._max_step, int(x))
+        epoch = self._epochs(int(x) - self._offset, given_epoch)
+        if epoch is not None and x > self._epoch_x:  # once per step (LearningRateMonitor logs too)
+            self._epoch_x = x
+            log.series({"epoch": epoch}, x)
 
     def log_graph(self, model: Any, input_array: Any = None) -> None:
         # Lightning calls this once a fit is set up: the trainer, if setup did not show it to us
@@ -235,12 +338,16 @@ class NaiadLogger(Logger):
             "monitor": monitor,
             "mode": getattr(cb, "mode", None) if monitor else None,
         }
+        # Lightning passes a weakref.proxy: compare with ==, which the proxy forwards
+        primary = self._trainer is None or cb == getattr(self._trainer, "checkpoint_callback", cb)
+        kind: tuple[str, ...] = ("last", "best") if is_best and primary else ("last",)
         log.checkpoint(
             path,
-            step,
-            kind=("last", "best") if is_best else "last",
-            upload=self._log_checkpoints,
+            self._offset + step,
+            kind=kind,
+            upload=self._log_model,
             extra=extra,
+            monitor=monitor if is_best else None,  # one best per monitor, however many callbacks
         )
 
     @rank_zero_only
@@ -282,7 +389,7 @@ class NaiadLogger(Logger):
                 )
                 run = Run(run_id=self.version, mode="disabled")
                 self._reopen = {"mode": "disabled"}
-            self._run, self._log = run, TrainingLog(run, self._root)
+            self._run, self._log = run, TrainingLog(run, self._root, self._prefix)
             self._framework_logged = False
         assert self._log is not None
         if not self._framework_logged:
@@ -328,6 +435,10 @@ class NaiadLogger(Logger):
         """Follow this trainer; its callbacks get ours (for checkpoint state and train start)."""
         self._trainer = trainer
         self._train_started = False
+        # two NaiadLoggers in one trainer: each its own key in the checkpoint's callback state
+        ours = [lg for lg in trainer.loggers if isinstance(lg, NaiadLogger)]
+        index = next((i for i, lg in enumerate(ours) if lg is self), 0)
+        self._state_key = "NaiadLogger" if index == 0 else f"NaiadLogger[{index}]"
         if not any(cb is self.callback for cb in trainer.callbacks):
             trainer.callbacks.insert(0, self.callback)
 
@@ -371,7 +482,15 @@ class NaiadLogger(Logger):
     def _on_train_start(self, trainer: pl.Trainer, module: Any) -> None:
         self._trainer, self._train_started = trainer, True
         existed = self._run is not None and not self._run.closed and self._framework_logged
+        reopened = self._run is not None and self._run.closed and self._restored is None
         log = self._ensure_log()
+        if not reopened and not existed:
+            self._max_step, self._offset, self._fits, self._epoch_x = 0, 0, 0, -1
+        self._fits += 1
+        # a later fit() with this logger (two-stage fine-tuning) continues the run's x axis
+        self._offset = max(0, self._max_step - int(trainer.global_step)) if self._fits > 1 else 0
+        if self._offset:
+            log.configs({f"fits/{self._fits}/step_offset": self._offset})
         if existed:
             self._write_hparams()
         log.config("trainer", _trainer_config(trainer))
@@ -398,7 +517,7 @@ class NaiadLogger(Logger):
         assert log is not None
         log.hyperparams(self._hparams, promoted=_promoted(self._hparams, self._trainer))
 
-    def _step(self, given: int | None) -> int:
+    def _step(self, given: int | None) -> int | None:
         """Optimizer updates completed: ``trainer.global_step``.
 
         Lightning hands loggers a batch counter that it increments only after a batch's metrics
@@ -411,8 +530,12 @@ class NaiadLogger(Logger):
         running = trainer is not None and trainer.state.status == "running"
         module = trainer.lightning_module if running else None  # type: ignore[union-attr]
         if module is not None and module.automatic_optimization:
-            return int(trainer.global_step)  # type: ignore[union-attr]
-        return int(given) if given is not None else 0
+            assert trainer is not None
+            default = trainer.fit_loop.epoch_loop._batches_that_stepped
+            if given is not None and int(given) != default:
+                return int(given)  # the user logged a "step" key: Lightning's documented x
+            return self._offset + int(trainer.global_step)
+        return None if given is None else self._offset + int(given)
 
     def _epochs(self, step: int, given: Any) -> float | None:
         """Fractional epochs completed at ``step``; Lightning's integer epoch when unknown."""
@@ -433,7 +556,7 @@ class _NaiadCallback(Callback):
 
     @property
     def state_key(self) -> str:
-        return "NaiadLogger"
+        return self._logger._state_key
 
     def state_dict(self) -> dict[str, Any]:
         return self._logger._checkpoint_state()
@@ -451,6 +574,13 @@ class _NaiadCallback(Callback):
 
     def on_exception(self, trainer: pl.Trainer, pl_module: Any, exception: BaseException) -> None:
         self._logger._exception = exception
+
+
+def _stage(trainer: pl.Trainer | None) -> str | None:
+    """The running trainer's stage (``train``, ``validate``, ``test``, ``sanity_check``, ...)."""
+    if trainer is None or trainer.state.status != "running" or trainer.state.stage is None:
+        return None
+    return str(trainer.state.stage.value)
 
 
 def _trainer_in_setup() -> pl.Trainer | None:

@@ -69,10 +69,9 @@ if importlib.util.find_spec("transformers") is None:
         name="transformers",
     )
 
-from naiad._run import Run
-from naiad._settings import _ENV, file_settings
-from naiad._training import TrainingLog, resume_state
+from naiad import Run
 from naiad.errors import NaiadWarning
+from naiad.training import TrainingLog, configured, resume_state
 
 if TYPE_CHECKING:
     from transformers.trainer_callback import ExportableState, TrainerCallback
@@ -235,8 +234,13 @@ class _NaiadCallback:
             return
         if self.run is not None and not self.run.closed:
             self.run.close()
+        run_name = getattr(self._args, "run_name", None)
         kwargs: dict[str, Any] = {
-            "experiment_name": self.experiment_name,
+            # TrainingArguments.run_name names the run, as for every other HF reporter, unless
+            # naiad's own experiment name is set (argument, NAIAD_EXPERIMENT, [tool.naiad])
+            "experiment_name": self.experiment_name
+            if run_name is None or self._configured("experiment_name")
+            else str(run_name),
             "project": self.project,
             "store": self.store,
             "mode": self.mode,
@@ -273,9 +277,7 @@ class _NaiadCallback:
 
     def _configured(self, key: str) -> bool:
         """Whether a setting comes from the constructor, the environment or a config file."""
-        if getattr(self, key) is not None or os.environ.get(_ENV[key]):
-            return True
-        return key in file_settings(Path.cwd())
+        return configured(key, getattr(self, key))
 
     def _log_setup(self, args: Any, state: Any, model: Any, optimizer: Any, parent: Any) -> None:
         log = self._log
@@ -328,7 +330,8 @@ class _NaiadCallback:
         epoch = values.pop("epoch", None)
         final = "train_runtime" in values  # the entry train() logs once when it ends
         summary = {k: values.pop(k) for k in list(values) if final or k in SUMMARY_KEYS}
-        log.metrics(values, step)
+        # evaluate()/predict() outside train(), or after it at the final step: every call kept
+        log.metrics(values, step, evaluation=not self._training or _is_evaluation(values))
         if isinstance(epoch, (int, float)) and step > self._epoch_step:
             log._guard("epoch", log.run.log_metrics, {log.path("epoch"): float(epoch)}, step=step)
             self._epoch_step = step
@@ -402,6 +405,11 @@ class _NaiadCallback:
     def _at_exit(self) -> None:
         if self._training:
             self._guarded("the failure of training", self._finish, "failed")
+
+
+def _is_evaluation(values: Mapping[str, Any]) -> bool:
+    """An entry of evaluate()/predict() results (``eval_*``, ``test_*``, any ``*_runtime``)."""
+    return any(k.endswith("_runtime") for k in values)
 
 
 def _promoted(args: Any, state: Any, optimizer: Any) -> dict[str, Any]:

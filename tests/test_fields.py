@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 
 import naiad
 
+# the same behaviour on every store backend (tests/conftest.py)
+pytestmark = pytest.mark.backends()
+
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -10,7 +10,11 @@ import pytest
 
 import naiad
 
+# the same behaviour on every store backend (tests/conftest.py)
+pytestmark = pytest.mark.backends()
 
+
+@pytest.mark.backends("sqlite")  # checks the store directory itself
 def test_upload_and_download_into_a_directory_and_to_a_path(store: Path, tmp_path: Path) -> None:
     src = tmp_path / "weights.pt"
     src.write_bytes(b"\x00\x01weights")
@@ -54,6 +58,7 @@ def test_file_series_download_one_file_per_step(store: Path, tmp_path: Path) -> 
     assert [p.read_text() for p in files] == [f"step {i}" for i in range(4)]
 
 
+@pytest.mark.backends("sqlite")  # checks the store directory itself
 def test_identical_content_is_stored_once(store: Path) -> None:
     with naiad.Run(store=store) as run:
         run["a"].upload(b"same bytes")
@@ -61,6 +66,7 @@ def test_identical_content_is_stored_once(store: Path) -> None:
     assert len([p for p in (store / "files").rglob("*") if p.is_file()]) == 1
 
 
+@pytest.mark.backends("sqlite")  # checks the store directory itself
 def test_track_files_records_a_manifest_without_copying(store: Path, tmp_path: Path) -> None:
     data = tmp_path / "dataset"
     data.mkdir()

@@ -23,12 +23,11 @@ from naiad._filter import (
     Not,
     Or,
     Term,
-    compile_filter,
-    install,
     parse,
     parse_time,
     paths,
 )
+from naiad._storage._sqlite_select import compile_filter, install
 from naiad.errors import FilterSyntaxError, NaiadError
 
 

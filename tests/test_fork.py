@@ -13,6 +13,9 @@ import naiad
 from naiad._storage import open_store
 from naiad._sync import sync_journal
 
+# the same behaviour on every store backend (tests/conftest.py)
+pytestmark = pytest.mark.backends()
+
 
 def values(run: naiad.Run, path: str, lineage: bool = True) -> list[tuple[float, float, str]]:
     df = run[path].fetch_values(lineage_to_the_root=lineage)
@@ -182,3 +185,24 @@ def test_concurrent_creation_leaves_exactly_one_head(store: Path) -> None:
             if naiad.Run(run_id=rid, store=store, mode="read-only")["sys/experiment/is_head"].fetch()
         ]
         assert len(heads) == 1 and heads[0].startswith(f"r{i}-")
+
+
+def test_string_series_tail_and_step_range_along_the_lineage(store: Path) -> None:
+    """The tail and step range are pushed into each link, newest first; the stitched result is
+    the same as reading everything and cutting it (the parent's points past the fork stay out)."""
+    from naiad import query
+
+    with naiad.Run(run_id="p", experiment_name="e", store=store) as parent:
+        for s in range(10):
+            parent.log_string_series({"log": f"p{s}"}, step=s)
+    with naiad.Run(run_id="c", experiment_name="e", store=store, fork_run_id="p", fork_step=5) as child:
+        for s in range(6, 9):
+            child.log_string_series({"log": f"c{s}"}, step=s)
+    whole = ["p0", "p1", "p2", "p3", "p4", "p5", "c6", "c7", "c8"]
+    for tail in (0, 1, 3, 4, 9, 50):
+        df = query.fetch_series(runs=["c"], attributes=["log"], tail_limit=tail, format="long", store=store)
+        assert df["value"].tolist() == (whole[-tail:] if tail else [])
+    ranged = query.fetch_series(
+        runs=["c"], attributes=["log"], step_range=(2, 6), tail_limit=3, format="long", store=store
+    )
+    assert ranged["value"].tolist() == ["p4", "p5", "c6"]

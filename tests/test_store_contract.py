@@ -1,6 +1,7 @@
-"""The storage primitives every backend implements, checked against the embedded store.
+"""The storage primitives every backend implements, typed against the `RunStore` Protocol.
 
-A new backend (PostgreSQL, ...) runs this module unchanged by adding itself to `BACKENDS`.
+It runs against the embedded store and the in-memory store of `naiad.testing`. A new
+backend (PostgreSQL, HTTP, ...) runs this module unchanged by adding itself to `BACKENDS`.
 """
 
 from __future__ import annotations
@@ -13,16 +14,35 @@ from pathlib import Path
 import pytest
 
 import naiad
-from naiad._storage import RunSpec, SqliteStore, open_store
+from naiad._filter import parse
+from naiad._storage import (
+    Assign,
+    Delete,
+    Floats,
+    Points,
+    RunSelection,
+    RunSpec,
+    RunStore,
+    SetChange,
+    open_store,
+)
 from naiad._types import FieldType
-from naiad.testing import fields, series, temporary_store
+from naiad.testing import MemoryStore, fields, series, temporary_store
 
-BACKENDS: dict[str, Callable[[Path], SqliteStore]] = {"sqlite": open_store}
+# Each backend opens a fresh store from (a directory for it, the request for its fixtures).
+BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], RunStore]] = {
+    "sqlite": lambda root, _request: open_store(root),
+    "memory": lambda _root, _request: MemoryStore(),
+    # a fresh PostgreSQL schema (and S3 bucket for its files) per test
+    "postgres": lambda _root, request: open_store(
+        request.getfixturevalue("postgres_uri"), blobs=request.getfixturevalue("s3_blobs")
+    ),
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStore]:
-    store = BACKENDS[request.param](tmp_path / "store")
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
+    store = BACKENDS[request.param](tmp_path / "store", request)
     yield store
     store.close()
 
@@ -42,7 +62,7 @@ def spec(run_id: str, **kw: object) -> RunSpec:
     return RunSpec(**base)  # type: ignore[arg-type]
 
 
-def test_open_run_creates_once_then_resumes(backend: SqliteStore) -> None:
+def test_open_run_creates_once_then_resumes(backend: RunStore) -> None:
     first = backend.open_run(spec("a"))
     again = backend.open_run(spec("a"))
     assert first.created and not again.created and first.pk == again.pk
@@ -50,18 +70,18 @@ def test_open_run_creates_once_then_resumes(backend: SqliteStore) -> None:
     assert backend.find_run("p", "missing") is None
 
 
-def test_a_batch_applies_every_op_in_order(backend: SqliteStore) -> None:
+def test_a_batch_applies_every_op_in_order(backend: RunStore) -> None:
     run = backend.open_run(spec("a"))
     backend.write_batch(
         run.pk,
         [
-            ("assign", "x", int(FieldType.INTEGER), 1),
-            ("floats", "loss", array("q", [0, 1_000_000]), array("d", [0.5, 0.25]), array("d", [1.0, 2.0])),
-            ("points", "notes", int(FieldType.STRING_SERIES), [(0, 1.0, "a"), (5, 2.0, "b")]),
-            ("set_add", "tags", ["t1", "t2"]),
-            ("set_remove", "tags", ["t1"]),
-            ("delete", "x"),
-            ("assign", "x", int(FieldType.STRING), "again"),
+            Assign("x", int(FieldType.INTEGER), 1),
+            Floats("loss", array("q", [0, 1_000_000]), array("d", [0.5, 0.25]), array("d", [1.0, 2.0])),
+            Points("notes", int(FieldType.STRING_SERIES), [(0, 1.0, "a"), (5, 2.0, "b")]),
+            SetChange("tags", "add", ("t1", "t2")),
+            SetChange("tags", "remove", ("t1",)),
+            Delete("x"),
+            Assign("x", int(FieldType.STRING), "again"),
         ],
     )
     got = {f.path: f for f in backend.fields(run.pk)}
@@ -74,28 +94,87 @@ def test_a_batch_applies_every_op_in_order(backend: SqliteStore) -> None:
     assert backend.last_point_before(run.pk, "loss", 500_000) == (0, 0.5)
 
 
-def test_a_write_of_another_type_from_another_writer_is_reported_not_applied(backend: SqliteStore) -> None:
+def test_a_write_of_another_type_from_another_writer_is_reported_not_applied(backend: RunStore) -> None:
     run = backend.open_run(spec("a"))
-    backend.write_batch(run.pk, [("assign", "x", int(FieldType.INTEGER), 1)])
-    warnings = backend.write_batch(run.pk, [("assign", "x", int(FieldType.STRING), "s")])
+    backend.write_batch(run.pk, [Assign("x", int(FieldType.INTEGER), 1)])
+    warnings = backend.write_batch(run.pk, [Assign("x", int(FieldType.STRING), "s")])
     assert warnings and "Integer" in warnings[0]
     assert backend.field(run.pk, "x").value == 1  # type: ignore[union-attr]
 
 
-def test_fork_parent_must_exist_unless_allowed(backend: SqliteStore) -> None:
+def test_fork_parent_must_exist_unless_allowed(backend: RunStore) -> None:
     with pytest.raises(naiad.ForkParentNotFound):
         backend.open_run(spec("child", fork_parent="nope", fork_step=3))
     orphan = backend.open_run(spec("orphan", fork_parent="nope", fork_step=3, allow_missing_parent=True))
     assert orphan.parent_pk is None
 
 
-def test_blobs_are_content_addressed(backend: SqliteStore) -> None:
-    sha, size = backend.put_blob(b"hello")
-    assert (size, backend.put_blob(b"hello")[0]) == (5, sha)
-    with backend.open_blob(sha) as f:
+def test_blobs_are_content_addressed(backend: RunStore) -> None:
+    sha, size = backend.blobs.put(b"hello")
+    assert (size, backend.blobs.put(b"hello")[0]) == (5, sha)
+    with backend.blobs.open(sha) as f:
         assert f.read() == b"hello"
     with pytest.raises(naiad.StorageError):
-        backend.open_blob("../../etc/passwd")
+        backend.blobs.open("../../etc/passwd")
+
+
+def test_selection_filters_sorts_limits_and_leaves_out_the_trash(backend: RunStore) -> None:
+    for i, run_id in enumerate(["a", "b", "c", "d"]):
+        run = backend.open_run(spec(run_id, experiment="e" if run_id != "d" else "other"))
+        backend.write_batch(
+            run.pk,
+            [
+                Assign("lr", int(FieldType.FLOAT), 0.1 * (i + 1)),
+                Assign("name", int(FieldType.STRING), f"model-{run_id}"),
+                SetChange("sys/tags", "add", ("big",) if i % 2 else ("small",)),
+                Floats(
+                    "loss", array("q", [0, 1_000_000]), array("d", [1.0, 0.5 - i / 10]), array("d", [1, 2])
+                ),
+            ],
+        )
+    trashed = backend.find_run("p", "b")
+    assert trashed is not None
+    backend.write_batch(trashed.pk, [Assign("sys/trashed", int(FieldType.BOOLEAN), True)])
+
+    def labels(**kw: object) -> list[str]:
+        return [label for _, label in backend.select_runs(RunSelection(project="p", **kw), 0.0)]  # type: ignore[arg-type]
+
+    assert labels() == ["a", "c", "d"]
+    assert labels(trashed=None) == ["a", "b", "c", "d"]
+    assert labels(trashed=True) == ["b"]
+    assert labels(filter=parse("lr > 0.15 and last(loss) < 0.35")) == ["c", "d"]
+    assert labels(filter=parse('sys/tags contains "big"'), trashed=None) == ["b", "d"]
+    assert labels(filter=parse('name ~ "-[ad]$" or not exists(lr)')) == ["a", "d"]
+    assert labels(filter=parse("sys/trashed")) == ["b"]
+    assert labels(sort_by="lr", ascending=False, limit=2) == ["d", "c"]
+    assert labels(names_regex="^[cd]") == ["c", "d"]
+    assert labels(heads=True) == ["e", "other"] or labels(heads=True) == ["other", "e"]
+    assert labels(heads=True, names=("e",)) == ["e"]
+    counts = backend.count_by_experiment(RunSelection(project="p", experiments=("e",)), 0.0)
+    assert counts == {"e": 2}
+
+
+def test_series_reads_take_a_step_range_and_a_tail(backend: RunStore) -> None:
+    run = backend.open_run(spec("a"))
+    rows = [(s * 1_000_000, float(s), f"n{s}") for s in range(10)]
+    backend.write_batch(run.pk, [Points("notes", int(FieldType.STRING_SERIES), rows)])
+    assert [r[2] for r in backend.points(run.pk, "notes", 6_000_000, min_step=4_000_000)] == [
+        "n4",
+        "n5",
+        "n6",
+    ]
+    assert [r[2] for r in backend.points(run.pk, "notes", None, tail=2)] == ["n8", "n9"]
+    assert backend.find_run_by_sys_id("p", run.sys_id) == backend.find_run("p", "a")
+
+
+def test_sessions_decide_the_state(backend: RunStore) -> None:
+    run = backend.open_run(spec("a"))
+    session = backend.open_session(run.pk, "h", 1, 100.0)
+    assert backend.run_state(run.pk, 101.0) == ("active", 100.0)
+    assert backend.active_runs([run.pk], 101.0) == {run.pk}
+    assert backend.run_state(run.pk, 200.0)[0] == "inactive"  # no heartbeat for 100 s
+    backend.ping(session, 150.0, closing=True)
+    assert backend.run_state(run.pk, 151.0) == ("inactive", 150.0)
 
 
 def test_testing_helpers_read_back_exactly() -> None:

@@ -12,8 +12,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 import naiad
 from naiad._storage import open_store
+
+# the same behaviour on every store backend (tests/conftest.py)
+pytestmark = pytest.mark.backends()
 
 
 def read(store: Path, run_id: str) -> naiad.Run:
@@ -122,3 +127,32 @@ def test_no_hooks_or_threads_are_left_after_close(store: Path) -> None:
     run.close()
     assert sys.excepthook is before_hook and signal.getsignal(signal.SIGTERM) is before_term
     assert not [t for t in threading.enumerate() if t.name == "naiad-writer"]
+
+
+def test_mark_failed_records_the_message_and_the_traceback(store: Path) -> None:
+    def train() -> None:
+        raise ValueError("loss is nan")
+
+    with naiad.Run(run_id="f", store=store) as run:
+        try:
+            train()
+        except ValueError as e:
+            run.mark_failed(e)
+    back = read(store, "f")
+    assert back["sys/failed"].fetch() is True
+    assert back["sys/diagnostics/exception"].fetch() == "ValueError: loss is nan"
+    trace = back["sys/diagnostics/traceback"].fetch()
+    assert trace.startswith("Traceback") and "in train" in trace and trace.rstrip().endswith("loss is nan")
+
+
+def test_dropped_counts_the_points_refused_under_on_error_warn(store: Path) -> None:
+    import warnings
+
+    with naiad.Run(run_id="d", store=store, on_error="warn") as run:
+        run.log_metrics({"loss": 0.5}, step=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run.log_metrics({"loss": 0.4}, step=1)  # not after step 2: dropped
+            run.log_metrics({"loss": "high"}, step=3)  # not a number: dropped
+        assert run.dropped == 2
+    assert read(store, "d")["sys/diagnostics/dropped"].fetch() == 2

@@ -32,7 +32,13 @@ class _Parser(argparse.ArgumentParser):
 
 def settings(args: argparse.Namespace) -> Settings:
     """Store and project from the command line, the environment and the config file."""
-    return resolve({"store": getattr(args, "store", None), "project": getattr(args, "project", None)})
+    return resolve(
+        {
+            "store": getattr(args, "store", None),
+            "blobs": getattr(args, "blobs", None),
+            "project": getattr(args, "project", None),
+        }
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +67,13 @@ def _store_options(parser: argparse.ArgumentParser, default: Any) -> None:
         default=default,
         metavar="PATH",
         help="store directory (default: NAIAD_STORE, naiad.toml, or ./.naiad)",
+    )
+    parser.add_argument(
+        "--blobs",
+        default=default,
+        metavar="LOCATION",
+        help="where file blobs live: a directory or s3://BUCKET/PREFIX (default: NAIAD_BLOBS, "
+        "naiad.toml, or what the store recorded)",
     )
     parser.add_argument(
         "--project",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._storage import SqliteStore, open_store
-from .._storage._sqlite import DB_NAME
-from .._types import FieldType
+from .. import _sys
+from .._storage import Assign, RunStore, is_journal, journal_dir, open_store
+from .._types import FieldType, epoch_micros
 from . import CommandError, _output, _Parser, settings
 from ._runs import _FILTER_HELP, columns, find_run, trash_choice
 
@@ -95,6 +94,21 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     info.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     info.set_defaults(handler=cmd_store_info)
+    copy = store_commands.add_parser(
+        "copy",
+        help="copy a whole store into another (SQLite <-> PostgreSQL)",
+        description="Copy every run of SRC into DST (a directory or postgresql://...): parents "
+        "before children, series bit for bit, each file blob once. Runs DST already has are "
+        "left alone, so copying again adds nothing. Every copied series is verified; the "
+        "summary says how many runs, fields, points and blobs were copied.",
+    )
+    copy.add_argument("source", metavar="SRC", help="the store to read")
+    copy.add_argument("target", metavar="DST", help="the store to write (created when missing)")
+    copy.add_argument("--source-blobs", metavar="LOCATION", help="where SRC's files are (default: recorded)")
+    copy.add_argument(
+        "--target-blobs", metavar="LOCATION", help="where DST's files go: a directory or s3://BUCKET/PREFIX"
+    )
+    copy.set_defaults(handler=cmd_store_copy)
 
     ui = commands.add_parser(
         "ui",
@@ -124,19 +138,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         with _output.progress("reading series") as update:
             frame = query._fetch_series(
                 FieldType.FLOAT_SERIES,
-                None,
-                ".*",
-                args.metrics,
-                args.filter,
-                (None, None),
-                None,
-                args.lineage,
-                "absolute",
-                "long",
-                trash_choice(args),
-                s.project,
-                s.store,
-                update,
+                runs=".*",
+                attributes=args.metrics,
+                filter=args.filter,
+                lineage_to_the_root=args.lineage,
+                include_time="absolute",
+                format="long",
+                trashed=trash_choice(args),
+                project=s.project,
+                store=s.store,
+                progress=update,
             )
         _save(frame, target, index=False)
         runs = frame["run"].nunique() if len(frame) else 0
@@ -147,7 +158,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         frame = query.fetch_runs_table(
             filter=args.filter,
             attributes=columns(args.columns),
-            sort_by="sys/creation_time",
+            sort_by=_sys.CREATION_TIME,
             ascending=True,
             trashed=trash_choice(args),
             project=s.project,
@@ -180,34 +191,32 @@ def _save(frame: pd.DataFrame, target: Path, index: bool) -> None:
 def journals(paths: list[str], store_location: str) -> list[Path]:
     """The journal directories named (or found inside the named directories)."""
     if not paths:
-        found = sorted((Path(store_location).expanduser() / "offline").glob("*" + JOURNAL_SUFFIX))
-        if not found:
-            raise CommandError(
-                f"No offline journals under {Path(store_location) / 'offline'}; "
-                "name the journal directories to sync."
-            )
-        return found
+        return sorted(journal_dir(store_location).glob("*" + JOURNAL_SUFFIX))  # none: nothing to do
     out: list[Path] = []
     for text in paths:
         path = Path(text).expanduser()
-        if (path / DB_NAME).is_file():
+        if is_journal(path):
             out.append(path)
         elif path.is_dir() and sorted(path.glob("*" + JOURNAL_SUFFIX)):
             out += sorted(path.glob("*" + JOURNAL_SUFFIX))
         else:
             raise CommandError(
-                f"'{text}' is not an offline journal (a directory with {DB_NAME}) "
+                f"'{text}' is not an offline journal (a directory with naiad.db) "
                 "nor a directory holding journals."
             )
     return out
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .._sync import sync_journal
+    from .._sync import parents_first, sync_journal
 
     s = settings(args)
     todo = journals(args.journals, s.store)
-    target = open_store(s.store, create=True)
+    if not todo:
+        print(f"Nothing to sync: no offline journals under {journal_dir(s.store)}.")
+        return 0
+    todo = parents_first(todo)
+    target = open_store(s.store, create=True, blobs=s.blobs)
     try:
         for journal in todo:
             with _output.progress(f"syncing {journal.name}") as update:
@@ -226,22 +235,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 )
     finally:
         target.close()
-    print(f"Synced {len(todo)} journal(s) into {target.root}")
+    print(f"Synced {len(todo)} journal(s) into {target.uri}")
     return 0
 
 
 # -- trash / restore -----------------------------------------------------------------------------------
 def cmd_trash(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         runs = [find_run(store, s.project, ref) for ref in args.runs]  # all found, or none changed
         for run in runs:
             store.write_batch(
                 run.pk,
                 [
-                    ("assign", "sys/trashed", int(FieldType.BOOLEAN), args.trash),
-                    ("assign", "sys/modification_time", int(FieldType.DATETIME), round(time.time() * 1e6)),
+                    Assign(_sys.TRASHED, int(FieldType.BOOLEAN), args.trash),
+                    Assign(_sys.MODIFICATION_TIME, int(FieldType.DATETIME), epoch_micros(time.time())),
                 ],
             )
             print(f"{'Trashed' if args.trash else 'Restored'} run {run.custom_id} ({run.sys_id})")
@@ -251,36 +260,19 @@ def cmd_trash(args: argparse.Namespace) -> int:
 
 
 # -- store info ----------------------------------------------------------------------------------------
-def store_info(store: SqliteStore) -> dict[str, Any]:
-    def counts(conn: sqlite3.Connection) -> dict[str, Any]:
-        def one(sql: str, *params: Any) -> int:
-            return int(conn.execute(sql, params).fetchone()[0])
-
-        return {
-            "projects": {
-                name: n
-                for name, n in conn.execute(
-                    "SELECT p.name, count(r.id) FROM projects p LEFT JOIN runs r ON r.project_id = p.id "
-                    "GROUP BY p.id ORDER BY p.name"
-                )
-            },
-            "runs": one("SELECT count(*) FROM runs"),
-            "trashed_runs": one("SELECT count(*) FROM fields WHERE path = ? AND value = 1", "sys/trashed"),
-            "fields": one("SELECT count(*) FROM fields"),
-            "points": one("SELECT coalesce(sum(n), 0) FROM chunks") + one("SELECT count(*) FROM points"),
-        }
-
-    data = store._read(counts)
-    db = sum(p.stat().st_size for p in store.root.glob(DB_NAME + "*") if p.is_file())
-    blobs = store.root / "files"
-    files = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) if blobs.is_dir() else 0
+def store_info(store: RunStore) -> dict[str, Any]:
+    stats = store.stats()
     return {
-        "location": str(store.root),
-        "schema_version": store.schema_version(),
-        "size_bytes": db + files,
-        "database_bytes": db,
-        "files_bytes": files,
-        **data,
+        "location": stats.location,
+        "schema_version": stats.schema_version,
+        "size_bytes": stats.database_bytes + stats.files_bytes,
+        "database_bytes": stats.database_bytes,
+        "files_bytes": stats.files_bytes,
+        "projects": stats.projects,
+        "runs": stats.runs,
+        "trashed_runs": stats.trashed_runs,
+        "fields": stats.fields,
+        "points": stats.points,
     }
 
 
@@ -293,9 +285,34 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def cmd_store_copy(args: argparse.Namespace) -> int:
+    from .._storage._copy import copy_store
+
+    source = open_store(args.source, create=False, blobs=args.source_blobs)
+    try:
+        target = open_store(args.target, create=True, blobs=args.target_blobs)
+        try:
+            with _output.progress(f"copying {source.uri}") as update:
+                summary = copy_store(source, target, progress=update)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(
+        f"Copied {summary.runs} run(s) from {source.uri} into {target.uri} ({summary.skipped} already "
+        f"there): {summary.fields} fields, {summary.points} points, {summary.blobs} file blob(s) "
+        f"uploaded ({summary.blobs_present} already there)."
+    )
+    if summary.mismatches:
+        print(f"Verification FAILED for {len(summary.mismatches)} series:", *summary.mismatches, sep="\n  ")
+        return 1
+    print(f"Verified: {summary.verified_series} series identical in both stores.")
+    return 0
+
+
 def cmd_store_info(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         info = store_info(store)
     finally:

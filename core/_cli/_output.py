@@ -22,7 +22,8 @@ def console(stderr: bool = False) -> Console:
 
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else WIDE
-    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+    # markup and emoji off: run ids, names and values from the store are text, never markup
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def is_missing(value: Any) -> bool:
@@ -130,7 +131,7 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[[i
 
     err = console(stderr=True)
     bar = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

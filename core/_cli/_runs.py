@@ -7,13 +7,14 @@ import json
 import re
 from typing import Any
 
+from .. import _sys
 from .._read import decode
-from .._storage import RunRecord, SqliteStore, open_store
-from .._types import STEP_SCALE, FieldType
+from .._storage import RunRecord, RunStore, open_store
+from .._types import FieldType, step_value
 from . import CommandError, _output, settings
 
-LS_COLUMNS = ["sys/id", "sys/name", "sys/state", "sys/creation_time", "sys/tags"]
-EXPERIMENT_COLUMNS = ["sys/custom_run_id", "sys/state", "sys/creation_time"]
+LS_COLUMNS = [_sys.ID, _sys.NAME, _sys.STATE, _sys.CREATION_TIME, _sys.TAGS]
+EXPERIMENT_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.STATE, _sys.CREATION_TIME]
 TABLE_LIMIT = 50  # rows a terminal table shows unless --limit says otherwise
 
 _FILTER_HELP = (
@@ -70,7 +71,7 @@ def _selection_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-s",
         "--sort",
-        default="sys/creation_time",
+        default=_sys.CREATION_TIME,
         metavar="PATH",
         help="field path to sort by (default: sys/creation_time, newest first)",
     )
@@ -131,6 +132,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         project=s.project,
         store=s.store,
     )
+    frame = show_failed(frame, heads=False, project=s.project, store=s.store)
     caption = None
     if args.format == "table":
         total = len(frame)
@@ -143,26 +145,33 @@ def cmd_ls(args: argparse.Namespace) -> int:
         caption = f"{len(frame)} of {total} runs in project '{s.project}'"
         if total > len(frame):
             caption += " (use --limit to show more)"
-    _output.write(_with_failed(frame, False, s, trash_choice(args)), args.format, caption=caption)
+    _output.write(frame, args.format, caption=caption)
     return 0
 
 
-def _with_failed(frame: Any, heads: bool, s: Any, trashed: bool | None) -> Any:
-    """``sys/state`` as shown to people: ``failed`` for an inactive run with ``sys/failed``."""
+def show_failed(frame: Any, *, heads: bool, project: str, store: str) -> Any:
+    """The ``sys/state`` column as shown to people: ``failed`` for an inactive failed run."""
     from .. import query
-    from .._read import display_state
 
-    if "sys/state" not in frame.columns or not len(frame):
+    if _sys.STATE not in frame.columns or frame.empty:
         return frame
-    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
-    failed = fetch(
-        list(frame.index), attributes=["sys/failed"], trashed=trashed, project=s.project, store=s.store
-    )["sys/failed"]
+    if _sys.FAILED in frame.columns:
+        failed = frame[_sys.FAILED].tolist()
+    else:
+        names = [str(k) for k in frame.index]
+        fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+        extra = fetch(names, attributes=[_sys.FAILED], trashed=None, project=project, store=store)
+        failed = [extra[_sys.FAILED].get(k) for k in names]
+    import pandas as pd
+
     frame = frame.copy()
-    flags = {key: value is True for key, value in zip(failed.index, failed.astype(object).tolist())}
-    frame["sys/state"] = [
-        display_state(state, flags.get(key, False)) for key, state in zip(frame.index, frame["sys/state"])
-    ]
+    frame[_sys.STATE] = pd.array(
+        [
+            _sys.display_state(state, f is not None and not pd.isna(f) and bool(f))
+            for state, f in zip(frame[_sys.STATE].tolist(), failed)
+        ],
+        dtype=object,
+    )
     return frame
 
 
@@ -182,46 +191,41 @@ def cmd_experiments(args: argparse.Namespace) -> int:
         project=s.project,
         store=s.store,
     )
+    frame = show_failed(frame, heads=True, project=s.project, store=s.store)
     if chosen is None:
         sizes = query._experiment_sizes(
             frame.index.tolist(), trashed=trash_choice(args), project=s.project, store=s.store
         )
         frame.insert(1, "runs", [sizes.get(name, 0) for name in frame.index])
-        frame = frame.rename(columns={"sys/custom_run_id": "head run"})
+        frame = frame.rename(columns={_sys.CUSTOM_RUN_ID: "head run"})
     caption = f"{len(frame)} experiments in project '{s.project}'" if args.format == "table" else None
-    _output.write(_with_failed(frame, True, s, trash_choice(args)), args.format, caption=caption)
+    _output.write(frame, args.format, caption=caption)
     return 0
 
 
-def find_run(store: SqliteStore, project: str, ref: str) -> RunRecord:
+def find_run(store: RunStore, project: str, ref: str) -> RunRecord:
     """A run by its run id, or else by its ``sys/id`` label."""
     found = store.find_run(project, ref)
     if found is not None:
         return found
-    pk = store._read(
-        lambda c: c.execute(
-            "SELECT r.id FROM runs r JOIN projects p ON r.project_id = p.id "
-            "WHERE p.name = ? AND r.sys_id = ?",
-            (project, ref),
-        ).fetchone()
-    )
-    if pk is None:
+    by_label = store.find_run_by_sys_id(project, ref)
+    if by_label is None:
         raise CommandError(
-            f"No run '{ref}' in project '{project}' of the store at {store.root} "
+            f"No run '{ref}' in project '{project}' of the store at {store.uri} "
             "(give a run id or a sys/id; 'naiad ls' lists them)."
         )
-    return store.get_run(pk[0])
+    return by_label
 
 
-def newest_run(store: SqliteStore, project: str) -> RunRecord:
+def newest_run(store: RunStore, project: str) -> RunRecord:
     """The run created last in ``project``."""
     runs = list(store.iter_runs(project))
     if not runs:
-        raise CommandError(f"Project '{project}' of the store at {store.root} has no runs yet.")
+        raise CommandError(f"Project '{project}' of the store at {store.uri} has no runs yet.")
     return runs[-1]
 
 
-def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
+def describe(store: RunStore, run: RunRecord) -> dict[str, Any]:
     """Everything ``show`` prints, as plain data."""
     fields: dict[str, Any] = {}
     for rec in store.fields(run.pk):
@@ -231,7 +235,7 @@ def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
         if ftype.is_series:
             item["last"] = _output.plain(value, nan="nan")
             item["points"] = rec.count
-            item["last_step"] = None if rec.step is None else rec.step / STEP_SCALE
+            item["last_step"] = None if rec.step is None else step_value(rec.step)
         else:
             item["value"] = _output.plain(value, nan="nan")
         fields[rec.path] = item
@@ -243,10 +247,10 @@ def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
         "experiment": run.experiment,
         "lineage": {
             "parent": None if parent is None else parent.custom_id,
-            "fork_step": None if run.fork_step is None else run.fork_step / STEP_SCALE,
+            "fork_step": None if run.fork_step is None else step_value(run.fork_step),
             "depth": run.depth,
             "children": [
-                {"run": c.custom_id, "fork_step": None if c.fork_step is None else c.fork_step / STEP_SCALE}
+                {"run": c.custom_id, "fork_step": None if c.fork_step is None else step_value(c.fork_step)}
                 for c in store.children(run.pk)
             ],
         },
@@ -256,7 +260,7 @@ def describe(store: SqliteStore, run: RunRecord) -> dict[str, Any]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     s = settings(args)
-    store = open_store(s.store, create=False)
+    store = open_store(s.store, create=False, blobs=s.blobs)
     try:
         run = newest_run(store, s.project) if args.run is None else find_run(store, s.project, args.run)
         info = describe(store, run)
@@ -293,7 +297,7 @@ def _tree(info: dict[str, Any]) -> None:
         branch.add(f"child {child['run']} forked at step {child['fork_step']:g}")
     nodes: dict[str, Any] = {}
     # the user's own fields first, naiad's sys namespace last
-    for path, item in sorted(info["fields"].items(), key=lambda kv: (kv[0].startswith("sys/"), kv[0])):
+    for path, item in sorted(info["fields"].items(), key=lambda kv: (_sys.is_sys(kv[0]), kv[0])):
         *spaces, leaf = path.split("/")
         parent, prefix = root, ""
         for name in spaces:

@@ -1,23 +1,77 @@
-"""Storage backends, chosen by URI: a directory path (or ``sqlite://``) is the embedded store."""
+"""Storage backends behind one seam (:mod:`._protocol`), chosen by URI in :func:`open_store`.
+
+Nothing above this package touches storage any other way: callers type against
+:class:`RunStore` (alias :data:`Store`) and :class:`BlobStore`, and build typed ops
+(:mod:`._records`). A directory path (or ``sqlite://`` / ``file://``) is the embedded store;
+``postgresql://`` and ``http(s)://`` backends are added in :func:`open_store` only.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import StorageError
-from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
-from ._sqlite import SqliteStore
+from ._blobs import BlobDir, open_blobs
+from ._protocol import BlobStore, RunStore, Store
+from ._records import (
+    Assign,
+    Chunk,
+    Delete,
+    FieldRecord,
+    Floats,
+    Heartbeat,
+    Incr,
+    Op,
+    Points,
+    RunRecord,
+    RunSelection,
+    RunSpec,
+    SetChange,
+    StoreStats,
+)
+from ._sqlite import DB_NAME, SqliteStore  # the default backend: imported with naiad, as before
 
-if TYPE_CHECKING:
-    from ._protocol import Store
+__all__ = [
+    "Assign",
+    "BlobStore",
+    "Chunk",
+    "Delete",
+    "FieldRecord",
+    "Floats",
+    "Heartbeat",
+    "Incr",
+    "Op",
+    "Points",
+    "RunRecord",
+    "RunSelection",
+    "RunSpec",
+    "RunStore",
+    "SetChange",
+    "Store",
+    "StoreStats",
+    "is_journal",
+    "journal_dir",
+    "open_journal",
+    "open_store",
+]
 
-__all__ = ["Chunk", "FieldRecord", "Op", "RunRecord", "RunSpec", "SqliteStore", "Store", "open_store"]
+# A directory store remembers where its blobs go when that is not its own files/ directory,
+# so that readers (naiad ui, naiad.query) find the files without being told again.
+BLOBS_RECORD = "blobs.location"
 
 
-def open_store(uri: str | Path, *, create: bool = True) -> SqliteStore:
-    """Open the store at ``uri``: a directory path, ``file://`` or ``sqlite://`` URI."""
+def open_store(uri: str | Path, *, create: bool = True, blobs: str | Path | None = None) -> RunStore:
+    """Open the store at ``uri``: a directory path, ``file://`` or ``sqlite://`` URI, or
+    ``postgresql://USER:PASS@HOST:PORT/DB`` (the team store).
+
+    ``blobs`` is where file blobs go (a directory or ``s3://BUCKET/PREFIX``); by default the
+    location recorded in the store, else the store's ``files/`` directory.
+    """
     text = str(uri)
+    if text.startswith(("postgresql://", "postgres://")):
+        from ._postgres import PostgresStore
+
+        return PostgresStore(text, create=create, blobs=None if blobs is None else str(blobs))
     for scheme in ("sqlite://", "file://"):
         if text.startswith(scheme):
             text = text[len(scheme) :]
@@ -27,6 +81,41 @@ def open_store(uri: str | Path, *, create: bool = True) -> SqliteStore:
             scheme = text.split("://", 1)[0]
             raise StorageError(
                 f"Store URI scheme '{scheme}://' is not supported by this naiad; use a directory "
-                "path (the embedded SQLite store)."
+                "path (the embedded SQLite store) or postgresql://USER:PASS@HOST:PORT/DB."
             )
-    return SqliteStore(Path(text), create=create)
+    root = Path(text).expanduser()
+    record = root / BLOBS_RECORD
+    location = str(blobs) if blobs is not None else None
+    if location is None and record.is_file():
+        location = record.read_text(encoding="utf-8").strip() or None
+    blob_store = None if location is None else open_blobs(location)
+    store = SqliteStore(root, create=create, blobs=blob_store)
+    if blob_store is not None and create and not record.exists():
+        where = (
+            str(blob_store.root) if isinstance(blob_store, BlobDir) else str(getattr(blob_store, "uri", ""))
+        )
+        if where and str(where) != str(store.root / "files"):
+            record.write_text(f"{where}\n", encoding="utf-8")
+    return store
+
+
+def journal_dir(store: str | Path) -> Path:
+    """Where offline journals of runs bound for ``store`` are written: ``<store>/offline`` for
+    a directory store, ``./.naiad/offline`` for a server store (PostgreSQL)."""
+    text = str(store)
+    if text.startswith(("postgresql://", "postgres://", "http://", "https://")):
+        return Path(".naiad") / "offline"
+    for scheme in ("sqlite://", "file://"):
+        if text.startswith(scheme):
+            text = text[len(scheme) :]
+    return Path(text).expanduser() / "offline"
+
+
+def open_journal(path: Path, *, create: bool = True) -> RunStore:
+    """An offline run's journal: always the embedded store, in a local directory."""
+    return SqliteStore(path, create=create)
+
+
+def is_journal(path: Path) -> bool:
+    """Whether ``path`` is a directory holding an offline journal (an embedded store)."""
+    return (path / DB_NAME).is_file()

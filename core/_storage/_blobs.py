@@ -1,4 +1,4 @@
-"""Content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
+"""The first BlobStore: content-addressed file blobs in a local directory: ``files/<sha[:2]>/<sha256>``.
 
 A stored name is metadata only; the key on disk is the hex digest, checked to be hex before
 it ever becomes part of a path. Writes go to a temporary file and are renamed into place.
@@ -6,15 +6,20 @@ it ever becomes part of a path. Writes go to a temporary file and are renamed in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import StorageError
 
+if TYPE_CHECKING:
+    from ._protocol import BlobStore
+
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1 << 20
+ORPHAN_AGE_S = 600.0  # an upload temp file untouched this long belongs to a dead process
 
 
 class BlobDir:
@@ -30,6 +35,14 @@ class BlobDir:
 
     def put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         """Store ``source``; return (sha256, size). Storing the same content twice is free."""
+        try:
+            return self._put(source)
+        except OSError as e:
+            if isinstance(e, StorageError):
+                raise
+            raise StorageError(f"Cannot store a file in {self.root}: {e.strerror or e}.") from e
+
+    def _put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
         import hashlib
         import tempfile
 
@@ -59,6 +72,27 @@ class BlobDir:
                 os.unlink(tmp)
             raise
 
+    def sweep(self, older_than_s: float = ORPHAN_AGE_S) -> int:
+        """Delete upload temp files left by killed processes; return how many.
+
+        Only files untouched for ``older_than_s`` go: a live upload elsewhere writes to its
+        temp file continuously, so its modification time stays fresh.
+        """
+        import time
+
+        removed = 0
+        cutoff = time.time() - older_than_s
+        try:
+            leftovers = list(self.root.glob(".incoming-*"))
+        except OSError:
+            return 0
+        for tmp in leftovers:
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+        return removed
+
     def open(self, sha256: str) -> BinaryIO:
         try:
             return self._path(sha256).open("rb")
@@ -67,6 +101,23 @@ class BlobDir:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+
+def open_blobs(location: str | Path) -> BlobStore:
+    """The blob store at ``location``: ``s3://BUCKET/PREFIX`` or a local directory."""
+    text = str(location)
+    if text.startswith("s3://"):
+        from ._s3 import S3Blobs
+
+        return S3Blobs(text)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    elif "://" in text:
+        raise StorageError(
+            f"blobs={text!r}: the scheme {text.split('://', 1)[0]}:// is not supported; use a "
+            "directory path or s3://BUCKET/PREFIX."
+        )
+    return BlobDir(Path(text).expanduser().resolve())
 
 
 def _fsync_dir(directory: Path) -> None:

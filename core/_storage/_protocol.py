@@ -1,43 +1,148 @@
-"""The seam between naiad and a storage backend: a few primitives, convenience lives above.
+"""The seam between naiad and a storage backend: the only way anything reaches storage.
 
-A backend stores runs, their fields (atoms and the head of each series), packed chunks of
-float series, rows of other series, and content-addressed file blobs. Every write of one
-batch is one transaction: a reader sees all of it or none of it. Imported for type checking
-and by the contract tests only (building a Protocol class costs import time).
+Two halves, so that each can be served by its own backend:
+
+- :class:`BlobStore`: content-addressed file blobs (``put``/``open``/``exists``). The local
+  ``files/`` directory (:class:`naiad._storage._blobs.BlobDir`) is the first; an S3 bucket
+  would implement only this half.
+- :class:`RunStore`: projects, runs, sessions, fields (atoms and the head of each series),
+  packed chunks of float series, rows of other series, and run selection. Every
+  :meth:`RunStore.write_batch` is one transaction: a reader sees all of it or none of it.
+
+Faults are error classes (:mod:`naiad.errors`): :class:`~naiad.errors.StoreReplaced` when
+the store under an open handle was deleted or replaced (``reopen`` then ``open_run`` again),
+:class:`~naiad.errors.LockTimeout` when another writer holds the write lock past
+``patience``, and :class:`~naiad.errors.StorageError` for the rest.
+
+:func:`naiad._storage.open_store` is the one place that picks a backend by URI. Backends:
+:class:`~naiad._storage._sqlite.SqliteStore` (embedded) and
+:class:`naiad.testing.MemoryStore` (in memory, for tests). The contract suite
+``tests/test_store_contract.py`` runs against each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
+from ._records import Chunk, FieldRecord, Heartbeat, Op, RunRecord, RunSelection, RunSpec, StoreStats
 
 
-class Store(Protocol):
-    """A storage backend. Implementations: :class:`naiad._storage._sqlite.SqliteStore`."""
+class BlobStore(Protocol):
+    """Content-addressed file blobs, keyed by the sha256 hex digest of their content."""
+
+    def put(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
+        """Store ``source``; return (sha256, size). Storing the same content twice is free."""
+        ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The blob's content; StorageError when it is missing."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+
+class RunStore(Protocol):
+    """Runs and their fields. ``blobs`` is the blob half that goes with it."""
 
     @property
     def uri(self) -> str: ...
     @property
-    def root(self) -> Path | None: ...
+    def root(self) -> Path | None:
+        """The local directory of the store, or None when it is not a directory."""
+        ...
 
-    def open_run(self, spec: RunSpec) -> RunRecord: ...
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    # -- runs and sessions -------------------------------------------------------------------
+    def open_run(self, spec: RunSpec) -> RunRecord:
+        """Create the run (with its ``sys`` fields), or return it when it exists."""
+        ...
+
     def find_run(self, project: str, custom_id: str) -> RunRecord | None: ...
+    def find_run_by_sys_id(self, project: str, sys_id: str) -> RunRecord | None: ...
     def get_run(self, pk: int) -> RunRecord: ...
+    def children(self, run_pk: int) -> list[RunRecord]: ...
+    def iter_runs(self, project: str | None = None) -> Iterator[RunRecord]: ...
+    def projects(self) -> list[str]: ...
     def open_session(self, run_pk: int, host: str, pid: int, now: float) -> int: ...
     def ping(self, session: int, now: float, closing: bool = False) -> None: ...
-    def write_batch(self, run_pk: int, ops: Sequence[Op]) -> list[str]: ...
+    def run_state(self, run_pk: int, now: float) -> tuple[str, float | None]:
+        """('active' | 'inactive', last heartbeat) decided by the run's sessions at ``now``."""
+        ...
+
+    def active_runs(self, run_pks: Sequence[int], now: float) -> set[int]:
+        """Which of ``run_pks`` have a session attached at ``now``."""
+        ...
+
+    # -- writes ------------------------------------------------------------------------------
+    def write_batch(
+        self,
+        run_pk: int,
+        ops: Sequence[Op],
+        *,
+        heartbeat: Heartbeat | None = None,
+        patience: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> list[str]:
+        """Apply ``ops`` (and the heartbeat) in one transaction; return warnings for ops that
+        another writer made moot. ``patience``/``cancel`` bound the wait for the write lock."""
+        ...
+
+    # -- reads -------------------------------------------------------------------------------
     def fields(self, run_pk: int, prefix: str | None = None) -> list[FieldRecord]: ...
     def field(self, run_pk: int, path: str) -> FieldRecord | None: ...
-    def chunks(self, run_pk: int, path: str, max_step: int | None) -> list[Chunk]: ...
-    def points(self, run_pk: int, path: str, max_step: int | None) -> list[tuple[int, float, Any]]: ...
+    def field_rows(
+        self, run_pks: Sequence[int], paths: Sequence[str] | None = None, ftype: int | None = None
+    ) -> list[tuple[int, str, int, Any]]:
+        """(run pk, path, type, stored value) of many runs' fields, optionally of some paths
+        or of one type only."""
+        ...
+
+    def chunks(
+        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+    ) -> list[Chunk]:
+        """The float series' chunks that overlap [min_step, max_step] (fixed-point steps)."""
+        ...
+
+    def points(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        tail: int | None = None,
+    ) -> list[tuple[int, float, Any]]:
+        """(step, timestamp, stored value) rows of a series in [min_step, max_step], in step
+        order; with ``tail`` only the last ``tail`` of them."""
+        ...
+
     def last_point_before(self, run_pk: int, path: str, max_step: int) -> tuple[int, Any] | None: ...
-    def run_state(self, run_pk: int, now: float) -> tuple[str, float | None]: ...
-    def children(self, run_pk: int) -> list[RunRecord]: ...
-    def put_blob(self, source: Path | bytes | BinaryIO) -> tuple[str, int]: ...
-    def open_blob(self, sha256: str) -> BinaryIO: ...
-    def blob_exists(self, sha256: str) -> bool: ...
-    def iter_runs(self, project: str | None = None) -> Iterator[RunRecord]: ...
+
+    # -- selection ---------------------------------------------------------------------------
+    def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
+        """(run pk, label) of the selected runs, in order; ``now`` decides ``sys/state``."""
+        ...
+
+    def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
+        """How many selected runs each experiment has."""
+        ...
+
+    def stats(self) -> StoreStats: ...
+
+    # -- the handle itself -------------------------------------------------------------------
+    def check_alive(self) -> None:
+        """Raise StoreReplaced when the store under this handle was deleted or replaced."""
+        ...
+
+    def reopen(self, patience: float | None = None, cancel: Callable[[], bool] | None = None) -> None:
+        """Drop every connection and cache, and open (re-creating if needed) the store."""
+        ...
+
     def close(self) -> None: ...
+
+
+Store = RunStore  # what callers type against: a run store with its blob half

@@ -1,19 +1,82 @@
-"""Value objects exchanged with a storage backend, and the ops a batch is made of."""
+"""Value objects exchanged with a storage backend, and the typed ops a batch is made of.
+
+Ops are frozen, slotted dataclasses applied in order within one transaction. The per-point
+hot path stays cheap because one :class:`Floats` op carries the columns of many points of
+one path (``array('q')`` fixed-point steps, ``array('d')`` values and timestamps).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from array import array
+from typing import TYPE_CHECKING, Any, Literal
 
-# Ops inside a Batch, applied in order within one transaction.
-#   ("assign", path, type, value)             set an atom (create or overwrite, same type)
-#   ("delete", path)                          delete a field, or every field under a namespace
-#   ("set_add" | "set_remove", path, items)   change a StringSet
-#   ("set_clear", path)
-#   ("floats", path, steps, values, stamps)   append to a float series (array('q'/'d'/'d'))
-#   ("points", path, type, rows)              append (step, ts, value) rows to another series
-#   ("incr", path, amount)                    add to an Integer field (sys/size)
-Op = tuple[Any, ...]
+if TYPE_CHECKING:
+    from .._filter import Node
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Assign:
+    """Set an atom (create, or overwrite one of the same type)."""
+
+    path: str
+    type: int
+    value: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete a field, or every field under a namespace."""
+
+    path: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetChange:
+    """Add items to, remove items from, or clear a StringSet."""
+
+    path: str
+    kind: Literal["add", "remove", "clear"]
+    items: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Floats:
+    """Append points to a float series: fixed-point steps, values, epoch-second timestamps."""
+
+    path: str
+    steps: array[int]
+    values: array[float]
+    stamps: array[float]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Points:
+    """Append ``(step, timestamp, stored value)`` rows to a series other than a float series."""
+
+    path: str
+    type: int
+    rows: list[tuple[int, float, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Incr:
+    """Add ``amount`` to an Integer field (``sys/size``)."""
+
+    path: str
+    amount: int
+
+
+Op = Assign | Delete | SetChange | Floats | Points | Incr
+
+
+@dataclasses.dataclass(frozen=True)
+class Heartbeat:
+    """A session's heartbeat, recorded in the same transaction as a batch."""
+
+    session: int
+    now: float
+    closing: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,3 +133,40 @@ class Chunk:
     steps: bytes
     values: bytes
     stamps: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSelection:
+    """Which runs a query reads; each backend compiles it (and its filter tree) its own way.
+
+    ``heads``: experiment heads only, labelled by experiment name (else runs, by run id).
+    ``names``: an exact name, a list of exact names, or (``names_regex``) a regular
+    expression searched in the label. ``trashed``: False leaves trashed runs out, True keeps
+    only them, None keeps all. ``sort_by`` a field path (or ``sys/state``), else creation order.
+    """
+
+    project: str
+    heads: bool = False
+    names: tuple[str, ...] | None = None
+    names_regex: str | None = None
+    filter: Node | None = None
+    trashed: bool | None = False
+    sort_by: str | None = None
+    ascending: bool = True
+    limit: int | None = None
+    experiments: tuple[str, ...] | None = None  # restrict to runs of these experiments
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreStats:
+    """What ``naiad store info`` reports about a store."""
+
+    location: str
+    schema_version: int
+    projects: dict[str, int]
+    runs: int
+    trashed_runs: int
+    fields: int
+    points: int
+    database_bytes: int
+    files_bytes: int

@@ -10,6 +10,7 @@ waits for a lock in slices of ``_BUSY_SLICE_MS``; the loop around them can be bo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -21,13 +22,39 @@ import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._types import FieldType, float_bits
-from ..errors import ForkParentNotFound, SchemaVersionError, StorageError
+from .. import _sys
+from .._types import FieldType, float_bits, step_value, whole_step_fixed
+from ..errors import (
+    ForkParentNotFound,
+    LockTimeout,
+    SchemaVersionError,
+    StorageError,
+    StoreReplaced,
+)
+from . import _sqlite_select
 from ._blobs import BlobDir
-from ._records import Chunk, FieldRecord, Op, RunRecord, RunSpec
+from ._records import (
+    Assign,
+    Chunk,
+    Delete,
+    FieldRecord,
+    Floats,
+    Heartbeat,
+    Incr,
+    Op,
+    Points,
+    RunRecord,
+    RunSelection,
+    RunSpec,
+    SetChange,
+    StoreStats,
+)
 from ._schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from ._protocol import BlobStore
 
 DB_NAME = "naiad.db"
 # Chunk policy: a series' trailing chunk smaller than OPEN_CHUNK_MAX is extended in place by
@@ -37,11 +64,11 @@ DB_NAME = "naiad.db"
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
 COMPACT_EVERY = 16
-STALE_AFTER_S = 20.0  # a session with no heartbeat for this long is not attached any more
+STALE_AFTER_S = _sys.STALE_AFTER_S  # kept importable here for older callers
 _BUSY_DEADLINE_S = 300.0
 _BUSY_SLICE_MS = 200  # one lock wait inside SQLite; longer waits loop in Python (cancellable)
 _T = TypeVar("_T")
-_INHERITED_SYS = ("sys/tags", "sys/group_tags", "sys/description")
+_INHERITED_SYS = _sys.INHERITED
 _SWAP = sys.byteorder != "little"
 
 
@@ -101,8 +128,8 @@ class SqliteStore:
         >>> store = SqliteStore(Path(tmp) / "store")  # doctest: +SKIP
     """
 
-    def __init__(self, root: Path, *, create: bool = True) -> None:
-        self.root = root.expanduser().resolve()
+    def __init__(self, root: Path, *, create: bool = True, blobs: BlobStore | None = None) -> None:
+        self.root: Path = root.expanduser().resolve()
         self.uri = str(self.root)
         self.db_path = self.root / DB_NAME
         if create:
@@ -116,7 +143,9 @@ class SqliteStore:
             raise StorageError(f"No naiad store at {self.root} (no {DB_NAME} there).")
         if create and not os.access(self.root, os.W_OK):
             raise StorageError(f"The store directory {self.root} is not writable.")
-        self.blobs = BlobDir(self.root / "files")
+        self.blobs: BlobStore = BlobDir(self.root / "files") if blobs is None else blobs
+        if create and isinstance(self.blobs, BlobDir):
+            self.blobs.sweep()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -164,12 +193,12 @@ class SqliteStore:
                 msg = str(e)
                 if "locked" in msg or "busy" in msg:
                     if cancel is not None and cancel():
-                        raise StorageError(f"Store {self.root}: gave up waiting for the write lock.") from e
+                        raise LockTimeout(f"Store {self.root}: gave up waiting for the write lock.") from e
                     if time.monotonic() < deadline:
                         time.sleep(delay)  # SQLite already waited a slice; this only avoids a spin
                         delay = min(delay * 2, 0.02)
                         continue
-                    raise StorageError(
+                    raise LockTimeout(
                         f"Store {self.root}: {msg}: another process has held the write lock for "
                         f"more than {waited:g} s."
                     ) from e
@@ -215,6 +244,17 @@ class SqliteStore:
 
     def _migrate(self) -> None:
         conn = self._conn()
+        # one statement, one snapshot: a naiad store being created commits tables and version together
+        version, tables = conn.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite%')"
+        ).fetchone()
+        if version == 0 and tables:
+            raise StorageError(
+                f"{self.db_path} is an SQLite database that naiad did not create ({tables} tables, "
+                "no naiad schema version); naiad will not add its tables to it. Move it away or "
+                "point store= at another directory."
+            )
         conn.execute("PRAGMA journal_mode=WAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
@@ -241,15 +281,15 @@ class SqliteStore:
         return int(self._retry(lambda: self._conn().execute("PRAGMA user_version").fetchone()[0]))
 
     def check_alive(self) -> None:
-        """Raise StorageError when the database file was deleted or replaced under us."""
+        """Raise StoreReplaced when the database file was deleted or replaced under us."""
         try:
             ino = os.stat(self.db_path).st_ino
         except FileNotFoundError:
-            raise StorageError(f"The store database {self.db_path} was deleted.") from None
+            raise StoreReplaced(f"The store database {self.db_path} was deleted.") from None
         if self._db_ino is None:
             self._db_ino = ino
         elif ino != self._db_ino:
-            raise StorageError(f"The store database {self.db_path} was replaced by another file.")
+            raise StoreReplaced(f"The store database {self.db_path} was replaced by another file.")
 
     def reopen(self, patience: float | None = None, cancel: Callable[[], bool] | None = None) -> None:
         """Drop every connection and cache, and open (re-creating if needed) the database."""
@@ -264,6 +304,13 @@ class SqliteStore:
 
     def find_run(self, project: str, custom_id: str) -> RunRecord | None:
         return self._read(lambda conn: _find_run(conn, project, custom_id))
+
+    def find_run_by_sys_id(self, project: str, sys_id: str) -> RunRecord | None:
+        def read(conn: sqlite3.Connection) -> RunRecord | None:
+            row = conn.execute(_RUN_SELECT + " WHERE p.name=? AND r.sys_id=?", (project, sys_id)).fetchone()
+            return None if row is None else _run_record(row)
+
+        return self._read(read)
 
     def get_run(self, pk: int) -> RunRecord:
         def read(conn: sqlite3.Connection) -> RunRecord:
@@ -299,7 +346,7 @@ class SqliteStore:
                 "INSERT INTO sessions(run_id, host, pid, started, ping) VALUES(?,?,?,?,?)",
                 (run_pk, host, pid, now, now),
             )
-            _set_atom(conn, run_pk, "sys/state", FieldType.STRING, "active")
+            _set_atom(conn, run_pk, _sys.STATE, FieldType.STRING, _sys.ACTIVE)
             return int(cur.lastrowid or 0)
 
         return self._write(write)
@@ -313,59 +360,105 @@ class SqliteStore:
     def run_state(self, run_pk: int, now: float) -> tuple[str, float | None]:
         return self._read(lambda conn: _run_state(conn, run_pk, now))
 
+    def active_runs(self, run_pks: Sequence[int], now: float) -> set[int]:
+        def read(conn: sqlite3.Connection) -> set[int]:
+            wanted = set(run_pks)
+            return {
+                int(r[0])
+                for r in conn.execute(_sqlite_select.ACTIVE_RUNS, (now - STALE_AFTER_S,))
+                if r[0] in wanted
+            }
+
+        return self._read(read)
+
+    def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
+        return self._read(lambda conn: _sqlite_select.select(conn, selection, now))
+
+    def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
+        return self._read(lambda conn: _sqlite_select.count_by_experiment(conn, selection, now))
+
+    def stats(self) -> StoreStats:
+        def counts(conn: sqlite3.Connection) -> StoreStats:
+            def one(sql: str, *params: Any) -> int:
+                return int(conn.execute(sql, params).fetchone()[0])
+
+            projects = {
+                str(name): int(n)
+                for name, n in conn.execute(
+                    "SELECT p.name, count(r.id) FROM projects p LEFT JOIN runs r ON r.project_id = p.id "
+                    "GROUP BY p.id ORDER BY p.name"
+                )
+            }
+            return StoreStats(
+                location=str(self.root),
+                schema_version=int(conn.execute("PRAGMA user_version").fetchone()[0]),
+                projects=projects,
+                runs=one("SELECT count(*) FROM runs"),
+                trashed_runs=one("SELECT count(*) FROM fields WHERE path = ? AND value = 1", _sys.TRASHED),
+                fields=one("SELECT count(*) FROM fields"),
+                points=one("SELECT coalesce(sum(n), 0) FROM chunks") + one("SELECT count(*) FROM points"),
+                database_bytes=0,
+                files_bytes=0,
+            )
+
+        data = self._read(counts)
+        db = sum(p.stat().st_size for p in self.root.glob(DB_NAME + "*") if p.is_file())
+        blobs = self.root / "files"
+        files = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) if blobs.is_dir() else 0
+        return dataclasses.replace(data, database_bytes=db, files_bytes=files)
+
     # -- writes ----------------------------------------------------------------------------------
     def write_batch(
         self,
         run_pk: int,
         ops: Sequence[Op],
-        session: int | None = None,
-        now: float | None = None,
-        closing: bool = False,
         *,
+        heartbeat: Heartbeat | None = None,
         patience: float | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> list[str]:
         """Apply ``ops`` in one transaction; return warnings for ops another writer made moot.
 
-        With ``session`` and ``now`` the same transaction records the session's heartbeat
-        (and, with ``closing``, that the session has detached). ``patience`` and ``cancel``
-        bound the wait for the write lock (see ``_retry``).
+        With ``heartbeat`` the same transaction records the session's heartbeat (and, when
+        it is closing, that the session has detached). ``patience`` and ``cancel`` bound the
+        wait for the write lock (see ``_retry``).
         """
-        return self._write(
-            lambda conn: self._apply(conn, run_pk, ops, session, now, closing), patience, cancel
-        )
+        return self._write(lambda conn: self._apply(conn, run_pk, ops, heartbeat), patience, cancel)
 
     def _apply(
         self,
         conn: sqlite3.Connection,
         run_pk: int,
         ops: Sequence[Op],
-        session: int | None,
-        now: float | None,
-        closing: bool,
+        heartbeat: Heartbeat | None,
     ) -> list[str]:
         warnings: list[str] = []
         for op in ops:
-            kind = op[0]
-            if kind == "floats":
-                self._append_floats(conn, run_pk, op[1], op[2], op[3], op[4], warnings)
-            elif kind == "assign":
-                if not _set_atom(conn, run_pk, op[1], op[2], op[3]):
-                    warnings.append(_conflict(conn, run_pk, op[1], op[2]))
-            elif kind == "points":
-                self._append_points(conn, run_pk, op[1], op[2], op[3], warnings)
-            elif kind in ("set_add", "set_remove", "set_clear"):
-                _change_set(conn, run_pk, kind, op[1], op[2] if len(op) > 2 else (), warnings)
-            elif kind == "delete":
-                self._delete(conn, run_pk, op[1])
-            elif kind == "incr":
+            cls = type(op)
+            if cls is Floats:
+                self._append_floats(conn, run_pk, op.path, op.steps, op.values, op.stamps, warnings)  # type: ignore[union-attr]
+            elif cls is Assign:
+                assert isinstance(op, Assign)
+                if not _set_atom(conn, run_pk, op.path, op.type, op.value):
+                    warnings.append(_conflict(conn, run_pk, op.path, op.type))
+            elif cls is Points:
+                assert isinstance(op, Points)
+                self._append_points(conn, run_pk, op.path, op.type, op.rows, warnings)
+            elif cls is SetChange:
+                assert isinstance(op, SetChange)
+                _change_set(conn, run_pk, op.kind, op.path, op.items, warnings)
+            elif cls is Delete:
+                self._delete(conn, run_pk, op.path)
+            elif cls is Incr:
+                assert isinstance(op, Incr)
                 conn.execute(
-                    "UPDATE fields SET value = value + ? WHERE run_id=? AND path=?", (op[2], run_pk, op[1])
+                    "UPDATE fields SET value = value + ? WHERE run_id=? AND path=?",
+                    (op.amount, run_pk, op.path),
                 )
             else:  # pragma: no cover - a programming error, not user input
-                raise ValueError(f"unknown op {kind!r}")
-        if session is not None and now is not None:
-            _ping(conn, session, now, closing)
+                raise TypeError(f"unknown op {op!r}")
+        if heartbeat is not None:
+            _ping(conn, heartbeat.session, heartbeat.now, heartbeat.closing)
         return warnings
 
     def _field(self, conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> _Field:
@@ -416,7 +509,7 @@ class SqliteStore:
             keep = [i for i, s in enumerate(steps) if s > f.step]
             warnings.append(
                 f"'{path}': {len(steps) - len(keep)} point(s) at or before step "
-                f"{f.step / 1e6:g}, already written by another process, were dropped."
+                f"{step_value(f.step):g}, already written by another process, were dropped."
             )
             if not keep:
                 return
@@ -491,7 +584,7 @@ class SqliteStore:
             kept = [r for r in rows if r[0] > f.step]
             warnings.append(
                 f"'{path}': {len(rows) - len(kept)} point(s) at or before step "
-                f"{f.step / 1e6:g}, already written by another process, were dropped."
+                f"{step_value(f.step):g}, already written by another process, were dropped."
             )
             rows = kept
             if not rows:
@@ -505,9 +598,10 @@ class SqliteStore:
         conn.execute("UPDATE fields SET value=?, step=?, n=? WHERE id=?", (rows[-1][2], f.step, f.n, f.id))
 
     def _delete(self, conn: sqlite3.Connection, run_pk: int, path: str) -> None:
-        like = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        # substr, not LIKE: LIKE ignores ASCII case, and paths are case-sensitive
         conn.execute(
-            "DELETE FROM fields WHERE run_id=? AND (path=? OR path LIKE ? ESCAPE '\\')", (run_pk, path, like)
+            "DELETE FROM fields WHERE run_id=? AND (path=? OR substr(path, 1, ?)=?)",
+            (run_pk, path, len(path) + 1, path + "/"),
         )
         for key in [
             k for k in self._fields if k[0] == run_pk and (k[1] == path or k[1].startswith(path + "/"))
@@ -526,7 +620,7 @@ class SqliteStore:
                 for r in rows
                 if prefix is None or r[0] == prefix or r[0].startswith(prefix + "/")
             ]
-            return [FieldRecord(r.path, r.type, state, None, 0) if r.path == "sys/state" else r for r in out]
+            return [FieldRecord(r.path, r.type, state, None, 0) if r.path == _sys.STATE else r for r in out]
 
         return self._read(read)
 
@@ -537,33 +631,54 @@ class SqliteStore:
             ).fetchone()
             if row is None:
                 return None
-            if path == "sys/state":
+            if path == _sys.STATE:
                 return FieldRecord(path, row[1], _run_state(conn, run_pk, time.time())[0], None, 0)
             return FieldRecord(*row)
 
         return self._read(read)
 
-    def chunks(self, run_pk: int, path: str, max_step: int | None) -> list[Chunk]:
+    def chunks(
+        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+    ) -> list[Chunk]:
         def read(conn: sqlite3.Connection) -> list[Chunk]:
             return [
                 Chunk(*r)
                 for r in conn.execute(
                     "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
                     "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
-                    "AND (? IS NULL OR c.first_step <= ?) ORDER BY c.first_step",
-                    (run_pk, path, max_step, max_step),
+                    "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
+                    "ORDER BY c.first_step",
+                    (run_pk, path, max_step, max_step, min_step, min_step),
                 )
             ]
 
         return self._read(read)
 
-    def points(self, run_pk: int, path: str, max_step: int | None) -> list[tuple[int, float, Any]]:
+    def points(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        tail: int | None = None,
+    ) -> list[tuple[int, float, Any]]:
         def read(conn: sqlite3.Connection) -> list[tuple[int, float, Any]]:
-            return conn.execute(
-                "SELECT p.step, p.ts, p.value FROM points p JOIN fields f ON p.field_id = f.id "
-                "WHERE f.run_id=? AND f.path=? AND (? IS NULL OR p.step <= ?) ORDER BY p.step",
-                (run_pk, path, max_step, max_step),
+            where = (
+                "FROM points p JOIN fields f ON p.field_id = f.id WHERE f.run_id=? AND f.path=? "
+                "AND (? IS NULL OR p.step <= ?) AND (? IS NULL OR p.step >= ?)"
+            )
+            params = (run_pk, path, max_step, max_step, min_step, min_step)
+            if tail is None:
+                rows: list[tuple[int, float, Any]] = conn.execute(
+                    f"SELECT p.step, p.ts, p.value {where} ORDER BY p.step", params
+                ).fetchall()
+                return rows
+            rows = conn.execute(
+                f"SELECT p.step, p.ts, p.value {where} ORDER BY p.step DESC LIMIT ?", (*params, tail)
             ).fetchall()
+            rows.reverse()
+            return rows
 
         return self._read(read)
 
@@ -590,20 +705,25 @@ class SqliteStore:
 
         return self._read(read)
 
-    # -- files -----------------------------------------------------------------------------------
-    def put_blob(self, source: Path | bytes | BinaryIO) -> tuple[str, int]:
-        try:
-            return self.blobs.put(source)
-        except OSError as e:
-            if isinstance(e, StorageError):
-                raise
-            raise StorageError(f"Cannot store a file in {self.blobs.root}: {e.strerror or e}.") from e
+    def field_rows(
+        self, run_pks: Sequence[int], paths: Sequence[str] | None = None, ftype: int | None = None
+    ) -> list[tuple[int, str, int, Any]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[int, str, int, Any]]:
+            sql = (
+                "SELECT run_id, path, type, value FROM fields "
+                "WHERE run_id IN (SELECT value FROM json_each(?))"
+            )
+            params: list[Any] = [json.dumps(list(run_pks))]
+            if paths is not None:
+                sql += " AND path IN (SELECT value FROM json_each(?))"
+                params.append(json.dumps(list(paths)))
+            if ftype is not None:
+                sql += " AND type = ?"
+                params.append(int(ftype))
+            rows: list[tuple[int, str, int, Any]] = conn.execute(sql, params).fetchall()
+            return rows
 
-    def open_blob(self, sha256: str) -> BinaryIO:
-        return self.blobs.open(sha256)
-
-    def blob_exists(self, sha256: str) -> bool:
-        return self.blobs.exists(sha256)
+        return self._read(read)
 
     def close(self) -> None:
         with self._lock:
@@ -690,9 +810,9 @@ def _change_set(
         warnings.append(_conflict(conn, run_pk, path, FieldType.STRING_SET))
         return
     current = set(json.loads(row[1])) if row is not None and row[1] else set()
-    if kind == "set_add":
+    if kind == "add":
         current |= set(items)
-    elif kind == "set_remove":
+    elif kind == "remove":
         current -= set(items)
     else:
         current = set()
@@ -740,7 +860,7 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
                 f"'{spec.project}'. Check fork_run_id (it is the parent's run_id, "
                 "sys/custom_run_id)."
             )
-    fork_fixed = None if parent is None or spec.fork_step is None else spec.fork_step * 1_000_000
+    fork_fixed = None if parent is None or spec.fork_step is None else whole_step_fixed(spec.fork_step)
     depth = 0 if parent is None else parent.depth + 1
     sys_id = f"{key}-{counter}"
     cur = conn.execute(
@@ -760,67 +880,41 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
     family = spec.custom_id
     if parent is not None:
         fam = conn.execute(
-            "SELECT value FROM fields WHERE run_id=? AND path='sys/family'", (parent.pk,)
+            "SELECT value FROM fields WHERE run_id=? AND path=?", (parent.pk, _sys.FAMILY)
         ).fetchone()
         family = fam[0] if fam else parent.custom_id
-    micros = round(spec.creation_time * 1_000_000)
-    S, I, B, D = FieldType.STRING, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.DATETIME  # noqa: N806, E741 - a table of rows reads best with one-letter types
-    atoms: list[tuple[str, int, Any]] = [
-        ("sys/id", S, sys_id),
-        ("sys/custom_run_id", S, spec.custom_id),
-        ("sys/creation_time", D, micros),
-        ("sys/modification_time", D, micros),
-        ("sys/ping_time", D, micros),
-        ("sys/owner", S, spec.owner),
-        ("sys/hostname", S, spec.hostname),
-        ("sys/failed", B, False),
-        ("sys/trashed", B, False),
-        ("sys/size", I, 0),
-        ("sys/running_time", FieldType.FLOAT, 0.0),
-        ("sys/state", S, "active"),
-        ("sys/forking/depth", I, depth),
-        ("sys/family", S, family),
-    ]
-    if spec.experiment is not None:
+    if spec.experiment is not None:  # claim the head: the previous head flips to False
         conn.execute(
-            "UPDATE fields SET value=0 WHERE path='sys/experiment/is_head' AND value=1 AND run_id IN "
+            "UPDATE fields SET value=0 WHERE path=? AND value=1 AND run_id IN "
             "(SELECT id FROM runs WHERE project_id=? AND experiment=? AND id<>?)",
-            (project_id, spec.experiment, pk),
+            (_sys.EXPERIMENT_IS_HEAD, project_id, spec.experiment, pk),
         )
-        atoms += [
-            ("sys/name", S, spec.experiment),
-            ("sys/experiment/name", S, spec.experiment),
-            ("sys/experiment/is_head", B, True),
-        ]
-    if spec.fork_parent is not None:
-        atoms += [
-            ("sys/forking/requested_parent", S, spec.fork_parent),
-            ("sys/forking/step", I, spec.fork_step),
-        ]
-        if parent is not None:
-            atoms.append(("sys/forking/parent", S, parent.custom_id))
-    tags: set[str] = set(spec.tags)
+    inherited_tags: list[str] = []
     if parent is not None and spec.inherit_configs:
         conn.execute(
             "INSERT INTO fields(run_id, path, type, value) SELECT ?, path, type, value FROM fields "
             f"WHERE run_id=? AND type IN ({','.join(str(int(t)) for t in _ATOM_TYPES)}) "
-            "AND (path NOT LIKE 'sys/%' OR path IN (?,?,?))",
-            (pk, parent.pk, *_INHERITED_SYS),
+            "AND (substr(path, 1, ?) <> ? OR path IN (?,?,?))",  # case-sensitive, unlike LIKE
+            (pk, parent.pk, len(_sys.NAMESPACE) + 1, _sys.NAMESPACE + "/", *_INHERITED_SYS),
         )
         inherited = conn.execute(
-            "SELECT value FROM fields WHERE run_id=? AND path='sys/tags'", (pk,)
+            "SELECT value FROM fields WHERE run_id=? AND path=?", (pk, _sys.TAGS)
         ).fetchone()
         if inherited and inherited[0]:
-            tags |= set(json.loads(inherited[0]))
-    atoms.append(("sys/tags", FieldType.STRING_SET, json.dumps(sorted(tags))))
-    if spec.description is not None:
-        atoms.append(("sys/description", S, spec.description))
-    for path, ftype, value in atoms:
-        _set_atom(conn, pk, path, ftype, value)
+            inherited_tags = json.loads(inherited[0])
+    atoms = _sys.creation_atoms(
+        spec,
+        sys_id=sys_id,
+        depth=depth,
+        family=family,
+        parent_custom_id=None if parent is None else parent.custom_id,
+        inherited_tags=inherited_tags,
+    )
+    for atom in atoms:
+        _set_atom(conn, pk, atom.path, atom.type, atom.value)
     conn.execute(
-        "INSERT INTO fields(run_id, path, type, value) VALUES(?, 'sys/group_tags', ?, '[]') "
-        "ON CONFLICT DO NOTHING",
-        (pk, int(FieldType.STRING_SET)),
+        "INSERT INTO fields(run_id, path, type, value) VALUES(?, ?, ?, '[]') ON CONFLICT DO NOTHING",
+        (pk, _sys.GROUP_TAGS, int(FieldType.STRING_SET)),
     )
     return RunRecord(
         pk,
@@ -835,13 +929,4 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
     )
 
 
-_ATOM_TYPES = (
-    FieldType.FLOAT,
-    FieldType.INTEGER,
-    FieldType.BOOLEAN,
-    FieldType.STRING,
-    FieldType.DATETIME,
-    FieldType.STRING_SET,
-    FieldType.FILE,
-    FieldType.ARTIFACT,
-)
+_ATOM_TYPES = tuple(t for t in FieldType if t.is_atom)

@@ -46,12 +46,12 @@ def make_server(
     from .._storage import open_store
 
     settings = resolve({"project": project, "store": None if store is None else os.fspath(store)})
-    db = open_store(settings.store, create=False)
+    db = open_store(settings.store, create=False, blobs=settings.blobs)
     chosen = settings.project
     names = db.projects()
     if names and chosen not in names:
         chosen = names[0]  # a project the store has beats an empty page (the page can switch)
-    if token is None and not is_loopback(host):
+    if not token and not is_loopback(host):  # an empty token would match an empty token
         token = secrets.token_urlsafe(24)
     hosts = set()
     if not is_loopback(host):
@@ -122,7 +122,7 @@ def serve(
     server = make_server(store=store, project=project, host=host, port=port, token=token, verbose=verbose)
     url = server.url
     print(
-        f"naiad ui: {url} (store {server.app.store.root}, project '{server.app.project}'; Ctrl+C to stop)",
+        f"naiad ui: {url} (store {server.app.store.uri}, project '{server.app.project}'; Ctrl+C to stop)",
         file=sys.stderr,
         flush=True,
     )

@@ -4,25 +4,23 @@ string series, files, lineage and comparisons. Every value is made JSON-safe her
 from __future__ import annotations
 
 import math
+import re
 import time
 from datetime import datetime
 from typing import Any
 
+from .. import _sys
 from .._files import safe_filename
-from .._read import decode, display_state, lineage, other_series
-from .._storage import FieldRecord, RunRecord, SqliteStore
+from .._read import decode, lineage, other_series
+from .._storage import FieldRecord, RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
+BASE_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.EXPERIMENT_NAME, _sys.STATE, _sys.TAGS, _sys.FAILED]
+DEFAULT_COLUMNS = [_sys.ID, _sys.CREATION_TIME, _sys.OWNER]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
-_ATOMS = {
-    FieldType.FLOAT,
-    FieldType.INTEGER,
-    FieldType.BOOLEAN,
-    FieldType.STRING,
-    FieldType.DATETIME,
-    FieldType.STRING_SET,
-}
+MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
+_ATOMS = {t for t in FieldType if t.is_atom and t not in (FieldType.FILE, FieldType.ARTIFACT)}
 
 
 def jsonable(value: Any) -> Any:
@@ -59,14 +57,111 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def find(store: SqliteStore, project: str, run_id: str) -> RunRecord:
+def column_values(col: Any) -> list[Any]:
+    """One DataFrame column as a JSON-ready list, converted a column at a time (10,000 rows fast)."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = col.dtype
+    if dtype.kind == "f":
+        values = col.to_numpy()
+        finite = np.isfinite(values)
+        if finite.all():
+            return list(values.tolist())
+        out = values.astype(object)
+        out[~finite] = [None if v != v else str(v) for v in values[~finite]]
+        return list(out.tolist())
+    if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
+        text = np.datetime_as_string(col.to_numpy(dtype="datetime64[us]"), unit="us", timezone="UTC")
+        return [None if t == "NaT" else t for t in text.tolist()]
+    if isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
+        return [None if v is pd.NA else jsonable(v) for v in col.astype(object).tolist()]
+    return [jsonable(v) for v in col.tolist()]
+
+
+def find(store: RunStore, project: str, run_id: str) -> RunRecord:
     rec = store.find_run(project, run_id)
     if rec is None:
         raise RunNotFound(f"No run '{run_id}' in project '{project}'.")
     return rec
 
 
-def column_paths(store: SqliteStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
+# "does not start with sys/" without a lookahead (regexes run on RE2, which has none)
+_NOT_SYS = "^(?:[^s]|s[^y]|sy[^s]|sys[^/]|s$|sy$|sys$)"
+
+
+def runs_table(
+    store: RunStore,
+    project: str,
+    *,
+    heads: bool,
+    filter: str | None,
+    columns: list[str] | str | None,
+    sort: str | None,
+    ascending: bool,
+    offset: int = 0,
+    limit: int | None = None,
+    runs: list[str] | None = None,
+) -> dict[str, Any]:
+    """Rows of the runs (or experiments) table; ``columns`` is a list of paths or one regex."""
+    from .. import query
+
+    wanted: list[str] | str
+    base_re = f"^(?:{'|'.join(map(re.escape, BASE_COLUMNS))})$"
+    if columns is None:  # the few useful sys columns, then every field of the user's own
+        wanted = f"^(?:{'|'.join(map(re.escape, DEFAULT_COLUMNS))})$|{base_re}|{_NOT_SYS}"
+    elif isinstance(columns, str):
+        wanted = f"{base_re}|(?:{columns})"
+    else:
+        wanted = list(dict.fromkeys([*BASE_COLUMNS, *columns]))
+    kwargs: dict[str, Any] = {
+        "filter": filter or None,
+        "attributes": wanted,
+        "sort_by": sort or _sys.CREATION_TIME,
+        "ascending": ascending,
+        "project": project,
+        "store": store,
+    }
+    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+    if runs is not None:
+        kwargs["experiments" if heads else "runs"] = runs
+    stop = None if limit is None else offset + limit
+    frame = fetch(**kwargs, limit=stop)  # the query sorts and limits in SQL: a first page is cheap
+    total = len(frame)
+    if stop is not None and total >= stop:
+        lister = query.list_experiments if heads else query.list_runs
+        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store))
+    frame = frame.iloc[offset:stop]
+    names = [str(c) for c in frame.columns]
+    if isinstance(columns, list):
+        shown = list(dict.fromkeys(columns))
+    else:
+        shown = [c for c in names if c not in BASE_COLUMNS]
+        if columns is None:
+            shown = [c for c in DEFAULT_COLUMNS if c in shown] + [
+                c for c in shown if c not in DEFAULT_COLUMNS
+            ][:MAX_DEFAULT_COLUMNS]
+    n = len(frame)
+    data = {c: column_values(frame[c]) if c in names else [None] * n for c in {*shown, *BASE_COLUMNS}}
+    keys = [str(k) for k in frame.index]
+    rows = [
+        {
+            "key": key,
+            "run": run if run is not None else key,
+            "experiment": exp,
+            "state": _sys.display_state(state, failed is True),
+            "tags": tags or [],
+            "failed": bool(failed),
+            "cells": list(cells),
+        }
+        for key, run, exp, state, tags, failed, cells in zip(
+            keys, *(data[c] for c in BASE_COLUMNS), zip(*(data[c] for c in shown)) if shown else [()] * n
+        )
+    ]
+    return {"columns": shown, "rows": rows, "total": total, "offset": offset}
+
+
+def column_paths(store: RunStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
     """Field paths present in the project's newest runs, with their types (for column pickers)."""
     found: dict[str, int] = {}
     records = list(store.iter_runs(project))[-limit_runs:]
@@ -89,7 +184,7 @@ def field_value(rec: FieldRecord) -> Any:
     return jsonable(value)
 
 
-def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
+def run_detail(store: RunStore, project: str, run_id: str) -> dict[str, Any]:
     """A run's fields, files, string series, sys attributes and lineage."""
     rec = find(store, project, run_id)
     fields = store.fields(rec.pk)
@@ -122,16 +217,16 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
             strings.append(f.path)
     chain = lineage(store, rec)
     state, _ = store.run_state(rec.pk, time.time())
-    by_path = {f.path: f for f in fields}
-    failed = by_path.get("sys/failed")
-    is_failed = failed is not None and bool(decode(failed.type, failed.value))
+    failed = store.field(rec.pk, _sys.FAILED)
     return {
         "run": rec.custom_id,
         "sys_id": rec.sys_id,
         "experiment": rec.experiment,
-        "state": display_state(state, is_failed),
-        "failed": is_failed,
-        "failure": failure(by_path) if is_failed else None,
+        "state": _sys.display_state(state, failed is not None and bool(failed.value)),
+        "failed": failed is not None and bool(failed.value),
+        "failure": failure({f.path: f for f in fields})
+        if failed is not None and bool(failed.value)
+        else None,
         "fields": out_fields,
         "files": files,
         "string_series": strings,
@@ -149,10 +244,10 @@ def run_detail(store: SqliteStore, project: str, run_id: str) -> dict[str, Any]:
     }
 
 
-def failure(fields: dict[str, FieldRecord]) -> dict[str, Any] | None:
+def failure(fields: dict[str, FieldRecord]) -> dict[str, Any]:
     """What ended a failed run: the stored traceback, else the exception's message."""
     text = {}
-    for key, path in (("traceback", "sys/diagnostics/traceback"), ("exception", "sys/diagnostics/exception")):
+    for key, path in (("traceback", _sys.DIAGNOSTICS_TRACEBACK), ("exception", _sys.DIAGNOSTICS_EXCEPTION)):
         f = fields.get(path)
         if f is not None and f.type == FieldType.STRING and f.value:
             text[key] = str(f.value)
@@ -160,7 +255,7 @@ def failure(fields: dict[str, FieldRecord]) -> dict[str, Any] | None:
 
 
 def string_series(
-    store: SqliteStore, project: str, run_id: str, path: str, tail: int = 1000, since: float | None = None
+    store: RunStore, project: str, run_id: str, path: str, tail: int = 1000, since: float | None = None
 ) -> dict[str, Any]:
     """The last ``tail`` lines of a string series (stitched along the lineage), or those after ``since``."""
     rec = find(store, project, run_id)
@@ -185,7 +280,7 @@ def string_series(
 
 
 def file_blob(
-    store: SqliteStore, project: str, run_id: str, path: str, step: float | None
+    store: RunStore, project: str, run_id: str, path: str, step: float | None
 ) -> tuple[str, str, int]:
     """(sha256, download name, size) of a File, or of one FileSeries entry at ``step``."""
     rec = find(store, project, run_id)
@@ -207,7 +302,7 @@ def file_blob(
     return meta["sha256"], safe_filename(stem, meta.get("name") or ""), int(meta.get("size") or 0)
 
 
-def compare(store: SqliteStore, project: str, runs: list[str]) -> dict[str, Any]:
+def compare(store: RunStore, project: str, runs: list[str]) -> dict[str, Any]:
     """Atom values (and series' last values) of several runs side by side, marking differences."""
     values: dict[str, dict[str, Any]] = {}
     types: dict[str, str] = {}

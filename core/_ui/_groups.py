@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._read import Lineage, decode, float_series, lineage
-from .._storage import RunRecord, SqliteStore
+from .._storage import RunRecord
+from .._storage import RunStore as SqliteStore
 from .._types import STEP_SCALE, FieldType
 from ._series import _floats
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._read import decode, lineage, other_series
-from .._storage import SqliteStore
+from .._storage import RunStore as SqliteStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound
 from ._data import find, jsonable

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from .._read import Lineage, float_series, lineage
-from .._storage import RunRecord, SqliteStore
+from .._storage import RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
 
 MAX_WIDTH = 4000  # buckets: a chart is never wider than this many pixels
@@ -59,7 +59,7 @@ def _floats(values: Any) -> list[Any]:
     return list(values.tolist())
 
 
-def series_paths(store: SqliteStore, records: list[RunRecord], with_lineage: bool) -> list[str]:
+def series_paths(store: RunStore, records: list[RunRecord], with_lineage: bool) -> list[str]:
     """Every float-series path of the runs (and of their ancestors when stitching)."""
     seen: set[int] = set()
     paths: set[str] = set()
@@ -74,7 +74,7 @@ def series_paths(store: SqliteStore, records: list[RunRecord], with_lineage: boo
 
 
 def one_series(
-    store: SqliteStore,
+    store: RunStore,
     record: RunRecord,
     chain: Lineage,
     path: str,
@@ -154,7 +154,7 @@ def one_series(
 
 
 def chart(
-    store: SqliteStore,
+    store: RunStore,
     project: str,
     runs: list[str],
     paths: list[str],

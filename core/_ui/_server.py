@@ -1,24 +1,28 @@
 """The HTTP server: a JSON API and the static page, on the standard library alone.
 
-Requests are served by a fixed pool of worker threads (not a thread per request) so that the
-store keeps a bounded number of SQLite connections, one per worker. Every request passes the
-:class:`~naiad._ui._security.Guard` first; every response forbids framing and foreign scripts.
+Each connection gets a thread that only reads the request (its head must arrive within
+``HEAD_DEADLINE_S``) and writes the answer; the store work runs on a fixed pool of workers, so
+the store keeps a bounded number of SQLite connections and a slow client never holds one.
+Every request passes the :class:`~naiad._ui._security.Guard` first; every response forbids
+framing and foreign scripts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import mimetypes
 import socket
 import sys
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from .._storage import SqliteStore
+from .._storage import RunStore
 from ..errors import FieldNotFound, FilterSyntaxError, NaiadError, RunNotFound
 from . import _data, _groups, _media, _series, _table, _views
 from ._security import Guard
@@ -28,6 +32,9 @@ _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+HEAD_DEADLINE_S = 10.0  # time a client has to send its whole request line and headers
+MAX_CONNECTIONS = 256  # open connections at once; each is a thread that only reads and writes
+_MAX_INT = 2**62  # SQLite integers are int64; a larger limit/offset is a client error
 _PAGES = {"/": "index.html", "/index.html": "index.html"}
 
 
@@ -42,7 +49,7 @@ class ApiError(Exception):
 class App:
     """The store and project a server shows, plus its guard."""
 
-    def __init__(self, store: SqliteStore, project: str, guard: Guard) -> None:
+    def __init__(self, store: RunStore, project: str, guard: Guard) -> None:
         self.store, self.project, self.guard = store, project, guard
         self.static = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
 
@@ -72,7 +79,7 @@ class App:
             return {
                 "project": project,
                 "projects": self.projects(),
-                "store": str(store.root),
+                "store": store.uri,
                 "version": _version(),
             }
         if route == "runs":
@@ -146,9 +153,12 @@ def _need(q: dict[str, list[str]], key: str) -> str:
 def _int(q: dict[str, list[str]], key: str, default: int | None) -> int | None:
     value = _one(q, key)
     try:
-        return default if value is None or value == "" else int(value)
+        number = default if value is None or value == "" else int(value)
     except ValueError:
         raise ApiError(400, f"Query parameter '{key}' must be an integer, not {value!r}.") from None
+    if number is not None and not 0 <= number <= _MAX_INT:
+        raise ApiError(400, f"Query parameter '{key}' must be between 0 and {_MAX_INT}, not {value!r}.")
+    return number
 
 
 def _float(q: dict[str, list[str]], key: str) -> float | None:
@@ -186,10 +196,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.server.verbose:
             super().log_message(format, *args)
 
+    def setup(self) -> None:
+        super().setup()
+        # the whole request head must arrive by HEAD_DEADLINE_S: a client trickling one byte at
+        # a time resets a per-read timeout forever, so a timer cuts the connection instead
+        self._head_done = False
+        self._deadline = threading.Timer(HEAD_DEADLINE_S, self._expire)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _expire(self) -> None:
+        if not self._head_done:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
+
     def do_HEAD(self) -> None:
         self.do_GET()
 
     def do_GET(self) -> None:
+        self._head_done = True
+        self._deadline.cancel()
+        # the store work runs on the fixed pool (bounded SQLite connections); reading the
+        # request ran on this connection's own thread, so slow clients never hold a worker
+        self.server.pool.submit(self._get).result()
+
+    def _get(self) -> None:
         app = self.server.app
         url = urlsplit(self.path)
         q = parse_qs(url.query, keep_blank_values=True)
@@ -231,6 +266,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """Only saving a named view writes anything; the store's data stay read-only."""
+        self._head_done = True
         app = self.server.app
         url = urlsplit(self.path)
         q = parse_qs(url.query, keep_blank_values=True)
@@ -268,7 +304,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sha, _, _size = _data.file_blob(
             app.store, project, _need(q, "id"), _need(q, "path"), _float(q, "step")
         )
-        with app.store.open_blob(sha) as src:
+        with app.store.blobs.open(sha) as src:
             body = src.read(_media.MAX_IMAGE_BYTES + 1)
         ctype = _media.image_type(body[:16])
         if ctype is None or len(body) > _media.MAX_IMAGE_BYTES:
@@ -301,7 +337,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         )
         ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
         disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-        with app.store.open_blob(sha) as src:
+        with app.store.blobs.open(sha) as src:
             self.send_response(200)
             self._common_headers(
                 "application/octet-stream", size, {"Content-Disposition": disposition, "Set-Cookie": cookie}
@@ -354,11 +390,17 @@ class Server(http.server.HTTPServer):
     def __init__(self, address: tuple[str, int], workers: int = 8, verbose: bool = False) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.verbose = verbose
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="naiad-ui")
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="naiad-ui")
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        self._pool.submit(self._work, request, client_address)
+        if not self._slots.acquire(blocking=False):  # full: refuse at once rather than queue forever
+            self.shutdown_request(request)
+            return
+        threading.Thread(
+            target=self._work, args=(request, client_address), name="naiad-ui-conn", daemon=True
+        ).start()
 
     def _work(self, request: Any, client_address: Any) -> None:
         try:
@@ -367,6 +409,7 @@ class Server(http.server.HTTPServer):
             self.handle_error(request, client_address)
         finally:
             self.shutdown_request(request)
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
@@ -374,7 +417,7 @@ class Server(http.server.HTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
         app = getattr(self, "app", None)  # absent when binding the port failed
         if app is not None:
             app.store.close()

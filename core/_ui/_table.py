@@ -17,8 +17,9 @@ import json
 import re
 from typing import Any
 
-from .._read import decode, display_state
-from .._storage import SqliteStore
+from .._read import decode
+from .._storage import RunStore as SqliteStore
+from .._sys import display_state
 from .._types import FieldType, float_from_store
 from ._data import jsonable
 
@@ -136,7 +137,10 @@ def page_fields(
         )
 
     out: dict[str, dict[str, tuple[int, Any, Any, Any]]] = {r: {} for r in run_ids}
-    for run, path, ftype, value, vmin, vmax in store._read(read):
+    # the series' min/max live beside the last value in SQLite; the store protocol has no call
+    # for them yet (field_rows returns the value only), so this reads the SQLite store directly
+    reader = getattr(store, "_read")  # noqa: B009 - not part of the RunStore protocol
+    for run, path, ftype, value, vmin, vmax in reader(read):
         out[run][path] = (ftype, value, vmin, vmax)
     return out
 

@@ -27,19 +27,21 @@ class ViewError(NaiadError, ValueError):
     """A saved view that cannot be stored (bad name or address)."""
 
 
-def _file(root: Path) -> Path:
+def _file(root: Path | None) -> Path:
+    if root is None:
+        raise ViewError("Saved views need a directory store; this store has no directory.")
     return Path(root) / "ui" / "views.json"
 
 
-def _load(root: Path) -> dict[str, dict[str, dict[str, Any]]]:
+def _load(root: Path | None) -> dict[str, dict[str, dict[str, Any]]]:
     try:
         data = json.loads(_file(root).read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, ValueError, ViewError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def list_views(root: Path, project: str) -> list[dict[str, Any]]:
+def list_views(root: Path | None, project: str) -> list[dict[str, Any]]:
     """The project's saved views, newest first."""
     views = _load(root).get(project, {})
     return sorted(
@@ -48,7 +50,7 @@ def list_views(root: Path, project: str) -> list[dict[str, Any]]:
     )
 
 
-def save_view(root: Path, project: str, name: str, url: str | None) -> list[dict[str, Any]]:
+def save_view(root: Path | None, project: str, name: str, url: str | None) -> list[dict[str, Any]]:
     """Save (or, with ``url=None``, delete) a named view; returns the project's views."""
     name = name.strip()
     if not name or len(name) > MAX_NAME:

@@ -275,3 +275,50 @@ def test_quickstart_example_runs_and_reads_back(tmp_path):
     )
     assert f"stored at {(tmp_path / '.naiad').resolve()}" in out.stdout
     assert "best checkpoint at step" in out.stdout and "status: completed" in out.stdout
+
+
+def test_evaluate_and_predict_with_the_callback_are_logged_every_call(tmp_path, data):
+    """model.evaluate/predict(callbacks=[cb]) after fit: each call a visible point at the step."""
+    store = tmp_path / "store"
+    cb = NaiadCallback(store=store)
+    model = make_model()
+    fit(model, data, [cb], epochs=1)
+    x, y, _ = data
+    first = model.evaluate(x, y, verbose=0, callbacks=[cb], return_dict=True)
+    second = model.evaluate(x[:16], y[:16], verbose=0, callbacks=[cb], return_dict=True)
+    model.predict(x, verbose=0, batch_size=16, callbacks=[cb])
+    run = read(store, cb.run.run_id)
+    loss = series(run, "training/test/loss")
+    assert loss["step"].tolist() == [STEPS, STEPS + 0.001]
+    assert loss["value"].tolist() == pytest.approx([first["loss"], second["loss"]])
+    assert series(run, "training/predict/batches")["value"].tolist() == [STEPS]
+    assert run["training/val/loss"].fetch() is not None  # fit's own validation, unchanged
+
+
+def test_non_scalar_metrics_and_a_large_summary_are_stored_not_dropped(tmp_path, data):
+    """F1Score(average=None) gives one series per class; a >64 KiB summary is cut, not lost."""
+    store = tmp_path / "store"
+    x, y, _ = data
+    labels = (y > y.mean()).astype("float32")
+    wide = keras.Sequential(
+        [keras.Input((4,))]
+        + [keras.layers.Dense(64) for _ in range(300)]
+        + [keras.layers.Dense(2, activation="softmax")]
+    )
+    wide.compile(
+        optimizer="adam", loss="categorical_crossentropy", metrics=[keras.metrics.F1Score(average=None)]
+    )
+    cb = NaiadCallback(store=store, hyperparams={"dropout": None})
+    onehot = np.concatenate([1 - labels, labels], axis=1)
+    wide.fit(x, onehot, batch_size=32, epochs=1, verbose=0, callbacks=[cb])
+    tr = read(store, cb.run.run_id).fetch()["training"]
+    assert set(tr["train_epoch"]["f1_score"]) == {"0", "1"}
+    assert len(tr["model"]["summary"].encode()) <= 64 * 1024 and "Dense" in tr["model"]["summary"]
+    assert tr["hyperparams_unset"] == {"dropout"}
+
+
+def test_a_constructor_typo_raises():
+    from naiad.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="experiment_nam"):
+        NaiadCallback(experiment_nam="x")

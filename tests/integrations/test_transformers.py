@@ -421,3 +421,36 @@ def test_import_naiad_after_transformers_registers(tmp_path: Path) -> None:
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_run_name_names_the_run_and_every_evaluation_after_training_is_kept(
+    tmp_path: Path, store: Path
+) -> None:
+    """run_name is the experiment name; evaluate() twice after train() and predict(): all kept."""
+    callback = NaiadCallback(store=store)
+    trainer = make_trainer(
+        tmp_path / "out", [callback], max_steps=2, eval_strategy="no", save_strategy="no", run_name="bert-a"
+    )
+    trainer.train()
+    first = trainer.evaluate()
+    second = trainer.evaluate(eval_dataset=Tokens(8, 5))
+    trainer.predict(Tokens(8, 6), metric_key_prefix="test")
+    callback.run.close()
+    run = naiad.Run(run_id=callback.run.run_id, store=store, mode="read-only")
+    assert run.experiment_name == "bert-a"
+    assert series(run, "training/val/loss") == [(2.0, first["eval_loss"]), (2.001, second["eval_loss"])]
+    assert [s for s, _ in series(run, "training/test/loss")] == [2.0]
+    run.close()
+
+
+def test_non_number_log_values_are_stored(tmp_path: Path, store: Path) -> None:
+    """Trainer.log with a string, a list and a bool: string series, per-element series, 0/1."""
+    callback = NaiadCallback(store=store)
+    trainer = make_trainer(tmp_path / "out", [callback], max_steps=1, eval_strategy="no", save_strategy="no")
+    trainer.train()
+    trainer.log({"phase": "warmup", "per_class": [0.5, 0.25], "converged": True})
+    callback.run.close()
+    run = naiad.Run(run_id=callback.run.run_id, store=store, mode="read-only")
+    train = run.fetch()["training"]["train"]
+    assert (train["phase"], train["per_class"], train["converged"]) == ("warmup", {"0": 0.5, "1": 0.25}, 1.0)
+    run.close()

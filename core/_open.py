@@ -1,0 +1,50 @@
+"""Opening a run: which store it writes to, and whether a resume or a fork is consistent.
+
+``naiad.Run.__init__`` resolves the settings, then calls these: an offline run writes into
+its own journal (``<store>/offline/<project>--<run_id>.naiad-journal``, or
+``./.naiad/offline/…`` for a server store); every other mode
+opens the store named by the settings through :func:`naiad._storage.open_store`.
+"""
+
+from __future__ import annotations
+
+from ._settings import Settings
+from ._storage import RunRecord, RunStore, journal_dir, open_journal, open_store
+from ._types import STEP_SCALE, fixed_step
+
+
+def fork_step_of(fork_run_id: str | None, fork_step: int | float | None) -> int | None:
+    """The fork step as a whole number of steps, after checking the pair is complete."""
+    if (fork_run_id is None) != (fork_step is None):
+        raise ValueError("Pass both fork_run_id and fork_step to fork a run, or neither.")
+    if fork_step is None:
+        return None
+    fork_fixed = fixed_step("fork_step", fork_step)
+    if fork_fixed % STEP_SCALE:
+        raise ValueError(f"fork_step must be a whole number of steps; got {fork_step!r}.")
+    return fork_fixed // STEP_SCALE
+
+
+def store_for(settings: Settings, custom_id: str) -> RunStore:
+    """The store a run in ``settings.mode`` writes to (or reads from)."""
+    location = settings.store
+    if settings.mode == "offline":
+        name = f"{settings.project}--{custom_id}.naiad-journal"
+        return open_journal(journal_dir(location) / _safe(name))
+    return open_store(location, create=settings.mode != "read-only", blobs=settings.blobs)
+
+
+def check_resume(store: RunStore, rec: RunRecord, fork_run_id: str | None, fork_step: int | None) -> None:
+    """Refuse to resume an existing run with fork arguments that contradict its lineage."""
+    parent = None if rec.parent_pk is None else store.get_run(rec.parent_pk).custom_id
+    have_step = None if rec.fork_step is None else rec.fork_step // STEP_SCALE
+    if fork_run_id is not None and (fork_run_id, fork_step) != (parent, have_step):
+        raise ValueError(
+            f"Run '{rec.custom_id}' exists, forked from {parent!r} at step {have_step!r}; "
+            f"cannot resume it with fork_run_id={fork_run_id!r}, fork_step={fork_step!r}. "
+            "Drop the fork arguments to resume it, or pick a new run_id to fork again."
+        )
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -1,0 +1,93 @@
+"""The PostgreSQL schema of the team store, its version, and the ordered migrations that reach it.
+
+One PostgreSQL schema (namespace, ``naiad`` by default) holds one store, so one database can
+hold several. The layout mirrors the SQLite store's (:mod:`._schema`) with typed value
+columns instead of SQLite's dynamic ``value``: ``num`` (double precision: Float, and a float
+series' last value), ``int`` (bigint: Integer, Datetime in microseconds, Boolean as 0/1),
+``txt`` (text: String, the JSON descriptors of files, artifacts and histograms, the last
+value of other series) and ``strs`` (``text[]``: StringSet). ``fillfactor = 80`` on
+``fields`` keeps the per-batch update of a series head a HOT update.
+
+Float series are packed chunks (int64 fixed-point steps, float64 values, float64 timestamps,
+little-endian) in three ``bytea`` columns stored ``EXTERNAL`` (uncompressed: read back with a
+binary cursor at memory speed). Each batch appends a chunk; ``small``/``small_from`` on the
+field count the small chunks trailing the series, merged into one once there are enough.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL)",
+        """CREATE TABLE projects(
+            id bigserial PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            key text NOT NULL,
+            counter bigint NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE runs(
+            id bigserial PRIMARY KEY,
+            project_id bigint NOT NULL REFERENCES projects(id),
+            custom_id text NOT NULL,
+            sys_id text NOT NULL,
+            experiment text,
+            parent_id bigint REFERENCES runs(id),
+            fork_step bigint,
+            depth integer NOT NULL DEFAULT 0,
+            UNIQUE(project_id, custom_id)
+        )""",
+        "CREATE INDEX runs_experiment ON runs(project_id, experiment)",
+        "CREATE INDEX runs_parent ON runs(parent_id)",
+        "CREATE INDEX runs_sys_id ON runs(project_id, sys_id)",
+        """CREATE TABLE fields(
+            id bigserial PRIMARY KEY,
+            run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            path text COLLATE "C" NOT NULL,
+            type smallint NOT NULL,
+            num double precision,
+            int bigint,
+            txt text COLLATE "C",
+            strs text[] COLLATE "C",
+            step bigint,
+            n bigint NOT NULL DEFAULT 0,
+            vmin double precision,
+            vmax double precision,
+            small integer NOT NULL DEFAULT 0,
+            small_from bigint,
+            UNIQUE(run_id, path)
+        ) WITH (fillfactor = 80)""",
+        "CREATE INDEX fields_path ON fields(path, run_id)",
+        """CREATE TABLE chunks(
+            field_id bigint NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
+            first_step bigint NOT NULL,
+            last_step bigint NOT NULL,
+            n integer NOT NULL,
+            steps bytea NOT NULL,
+            vals bytea NOT NULL,
+            ts bytea NOT NULL,
+            PRIMARY KEY(field_id, first_step)
+        )""",
+        "ALTER TABLE chunks ALTER COLUMN steps SET STORAGE EXTERNAL, "
+        "ALTER COLUMN vals SET STORAGE EXTERNAL, ALTER COLUMN ts SET STORAGE EXTERNAL",
+        """CREATE TABLE points(
+            field_id bigint NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
+            step bigint NOT NULL,
+            ts double precision NOT NULL,
+            value text,
+            PRIMARY KEY(field_id, step)
+        )""",
+        """CREATE TABLE sessions(
+            id bigserial PRIMARY KEY,
+            run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            host text NOT NULL,
+            pid integer NOT NULL,
+            started double precision NOT NULL,
+            ping double precision NOT NULL,
+            closed boolean NOT NULL DEFAULT false
+        )""",
+        "CREATE INDEX sessions_run ON sessions(run_id, ping)",
+    ),
+}

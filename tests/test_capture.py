@@ -1,0 +1,175 @@
+"""What the run was: console, failure record, monitoring, source, environment, ranks (real processes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from naiad import query
+from naiad.testing import fields, read_run, series
+
+
+def run_script(
+    tmp_path: Path, body: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``body`` as a script in ``tmp_path``; output is decoded without newline translation."""
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(body))
+    full = {k: v for k, v in os.environ.items() if not k.startswith("NAIAD_")}
+    full.update(env or {})
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=full, capture_output=True, timeout=120, check=False
+    )
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def test_a_crashing_script_leaves_its_traceback_and_stderr(tmp_path: Path, store: Path) -> None:
+    done = run_script(
+        tmp_path,
+        f"""
+        import sys, naiad
+        run = naiad.Run(run_id="crash", store={str(store)!r})
+        print("epoch 1 done")
+        print("warming up", file=sys.stderr)
+        def inner():
+            raise RuntimeError("loss is nan")
+        inner()
+        """,
+    )
+    assert done.returncode == 1 and "loss is nan" in done.stderr and "epoch 1 done" in done.stdout
+    got = fields(store, "crash")
+    assert got["sys/failed"] is True
+    assert "in inner" in got["sys/diagnostics/traceback"]
+    assert got["sys/diagnostics/traceback"].rstrip().endswith("RuntimeError: loss is nan")
+    assert got["sys/diagnostics/exit_code"] == 1
+    assert series(store, "crash", "monitoring/main/stdout") == [(0.0, "epoch 1 done")]
+    assert series(store, "crash", "monitoring/main/stderr")[0][1] == "warming up"
+
+
+def test_progress_bars_collapse_and_the_terminal_sees_everything(tmp_path: Path, store: Path) -> None:
+    done = run_script(
+        tmp_path,
+        f"""
+        import sys, naiad
+        with naiad.Run(run_id="bar", store={str(store)!r}) as run:
+            for i in range(5):
+                sys.stdout.write(f"\\r{{i * 25}}%")
+            print()
+            print("x" * 100_000)
+        assert sys.stdout is sys.__stdout__, "restored on close"
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("\r0%\r25%")
+    lines = [v for _, v in series(store, "bar", "monitoring/main/stdout")]
+    assert lines[0] == "100%" and "".join(lines[1:]) == "x" * 100_000
+
+
+def test_a_script_printing_100_mb_is_captured_whole(tmp_path: Path, store: Path) -> None:
+    done = run_script(
+        tmp_path,
+        f"""
+        import naiad
+        with naiad.Run(run_id="big", store={str(store)!r}):
+            line = "y" * 999
+            for i in range(100_000):
+                print(line)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout) == 100_000_000, "the terminal got every byte"
+    run = read_run(store, "big")
+    values = run["monitoring/main/stdout"].fetch_values(include_timestamp=False)
+    assert len(values) == 100_000 and set(values["value"]) == {"y" * 999}
+
+
+def test_a_planted_secret_never_reaches_the_store(tmp_path: Path, store: Path) -> None:
+    secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+    done = run_script(
+        tmp_path,
+        f"""
+        import naiad
+        with naiad.Run(run_id="env", store={str(store)!r}, capture_environment=True) as run:
+            pass
+        """,
+        {"AWS_SECRET_ACCESS_KEY": secret, "OMP_NUM_THREADS": "3"},
+    )
+    assert done.returncode == 0, done.stderr
+    got = fields(store, "env")
+    assert got["environment/variables/OMP_NUM_THREADS"] == "3"
+    assert "pytest==" in got["environment/packages"] and got["environment/python"] == sys.version.split()[0]
+    raw = b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
+    assert secret.encode() not in raw
+
+
+def test_git_and_source_capture_in_a_dirty_repository(tmp_path: Path, store: Path) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    (tmp_path / "model.py").write_text("LAYERS = 2\n")
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=tmp_path, check=True)
+    subprocess.run(
+        [*git, "remote", "add", "origin", "https://alice:hunter2@example.com/a/b.git"],
+        cwd=tmp_path,
+        check=True,
+    )
+    (tmp_path / "model.py").write_text("LAYERS = 3\n")
+    done = run_script(
+        tmp_path,
+        f"""
+        import naiad
+        with naiad.Run(run_id="src", store={str(store)!r}, capture_source=True):
+            pass
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    got = fields(store, "src")
+    assert got["source_code/git/branch"] == "main" and got["source_code/git/dirty"] is True
+    assert got["source_code/git/remote"] == "https://example.com/a/b.git"
+    run = read_run(store, "src")
+    run["source_code/git/diff"].download(tmp_path / "diff.txt")
+    assert "+LAYERS = 3" in (tmp_path / "diff.txt").read_text()
+    run["source_code/files/train.py"].download(tmp_path / "got.py")
+    assert "capture_source=True" in (tmp_path / "got.py").read_text()
+
+
+def test_torchrun_ranks_share_one_run_with_labelled_monitoring(tmp_path: Path, store: Path) -> None:
+    pytest.importorskip("torch")
+    script = tmp_path / "ddp.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, time, naiad, torch.distributed as dist
+            dist.init_process_group("gloo")
+            run = naiad.Run(store={str(store)!r}, experiment_name="ddp")
+            print("hello from", dist.get_rank())
+            time.sleep(0.6)
+            if dist.get_rank() == 0:
+                run.log_metrics({{"train/loss": 0.5}}, step=1)
+            dist.barrier()
+            run.close()
+            dist.destroy_process_group()
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAIAD_")}
+    env["NAIAD_MONITORING_INTERVAL"] = "0.2"
+    env["NAIAD_MONITORING_PER"] = "rank"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone", str(script)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = list(query.list_runs(store=store))
+    assert len(runs) == 1 and runs[0].startswith("torchrun-")
+    got = fields(store, runs[0])
+    for rank in (0, 1):
+        assert got[f"monitoring/rank{rank}/stdout"] == f"hello from {rank}"
+        assert f"monitoring/rank{rank}/cpu" in got and got[f"monitoring/rank{rank}/pid"] > 0
+    assert series(store, runs[0], "train/loss") == [(1.0, 0.5)]
+    assert got["sys/state"] == "inactive" and got["sys/failed"] is False

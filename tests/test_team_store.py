@@ -1,0 +1,119 @@
+"""The team store under real load and real faults: many writer processes, a reader, schema
+versions, and the PostgreSQL server going away mid-run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import naiad
+from naiad import query
+
+pytest.importorskip("psycopg")
+
+WRITER = textwrap.dedent("""
+    import sys, naiad
+    uri, rid, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    with naiad.Run(run_id=rid, experiment_name="load", store=uri) as run:
+        run["config/worker"] = rid
+        for s in range(steps):
+            run.log_metrics({"a": s * 0.5, "b": -s, "c": 1.0 / (s + 1)}, step=s)
+            if s % 100 == 0:
+                run.log_string_series({"log": f"step {s}"}, step=s)
+    print("done", rid)
+""")
+
+READER = textwrap.dedent("""
+    import sys, time, naiad
+    from naiad import query
+    uri, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+    reads = 0
+    while time.monotonic() < deadline:
+        query.fetch_runs_table(attributes=["config/worker"], store=uri)
+        reads += 1
+        time.sleep(0.05)
+    print("reads", reads)
+""")
+
+
+@pytest.mark.slow
+def test_sixteen_writers_and_a_reader_on_one_team_store(team_store_uri: str) -> None:
+    steps = 1500
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAIAD_")}
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, team_store_uri, "20"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, team_store_uri, f"w{i:02d}", str(steps)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(16)
+    ]
+    results = [w.communicate(timeout=300) for w in writers]
+    assert [w.returncode for w in writers] == [0] * 16, [err for _, err in results if err]
+    assert all(not err for _, err in results), [err for _, err in results if err]  # no warning either
+    out, _ = reader.communicate(timeout=120)
+    assert reader.returncode == 0 and int(out.split()[-1]) > 0
+    table = query.fetch_runs_table(attributes=["config/worker"], store=team_store_uri)
+    assert sorted(table["config/worker"]) == [f"w{i:02d}" for i in range(16)]
+    names = [f"w{i:02d}" for i in range(16)]
+    metrics = query.fetch_metrics(runs=names, attributes=["a", "b", "c"], store=team_store_uri)
+    assert len(metrics) == 16 * steps  # every point of every writer, none twice
+    for rid in ("w00", "w15"):
+        with naiad.Run(run_id=rid, store=team_store_uri, mode="read-only") as run:
+            values = run["b"].fetch_values()
+            assert values["step"].tolist() == [float(s) for s in range(steps)]
+            assert run["log"].fetch_last() == "step 1400" and run["sys/state"].fetch() == "inactive"
+    heads = query.list_experiments(store=team_store_uri)
+    assert heads == ["load"]
+    ids = sorted(query.fetch_runs_table(attributes=["sys/id"], store=team_store_uri)["sys/id"])
+    assert len(set(ids)) == 16  # one counter, no sys/id twice
+
+
+def test_a_newer_schema_is_refused_naming_both_versions(team_store_uri: str) -> None:
+    import psycopg
+
+    from naiad._storage._postgres import parse_uri
+
+    conninfo, schema = parse_uri(team_store_uri)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'UPDATE "{schema}".meta SET value = %s WHERE key = %s', ["99", "schema_version"])  # type: ignore[arg-type]
+    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 1"):
+        naiad.Run(store=team_store_uri)
+
+
+def test_the_writer_retries_while_the_server_is_away_and_loses_nothing(team_store_uri: str) -> None:
+    """Every server connection of the run is cut mid-run (as by a restart): logging goes on,
+    the writer reconnects, and every point logged before, during and after is stored."""
+    import psycopg
+
+    from naiad._storage._postgres import parse_uri
+
+    conninfo, _ = parse_uri(team_store_uri)
+    with (
+        naiad.Run(run_id="r", store=team_store_uri, on_error="raise") as run,
+        pytest.warns(naiad.NaiadWarning),
+    ):
+        for s in range(50):
+            run.log_metrics({"x": float(s)}, step=s)
+        run.wait()
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND usename = current_user"
+            )
+        for s in range(50, 100):
+            run.log_metrics({"x": float(s)}, step=s)
+            time.sleep(0.002)
+        run.wait()
+    with naiad.Run(run_id="r", store=team_store_uri, mode="read-only") as back:
+        assert back["x"].fetch_values()["value"].tolist() == [float(s) for s in range(100)]
