@@ -193,3 +193,4 @@ def series_frame(
             else pd.Categorical([])
         )
     return pd.DataFrame(data)
+

@@ -223,6 +223,10 @@ def run_detail(store: RunStore, project: str, run_id: str) -> dict[str, Any]:
         "sys_id": rec.sys_id,
         "experiment": rec.experiment,
         "state": _sys.display_state(state, failed is not None and bool(failed.value)),
+        "failed": failed is not None and bool(failed.value),
+        "failure": failure({f.path: f for f in fields})
+        if failed is not None and bool(failed.value)
+        else None,
         "fields": out_fields,
         "files": files,
         "string_series": strings,
@@ -238,6 +242,16 @@ def run_detail(store: RunStore, project: str, run_id: str) -> dict[str, Any]:
             ],
         },
     }
+
+
+def failure(fields: dict[str, FieldRecord]) -> dict[str, Any]:
+    """What ended a failed run: the stored traceback, else the exception's message."""
+    text = {}
+    for key, path in (("traceback", _sys.DIAGNOSTICS_TRACEBACK), ("exception", _sys.DIAGNOSTICS_EXCEPTION)):
+        f = fields.get(path)
+        if f is not None and f.type == FieldType.STRING and f.value:
+            text[key] = str(f.value)
+    return {"traceback": text.get("traceback"), "exception": text.get("exception")}
 
 
 def string_series(

@@ -118,20 +118,22 @@ def one_series(
                 }
             )
     forks = []
+    lo_fixed = None if lo is None else round(lo * STEP_SCALE)
+    hi_fixed = None if step_to is None else round(step_to * STEP_SCALE)
     for (parent, limit), (child, _) in itertools.pairwise(chain):
         if limit is None:
             continue
-        # where the marker goes: the last point at or before the fork step, in x units
-        at = int(np.searchsorted(steps, limit, side="right")) - 1 if x == "step" else -1
-        if x != "step":
-            before = np.flatnonzero(steps <= limit)
-            at = int(before[np.argmax(steps[before])]) if before.size else -1
+        # a fork outside the asked step range has no place on this chart: no marker, not one
+        # at the range's edge; inside it, the marker sits on the last point at or before it
+        inside = (lo_fixed is None or limit >= lo_fixed) and (hi_fixed is None or limit <= hi_fixed)
+        before = np.flatnonzero(steps <= limit) if inside else np.empty(0, np.int64)
+        at = int(before[np.argmax(steps[before])]) if before.size else -1
         forks.append(
             {
                 "step": limit / STEP_SCALE,
                 "parent": parent.custom_id,
                 "child": child.custom_id,
-                "x": float(xs[at]) if at >= 0 else None,
+                "x": (limit / STEP_SCALE if x == "step" else float(xs[at])) if at >= 0 else None,
                 "y": _floats(values[at : at + 1])[0] if at >= 0 else None,
             }
         )

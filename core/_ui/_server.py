@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from .._storage import RunStore
 from ..errors import FieldNotFound, FilterSyntaxError, NaiadError, RunNotFound
-from . import _data, _series
+from . import _data, _groups, _media, _series, _table, _views
 from ._security import Guard
 
 STATIC = Path(__file__).parent / "static"
@@ -56,6 +56,21 @@ class App:
     def projects(self) -> list[str]:
         return self.store.projects()
 
+    def table(self, q: dict[str, list[str]], project: str, paged: bool = True) -> dict[str, Any]:
+        """``/api/runs``: a page of the runs table (``col`` repeated, or ``columns`` as typed)."""
+        return _table.runs_table(
+            self.store,
+            project,
+            heads=_one(q, "heads", "1") == "1",
+            filter=_one(q, "filter"),
+            columns=[c for c in q["col"] if c] if "col" in q else _table.parse_columns(_one(q, "columns")),
+            sort=_one(q, "sort"),
+            ascending=_one(q, "asc", "0") == "1",
+            offset=(_int(q, "offset", 0) or 0) if paged else 0,
+            limit=_int(q, "limit", None) if paged else None,
+            runs=q.get("run"),
+        )
+
     # -- API -------------------------------------------------------------------------------------
     def api(self, route: str, q: dict[str, list[str]]) -> Any:
         project = _one(q, "project") or self.project
@@ -68,26 +83,7 @@ class App:
                 "version": _version(),
             }
         if route == "runs":
-            cols = _one(q, "columns")
-            columns: list[str] | str | None = None
-            if cols:
-                columns = (
-                    cols[1:-1]
-                    if len(cols) > 1 and cols.startswith("/") and cols.endswith("/")
-                    else [c.strip() for c in cols.split(",") if c.strip()]
-                )
-            return _data.runs_table(
-                store,
-                project,
-                heads=_one(q, "heads", "1") == "1",
-                filter=_one(q, "filter"),
-                columns=columns,
-                sort=_one(q, "sort"),
-                ascending=_one(q, "asc", "0") == "1",
-                offset=_int(q, "offset", 0) or 0,
-                limit=_int(q, "limit", None),
-                runs=q.get("run"),
-            )
+            return self.table(q, project)
         if route == "columns":
             return {"columns": _data.column_paths(store, project)}
         if route == "paths":
@@ -119,6 +115,26 @@ class App:
             )
         if route == "compare":
             return _data.compare(store, project, q.get("run", []))
+        if route == "media":
+            return {"media": _media.media_of(store, project, _need(q, "id"))}
+        if route == "gallery":
+            return _media.gallery(store, project, q.get("run", []))
+        if route == "histograms":
+            return _media.histograms(store, project, _need(q, "id"), _need(q, "path"))
+        if route == "groups":
+            return _groups.grouped(
+                store,
+                project,
+                q.get("run", []),
+                _need(q, "path"),
+                _need(q, "by"),
+                stitch=_one(q, "lineage", "1") == "1",
+                width=_int(q, "width", 300) or 300,
+                step_from=_float(q, "from"),
+                step_to=_float(q, "to"),
+            )
+        if route == "views":
+            return {"views": _views.list_views(store.root, project)}
         raise ApiError(404, f"No API endpoint '/api/{route}'.")
 
 
@@ -225,6 +241,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             if url.path == "/api/file":
                 self._file(q, cookie)
+            elif url.path == "/api/image":
+                self._image(q, cookie)
+            elif url.path == "/api/runs.csv":
+                self._csv(q, cookie)
             elif url.path.startswith("/api/"):
                 body = json.dumps(app.api(url.path[5:], q), allow_nan=False, separators=(",", ":")).encode()
                 self._send(200, body, "application/json", {"Set-Cookie": cookie})
@@ -245,8 +265,65 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._json_error(500, f"{type(e).__name__}: {e}", {})
 
     def do_POST(self) -> None:
+        """Only saving a named view writes anything; the store's data stay read-only."""
         self._head_done = True
-        self._send(405, b"naiad ui is read-only.", "text/plain; charset=utf-8")
+        app = self.server.app
+        url = urlsplit(self.path)
+        q = parse_qs(url.query, keep_blank_values=True)
+        verdict = app.guard.check(self.headers, q)  # type: ignore[arg-type]
+        if not verdict.ok:
+            self._send(verdict.status, verdict.reason.encode(), "text/plain; charset=utf-8")
+            return
+        if url.path != "/api/views":
+            self._send(405, b"naiad ui is read-only.", "text/plain; charset=utf-8")
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 < length <= 64 * 1024 or "json" not in (self.headers.get("Content-Type") or ""):
+                raise ApiError(400, "Send the view as a JSON body of at most 64 KiB.")
+            body = json.loads(self.rfile.read(length))
+            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+                raise ApiError(400, 'Send {"name": ..., "url": ...} (url null deletes the view).')
+            url_ = body.get("url")
+            views = _views.save_view(
+                app.store.root,
+                _one(q, "project") or app.project,
+                body["name"],
+                url_ if isinstance(url_, str) else None,
+            )
+            self._send(200, json.dumps({"views": views}).encode(), "application/json")
+        except ApiError as e:
+            self._json_error(e.status, str(e), e.extra)
+        except (NaiadError, ValueError) as e:
+            self._json_error(400, str(e), {})
+
+    def _image(self, q: dict[str, list[str]], cookie: str | None) -> None:
+        """An image file inline, typed by its first bytes; anything else is refused (415)."""
+        app = self.server.app
+        project = _one(q, "project") or app.project
+        sha, _, _size = _data.file_blob(
+            app.store, project, _need(q, "id"), _need(q, "path"), _float(q, "step")
+        )
+        with app.store.blobs.open(sha) as src:
+            body = src.read(_media.MAX_IMAGE_BYTES + 1)
+        ctype = _media.image_type(body[:16])
+        if ctype is None or len(body) > _media.MAX_IMAGE_BYTES:
+            raise ApiError(415, "Not an image the page shows inline (PNG, JPEG, GIF, WebP up to 32 MB).")
+        self._send(200, body, ctype, {"Set-Cookie": cookie, "Content-Disposition": "inline"})
+
+    def _csv(self, q: dict[str, list[str]], cookie: str | None) -> None:
+        """The runs table as shown (every row that matches, the columns on screen) as CSV."""
+        app = self.server.app
+        project = _one(q, "project") or app.project
+        table = app.table(q, project, paged=False)
+        name = f"naiad-{project}-{'experiments' if _one(q, 'heads', '1') == '1' else 'runs'}.csv"
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        self._send(
+            200,
+            _table.table_csv(table, _one(q, "heads", "1") == "1"),
+            "text/csv; charset=utf-8",
+            {"Set-Cookie": cookie, "Content-Disposition": f'attachment; filename="{safe}"'},
+        )
 
     def _json_error(self, status: int, message: str, extra: dict[str, Any]) -> None:
         body = json.dumps({"error": message, **extra}).encode()

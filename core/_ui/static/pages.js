@@ -11,51 +11,82 @@ async function showCompare() {
   window.naiadCompare = data;
   let re = null;
   try { re = S.compareFilter ? new RegExp(S.compareFilter) : null; } catch (e) { re = null; }
+  for (const r of data.rows) r.differs = r.values.some((v) => !same(v, r.values[0]));
   const rows = data.rows.filter((r) => (!S.onlyDiff || r.differs) && (!re || re.test(r.path))
     && (S.compareSys || !r.path.startsWith("sys/")));
   const head = el("tr", {}, el("th", { text: "Path" }), ...runs.map((r) => el("th", {},
     el("span", { class: "swatch", style: { background: S.selected.get(r).color } }),
-    el("a", { href: `#/run/${encodeURIComponent(r)}`, text: r }))));
+    el("a", { href: viewURL("run", r), text: r }))));
   const body = rows.map((r) => el("tr", { class: r.differs ? "differs" : "" },
     el("td", { class: "path", title: r.type, text: r.path }),
-    ...r.values.map((v) => el("td", { class: r.differs && fmt(v) !== common(r.values) ? "diff" : "", text: fmt(v) }))));
+    ...r.values.map((v) => el("td", { class: r.differs && !same(v, common(r.values)) ? "diff" : "", text: v === null || v === undefined ? "—" : fmt(v) }))));
   box.replaceChildren(el("div", { class: "muted small", text: `${rows.length} of ${data.rows.length} fields${S.onlyDiff ? " (differences only)" : ""}` }),
     el("table", { class: "compare" }, el("thead", {}, head), el("tbody", {}, ...body)));
 }
 
-function common(values) {  // the most frequent value of a row: the others are highlighted
-  const counts = new Map();
-  for (const v of values) counts.set(fmt(v), (counts.get(fmt(v)) || 0) + 1);
+function same(a, b) {  // equal as a person reads them: floats within rounding, sets in any order
+  if (a === b) return true;
+  if (typeof a === "number" && typeof b === "number") return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && [...a].sort().join("\u0000") === [...b].sort().join("\u0000");
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function common(values) {  // the value most runs share: the others are highlighted
   let best = null, n = 0;
-  for (const [k, c] of counts) if (c > n) { best = k; n = c; }
-  return n > 1 ? best : null;
+  for (const v of values) {
+    const c = values.filter((w) => same(v, w)).length;
+    if (c > n) { best = v; n = c; }
+  }
+  return n > 1 ? best : Symbol("none");
 }
 
 // -- run page --------------------------------------------------------------------------------
-async function showRun(id) {
+async function showRun(id, before) {
   const box = $("run");
+  if (!S.runPage || S.runPage.run !== id) $("view-run").scrollTop = 0;  // a new page opens at its top
   let d;
   try { d = await api("run", { id }); } catch (e) { box.replaceChildren(el("div", { class: "error", text: e.message })); return; }
+  if (S.runId !== id) return;
   S.runPage = d;
   window.naiadRun = d;
+  window.naiadMedia = {};
   const sys = d.fields.filter((f) => f.path.startsWith("sys/"));
   const user = d.fields.filter((f) => !f.path.startsWith("sys/"));
   const sel = S.selected.get(d.run);
+  const failure = d.failure ? el("div", { class: "panel failure", id: "failure" },
+    el("h2", { text: "This run failed" }),
+    el("pre", { class: "traceback", text: d.failure.traceback || d.failure.exception || "No exception was recorded (sys/failed is set)." })) : "";
+  const media = el("div", { class: "media-list" });
   box.replaceChildren(
     el("div", { class: "run-head" },
       el("h1", {}, el("span", { text: d.experiment || d.run }), el("span", { class: "muted", text: `  ${d.sys_id}` })),
-      el("div", { class: "muted" }, `run ${d.run}  `, stateDot(d.state, (sys.find((f) => f.path === "sys/failed") || {}).value)),
-      el("button", { class: "btn", text: sel ? "Charts" : "Chart this run", onclick: () => { select(d.run, true); location.hash = "#/charts"; } })),
+      el("div", { class: "muted" }, `run ${d.run}  `, stateDot(d.state)),
+      el("span", { class: "muted small", text: "j / k: next / previous run" }),
+      el("button", { class: "btn", text: sel ? "Charts" : "Chart this run", onclick: () => { select(d.run, true); go("charts"); } })),
+    failure,
     runLineage(d),
+    media,
     el("div", { class: "run-cols" },
       el("div", { class: "panel" }, el("h2", { text: "Fields" }), fieldTree(user)),
       el("div", { class: "side" },
         ...d.string_series.map((p) => consolePanel(d.run, p)),
         d.files.length ? el("div", { class: "panel" }, el("h2", { text: "Files" }), fileTable(d)) : "",
         el("div", { class: "panel" }, el("h2", { text: "sys" }), fieldTable(sys)))));
+  if (before !== "run") $("view-run").scrollTop = 0;
+  api("media", { id: d.run }).then((res) => {
+    if (S.runId !== id) return;
+    media.replaceChildren(...res.media.map((m) => mediaPanel(d.run, m)));
+  }).catch((e) => toast(e.message));
 }
 
-function runLink(id) { return el("a", { href: `#/run/${encodeURIComponent(id)}`, text: id }); }
+function neighbourRun(d) {  // j / k on a run page: the next or previous run of the table
+  const rows = S.table.rows.filter(Boolean);
+  const i = rows.findIndex((r) => r.run === S.runId);
+  const r = rows[i < 0 ? 0 : i + d];
+  if (r) go("run", r.run);
+}
+
+function runLink(id) { return el("a", { href: viewURL("run", id), text: id }); }
 
 function runLineage(d) {
   const L = d.lineage;

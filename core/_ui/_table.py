@@ -1,0 +1,306 @@
+"""The runs table the UI shows: one page at a time, sensible default columns, series aggregates.
+
+A page is found in two steps so that a 100,000-run project answers its first rows at once:
+the sorted run labels alone (``attributes=[]`` reads no field rows), then every field of the
+page's runs only. Columns are items of a list: an exact path, a ``/regex/`` over the paths of
+the page's runs, or ``min(path)`` / ``max(path)`` / ``last(path)`` of a float series (the
+filter grammar's names). Without columns the table picks a few useful ones
+(:func:`default_columns`); the page then sends those back explicitly for the next pages and
+live refreshes, so every row of one table has the same columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any
+
+from .._read import decode
+from .._storage import RunStore as SqliteStore
+from .._sys import display_state
+from .._types import FieldType, float_from_store
+from ._data import jsonable
+
+BASE_COLUMNS = [
+    "sys/custom_run_id",
+    "sys/experiment/name",
+    "sys/state",
+    "sys/tags",
+    "sys/failed",
+    "sys/forking/parent",
+    "sys/forking/step",
+    "sys/creation_time",
+]
+AGGREGATE = re.compile(r"^(last|min|max)\((.+)\)$")
+HYPER_NAMESPACES = ("config/", "params/", "parameters/", "hyperparams/", "args/", "training/hyperparams/")
+MAX_HYPER, MAX_METRICS = 8, 6
+_ATOMS = {
+    int(FieldType.FLOAT),
+    int(FieldType.INTEGER),
+    int(FieldType.BOOLEAN),
+    int(FieldType.STRING),
+    int(FieldType.DATETIME),
+    int(FieldType.STRING_SET),
+}
+# never a default column: content hashes, file names and locations, ids of other systems
+_NOT_DEFAULT = re.compile(
+    r"(?:^|/|_)(?:hash|sha\d*|md5|checksum|digest|path|file(?:name)?|dir|uuid|url)$", re.I
+)
+_HEXLIKE = re.compile(r"^[0-9a-f]{16,}$", re.I)
+
+
+def parse_columns(text: str | None) -> list[str] | None:
+    """The columns box: items separated by commas; ``/regex/`` items may hold commas."""
+    if text is None or not text.strip():
+        return None
+    items, i, n = [], 0, len(text)
+    while i < n:
+        while i < n and text[i] in " ,\t":
+            i += 1
+        if i >= n:
+            break
+        if text[i] == "/":  # a regex runs to the next "/" followed by a comma or the end
+            m = re.compile(r"/\s*(?:,|$)").search(text, i + 1)
+            end = m.start() if m else n
+            items.append(text[i : end + 1].strip())
+            i = m.end() if m else n
+        else:
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            items.append(text[i:end].strip())
+            i = end + 1
+    return [c for c in items if c]
+
+
+def is_regex_item(item: str) -> bool:
+    return len(item) > 2 and item.startswith("/") and item.endswith("/")
+
+
+def _labels(
+    store: SqliteStore,
+    project: str,
+    heads: bool,
+    filter: str | None,
+    sort: str,
+    ascending: bool,
+    stop: int | None,
+) -> list[str]:
+    """Sorted labels (run ids, or experiment names) of the selected runs, no field read."""
+    from .. import query
+
+    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+    frame = fetch(
+        filter=filter,
+        attributes=[],
+        sort_by=sort,
+        ascending=ascending,
+        limit=stop,
+        project=project,
+        store=store.root,
+    )
+    return [str(k) for k in frame.index]
+
+
+def count(store: SqliteStore, project: str, heads: bool, filter: str | None) -> int:
+    """How many rows the whole table has."""
+    from .. import query
+
+    lister = query.list_experiments if heads else query.list_runs
+    return len(lister(filter=filter, project=project, store=store.root))
+
+
+def _base(store: SqliteStore, project: str, heads: bool, labels: list[str], sort: str, asc: bool) -> Any:
+    from .. import query
+
+    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
+    return fetch(
+        labels, attributes=BASE_COLUMNS, sort_by=sort, ascending=asc, project=project, store=store.root
+    )
+
+
+def page_fields(
+    store: SqliteStore, project: str, run_ids: list[str]
+) -> dict[str, dict[str, tuple[int, Any, Any, Any]]]:
+    """Every field of these runs: ``{run id: {path: (type, value, min, max)}}`` (one query)."""
+
+    def read(conn: Any) -> list[tuple[str, str, int, Any, Any, Any]]:
+        return list(
+            conn.execute(
+                "SELECT r.custom_id, f.path, f.type, f.value, f.vmin, f.vmax FROM fields f "
+                "JOIN runs r ON r.id = f.run_id "
+                "WHERE r.project_id = (SELECT id FROM projects WHERE name = ?) "
+                "AND r.custom_id IN (SELECT value FROM json_each(?))",
+                (project, json.dumps(run_ids)),
+            )
+        )
+
+    out: dict[str, dict[str, tuple[int, Any, Any, Any]]] = {r: {} for r in run_ids}
+    # the series' min/max live beside the last value in SQLite; the store protocol has no call
+    # for them yet (field_rows returns the value only), so this reads the SQLite store directly
+    reader = getattr(store, "_read")  # noqa: B009 - not part of the RunStore protocol
+    for run, path, ftype, value, vmin, vmax in reader(read):
+        out[run][path] = (ftype, value, vmin, vmax)
+    return out
+
+
+def default_columns(fields: list[dict[str, tuple[int, Any, Any, Any]]]) -> list[str]:
+    """Key hyperparameters (those that differ first), then the last value of the main metrics."""
+    types: dict[str, int] = {}
+    values: dict[str, set[str]] = {}
+    for run in fields:
+        for path, (ftype, value, _, _) in run.items():
+            if path.startswith("sys/") or _NOT_DEFAULT.search(path):
+                continue
+            types.setdefault(path, ftype)
+            if (
+                ftype == FieldType.STRING
+                and isinstance(value, str)
+                and (_HEXLIKE.match(value) or "/" in value)
+            ):
+                types[path] = -1  # hashes and file locations make poor columns
+            values.setdefault(path, set()).add(repr(value))
+    hyper = [p for p, t in types.items() if t in _ATOMS]
+
+    def hyper_rank(p: str) -> tuple[int, int, str]:
+        namespaced = any(p.startswith(ns) or f"/{ns}" in p for ns in HYPER_NAMESPACES)
+        return (0 if len(values[p]) > 1 else 1, 0 if namespaced else 1, p)
+
+    hyper = sorted(hyper, key=hyper_rank)[:MAX_HYPER]
+    metrics = [p for p, t in types.items() if t == FieldType.FLOAT_SERIES]
+
+    def metric_rank(p: str) -> tuple[int, int, str]:
+        phase = next(
+            (i for i, k in enumerate(("val", "eval", "test", "train")) if f"{k}/" in p or p.startswith(k)), 4
+        )
+        name = next((i for i, k in enumerate(("loss", "acc", "f1", "error")) if k in p.rsplit("/", 1)[-1]), 4)
+        return (phase, name, p)
+
+    metrics = sorted(metrics, key=metric_rank)[:MAX_METRICS]
+    return [*sorted(hyper), *sorted(metrics)]
+
+
+def expand(columns: list[str], fields: list[dict[str, tuple[int, Any, Any, Any]]]) -> list[str]:
+    """``/regex/`` items replaced by the matching paths of the page's runs (sorted), in place."""
+    out: list[str] = []
+    paths = sorted({p for run in fields for p in run})
+    for item in columns:
+        if is_regex_item(item):
+            try:
+                pattern = re.compile(item[1:-1])
+            except re.error as e:
+                raise ValueError(f"Invalid regular expression {item!r} in the columns: {e}.") from None
+            out += [p for p in paths if pattern.search(p) and p not in BASE_COLUMNS]
+        else:
+            out.append(item)
+    return list(dict.fromkeys(out))
+
+
+def cell(entry: tuple[int, Any, Any, Any] | None, column: str) -> Any:
+    """One cell: an atom's value, a series' last value, or ``min(...)`` / ``max(...)`` of it."""
+    agg = AGGREGATE.match(column)
+    if entry is None:
+        return None
+    ftype, value, vmin, vmax = entry
+    if agg and agg.group(1) in ("min", "max"):
+        if ftype != FieldType.FLOAT_SERIES:
+            return None
+        return jsonable(vmin if agg.group(1) == "min" else vmax)
+    if ftype in (FieldType.FLOAT, FieldType.FLOAT_SERIES):
+        return jsonable(float_from_store(value) if isinstance(value, bytes) else value)
+    if ftype in _ATOMS:
+        return jsonable(decode(ftype, value))
+    if ftype in (FieldType.STRING_SERIES,):
+        return jsonable(value)
+    if ftype == FieldType.FILE:
+        meta = decode(ftype, value) or {}
+        return f"{meta.get('name') or 'file'} ({meta.get('size', 0)} B)"
+    return None  # file series, histograms, artifacts: shown on the run page
+
+
+def field_of(column: str) -> str:
+    agg = AGGREGATE.match(column)
+    return agg.group(2) if agg else column
+
+
+def runs_table(
+    store: SqliteStore,
+    project: str,
+    *,
+    heads: bool,
+    filter: str | None,
+    columns: list[str] | None,
+    sort: str | None,
+    ascending: bool,
+    offset: int = 0,
+    limit: int | None = None,
+    runs: list[str] | None = None,
+    with_total: bool = True,
+) -> dict[str, Any]:
+    """Rows ``offset`` … ``offset + limit`` of the runs (or experiments) table, and the total."""
+    sort_by = field_of(sort) if sort else "sys/creation_time"
+    filter = filter or None
+    if runs is not None:
+        labels = runs
+        total = None
+    else:
+        stop = None if limit is None else offset + limit
+        labels = _labels(store, project, heads, filter, sort_by, ascending, stop)[offset:]
+        total = len(labels) + offset if stop is None or len(labels) + offset < stop else None
+        if total is None and with_total:
+            total = count(store, project, heads, filter)
+    base = _base(store, project, heads, labels, sort_by, ascending) if labels else None
+    keys = [str(k) for k in base.index] if base is not None else []
+    if runs is None:  # keep the sorted order of the label query
+        order = {k: i for i, k in enumerate(labels)}
+        keys.sort(key=lambda k: order.get(k, len(order)))
+    get = (lambda c: base[c].astype(object).tolist()) if base is not None else (lambda c: [])
+    ids = [str(v) for v in get("sys/custom_run_id")]
+    by_key = {k: i for i, k in enumerate(str(k) for k in base.index)} if base is not None else {}
+    fields = page_fields(store, project, ids) if ids else {}
+    per_row = [fields.get(ids[by_key[k]], {}) for k in keys]
+    shown = expand(columns, per_row) if columns is not None else default_columns(per_row)
+    base_cols = {c: get(c) for c in BASE_COLUMNS} if base is not None else {}
+    rows = []
+    for key, own in zip(keys, per_row):
+        i = by_key[key]
+        b = {c: base_cols[c][i] for c in BASE_COLUMNS}
+        failed = b["sys/failed"] is True
+        step = b["sys/forking/step"]
+        rows.append(
+            {
+                "key": key,
+                "run": str(b["sys/custom_run_id"]),
+                "experiment": jsonable(b["sys/experiment/name"]),
+                "state": display_state(jsonable(b["sys/state"]), failed),
+                "tags": jsonable(b["sys/tags"]) or [],
+                "failed": failed,
+                "parent": jsonable(b["sys/forking/parent"]),
+                "fork_step": jsonable(step),
+                "created": jsonable(b["sys/creation_time"]),
+                "cells": [cell(own.get(field_of(c)), c) for c in shown],
+            }
+        )
+    types = {}
+    for own in per_row:
+        for c in shown:
+            entry = own.get(field_of(c))
+            if entry is not None and c not in types:
+                types[c] = FieldType(entry[0]).label
+    return {"columns": shown, "types": types, "rows": rows, "total": total, "offset": offset}
+
+
+def table_csv(table: dict[str, Any], heads: bool) -> bytes:
+    """A table as CSV: the name, state, parent and every shown column, as the page shows them."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["experiment" if heads else "run", "run", "state", "tags", "parent", "fork_step", *table["columns"]]
+    )
+    for r in table["rows"]:
+        cells = [";".join(v) if isinstance(v, list) else v for v in r["cells"]]
+        writer.writerow(
+            [r["key"], r["run"], r["state"], ";".join(r["tags"]), r["parent"], r["fork_step"], *cells]
+        )
+    return out.getvalue().encode()
