@@ -193,4 +193,3 @@ def series_frame(
             else pd.Categorical([])
         )
     return pd.DataFrame(data)
-
