@@ -49,7 +49,15 @@ def spawn(
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
     """Start ``_child.py MODE ARGS`` with piped stdout/stderr (and stdin when asked)."""
-    full_env = {**os.environ, "PYTHONWARNINGS": "default", **(env or {})}
+    # the children report acknowledged points on stdout, read by the parent up to the kill; console
+    # capture hands stdout lines over on a thread, so a SIGKILL could lose an already-printed ack
+    full_env = {
+        **os.environ,
+        "PYTHONWARNINGS": "default",
+        "NAIAD_CAPTURE_STDOUT": "0",
+        "NAIAD_CAPTURE_STDERR": "0",
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, str(CHILD), mode, *map(str, args)],
         text=True,
