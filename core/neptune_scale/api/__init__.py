@@ -1,0 +1,1 @@
+"""``neptune_scale.api``: where ``Run`` and ``SourceTrackingConfig`` are defined in neptune-scale."""
