@@ -173,7 +173,7 @@ class Run(AbstractContextManager["Run"]):
             on_error="raise",  # the layer applies Neptune's policy itself
             capture_stdout=None if enable_console_log_capture else False,
             capture_stderr=None if enable_console_log_capture else False,
-            capture_source=None if source_tracking_config is not None else False,
+            capture_source=source_tracking_config is not None,  # on by default, as in Neptune
         )
         self._project = self._naiad.project
         self._run_id: str = self._naiad.run_id
