@@ -31,6 +31,7 @@ from .. import NaiadError
 from .. import Run as NaiadRun
 from . import _convert
 from ._convert import check_dict, check_step
+from .exceptions import NeptuneUnableToLogData
 
 __all__ = ["Run", "SourceTrackingConfig"]
 
@@ -161,6 +162,8 @@ class Run(AbstractContextManager["Run"]):
         self._on_error = on_error_callback
         self._last_seen: dict[str, float] = {}
         self._warned_preview = False
+        # neptune-scale's switch: "raise" turns a dropped value into an error at the call
+        self._raise_drops = os.environ.get("NEPTUNE_LOG_FAILURE_ACTION", "drop") == "raise"
         self._naiad = NaiadRun(
             experiment_name=experiment_name,
             run_id=run_id,
@@ -373,6 +376,8 @@ class Run(AbstractContextManager["Run"]):
 
     # -- the layer's error policy ----------------------------------------------------------------
     def _drop(self, messages: list[str]) -> None:
+        if messages and self._raise_drops:
+            raise NeptuneUnableToLogData("; ".join(messages))
         for message in messages:
             logger.warning("Dropping value. %s.", message)
 

@@ -246,3 +246,36 @@ def test_create_project_and_fail_if_exists(env: Path) -> None:
         create_project("ws/proj", fail_if_exists=True)
     with pytest.raises(nx.NeptuneProjectInvalidName):
         create_project("a/b/c")
+
+
+def test_neptune_log_failure_action_raise_turns_drops_into_errors(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEPTUNE_LOG_FAILURE_ACTION", "raise")
+    with Run(run_id="strict") as run:
+        with pytest.raises(nx.NeptuneUnableToLogData, match="Config values"):
+            run.log_configs({"ok": 1, "bad": None})
+        run.log_configs({"ok": 2})
+    assert _read(env, "strict")["ok"] == 2
+
+
+def test_the_readme_example_runs_as_written(env: Path) -> None:
+    """The README's neptune_scale snippet forks, logs and reads back as it says."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### neptune_scale", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    with naiad.Run(run_id="seabird-1", experiment_name="seabird-lr", project="ws/proj", store=env) as parent:
+        for step in range(0, 700, 100):
+            parent.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)
+    exec(compile(code, "README.md", "exec"), {})
+    child = naiad.Run(run_id="seabird-3", project="ws/proj", store=env, mode="read-only")
+    try:
+        steps = child["train/loss"].fetch_values()["step"].tolist()
+        data = child.fetch()
+    finally:
+        child.close()
+    assert steps == [0, 100, 200, 300, 400, 500, 600, 601]
+    assert data["optimizer"] == {"name": "adamw", "lr": 3e-4}
+    assert data["layers"]["0"]["grad"]["counts"] == [5, 3]
+    assert data["model"]["card"]["mime"] == "text/markdown"
+    assert data["sys"]["forking"]["parent"] == "seabird-1"
