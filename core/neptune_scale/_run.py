@@ -211,28 +211,41 @@ class Run(AbstractContextManager["Run"]):
         preview_completion: float | None = None,
     ) -> None:
         """Append one point per metric at ``step``; a point out of order is dropped and reported."""
+        if not (
+            type(step) is int  # the training loop's call, checked in a few comparisons
+            and 0 <= step < _convert.MAX_STEP
+            and type(data) is dict
+            and timestamp is None
+            and preview is False
+            and preview_completion is None
+        ) and self._skip_metrics(data, step, timestamp, preview, preview_completion):
+            return
+        if self._is_closing:
+            return
+        try:
+            self._naiad.log_metrics(data, step, timestamp)
+        except NaiadError:
+            values, dropped = _convert.metrics(data)
+            self._drop(dropped)
+            self._each(values, lambda d: self._naiad.log_metrics(d, step, timestamp))
+
+    def _skip_metrics(
+        self, data: Any, step: Any, timestamp: Any, preview: Any, preview_completion: Any
+    ) -> bool:
+        """neptune-scale's checks of a ``log_metrics`` call; True for a preview (not stored)."""
         check_step(step, optional=True)
         check_dict("metrics", data)
-        ts = _verify_timestamp(timestamp)
+        _verify_timestamp(timestamp)
         _verify("preview", preview, (bool,))
         _verify("preview_completion", preview_completion, (float, type(None)))
         if not preview and preview_completion not in (None, 1.0):
             raise ValueError("preview_completion can only be specified for metric previews")
         if preview_completion is not None and not 0.0 <= preview_completion <= 1.0:
             raise ValueError("preview_completion must have a value between 0.0 and 1.0")
-        if self._is_closing:
-            return
-        if preview:
-            if not self._warned_preview:
-                self._warned_preview = True
-                logger.warning("naiad stores no metric previews: preview=True points are skipped.")
-            return
-        try:
-            self._naiad.log_metrics(data, step, ts)
-        except NaiadError:
-            values, dropped = _convert.metrics(data)
-            self._drop(dropped)
-            self._each(values, lambda d: self._naiad.log_metrics(d, step, ts))
+        if preview and not self._warned_preview:
+            self._warned_preview = True
+            logger.warning("naiad stores no metric previews: preview=True points are skipped.")
+        return bool(preview)
 
     def log_configs(self, data: Any = None, flatten: bool = False, cast_unsupported: bool = False) -> None:
         """Assign single values: a dict, a dataclass, or ``None`` (nothing)."""
