@@ -15,7 +15,6 @@ Where neptune-scale behaved differently, the difference lives here:
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import sys
 import time
@@ -32,10 +31,12 @@ from .. import Run as NaiadRun
 from . import _convert
 from ._convert import check_dict, check_step
 from .exceptions import NeptuneUnableToLogData
+from .util import envs
+from .util.logger import get_logger
 
 __all__ = ["Run", "SourceTrackingConfig"]
 
-logger = logging.getLogger("naiad.neptune_scale")
+logger = get_logger()
 UI_URL = "http://127.0.0.1:8765/"  # where `naiad ui` serves by default (its DEFAULT_PORT)
 MODES = {"async": "async", "offline": "offline", "disabled": "disabled"}
 ErrorCallback = Callable[[BaseException, "float | None"], None]
@@ -153,17 +154,17 @@ class Run(AbstractContextManager["Run"]):
         unknown = sorted(set(kwargs) - _KNOWN_KWARGS)
         if unknown:
             logger.warning("naiad.neptune_scale.Run ignores the argument(s) %s.", ", ".join(unknown))
-        mode = mode or os.environ.get("NEPTUNE_MODE") or None
+        mode = mode or os.environ.get(envs.MODE_ENV_NAME) or None
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)} (was {mode!r})")
-        self._project: str | None = project or os.environ.get("NEPTUNE_PROJECT") or None
+        self._project: str | None = project or os.environ.get(envs.PROJECT_ENV_NAME) or None
         self._experiment_name = experiment_name
         self._fork_step = fork_step
         self._on_error = on_error_callback
         self._last_seen: dict[str, float] = {}
         self._warned_preview = False
         # neptune-scale's switch: "raise" turns a dropped value into an error at the call
-        self._raise_drops = os.environ.get("NEPTUNE_LOG_FAILURE_ACTION", "drop") == "raise"
+        self._raise_drops = os.environ.get(envs.LOG_FAILURE_ACTION, "drop") == "raise"
         self._naiad = NaiadRun(
             experiment_name=experiment_name,
             run_id=run_id,

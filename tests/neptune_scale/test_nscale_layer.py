@@ -51,6 +51,10 @@ def test_public_names_and_submodules_match_neptune_scale() -> None:
     from naiad.neptune_scale.api.run import Run as ApiRun
     from naiad.neptune_scale.api.run import SourceTrackingConfig
     from naiad.neptune_scale.util import Daemon, get_logger
+    from naiad.neptune_scale.util.daemon import Daemon as DaemonToo
+    from naiad.neptune_scale.util.logger import get_logger as g2
+
+    assert DaemonToo is Daemon and g2 is get_logger
 
     assert ApiRun is Run and SourceTrackingConfig is neptune_scale.SourceTrackingConfig
     assert get_logger().name == "naiad.neptune_scale" and issubclass(Daemon, object)

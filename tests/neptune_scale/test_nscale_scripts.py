@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -254,3 +255,51 @@ def test_create_project_then_log_into_it(scripts: Scripts) -> None:
         loss = run["loss"].fetch_values()
     assert loss["value"].tolist() == [0.25, 0.125]
     assert data["lr"] == 0.1 and data["sys"]["tags"] == {"legacy-log"}
+
+
+def test_migrating_an_exported_history(scripts: Scripts) -> None:
+    """Runs copied from an export keep creation time, description, tags and timestamps."""
+    exported = [
+        {
+            "id": "abc123",
+            "name": "bright-river-1",
+            "created_at": "2024-05-01T10:00:00Z",
+            "notes": "baseline from the old tracker",
+            "group": "sweep-7",
+            "tags": ["imported"],
+            "config": {"lr": 0.01, "model": {"depth": 4, "act": None}},
+            "history": [
+                {"_step": 0, "_timestamp": 1714557600.0, "loss": 0.9, "acc": None},
+                {"_step": 1, "_timestamp": 1714557660.0, "loss": 0.7, "acc": 0.5},
+                {"_step": 1, "_timestamp": 1714557661.0, "loss": 0.6},
+                {"_step": 2, "_timestamp": 1714557720.0, "loss": 0.5, "acc": 0.6},
+            ],
+        }
+    ]
+    (scripts.cwd / "export.json").write_text(json.dumps(exported))
+    done = scripts.run("migrate_history.py", "export.json")
+    assert "Copied abc123 to team-alpha/imported" in done.stdout
+    assert "WARNINGS 1" in done.stdout  # the repeated step 1, reported to the callback
+    with scripts.stored("abc123", project="team-alpha/imported") as run:
+        data = run.fetch()
+        loss = run["loss"].fetch_values()
+    assert data["sys"]["description"] == "baseline from the old tracker"
+    assert data["sys"]["creation_time"] == datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+    assert data["sys"]["group_tags"] == {"sweep-7"} and data["sys"]["tags"] == {"imported"}
+    assert data["config"] == {"lr": 0.01, "model": {"depth": 4, "act": "None"}}
+    assert loss["value"].tolist() == [0.9, 0.7, 0.5]
+    assert [t.timestamp() for t in loss["timestamp"]] == [1714557600.0, 1714557660.0, 1714557720.0]
+    assert data["acc"] == 0.6
+
+
+def test_metrics_from_a_monitoring_thread_and_the_training_loop(scripts: Scripts) -> None:
+    """A background thread and the main thread log into one run; the fork continues both."""
+    scripts.run("system_monitor.py")
+    parent = [s for s, _ in scripts.series("monitored-parent", "runtime/monitoring/process/num_threads")]
+    assert parent == list(range(len(parent))) and len(parent) >= 2
+    child_own = scripts.series("monitored-child", "runtime/monitoring/process/rss_memory_MiB", lineage=False)
+    assert child_own[0][0] == 21 and all(v > 0 for _, v in child_own)
+    loss = scripts.series("monitored-child", "train/loss")
+    assert [s for s, _ in loss] == list(range(21)) + list(range(21, 51))
+    with scripts.stored("monitored-child") as run:
+        assert run.fetch()["runtime"]["details"]["hostname"] == "build-host"

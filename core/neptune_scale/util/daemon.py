@@ -1,16 +1,10 @@
-"""``neptune_scale.util``: ``get_logger`` and ``Daemon``, the two names neptune-scale exported."""
+"""``neptune_scale.util.daemon``: ``Daemon``, a thread that works every few seconds."""
 
 from __future__ import annotations
 
-import logging
 import threading
 
-__all__ = ["Daemon", "get_logger"]
-
-
-def get_logger() -> logging.Logger:
-    """The logger the compatibility layer reports to (``naiad.neptune_scale``)."""
-    return logging.getLogger("naiad.neptune_scale")
+__all__ = ["Daemon"]
 
 
 class Daemon(threading.Thread):
