@@ -303,3 +303,21 @@ def test_metrics_from_a_monitoring_thread_and_the_training_loop(scripts: Scripts
     assert [s for s, _ in loss] == list(range(21)) + list(range(21, 51))
     with scripts.stored("monitored-child") as run:
         assert run.fetch()["runtime"]["details"]["hostname"] == "build-host"
+
+
+def test_a_transformers_callback_written_for_neptune_scale(scripts: Scripts) -> None:
+    """A Trainer's arguments land flattened under config/, its loss and eval metrics as series."""
+    pytest.importorskip("transformers")
+    done = scripts.run("transformers_callback.py")
+    with scripts.stored("tiny-bert-1") as run:
+        data = run.fetch()
+        loss = run["train/loss"].fetch_values()
+        eval_loss = run["eval/eval_loss"].fetch_values()
+    assert data["config"]["max_steps"] == 6 and data["config"]["logging_steps"] == 1
+    assert data["config"]["eval_strategy"] == "steps"
+    assert isinstance(data["config"]["output_dir"], str)
+    assert loss["step"].tolist() == [1, 2, 4, 5]  # the callback skips logs of evaluating steps
+    assert eval_loss["step"].tolist() == [3, 6]
+    assert data["train"]["train_runtime"] > 0  # the end-of-training summary, at step 6
+    assert "Dropping value" not in done.stderr
+    assert data["sys"]["experiment"]["name"] == "tiny-bert-sft"
