@@ -23,9 +23,9 @@ PROJECT = "team-alpha/seabird"
 class Scripts:
     """Runs scripts from ``scripts/`` in one working directory against one store."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, store: Path | str | None = None) -> None:
         self.cwd = cwd
-        self.store = cwd / "store"
+        self.store: Path | str = cwd / "store" if store is None else store
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NAIAD_", "NEPTUNE_"))}

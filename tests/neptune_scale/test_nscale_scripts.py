@@ -227,8 +227,8 @@ def test_console_capture_and_source_tracking_off(scripts: Scripts) -> None:
 def test_neptune_mode_offline_then_naiad_sync(scripts: Scripts) -> None:
     """NEPTUNE_MODE=offline keeps the data out of the store until `naiad sync` replays it."""
     scripts.run("offline.py", NEPTUNE_MODE="offline")
-    assert not (scripts.store / "naiad.db").exists()
-    assert [p.suffix for p in (scripts.store / "offline").iterdir()] == [".naiad-journal"]
+    assert not (Path(scripts.store) / "naiad.db").exists()
+    assert [p.suffix for p in (Path(scripts.store) / "offline").iterdir()] == [".naiad-journal"]
     subprocess.run(
         [sys.executable, "-m", "naiad._cli", "sync", "--store", str(scripts.store)],
         check=True,
@@ -243,7 +243,7 @@ def test_neptune_mode_offline_then_naiad_sync(scripts: Scripts) -> None:
 def test_neptune_mode_disabled_stores_nothing(scripts: Scripts) -> None:
     """NEPTUNE_MODE=disabled runs the script and writes no run."""
     scripts.run("offline.py", NEPTUNE_MODE="disabled", RUN_ID="disabled-1")
-    assert not scripts.store.exists() or query.list_runs(project=PROJECT, store=scripts.store) == []
+    assert not Path(scripts.store).exists() or query.list_runs(project=PROJECT, store=scripts.store) == []
 
 
 def test_create_project_then_log_into_it(scripts: Scripts) -> None:
@@ -321,3 +321,16 @@ def test_a_transformers_callback_written_for_neptune_scale(scripts: Scripts) -> 
     assert data["train"]["train_runtime"] > 0  # the end-of-training summary, at step 6
     assert "Dropping value" not in done.stderr
     assert data["sys"]["experiment"]["name"] == "tiny-bert-sft"
+
+
+def test_scripts_log_into_the_team_store_from_naiad_configuration(
+    tmp_path: Path, team_store_uri: str
+) -> None:
+    """NAIAD_STORE=postgresql://... takes the same scripts, files included, with no code change."""
+    team = Scripts(tmp_path, store=team_store_uri)
+    team.run("quickstart.py")
+    team.run("files.py")
+    assert [s for s, _ in team.series("quickstart-1", "train/metrics/loss")] == list(range(1, 51))
+    with team.stored("files-1") as run:
+        summary = run["model/summary"].download(tmp_path / "summary.txt")
+    assert Path(str(summary)).read_bytes() == b"Linear(8 -> 1)\n"
