@@ -77,16 +77,27 @@ def _is_string_set(value: Any) -> bool:
     return isinstance(value, (list, set, tuple, frozenset)) and all(isinstance(x, str) for x in value)
 
 
+def _string_keys(data: Mapping[Any, Any], dropped: list[str]) -> list[tuple[str, Any]]:
+    """The items with a ``str`` path; the others are dropped, as neptune-scale dropped them."""
+    items = []
+    for key, value in data.items():
+        if isinstance(key, str):
+            items.append((key, value))
+        else:
+            dropped.append(f"Field paths must be strings (got `{key!r}`)")
+    return items
+
+
 def configs(data: Mapping[str, Any], cast_unsupported: bool) -> tuple[dict[str, Any], list[str]]:
     """Config values naiad stores, and a message per value dropped."""
     out: dict[str, Any] = {}
     dropped: list[str] = []
-    for key, raw in data.items():
+    for key, raw in _string_keys(data, dropped):
         value = scalar(raw)
         if isinstance(value, _CONFIG_TYPES) or _is_string_set(value):
-            out[str(key)] = value
+            out[key] = value
         elif cast_unsupported:
-            out[str(key)] = "" if value is None else str(value)
+            out[key] = "" if value is None else str(value)
         else:
             dropped.append(
                 "Config values must be float, bool, int, str, datetime, list, set or tuple "
@@ -99,7 +110,7 @@ def metrics(data: Mapping[str, Any]) -> tuple[dict[str, float], list[str]]:
     """Metric values as floats (``float(value)``, as neptune-scale did), and drops."""
     out: dict[str, float] = {}
     dropped: list[str] = []
-    for key, raw in data.items():
+    for key, raw in _string_keys(data, dropped):
         try:
             out[key] = float(raw)
         except (ValueError, TypeError, OverflowError):
@@ -110,7 +121,7 @@ def metrics(data: Mapping[str, Any]) -> tuple[dict[str, float], list[str]]:
 def strings(data: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     out: dict[str, str] = {}
     dropped: list[str] = []
-    for key, value in data.items():
+    for key, value in _string_keys(data, dropped):
         if isinstance(value, str):
             out[key] = value
         else:
@@ -122,7 +133,7 @@ def histograms(data: Mapping[str, Any]) -> tuple[dict[str, NaiadHistogram], list
     """:class:`types.Histogram` values as naiad's, checked as neptune-scale checked them."""
     out: dict[str, NaiadHistogram] = {}
     dropped: list[str] = []
-    for key, value in data.items():
+    for key, value in _string_keys(data, dropped):
         if not isinstance(value, (Histogram, NaiadHistogram)):
             dropped.append(f"Histogram values must be of type Histogram (got `{key}`:`{value!r}`)")
             continue
@@ -147,6 +158,8 @@ def _histogram(h: Histogram | NaiadHistogram) -> NaiadHistogram:
         raise ValueError("Histogram takes either counts or densities, not both or neither")
     if h.counts is not None:
         counts = h.counts_as_list()
+        if not all(isinstance(c, int) or (isinstance(c, float) and c.is_integer()) for c in counts):
+            raise ValueError("Histogram counts must be whole numbers; use densities for fractions")
         if len(counts) != len(edges) - 1:
             raise ValueError(
                 f"Histogram has {len(edges)} bin edges for {len(counts)} counts; it needs one more edge"
@@ -164,7 +177,7 @@ def files(data: Mapping[str, Any]) -> tuple[dict[str, NaiadFile], list[str]]:
     """Paths, bytes, file objects and :class:`types.File` as naiad files; skipped ones' reasons."""
     out: dict[str, NaiadFile] = {}
     skipped: list[str] = []
-    for key, value in data.items():
+    for key, value in _string_keys(data, skipped):
         try:
             out[key] = _file(value)
         except (TypeError, ValueError, OSError) as e:

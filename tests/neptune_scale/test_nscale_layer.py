@@ -283,3 +283,34 @@ def test_the_readme_example_runs_as_written(env: Path) -> None:
     assert data["layers"]["0"]["grad"]["counts"] == [5, 3]
     assert data["model"]["card"]["mime"] == "text/markdown"
     assert data["sys"]["forking"]["parent"] == "seabird-1"
+
+
+def test_histogram_checks_drop_what_neptune_refused(env: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, "naiad.neptune_scale"), Run(run_id="hist") as run:
+        run.log_histograms(
+            {
+                "fractional": Histogram(bin_edges=[0, 1], counts=[1.5]),
+                "nan_edge": Histogram(bin_edges=[0, float("nan")], counts=[1]),
+                "decreasing": Histogram(bin_edges=[1, 0], counts=[1]),
+                "both": Histogram(bin_edges=[0, 1], counts=[1], densities=[1.0]),
+                "too_many": Histogram(bin_edges=list(range(600)), counts=[1] * 599),
+                "not_a_histogram": [1, 2],
+                "whole_floats": Histogram(bin_edges=[0, 1, 2], counts=[2.0, 3.0]),
+            },
+            step=0,
+        )
+    data = _read(env, "hist")
+    assert data["whole_floats"]["counts"] == [2, 3]
+    assert not {"fractional", "nan_edge", "decreasing", "both", "too_many", "not_a_histogram"} & set(data)
+    assert caplog.text.count("Dropping value.") == 6
+
+
+def test_paths_that_are_not_strings_are_dropped(env: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, "naiad.neptune_scale"), Run(run_id="keys") as run:
+        run.log_metrics({1: 0.5, "ok/metric": 0.25}, step=0)  # type: ignore[dict-item]
+        run.log_configs({2: "x", "ok/config": "y"})
+        run.log_string_series({3: "x", "ok/text": "z"}, step=0)  # type: ignore[dict-item]
+    data = _read(env, "keys")
+    assert data["ok"] == {"metric": 0.25, "config": "y", "text": "z"}
+    assert not {"1", "2", "3"} & set(data)
+    assert caplog.text.count("Field paths must be strings") == 3
