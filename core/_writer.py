@@ -43,6 +43,7 @@ MAX_QUEUE = 50_000  # ops; back-pressure beyond this (about 500,000 points of 10
 # loop's few steps a second) thus costs one transaction a second, not ten.
 COMMIT_OPS = 2_000
 MAX_LATENCY_S = 1.0
+PING_S = 5.0  # sys/ping_time and sys/running_time advance at least this often while a run is open
 LOCK_PATIENCE_S = 30.0  # a write lock held longer by another process is a fault, not contention
 CLOSE_FAULT_GRACE_S = 10.0  # close() without a timeout retries a failing store this long
 _POLL_S = 0.05
@@ -238,8 +239,11 @@ class Writer:
         if stopping and not self._closing_queued:
             self._pending += self._closing_ops(now)
             self._closing_queued = True
-        elif self.fault is None and now - self._last_ping >= 5.0:
+        elif self.fault is None and now - self._last_ping >= PING_S:
             self._pending += self._ping_ops(now)
+            # only a ping moves the ping clock: frequent commits of logged data must not hold
+            # back sys/ping_time and sys/running_time (they would freeze while the run logs)
+            self._last_ping = now
         if self._pending:
             try:
                 self._commit(now, closing=stopping)
@@ -285,7 +289,6 @@ class Writer:
         # deleted while this batch was being written: it went into the unlinked file, so keep
         # it; the retry writes it again into the re-created database
         self.store.check_alive()
-        self._last_ping = now
         self._last_commit = time.monotonic()
         self._reported_drops = dropped
         self.written_ops += len(self._pending)

@@ -7,6 +7,7 @@ Each test reproduces one attack a hostile (or merely unlucky) user tried, with r
 from __future__ import annotations
 
 import http.client
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -260,3 +261,23 @@ def test_a_catastrophic_regex_in_a_filter_cannot_block_the_query(tmp_path: Path)
     with pytest.raises(_regex.RegexError):
         _regex._python("(a+)+$")
     assert _regex._python("a+b*").search("xaab")
+
+
+def test_running_time_and_heartbeat_advance_while_a_run_logs_without_pause(tmp_path: Path) -> None:
+    """A run committing every second still refreshes sys/running_time and sys/ping_time every 5 s."""
+    store = tmp_path / "store"
+    with naiad.Run(run_id="busy", store=store, capture_stdout=False, capture_stderr=False) as run:
+        started = time.monotonic()
+        step = 0
+        while time.monotonic() - started < 6.5:
+            step += 1
+            run.log_metrics({"train/loss": 1.0 / step}, step=step)
+            time.sleep(0.01)
+        assert run.wait()
+        reader = naiad.Run(run_id="busy", store=store, mode="read-only")
+        running_time = reader["sys/running_time"].fetch()
+        ping_age = datetime.now(timezone.utc) - reader["sys/ping_time"].fetch().astimezone(timezone.utc)
+        reader.close()
+    # frozen at about 1 s (the first commit) before the fix, while the run logged for 6.5 s
+    assert running_time >= 5.0
+    assert ping_age.total_seconds() < 5.0
