@@ -108,12 +108,6 @@ def safe_filename(stem: str, stored_name: str) -> str:
     return base + (ext if ext.startswith(".") and len(ext) > 1 else "")
 
 
-def step_text(fixed: int) -> str:
-    """A fixed-point step as exact text (``1000001``, ``2.5``): no two steps share one name."""
-    whole, frac = divmod(fixed, 1_000_000)
-    return str(whole) if not frac else f"{whole}.{frac:06d}".rstrip("0")
-
-
 def unique_path(target: Path, taken: set[Path]) -> Path:
     """``target``, or ``target`` with ``-2``, ``-3``... before its suffix when already taken."""
     candidate, n = target, 1

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._files import File, download_target, safe_filename, step_text, write_blob
+from ._files import File, download_target, safe_filename, write_blob
 from ._read import Lineage, decode, float_series, other_series, series_frame
-from ._types import FieldType
+from ._types import FieldType, step_text
 from .errors import FieldValueError
 
 if TYPE_CHECKING:

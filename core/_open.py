@@ -8,9 +8,13 @@ opens the store named by the settings through :func:`naiad._storage.open_store`.
 
 from __future__ import annotations
 
+import platform
+
+from . import _sys
 from ._settings import Settings
-from ._storage import RunRecord, RunStore, journal_dir, open_journal, open_store
-from ._types import STEP_SCALE, fixed_step
+from ._storage import RunRecord, RunSpec, RunStore, journal_dir, open_journal, open_store
+from ._types import STEP_SCALE, check_string, fixed_step
+from .errors import RunNotFound
 
 
 def fork_step_of(fork_run_id: str | None, fork_step: int | float | None) -> int | None:
@@ -32,6 +36,41 @@ def store_for(settings: Settings, custom_id: str) -> RunStore:
         name = f"{settings.project}--{custom_id}.naiad-journal"
         return open_journal(journal_dir(location) / _safe(name))
     return open_store(location, create=settings.mode != "read-only", blobs=settings.blobs)
+
+
+def run_spec(
+    settings: Settings,
+    custom_id: str,
+    fork: tuple[str | None, int | None],
+    created: float,
+    tags: list[str],
+    description: str | None,
+    inherit_configs: bool,
+) -> RunSpec:
+    """What the store creates (or finds) for this run: ids, lineage and the initial ``sys``."""
+    return RunSpec(
+        project=settings.project,
+        custom_id=custom_id,
+        experiment=settings.experiment_name,
+        fork_parent=fork[0],
+        fork_step=fork[1],
+        creation_time=created,
+        owner=settings.owner,
+        hostname=platform.node(),
+        tags=tuple(tags),
+        description=None if description is None else check_string(_sys.DESCRIPTION, description),
+        inherit_configs=inherit_configs,
+        allow_missing_parent=settings.mode == "offline",
+    )
+
+
+def existing(store: RunStore, project: str, custom_id: str) -> RunRecord:
+    """The run a reader opens; RunNotFound (and the store closed) when there is none."""
+    record = store.find_run(project, custom_id)
+    if record is None:
+        store.close()
+        raise RunNotFound(f"No run '{custom_id}' in project '{project}' of the store at {store.uri}.")
+    return record
 
 
 def check_resume(store: RunStore, rec: RunRecord, fork_run_id: str | None, fork_step: int | None) -> None:

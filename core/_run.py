@@ -10,29 +10,26 @@ float keys as a recent call at a later integer step costs a type check of the va
 from __future__ import annotations
 
 import os
-import platform
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _capture, _lifecycle, _open, _sys
-from ._engine import _FLOAT_ONLY, _strings, _time
+from ._engine import _FLOAT_ONLY, _strings, _time, check_configs
 from ._fields import FieldState
 from ._read import Lineage
 from ._reads import RunReads
 from ._settings import Settings, resolve
-from ._storage import RunRecord, RunSpec, RunStore
+from ._storage import RunRecord, RunStore
 from ._types import (
     MAX_STEP,
     FieldType,
     Histogram,
-    check_string,
-    is_namespace_value,
     whole_step_fixed,
 )
 from ._writer import MAX_QUEUE, Writer
-from .errors import FieldValueError, NaiadWarning, RunNotFound
+from .errors import NaiadWarning
 
 if TYPE_CHECKING:
     from ._handle import Handle
@@ -134,28 +131,17 @@ class Run(RunReads):
             return
         self._store = _open.store_for(settings, custom_id)
         if self.mode == "read-only":
-            record = self._store.find_run(settings.project, custom_id)
-            if record is None:
-                self._store.close()
-                raise RunNotFound(
-                    f"No run '{custom_id}' in project '{settings.project}' of the store at {self._store.uri}."
-                )
-            self._record = record
+            self._record = _open.existing(self._store, settings.project, custom_id)
             self._load_fields()
             return
-        self._spec = RunSpec(
-            project=settings.project,
-            custom_id=custom_id,
-            experiment=settings.experiment_name,
-            fork_parent=fork_run_id,
-            fork_step=fork_whole,
-            creation_time=created,
-            owner=settings.owner,
-            hostname=platform.node(),
-            tags=tuple(_strings(_sys.TAGS, tags)),
-            description=None if description is None else check_string(_sys.DESCRIPTION, description),
-            inherit_configs=inherit_configs,
-            allow_missing_parent=self.mode == "offline",
+        self._spec = _open.run_spec(
+            settings,
+            custom_id,
+            (fork_run_id, fork_whole),
+            created,
+            _strings(_sys.TAGS, tags),
+            description,
+            inherit_configs,
         )
         try:
             self._record = self._store.open_run(self._spec)
@@ -231,16 +217,7 @@ class Run(RunReads):
         self, data: Mapping[str, Any], flatten: bool = False, cast_unsupported: bool = False
     ) -> None:
         """Assign each value of ``data``; with ``flatten=True`` nested dicts become namespaces."""
-        if not isinstance(data, Mapping):
-            raise FieldValueError(f"log_configs takes a dict, not {type(data).__name__}.")
-        if not flatten:
-            for key, value in data.items():
-                if is_namespace_value(value):
-                    raise FieldValueError(
-                        f"Value at '{key}' is a nested {type(value).__name__}; pass flatten=True "
-                        "to store it as a namespace.",
-                        str(key),
-                    )
+        check_configs(data, flatten)
         self._assign("", data, cast_unsupported=cast_unsupported)
 
     def log_string_series(

@@ -54,6 +54,11 @@ class FieldType(enum.IntEnum):
         """A single value (not a series): what a fork copies and a runs table shows."""
         return self not in _SERIES
 
+    @property
+    def is_value(self) -> bool:
+        """An atom holding a plain value (not a file or artifact): a table cell, a hyperparameter."""
+        return self.is_atom and self not in (FieldType.FILE, FieldType.ARTIFACT)
+
 
 _LABELS = {
     FieldType.FLOAT: "Float",
@@ -334,3 +339,9 @@ def flatten(prefix: str, value: Any, depth: int = 0) -> Iterator[tuple[str, Any]
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def step_text(fixed: int) -> str:
+    """A fixed-point step as exact text (``1000001``, ``2.5``): no two steps share one name."""
+    whole, frac = divmod(fixed, STEP_SCALE)
+    return str(whole) if not frac else f"{whole}.{frac:06d}".rstrip("0")

@@ -43,11 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import _filter, _regex, _sys
 from . import _query_frames as _frames
-from ._files import safe_filename, step_text, unique_path, write_blob
+from ._files import safe_filename, unique_path, write_blob
 from ._read import Lineage, decode, float_series, lineage, other_series
 from ._settings import resolve
 from ._storage import RunSelection, RunStore, open_store
-from ._types import STEP_SCALE, FieldType
+from ._types import STEP_SCALE, FieldType, step_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,17 +67,6 @@ PathLike = str | os.PathLike[str] | None
 StoreArg = str | os.PathLike[str] | RunStore | None  # a location, or an open store (kept open)
 DEFAULT_COLUMNS = (_sys.NAME, _sys.STATE, _sys.CREATION_TIME)
 _REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
-_TABLE_TYPES = frozenset(
-    {
-        FieldType.FLOAT,
-        FieldType.INTEGER,
-        FieldType.BOOLEAN,
-        FieldType.STRING,
-        FieldType.DATETIME,
-        FieldType.STRING_SET,
-        FieldType.FLOAT_SERIES,
-    }
-)
 
 
 def is_regex(name: str) -> bool:
@@ -331,7 +320,9 @@ def _default_column(path: str, ftype: int, pattern: _regex.Pattern | None) -> bo
     """Whether a path becomes a column: it matches the regex, or (no regex) it is a default."""
     if pattern is not None:
         return pattern.search(path) is not None
-    return path in DEFAULT_COLUMNS or (not _sys.is_sys(path) and ftype in _TABLE_TYPES)
+    return path in DEFAULT_COLUMNS or (
+        not _sys.is_sys(path) and (FieldType(ftype).is_value or ftype == FieldType.FLOAT_SERIES)
+    )
 
 
 def _compile_regex(text: str, what: str) -> _regex.Pattern:

@@ -76,6 +76,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import _sys
 from ._files import File
 from ._run import Run
 from ._settings import _ENV, Settings, file_settings, resolve
@@ -534,7 +535,7 @@ class TrainingLog:
         )
 
     def failed(self, exc: BaseException | None = None) -> None:
-        self._guard("sys/failed", self.run.mark_failed, exc)
+        self._guard(_sys.FAILED, self.run.mark_failed, exc)
 
     # -- media ------------------------------------------------------------------------------------
     def image(self, key: str, image: Any, step: int | float) -> None:

@@ -167,6 +167,25 @@ def test_series_reads_take_a_step_range_and_a_tail(backend: RunStore) -> None:
     assert backend.find_run_by_sys_id("p", run.sys_id) == backend.find_run("p", "a")
 
 
+def test_field_rows_and_series_extremes_of_many_runs(backend: RunStore) -> None:
+    """What a runs table reads in two calls: every field of a page of runs, then min/max."""
+    a, b = backend.open_run(spec("a")), backend.open_run(spec("b"))
+    nan = float("nan")
+    backend.write_batch(
+        a.pk,
+        [
+            Assign("lr", int(FieldType.FLOAT), 0.1),
+            Floats("loss", array("q", [0, 1, 2]), array("d", [0.5, nan, -2.0]), array("d", [1.0] * 3)),
+        ],
+    )
+    backend.write_batch(b.pk, [Floats("loss", array("q", [0]), array("d", [nan]), array("d", [1.0]))])
+    rows = {(pk, path) for pk, path, _, _ in backend.field_rows([a.pk, b.pk]) if not path.startswith("sys/")}
+    assert rows == {(a.pk, "lr"), (a.pk, "loss"), (b.pk, "loss")}
+    extremes = {(pk, path): (lo, hi) for pk, path, lo, hi in backend.series_extremes([a.pk, b.pk])}
+    assert extremes == {(a.pk, "loss"): (-2.0, 0.5), (b.pk, "loss"): (None, None)}  # NaN is no extreme
+    assert backend.series_extremes([a.pk]) == [(a.pk, "loss", -2.0, 0.5)]
+
+
 def test_sessions_decide_the_state(backend: RunStore) -> None:
     run = backend.open_run(spec("a"))
     session = backend.open_session(run.pk, "h", 1, 100.0)

@@ -36,8 +36,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--columns",
         action="append",
         metavar="PATHS",
-        help="table columns (comma-separated paths or regexes; default: sys/name, "
-        "sys/state, sys/creation_time and every non-sys value)",
+        help="table columns (comma-separated paths or regexes; default: "
+        f"{_sys.NAME}, {_sys.STATE}, {_sys.CREATION_TIME} and every non-sys value)",
     )
     export.add_argument(
         "--metrics", metavar="REGEX", help="export the float series whose path matches REGEX ('.*' for all)"

@@ -378,6 +378,15 @@ class MemoryStore:
                 if (wanted is None or p in wanted) and (ftype is None or f.type == ftype)
             ]
 
+    def series_extremes(self, run_pks: Sequence[int]) -> list[tuple[int, str, float | None, float | None]]:
+        with self._lock:
+            return [
+                (pk, p, f.vmin, f.vmax)
+                for pk in run_pks
+                for p, f in self._fields.get(pk, {}).items()
+                if f.type == FieldType.FLOAT_SERIES
+            ]
+
     def chunks(
         self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
     ) -> list[Chunk]:

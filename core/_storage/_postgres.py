@@ -644,6 +644,14 @@ class PostgresStore:
 
         return self._retry(read)
 
+    def series_extremes(self, run_pks: Sequence[int]) -> list[tuple[int, str, float | None, float | None]]:
+        def read(conn: psycopg.Connection[Any]) -> list[tuple[int, str, float | None, float | None]]:
+            sql = "SELECT run_id, path, vmin, vmax FROM fields WHERE run_id = ANY(%s) AND type = %s"
+            params = [list(run_pks), int(FieldType.FLOAT_SERIES)]
+            return [(int(r[0]), str(r[1]), r[2], r[3]) for r in conn.cursor(binary=True).execute(sql, params)]
+
+        return self._retry(read)
+
     def chunks(
         self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
     ) -> list[Chunk]:

@@ -101,6 +101,11 @@ class RunStore(Protocol):
         or of one type only."""
         ...
 
+    def series_extremes(self, run_pks: Sequence[int]) -> list[tuple[int, str, float | None, float | None]]:
+        """(run pk, path, min, max) of every float series of these runs (NaN is no extreme;
+        None while a series holds no other value)."""
+        ...
+
     def chunks(
         self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
     ) -> list[Chunk]:

@@ -725,6 +725,18 @@ class SqliteStore:
 
         return self._read(read)
 
+    def series_extremes(self, run_pks: Sequence[int]) -> list[tuple[int, str, float | None, float | None]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[int, str, float | None, float | None]]:
+            sql = (
+                "SELECT run_id, path, vmin, vmax FROM fields "
+                "WHERE run_id IN (SELECT value FROM json_each(?)) AND type = ?"
+            )
+            params = (json.dumps(list(run_pks)), int(FieldType.FLOAT_SERIES))
+            rows: list[tuple[int, str, float | None, float | None]] = conn.execute(sql, params).fetchall()
+            return rows
+
+        return self._read(read)
+
     def close(self) -> None:
         with self._lock:
             conns, self._all = self._all, []

@@ -20,7 +20,6 @@ BASE_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.EXPERIMENT_NAME, _sys.STATE, _sys.TAGS,
 DEFAULT_COLUMNS = [_sys.ID, _sys.CREATION_TIME, _sys.OWNER]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
 MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
-_ATOMS = {t for t in FieldType if t.is_atom and t not in (FieldType.FILE, FieldType.ARTIFACT)}
 
 
 def jsonable(value: Any) -> Any:
@@ -310,7 +309,7 @@ def compare(store: RunStore, project: str, runs: list[str]) -> dict[str, Any]:
         rec = find(store, project, run_id)
         for f in store.fields(rec.pk):
             t = FieldType(f.type)
-            if t in _ATOMS or t is FieldType.FLOAT_SERIES:
+            if t.is_value or t is FieldType.FLOAT_SERIES:
                 values.setdefault(f.path, {})[run_id] = field_value(f)
                 types.setdefault(f.path, t.label)
     rows = []

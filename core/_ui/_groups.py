@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _sys
 from .._read import Lineage, decode, float_series, lineage
-from .._storage import RunRecord
-from .._storage import RunStore as SqliteStore
+from .._storage import RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
 from ._series import _floats
 
@@ -20,9 +20,9 @@ MAX_BUCKETS = 600
 NONE = "(none)"
 
 
-def group_key(store: SqliteStore, rec: RunRecord, by: str) -> str:
+def group_key(store: RunStore, rec: RunRecord, by: str) -> str:
     """The value a run is grouped under: the field at ``by`` as text (sets: sorted, joined)."""
-    if by == "sys/experiment/name":
+    if by == _sys.EXPERIMENT_NAME:
         return rec.experiment or NONE
     f = store.field(rec.pk, by)
     if f is None or f.value is None:
@@ -36,7 +36,7 @@ def group_key(store: SqliteStore, rec: RunRecord, by: str) -> str:
 
 
 def grouped(
-    store: SqliteStore,
+    store: RunStore,
     project: str,
     runs: list[str],
     path: str,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._read import decode, lineage, other_series
-from .._storage import RunStore as SqliteStore
+from .._storage import RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound
 from ._data import find, jsonable
@@ -70,7 +70,7 @@ def kind(meta: dict[str, Any]) -> str:
     return "file"
 
 
-def media_of(store: SqliteStore, project: str, run_id: str) -> list[dict[str, Any]]:
+def media_of(store: RunStore, project: str, run_id: str) -> list[dict[str, Any]]:
     """A run's files and file series with how to preview them (series: their steps)."""
     rec = find(store, project, run_id)
     out = []
@@ -116,7 +116,7 @@ def media_of(store: SqliteStore, project: str, run_id: str) -> list[dict[str, An
     return out
 
 
-def gallery(store: SqliteStore, project: str, runs: list[str]) -> dict[str, Any]:
+def gallery(store: RunStore, project: str, runs: list[str]) -> dict[str, Any]:
     """Image files and series of several runs: ``{paths: [{path, runs: {run: steps|None}}]}``."""
     paths: dict[str, dict[str, Any]] = {}
     for run in runs:
@@ -126,7 +126,7 @@ def gallery(store: SqliteStore, project: str, runs: list[str]) -> dict[str, Any]
     return {"runs": runs, "paths": [{"path": p, "runs": r} for p, r in sorted(paths.items())]}
 
 
-def histograms(store: SqliteStore, project: str, run_id: str, path: str) -> dict[str, Any]:
+def histograms(store: RunStore, project: str, run_id: str, path: str) -> dict[str, Any]:
     """A histogram series along the lineage: steps, and each step's bin edges and values."""
     rec = find(store, project, run_id)
     chain = lineage(store, rec)

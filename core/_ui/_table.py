@@ -13,37 +13,30 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
+import time
 from typing import Any
 
+from .. import _sys
 from .._read import decode
-from .._storage import RunStore as SqliteStore
+from .._storage import RunSelection, RunStore
 from .._sys import display_state
 from .._types import FieldType, float_from_store
 from ._data import jsonable
 
 BASE_COLUMNS = [
-    "sys/custom_run_id",
-    "sys/experiment/name",
-    "sys/state",
-    "sys/tags",
-    "sys/failed",
-    "sys/forking/parent",
-    "sys/forking/step",
-    "sys/creation_time",
+    _sys.CUSTOM_RUN_ID,
+    _sys.EXPERIMENT_NAME,
+    _sys.STATE,
+    _sys.TAGS,
+    _sys.FAILED,
+    _sys.FORKING_PARENT,
+    _sys.FORKING_STEP,
+    _sys.CREATION_TIME,
 ]
 AGGREGATE = re.compile(r"^(last|min|max)\((.+)\)$")
 HYPER_NAMESPACES = ("config/", "params/", "parameters/", "hyperparams/", "args/", "training/hyperparams/")
 MAX_HYPER, MAX_METRICS = 8, 6
-_ATOMS = {
-    int(FieldType.FLOAT),
-    int(FieldType.INTEGER),
-    int(FieldType.BOOLEAN),
-    int(FieldType.STRING),
-    int(FieldType.DATETIME),
-    int(FieldType.STRING_SET),
-}
 # never a default column: content hashes, file names and locations, ids of other systems
 _NOT_DEFAULT = re.compile(
     r"(?:^|/|_)(?:hash|sha\d*|md5|checksum|digest|path|file(?:name)?|dir|uuid|url)$", re.I
@@ -79,7 +72,7 @@ def is_regex_item(item: str) -> bool:
 
 
 def _labels(
-    store: SqliteStore,
+    store: RunStore,
     project: str,
     heads: bool,
     filter: str | None,
@@ -98,50 +91,40 @@ def _labels(
         ascending=ascending,
         limit=stop,
         project=project,
-        store=store.root,
+        store=store,
     )
     return [str(k) for k in frame.index]
 
 
-def count(store: SqliteStore, project: str, heads: bool, filter: str | None) -> int:
+def count(store: RunStore, project: str, heads: bool, filter: str | None) -> int:
     """How many rows the whole table has."""
     from .. import query
 
     lister = query.list_experiments if heads else query.list_runs
-    return len(lister(filter=filter, project=project, store=store.root))
+    return len(lister(filter=filter, project=project, store=store))
 
 
-def _base(store: SqliteStore, project: str, heads: bool, labels: list[str], sort: str, asc: bool) -> Any:
+def _base(store: RunStore, project: str, heads: bool, labels: list[str], sort: str, asc: bool) -> Any:
     from .. import query
 
     fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
-    return fetch(
-        labels, attributes=BASE_COLUMNS, sort_by=sort, ascending=asc, project=project, store=store.root
-    )
+    return fetch(labels, attributes=BASE_COLUMNS, sort_by=sort, ascending=asc, project=project, store=store)
 
 
 def page_fields(
-    store: SqliteStore, project: str, run_ids: list[str]
+    store: RunStore, project: str, run_ids: list[str]
 ) -> dict[str, dict[str, tuple[int, Any, Any, Any]]]:
-    """Every field of these runs: ``{run id: {path: (type, value, min, max)}}`` (one query)."""
-
-    def read(conn: Any) -> list[tuple[str, str, int, Any, Any, Any]]:
-        return list(
-            conn.execute(
-                "SELECT r.custom_id, f.path, f.type, f.value, f.vmin, f.vmax FROM fields f "
-                "JOIN runs r ON r.id = f.run_id "
-                "WHERE r.project_id = (SELECT id FROM projects WHERE name = ?) "
-                "AND r.custom_id IN (SELECT value FROM json_each(?))",
-                (project, json.dumps(run_ids)),
-            )
-        )
-
+    """Every field of these runs: ``{run id: {path: (type, value, min, max)}}``."""
+    selection = RunSelection(project=project, names=tuple(run_ids), trashed=None)
+    label_of = dict(store.select_runs(selection, time.time()))
     out: dict[str, dict[str, tuple[int, Any, Any, Any]]] = {r: {} for r in run_ids}
-    # the series' min/max live beside the last value in SQLite; the store protocol has no call
-    # for them yet (field_rows returns the value only), so this reads the SQLite store directly
-    reader = getattr(store, "_read")  # noqa: B009 - not part of the RunStore protocol
-    for run, path, ftype, value, vmin, vmax in reader(read):
-        out[run][path] = (ftype, value, vmin, vmax)
+    pks = list(label_of)
+    for pk, path, ftype, value in store.field_rows(pks):
+        out[label_of[pk]][path] = (ftype, value, None, None)
+    for pk, path, vmin, vmax in store.series_extremes(pks):
+        run = out[label_of[pk]]
+        if path in run:
+            run[path] = (run[path][0], run[path][1], vmin, vmax)
     return out
 
 
@@ -151,7 +134,7 @@ def default_columns(fields: list[dict[str, tuple[int, Any, Any, Any]]]) -> list[
     values: dict[str, set[str]] = {}
     for run in fields:
         for path, (ftype, value, _, _) in run.items():
-            if path.startswith("sys/") or _NOT_DEFAULT.search(path):
+            if _sys.is_sys(path) or _NOT_DEFAULT.search(path):
                 continue
             types.setdefault(path, ftype)
             if (
@@ -161,7 +144,7 @@ def default_columns(fields: list[dict[str, tuple[int, Any, Any, Any]]]) -> list[
             ):
                 types[path] = -1  # hashes and file locations make poor columns
             values.setdefault(path, set()).add(repr(value))
-    hyper = [p for p, t in types.items() if t in _ATOMS]
+    hyper = [p for p, t in types.items() if t >= 0 and FieldType(t).is_value]
 
     def hyper_rank(p: str) -> tuple[int, int, str]:
         namespaced = any(p.startswith(ns) or f"/{ns}" in p for ns in HYPER_NAMESPACES)
@@ -209,7 +192,7 @@ def cell(entry: tuple[int, Any, Any, Any] | None, column: str) -> Any:
         return jsonable(vmin if agg.group(1) == "min" else vmax)
     if ftype in (FieldType.FLOAT, FieldType.FLOAT_SERIES):
         return jsonable(float_from_store(value) if isinstance(value, bytes) else value)
-    if ftype in _ATOMS:
+    if FieldType(ftype).is_value:
         return jsonable(decode(ftype, value))
     if ftype in (FieldType.STRING_SERIES,):
         return jsonable(value)
@@ -225,7 +208,7 @@ def field_of(column: str) -> str:
 
 
 def runs_table(
-    store: SqliteStore,
+    store: RunStore,
     project: str,
     *,
     heads: bool,
@@ -239,7 +222,7 @@ def runs_table(
     with_total: bool = True,
 ) -> dict[str, Any]:
     """Rows ``offset`` … ``offset + limit`` of the runs (or experiments) table, and the total."""
-    sort_by = field_of(sort) if sort else "sys/creation_time"
+    sort_by = field_of(sort) if sort else _sys.CREATION_TIME
     filter = filter or None
     if runs is not None:
         labels = runs
@@ -256,7 +239,7 @@ def runs_table(
         order = {k: i for i, k in enumerate(labels)}
         keys.sort(key=lambda k: order.get(k, len(order)))
     get = (lambda c: base[c].astype(object).tolist()) if base is not None else (lambda c: [])
-    ids = [str(v) for v in get("sys/custom_run_id")]
+    ids = [str(v) for v in get(_sys.CUSTOM_RUN_ID)]
     by_key = {k: i for i, k in enumerate(str(k) for k in base.index)} if base is not None else {}
     fields = page_fields(store, project, ids) if ids else {}
     per_row = [fields.get(ids[by_key[k]], {}) for k in keys]
@@ -266,19 +249,19 @@ def runs_table(
     for key, own in zip(keys, per_row):
         i = by_key[key]
         b = {c: base_cols[c][i] for c in BASE_COLUMNS}
-        failed = b["sys/failed"] is True
-        step = b["sys/forking/step"]
+        failed = b[_sys.FAILED] is True
+        step = b[_sys.FORKING_STEP]
         rows.append(
             {
                 "key": key,
-                "run": str(b["sys/custom_run_id"]),
-                "experiment": jsonable(b["sys/experiment/name"]),
-                "state": display_state(jsonable(b["sys/state"]), failed),
-                "tags": jsonable(b["sys/tags"]) or [],
+                "run": str(b[_sys.CUSTOM_RUN_ID]),
+                "experiment": jsonable(b[_sys.EXPERIMENT_NAME]),
+                "state": display_state(jsonable(b[_sys.STATE]), failed),
+                "tags": jsonable(b[_sys.TAGS]) or [],
                 "failed": failed,
-                "parent": jsonable(b["sys/forking/parent"]),
+                "parent": jsonable(b[_sys.FORKING_PARENT]),
                 "fork_step": jsonable(step),
-                "created": jsonable(b["sys/creation_time"]),
+                "created": jsonable(b[_sys.CREATION_TIME]),
                 "cells": [cell(own.get(field_of(c)), c) for c in shown],
             }
         )
