@@ -96,6 +96,7 @@ __all__ = [
     "flat_params",
     "fork_or_new",
     "last_step",
+    "log_model_policy",
     "metric_path",
     "on_writer_thread",
     "png_bytes",
@@ -295,9 +296,11 @@ def _values(path: str, raw: Any, floats: dict[str, float], strings: dict[str, st
 
 
 def last_step(run: Run, path: str) -> float | None:
-    """The step of the last point of series ``path`` in ``run`` (None when it has none)."""
+    """The step of the last point of series ``path`` in ``run``, its own or, in a forked run
+    that has none yet, the last one it inherits (None when it has none)."""
     run._materialize(path)
-    point = run._f.last.get(path)
+    own, inherited = run._f.series_position(path)
+    point = own if own is not None else inherited
     return None if point is None else point[0] / STEP_SCALE
 
 
@@ -327,7 +330,7 @@ class TrainingLog:
         self.root = root.strip("/")
         self.prefix = _clean(prefix)
         # framework key → normalized path: computed once per key
-        self._paths: dict[tuple[str, str], str] = {}
+        self._paths: dict[tuple[str, str, bool], str] = {}
         self._eval_batches: dict[str, int] = {}  # step-level evaluation x, per phase
 
     def path(self, sub: str) -> str:
@@ -410,21 +413,25 @@ class TrainingLog:
         strings: dict[str, str] = {}
         paths = self._paths
         for key, raw in values.items():
-            known = paths.get((key, default_phase))
+            known = paths.get((key, default_phase, step_level))
             if known is None:
                 sub = metric_path(key, default_phase)
                 if step_level:
                     phase, _, name = sub.partition("/")
                     if phase in EVAL_PHASES:
                         sub = f"{phase}_step/{name}"
-                known = paths[(key, default_phase)] = self.metric(sub)
+                known = paths[(key, default_phase, step_level)] = self.metric(sub)
             if type(raw) is float:
                 floats[known] = raw
             else:
                 _values(known, raw, floats, strings)
         if step_level:
             phase = default_phase if default_phase in EVAL_PHASES else "val"
-            step = self._eval_batches[phase] = self._eval_batches.get(phase, 0) + 1
+            done = self._eval_batches.get(phase)
+            if done is None:  # a reopened run (a later evaluate()) counts on from its series
+                lasts = (last_step(self.run, p) for p in (*floats, *strings))
+                done = int(max((x for x in lasts if x is not None), default=0))
+            step = self._eval_batches[phase] = done + 1
         elif evaluation and step is not None:
             step = self.repeat_x([*floats, *strings], step)
         if floats:
@@ -641,6 +648,43 @@ def _table_file(table: Any, key: str, columns: list[str] | None) -> File:
             writer2.writerow(columns)
         writer2.writerows(rows)
     return File(buf.getvalue().encode(), name=name, mime="text/csv")
+
+
+# -- the checkpoint upload policy ------------------------------------------------------------------
+_LOG_MODEL = (False, "last", "best", "all")
+
+
+def log_model_policy(
+    log_model: bool | str | None, owner: str, *, every_file: bool = True
+) -> bool | str | None:
+    """``log_model=`` checked and normalized, the same for every integration.
+
+    ``False`` (only paths, sizes and digests are recorded), ``"last"``, ``"best"``, ``"all"``
+    (every file written, as ``checkpoints/files``). ``True`` means ``"all"`` where an
+    integration writes single files (``every_file``), else last and best (``True``, the form
+    :meth:`TrainingLog.checkpoint` takes). ``None`` (not given) stays ``None``: the caller falls
+    back to ``log_checkpoints`` / ``NAIAD_LOG_CHECKPOINTS``. A bad value raises
+    :class:`ValueError` at construction, before training starts.
+
+    Example:
+        >>> log_model_policy(True, "NaiadLogger"), log_model_policy("best", "NaiadCallback")
+        ('all', 'best')
+    """
+    if log_model is None:
+        return None
+    if log_model is True:
+        return "all" if every_file else True
+    if log_model == "all" and not every_file:
+        raise ValueError(
+            f"{owner}(log_model='all') uploads every checkpoint file, but this framework's "
+            "checkpoint is a directory: use True (last and best), 'last', 'best' or False."
+        )
+    if isinstance(log_model, bool) or log_model in _LOG_MODEL:
+        return log_model
+    raise ValueError(
+        f"{owner}(log_model={log_model!r}): log_model must be False, 'last', 'best' or 'all' "
+        "(True: every file); fix the argument."
+    )
 
 
 # -- settings and arguments ---------------------------------------------------------------------

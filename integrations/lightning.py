@@ -74,6 +74,7 @@ from naiad.training import (
     TrainingLog,
     check_run_kwargs,
     fork_or_new,
+    log_model_policy,
     resolve_settings,
     resume_state,
     unwrap_scalar,
@@ -142,8 +143,7 @@ class NaiadLogger(Logger):
     ) -> None:
         super().__init__()
         check_run_kwargs(run_kwargs, "NaiadLogger")
-        if log_model not in (None, False, True, "last", "best", "all"):
-            raise ValueError(f"log_model must be False, 'last', 'best' or 'all'; got {log_model!r}.")
+        log_model = log_model_policy(log_model, "NaiadLogger")  # a bad value fails here
         settings = resolve_settings(
             {
                 "experiment_name": experiment_name,
@@ -160,10 +160,8 @@ class NaiadLogger(Logger):
         self._project = project
         self._store = None if store is None else os.fspath(store)
         self._root = root
-        # log_model (the name WandbLogger / MLFlowLogger / NeptuneLogger use) wins; True is "all"
-        self._log_model: bool | str = (
-            ("all" if log_model is True else log_model) if log_model is not None else settings.log_checkpoints
-        )
+        # log_model (the name WandbLogger / MLFlowLogger / NeptuneLogger use) wins over the setting
+        self._log_model: bool | str = log_model if log_model is not None else settings.log_checkpoints
         self._prefix = prefix
         self._save_dir = None if save_dir is None else os.fspath(save_dir)
         if description is not None:
