@@ -211,7 +211,9 @@ class NaiadLogger(Logger):
         """Lightning's directory for files that follow the logger (checkpoints, profiler, CLI config)."""
         if self._save_dir is not None:
             return self._save_dir
-        trainer = self._trainer
+        # Lightning sets up the profiler (SimpleProfiler(filename=...)) from trainer.log_dir
+        # before any hook shows the logger its trainer: the trainer asking is the one to follow
+        trainer = _trainer_asking(self) or self._trainer
         return str(trainer.default_root_dir) if trainer is not None else os.getcwd()
 
     @property
@@ -598,6 +600,19 @@ def _trainer_in_setup() -> pl.Trainer | None:
         return None
     trainer = frame.f_locals.get("trainer")
     return trainer if _is_trainer(trainer) else None
+
+
+def _trainer_asking(logger: NaiadLogger) -> pl.Trainer | None:
+    """The Trainer whose code (e.g. its ``log_dir`` property) reads this logger's directory."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            return None
+        obj = frame.f_locals.get("self")
+        if _is_trainer(obj) and any(lg is logger for lg in obj.loggers):
+            return obj
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 def _is_trainer(obj: Any) -> TypeGuard[pl.Trainer]:

@@ -133,15 +133,20 @@ def test_the_logger_and_a_fitted_trainer_pickle_and_copy(tmp_path: Path) -> None
     assert points(read(store, logger.version), "training/train/after") == [(100.0, 1.0)]
 
 
-def test_save_dir_and_log_dir_follow_the_trainer(tmp_path: Path) -> None:
+def test_save_dir_and_log_dir_follow_the_trainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lightning.pytorch.profilers import SimpleProfiler
 
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the report must follow default_root_dir, not the cwd
+    root = tmp_path / "root"
     logger = NaiadLogger(experiment_name="e", store=tmp_path / "store")
-    t = trainer(logger, tmp_path, 1, profiler=SimpleProfiler(filename="perf"))
+    t = trainer(logger, root, 1, profiler=SimpleProfiler(filename="perf"))
     t.fit(Tiny(), datamodule=Data())
-    assert logger.save_dir == str(tmp_path) == t.log_dir  # Lightning's log_dir for non-TB loggers
-    assert logger.log_dir == str(tmp_path / "e" / logger.version)
-    assert any(tmp_path.glob("*perf*.txt"))  # SimpleProfiler wrote its report
+    assert logger.save_dir == str(root) == t.log_dir  # Lightning's log_dir for non-TB loggers
+    assert logger.log_dir == str(root / "e" / logger.version)
+    assert (root / "fit-perf.txt").is_file()  # SimpleProfiler wrote its report there
+    assert not list(elsewhere.iterdir())
 
 
 class TwoGroups(Tiny):
