@@ -82,6 +82,7 @@ from naiad.training import (
 
 __all__ = ["NaiadLogger"]
 
+DEFAULT_NAME = "lightning_logs"  # CSVLogger's, TensorBoardLogger's and MLFlowLogger's default
 _SETUP_HOOK = "_call_setup_hook"  # Lightning's function that touches logger.experiment in setup
 _WRAPPERS = (__name__, "lightning.fabric.", "lightning_fabric.")
 
@@ -194,10 +195,12 @@ class NaiadLogger(Logger):
     # -- Lightning's Logger contract ------------------------------------------------------------
     @property
     def name(self) -> str:
-        """The experiment name ("" when the run has none)."""
+        """The experiment name; ``"lightning_logs"`` when the run has none (the name every
+        Lightning logger defaults to, so ``log_dir`` and checkpoint folders look alike).
+        The run itself is not put into an experiment of that name."""
         if self._run is not None:
-            return self._run.experiment_name or ""
-        return self._experiment_name or (self._parent or {}).get("experiment") or ""
+            return self._run.experiment_name or DEFAULT_NAME
+        return self._experiment_name or (self._parent or {}).get("experiment") or DEFAULT_NAME
 
     @property
     def version(self) -> str:
@@ -218,7 +221,7 @@ class NaiadLogger(Logger):
 
     @property
     def log_dir(self) -> str:
-        return os.path.join(self.save_dir, self.name or "naiad", self.version)
+        return os.path.join(self.save_dir, self.name, self.version)
 
     # -- pickling (ddp_spawn, deepcopy, pickle.dumps(trainer)): the run stays in this process
     def __getstate__(self) -> dict[str, Any]:
