@@ -544,3 +544,11 @@ def test_evaluations_after_load_best_model_at_end_are_each_kept(tmp_path: Path, 
     ]
     assert run.fetch()["sys"].get("diagnostics", {}).get("dropped", 0) == 0
     run.close()
+
+
+def test_a_constructor_typo_raises_at_construction() -> None:
+    """Defect 12: a misspelt argument fails before training instead of turning logging off."""
+    with pytest.raises(TypeError, match="experimnt_name"):
+        NaiadCallback(experimnt_name="x")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="log_model"):
+        NaiadCallback(log_model="every")
