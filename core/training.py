@@ -28,9 +28,11 @@ integration is given ``prefix=``). Every path an integration writes::
     training/status                                      finished / stopped / failed (HF)
     training/fits/<k>/step_offset                        a k-th fit with the same logger (k >= 2)
     training/checkpoints/saved    x = optimizer step     every checkpoint written (String series)
-    training/checkpoints/{last,best}/{path,step,size,sha256,score,monitor,mode,...}
+    training/checkpoints/{last,best}/{path,step,size,sha256,score,monitor,mode,epoch,num_files}
+    training/checkpoints/best/{metric,metric_name,greater_is_better}     (transformers)
     training/checkpoints/by_monitor/<monitor>/{path,step,score,mode,...}
     training/checkpoints/{last,best}/file                uploaded content (log_model)
+    training/checkpoints/{last,best}/files/<name>        an uploaded checkpoint directory (HF)
     training/checkpoints/files    x = optimizer step     every uploaded file (log_model="all")
     training/resume/{checkpoint,step,epoch,source}
     training/images/<key>         FileSeries (PNG)       log_image
@@ -46,8 +48,9 @@ framework reports is dropped without a warning counted in ``sys/diagnostics/drop
 
 1. *In-fit validation* → ``training/val/<m>`` at the optimizer step it ran at.
 2. *Step-level evaluation values* (a value per evaluation batch, Lightning's ``on_step=True``
-   in ``validation_step``/``test_step``) → their own series ``training/<phase>_step/<m>``,
-   x = evaluation batches of that phase logged so far in the run (1, 2, ...), so they never
+   in ``validation_step``/``test_step``, Keras' ``on_test_batch_end`` logs) → their own series
+   ``training/<phase>_step/<m>``, x = evaluation batches of that phase logged so far in the
+   run (1, 2, ...; a reopened or forked run counts on from its last point), so they never
    collide with the epoch value in ``training/<phase>/<m>``.
 3. *Evaluations after or outside fit* (Lightning ``validate``/``test``, HF ``evaluate``/
    ``predict``, Keras ``evaluate``/``predict``) → ``training/<phase>/<m>`` at the optimizer

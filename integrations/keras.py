@@ -15,7 +15,10 @@ read after each batch)::
     training/train/learning_rate             read from the optimizer (ReduceLROnPlateau works)
     training/train_epoch/<metric>            epoch logs; val_<metric> → training/val/<metric>
     training/epoch                           fractional epochs completed
-    training/checkpoints/...                 naiad's ModelCheckpoint (below)
+    training/val_step/<metric>               each validation batch's values (x = batches so far)
+    training/test/<metric>, test_step/<m>    evaluate(callbacks=[cb]) results and its batches
+    training/predict/batches                 one point per predict(callbacks=[cb])
+    training/checkpoints/...                 naiad's ModelCheckpoint (below), per log_model
     training/resume/*                        when a fit resumed from BackupAndRestore
     training/summary/{status,runtime_s,epochs,steps}
 

@@ -8,10 +8,12 @@ What lands where (root ``training/`` by default)::
     training/config/{trainer,optimizer}/<flat>
     training/model/{class,num_params,num_trainable_params,summary}
     training/train/<m>  training/train_epoch/<m>  training/val/<m>  training/test/<m>
-    training/metrics/<original key>    every self.log key as Lightning named it
+    training/{val,test}_step/<m>       self.log(..., on_step=True) in validation_step/test_step
     training/epoch                     fractional epochs completed
     training/checkpoints/saved         every file a ModelCheckpoint wrote (series of paths)
     training/checkpoints/{last,best}/{path,step,size,sha256,score,monitor,mode}
+    training/checkpoints/by_monitor/<monitor>/*   the best file of each monitor
+    training/checkpoints/{last,best}/file, training/checkpoints/files   per log_model
     training/resume/{checkpoint,step,epoch,source}
 
 Series are logged at ``trainer.global_step``, the optimizer updates completed: a batch's loss at
