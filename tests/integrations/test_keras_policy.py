@@ -131,3 +131,29 @@ def test_step_level_eval_values_have_their_own_series_outside_and_inside_fit(tmp
     assert test["step"].tolist() == [STEPS * EPOCHS, STEPS * EPOCHS + 0.001]
     assert test["value"].tolist() == pytest.approx([first["loss"], second["loss"]])
     assert run.fetch()["sys"].get("diagnostics", {}).get("dropped", 0) == 0
+
+
+def test_faults_in_the_new_paths_never_stop_fit_or_evaluate(tmp_path: Path) -> None:
+    """Paths of step-level values, uploads and evaluate() results already hold another type:
+    fit and evaluate finish, each drop is warned about and counted."""
+    import naiad
+
+    run = naiad.Run(store=tmp_path / "store")
+    for path in ("training/val_step/loss", "training/checkpoints/files", "training/test/loss"):
+        run[path] = "not a series"
+    run["training/checkpoints/last/file"] = 1.0
+    cb = NaiadCallback(run=run, log_model="all")
+    with pytest.warns(naiad.NaiadWarning) as caught:
+        model, history = train(
+            tmp_path, cb, ModelCheckpoint(tmp_path / "e.weights.h5", save_weights_only=True)
+        )
+        x = np.ones((8, 4), dtype=np.float32)
+        result = model.evaluate(x, x.sum(axis=1), verbose=0, callbacks=[cb], return_dict=True)
+    assert len(history["loss"]) == EPOCHS and "loss" in result
+    text = " ".join(str(w.message) for w in caught)
+    for path in ("val_step/loss", "checkpoints/files", "checkpoints/last/file", "test/loss"):
+        assert path in text
+    run.wait()
+    assert run["sys/diagnostics/dropped"].fetch() >= EPOCHS * VAL_BATCHES + 2 * EPOCHS + 1
+    assert run["training/val/loss"].fetch() == pytest.approx(history["val_loss"][-1])
+    run.close()
