@@ -28,9 +28,11 @@ integration is given ``prefix=``). Every path an integration writes::
     training/status                                      finished / stopped / failed (HF)
     training/fits/<k>/step_offset                        a k-th fit with the same logger (k >= 2)
     training/checkpoints/saved    x = optimizer step     every checkpoint written (String series)
-    training/checkpoints/{last,best}/{path,step,size,sha256,score,monitor,mode,...}
+    training/checkpoints/{last,best}/{path,step,size,sha256,score,monitor,mode,epoch,num_files}
+    training/checkpoints/best/{metric,metric_name,greater_is_better}     (transformers)
     training/checkpoints/by_monitor/<monitor>/{path,step,score,mode,...}
     training/checkpoints/{last,best}/file                uploaded content (log_model)
+    training/checkpoints/{last,best}/files/<name>        an uploaded checkpoint directory (HF)
     training/checkpoints/files    x = optimizer step     every uploaded file (log_model="all")
     training/resume/{checkpoint,step,epoch,source}
     training/images/<key>         FileSeries (PNG)       log_image
@@ -46,8 +48,9 @@ framework reports is dropped without a warning counted in ``sys/diagnostics/drop
 
 1. *In-fit validation* → ``training/val/<m>`` at the optimizer step it ran at.
 2. *Step-level evaluation values* (a value per evaluation batch, Lightning's ``on_step=True``
-   in ``validation_step``/``test_step``) → their own series ``training/<phase>_step/<m>``,
-   x = evaluation batches of that phase logged so far in the run (1, 2, ...), so they never
+   in ``validation_step``/``test_step``, Keras' ``on_test_batch_end`` logs) → their own series
+   ``training/<phase>_step/<m>``, x = evaluation batches of that phase logged so far in the
+   run (1, 2, ...; a reopened or forked run counts on from its last point), so they never
    collide with the epoch value in ``training/<phase>/<m>``.
 3. *Evaluations after or outside fit* (Lightning ``validate``/``test``, HF ``evaluate``/
    ``predict``, Keras ``evaluate``/``predict``) → ``training/<phase>/<m>`` at the optimizer
@@ -97,6 +100,7 @@ __all__ = [
     "flat_params",
     "fork_or_new",
     "last_step",
+    "log_model_policy",
     "metric_path",
     "on_writer_thread",
     "png_bytes",
@@ -296,9 +300,11 @@ def _values(path: str, raw: Any, floats: dict[str, float], strings: dict[str, st
 
 
 def last_step(run: Run, path: str) -> float | None:
-    """The step of the last point of series ``path`` in ``run`` (None when it has none)."""
+    """The step of the last point of series ``path`` in ``run``, its own or, in a forked run
+    that has none yet, the last one it inherits (None when it has none)."""
     run._materialize(path)
-    point = run._f.last.get(path)
+    own, inherited = run._f.series_position(path)
+    point = own if own is not None else inherited
     return None if point is None else point[0] / STEP_SCALE
 
 
@@ -328,7 +334,7 @@ class TrainingLog:
         self.root = root.strip("/")
         self.prefix = _clean(prefix)
         # framework key → normalized path: computed once per key
-        self._paths: dict[tuple[str, str], str] = {}
+        self._paths: dict[tuple[str, str, bool], str] = {}
         self._eval_batches: dict[str, int] = {}  # step-level evaluation x, per phase
 
     def path(self, sub: str) -> str:
@@ -411,21 +417,25 @@ class TrainingLog:
         strings: dict[str, str] = {}
         paths = self._paths
         for key, raw in values.items():
-            known = paths.get((key, default_phase))
+            known = paths.get((key, default_phase, step_level))
             if known is None:
                 sub = metric_path(key, default_phase)
                 if step_level:
                     phase, _, name = sub.partition("/")
                     if phase in EVAL_PHASES:
                         sub = f"{phase}_step/{name}"
-                known = paths[(key, default_phase)] = self.metric(sub)
+                known = paths[(key, default_phase, step_level)] = self.metric(sub)
             if type(raw) is float:
                 floats[known] = raw
             else:
                 _values(known, raw, floats, strings)
         if step_level:
             phase = default_phase if default_phase in EVAL_PHASES else "val"
-            step = self._eval_batches[phase] = self._eval_batches.get(phase, 0) + 1
+            done = self._eval_batches.get(phase)
+            if done is None:  # a reopened run (a later evaluate()) counts on from its series
+                lasts = (last_step(self.run, p) for p in (*floats, *strings))
+                done = int(max((x for x in lasts if x is not None), default=0))
+            step = self._eval_batches[phase] = done + 1
         elif evaluation and step is not None:
             step = self.repeat_x([*floats, *strings], step)
         if floats:
@@ -642,6 +652,43 @@ def _table_file(table: Any, key: str, columns: list[str] | None) -> File:
             writer2.writerow(columns)
         writer2.writerows(rows)
     return File(buf.getvalue().encode(), name=name, mime="text/csv")
+
+
+# -- the checkpoint upload policy ------------------------------------------------------------------
+_LOG_MODEL = (False, "last", "best", "all")
+
+
+def log_model_policy(
+    log_model: bool | str | None, owner: str, *, every_file: bool = True
+) -> bool | str | None:
+    """``log_model=`` checked and normalized, the same for every integration.
+
+    ``False`` (only paths, sizes and digests are recorded), ``"last"``, ``"best"``, ``"all"``
+    (every file written, as ``checkpoints/files``). ``True`` means ``"all"`` where an
+    integration writes single files (``every_file``), else last and best (``True``, the form
+    :meth:`TrainingLog.checkpoint` takes). ``None`` (not given) stays ``None``: the caller falls
+    back to ``log_checkpoints`` / ``NAIAD_LOG_CHECKPOINTS``. A bad value raises
+    :class:`ValueError` at construction, before training starts.
+
+    Example:
+        >>> log_model_policy(True, "NaiadLogger"), log_model_policy("best", "NaiadCallback")
+        ('all', 'best')
+    """
+    if log_model is None:
+        return None
+    if log_model is True:
+        return "all" if every_file else True
+    if log_model == "all" and not every_file:
+        raise ValueError(
+            f"{owner}(log_model='all') uploads every checkpoint file, but this framework's "
+            "checkpoint is a directory: use True (last and best), 'last', 'best' or False."
+        )
+    if isinstance(log_model, bool) or log_model in _LOG_MODEL:
+        return log_model
+    raise ValueError(
+        f"{owner}(log_model={log_model!r}): log_model must be False, 'last', 'best' or 'all' "
+        "(True: every file); fix the argument."
+    )
 
 
 # -- settings and arguments ---------------------------------------------------------------------

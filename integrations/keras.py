@@ -15,7 +15,10 @@ read after each batch)::
     training/train/learning_rate             read from the optimizer (ReduceLROnPlateau works)
     training/train_epoch/<metric>            epoch logs; val_<metric> → training/val/<metric>
     training/epoch                           fractional epochs completed
-    training/checkpoints/...                 naiad's ModelCheckpoint (below)
+    training/val_step/<metric>               each validation batch's values (x = batches so far)
+    training/test/<metric>, test_step/<m>    evaluate(callbacks=[cb]) results and its batches
+    training/predict/batches                 one point per predict(callbacks=[cb])
+    training/checkpoints/...                 naiad's ModelCheckpoint (below), per log_model
     training/resume/*                        when a fit resumed from BackupAndRestore
     training/summary/{status,runtime_s,epochs,steps}
 
@@ -80,6 +83,7 @@ from naiad.training import (
     TrainingLog,
     check_run_kwargs,
     fork_or_new,
+    log_model_policy,
     metric_path,
     on_writer_thread,
     resume_state,
@@ -123,11 +127,16 @@ class NaiadCallback(keras.callbacks.Callback):
         experiment_name, run_id, project, store: where the run goes (see :class:`naiad.Run`).
         root: the namespace everything is logged under.
         log_every_n_batches: log batch metrics at every n-th optimizer update; 0 logs epoch
-            metrics only.
+            metrics only. When it is not 0, every evaluation batch's values are kept too, in
+            ``training/{val,test}_step/<m>`` (x = evaluation batches so far).
         hyperparams: your hyperparameters (nested dicts are flattened).
         batch_size: recorded as ``hyperparams/batch_size`` (Keras does not tell callbacks).
-        log_checkpoints: also store the content of the files naiad's :class:`ModelCheckpoint`
-            writes (their path, size and sha256 are always recorded).
+        log_checkpoints: the older name of ``log_model=True``-like uploads: ``True`` stores the
+            last and best files naiad's :class:`ModelCheckpoint` writes.
+        log_model: which checkpoint files' content goes into the store, as for the Lightning
+            logger: ``False`` (default: only their path, step, size and sha256 are recorded),
+            ``"last"``, ``"best"``, ``"all"`` (every file written, as ``checkpoints/files``;
+            ``True`` is ``"all"``). It wins over ``log_checkpoints``.
         fork_from: ``(run_id, step)``: log to a new run forked from ``run_id`` at ``step``.
         backup_dir: the ``BackupAndRestore`` directory, when it is not in the callback list.
         run: an open run to log into instead of creating one (never closed by the callback).
@@ -156,10 +165,12 @@ class NaiadCallback(keras.callbacks.Callback):
         backup_dir: str | os.PathLike[str] | None = None,
         run: Run | None = None,
         prefix: str = "",
+        log_model: bool | str | None = None,
         **run_kwargs: Any,
     ) -> None:
         super().__init__()
         check_run_kwargs(run_kwargs, "NaiadCallback")
+        log_model = log_model_policy(log_model, "NaiadCallback")  # a bad value fails here
         if (
             isinstance(log_every_n_batches, bool)
             or not isinstance(log_every_n_batches, int)
@@ -173,6 +184,7 @@ class NaiadCallback(keras.callbacks.Callback):
         self.root, self.log_every_n_batches = root, log_every_n_batches
         self.hyperparams = dict(hyperparams or {})
         self.batch_size, self.log_checkpoints = batch_size, log_checkpoints
+        self.log_model: bool | str = log_model if log_model is not None else log_checkpoints
         self.fork_from = fork_from
         self.backup_dir = None if backup_dir is None else os.fspath(backup_dir)
         self.run = run
@@ -192,6 +204,9 @@ class NaiadCallback(keras.callbacks.Callback):
         self._epochs_done = 0
         self._last_logged: int | None = None
         self._ready = False
+        self._primary: ModelCheckpoint | None = None  # its best is checkpoints/best
+        self._eval: TrainingLog | None = None  # the run of an evaluate() outside fit
+        self._eval_opened = False
 
     # -- context manager: deterministic failure marking ---------------------------------------
     def __enter__(self) -> NaiadCallback:
@@ -250,7 +265,11 @@ class NaiadCallback(keras.callbacks.Callback):
         self._broken, self._ready = not _main_process(), False
         self._backup = self.backup_dir
         callback_list = self._callback_list()
+        self._primary = None
         if callback_list is not None:
+            # several ModelCheckpoints: the first in the list owns checkpoints/best (as Lightning's
+            # trainer.checkpoint_callback); each monitor has its best in checkpoints/by_monitor
+            self._primary = next((c for c in callback_list.callbacks if isinstance(c, ModelCheckpoint)), None)
             # Keras calls nothing when fit raises; the callback list dying before on_train_end is the sign
             self._finalizer = weakref.finalize(callback_list, self._fit_dropped, token)
             if self._backup is None:
@@ -306,10 +325,25 @@ class NaiadCallback(keras.callbacks.Callback):
         self._end_fit("stopped" if stopped else "completed", None)
 
     # -- evaluate() and predict() outside fit: every call kept (naiad.training's rule 3) -------
+    def on_test_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self._fit is None:
+            self._eval, self._eval_opened = self._outside_log()
+
+    def on_test_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        # step-level evaluation values (naiad.training's rule 2): their own series, x = batches
+        log = self._log if self._fit is not None else self._eval
+        if log is None or not logs or not self.log_every_n_batches or self._broken:
+            return
+        log.metrics(logs, None, "val" if self._fit is not None else "test", step_level=True)
+
     def on_test_end(self, logs: Mapping[str, Any] | None = None) -> None:
-        if self._fit is not None or not logs:
+        if self._fit is not None:
             return  # fit's own validation: its val_* land at the epoch's end
-        self._outside("test", dict(logs))
+        log, opened, self._eval = self._eval, self._eval_opened, None
+        if log is not None and logs:
+            log.metrics(dict(logs), self._step(), "test", evaluation=True)
+        if opened and self._own:
+            self.close()
 
     def on_predict_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         self._predict_batches = 0
@@ -318,17 +352,25 @@ class NaiadCallback(keras.callbacks.Callback):
         self._predict_batches = getattr(self, "_predict_batches", 0) + 1
 
     def on_predict_end(self, logs: Mapping[str, Any] | None = None) -> None:
-        if self._fit is None:
-            self._outside("predict", {"batches": getattr(self, "_predict_batches", 0)})
-
-    def _outside(self, phase: str, values: dict[str, Any]) -> None:
-        if not _main_process():
+        if self._fit is not None:
             return
+        log, opened = self._outside_log()
+        if log is not None:
+            batches = {"batches": getattr(self, "_predict_batches", 0)}
+            log.metrics(batches, self._step(), "predict", evaluation=True)
+        if opened and self._own:
+            self.close()
+
+    def _outside_log(self) -> tuple[TrainingLog | None, bool]:
+        """The log of an evaluate() or predict() outside fit, reopening the fit's run (or a
+        new one); True when it opened the run, which the caller closes at the end."""
+        if not _main_process():
+            return None, False
         try:
             opened = False
             if self.run is None or self.run.closed:
                 if not self._own and self.run is not None:
-                    return  # a closed run of the user's: nothing to log into
+                    return None, False  # a closed run of the user's: nothing to log into
                 kwargs: dict[str, Any] = {"on_error": "warn", **self._run_kwargs}
                 if self._prev is not None:
                     run_id, _, project, store = self._prev
@@ -340,11 +382,10 @@ class NaiadCallback(keras.callbacks.Callback):
             log = TrainingLog(self.run, self.root, self.prefix)
             if opened and self._prev is not None and self._prev[1] == 0 and not self._ready:
                 log.framework("keras", keras.__version__)
-            log.metrics(values, self._step(), phase, evaluation=True)
-            if opened and self._own:
-                self.close()
+            return log, opened
         except Exception as e:  # a logging problem must never stop evaluate() or predict()
-            _warn(f"could not log {phase}() results: {type(e).__name__}: {e}")
+            _warn(f"could not open a run for evaluate()/predict(); not logged: {type(e).__name__}: {e}")
+            return None, False
 
     # -- the run -------------------------------------------------------------------------------
     def _ensure_run(self, epoch: int) -> TrainingLog | None:
@@ -559,10 +600,12 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     Each saved file is appended to ``training/checkpoints/saved`` (at the optimizer step) and
     described in ``training/checkpoints/last/*`` (path, step, size, sha256, monitor, mode,
-    score, epoch); a file whose ``monitor`` value is the best so far also goes to
-    ``training/checkpoints/best/*``. The run is the one of the :class:`NaiadCallback` in the
-    same fit (or ``naiad_callback=``). ``upload=True`` also stores the files' content
-    (default: the callback's ``log_checkpoints``, off unless set).
+    score, epoch); a file whose ``monitor`` value is the best so far is described in
+    ``training/checkpoints/by_monitor/<monitor>/*`` and, for the first ``ModelCheckpoint`` of
+    the fit's callback list, in ``training/checkpoints/best/*``. The run is the one of the
+    :class:`NaiadCallback` in the same fit (or ``naiad_callback=``). Which files' content is
+    stored follows the callback's ``log_model`` policy (``False``, ``"last"``, ``"best"``,
+    ``"all"``); ``upload=`` overrides it for this checkpoint.
 
     Example:
         >>> ckpt = ModelCheckpoint("ckpt/e{epoch:02d}.keras", monitor="val_loss")  # doctest: +SKIP
@@ -574,10 +617,12 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
         filepath: Any,
         *args: Any,
         naiad_callback: NaiadCallback | None = None,
-        upload: bool | None = None,
+        upload: bool | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(filepath, *args, **kwargs)
+        if not isinstance(upload, bool) and upload is not None:
+            upload = log_model_policy(upload, "ModelCheckpoint")  # a bad value fails here
         self.naiad_callback, self.upload = naiad_callback, upload
         self._decided: bool | None = None
         self._naiad_best: float | None = None
@@ -635,13 +680,16 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):
             if self.mode != "auto" or self.monitor_op is None
             else ("min" if self.monitor_op is keras.ops.less else "max")
         )
-        upload = cb.log_checkpoints if self.upload is None else self.upload
+        upload = cb.log_model if self.upload is None else self.upload
+        if cb._primary is None:  # the fit's callback list was not found: the first to save
+            cb._primary = self
         log.checkpoint(
             path,
             cb._step(),
-            kind=("last", "best") if best else "last",
+            kind=("last", "best") if best and cb._primary is self else "last",
             upload=upload,
             extra={"monitor": self.monitor, "mode": mode, "score": score, "epoch": epoch + 1},
+            monitor=self.monitor if best else None,  # one best per monitor, however many callbacks
         )
 
 

@@ -8,10 +8,12 @@ What lands where (root ``training/`` by default)::
     training/config/{trainer,optimizer}/<flat>
     training/model/{class,num_params,num_trainable_params,summary}
     training/train/<m>  training/train_epoch/<m>  training/val/<m>  training/test/<m>
-    training/metrics/<original key>    every self.log key as Lightning named it
+    training/{val,test}_step/<m>       self.log(..., on_step=True) in validation_step/test_step
     training/epoch                     fractional epochs completed
     training/checkpoints/saved         every file a ModelCheckpoint wrote (series of paths)
     training/checkpoints/{last,best}/{path,step,size,sha256,score,monitor,mode}
+    training/checkpoints/by_monitor/<monitor>/*   the best file of each monitor
+    training/checkpoints/{last,best}/file, training/checkpoints/files   per log_model
     training/resume/{checkpoint,step,epoch,source}
 
 Series are logged at ``trainer.global_step``, the optimizer updates completed: a batch's loss at
@@ -74,6 +76,7 @@ from naiad.training import (
     TrainingLog,
     check_run_kwargs,
     fork_or_new,
+    log_model_policy,
     resolve_settings,
     resume_state,
     unwrap_scalar,
@@ -81,6 +84,7 @@ from naiad.training import (
 
 __all__ = ["NaiadLogger"]
 
+DEFAULT_NAME = "lightning_logs"  # CSVLogger's, TensorBoardLogger's and MLFlowLogger's default
 _SETUP_HOOK = "_call_setup_hook"  # Lightning's function that touches logger.experiment in setup
 _WRAPPERS = (__name__, "lightning.fabric.", "lightning_fabric.")
 
@@ -142,8 +146,7 @@ class NaiadLogger(Logger):
     ) -> None:
         super().__init__()
         check_run_kwargs(run_kwargs, "NaiadLogger")
-        if log_model not in (None, False, True, "last", "best", "all"):
-            raise ValueError(f"log_model must be False, 'last', 'best' or 'all'; got {log_model!r}.")
+        log_model = log_model_policy(log_model, "NaiadLogger")  # a bad value fails here
         settings = resolve_settings(
             {
                 "experiment_name": experiment_name,
@@ -160,10 +163,8 @@ class NaiadLogger(Logger):
         self._project = project
         self._store = None if store is None else os.fspath(store)
         self._root = root
-        # log_model (the name WandbLogger / MLFlowLogger / NeptuneLogger use) wins; True is "all"
-        self._log_model: bool | str = (
-            ("all" if log_model is True else log_model) if log_model is not None else settings.log_checkpoints
-        )
+        # log_model (the name WandbLogger / MLFlowLogger / NeptuneLogger use) wins over the setting
+        self._log_model: bool | str = log_model if log_model is not None else settings.log_checkpoints
         self._prefix = prefix
         self._save_dir = None if save_dir is None else os.fspath(save_dir)
         if description is not None:
@@ -196,10 +197,12 @@ class NaiadLogger(Logger):
     # -- Lightning's Logger contract ------------------------------------------------------------
     @property
     def name(self) -> str:
-        """The experiment name ("" when the run has none)."""
+        """The experiment name; ``"lightning_logs"`` when the run has none (the name every
+        Lightning logger defaults to, so ``log_dir`` and checkpoint folders look alike).
+        The run itself is not put into an experiment of that name."""
         if self._run is not None:
-            return self._run.experiment_name or ""
-        return self._experiment_name or (self._parent or {}).get("experiment") or ""
+            return self._run.experiment_name or DEFAULT_NAME
+        return self._experiment_name or (self._parent or {}).get("experiment") or DEFAULT_NAME
 
     @property
     def version(self) -> str:
@@ -213,12 +216,14 @@ class NaiadLogger(Logger):
         """Lightning's directory for files that follow the logger (checkpoints, profiler, CLI config)."""
         if self._save_dir is not None:
             return self._save_dir
-        trainer = self._trainer
+        # Lightning sets up the profiler (SimpleProfiler(filename=...)) from trainer.log_dir
+        # before any hook shows the logger its trainer: the trainer asking is the one to follow
+        trainer = _trainer_asking(self) or self._trainer
         return str(trainer.default_root_dir) if trainer is not None else os.getcwd()
 
     @property
     def log_dir(self) -> str:
-        return os.path.join(self.save_dir, self.name or "naiad", self.version)
+        return os.path.join(self.save_dir, self.name, self.version)
 
     # -- pickling (ddp_spawn, deepcopy, pickle.dumps(trainer)): the run stays in this process
     def __getstate__(self) -> dict[str, Any]:
@@ -600,6 +605,19 @@ def _trainer_in_setup() -> pl.Trainer | None:
         return None
     trainer = frame.f_locals.get("trainer")
     return trainer if _is_trainer(trainer) else None
+
+
+def _trainer_asking(logger: NaiadLogger) -> pl.Trainer | None:
+    """The Trainer whose code (e.g. its ``log_dir`` property) reads this logger's directory."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            return None
+        obj = frame.f_locals.get("self")
+        if _is_trainer(obj) and any(lg is logger for lg in obj.loggers):
+            return obj
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 def _is_trainer(obj: Any) -> TypeGuard[pl.Trainer]:

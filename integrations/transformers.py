@@ -72,7 +72,7 @@ if importlib.util.find_spec("transformers") is None:
 
 from naiad import Run
 from naiad.errors import NaiadWarning
-from naiad.training import TrainingLog, configured, resume_state
+from naiad.training import TrainingLog, configured, log_model_policy, resume_state
 
 if TYPE_CHECKING:
     from transformers.trainer_callback import ExportableState, TrainerCallback
@@ -134,12 +134,9 @@ class _NaiadCallback:
         log_model: bool | str | None = None,
         prefix: str = "",
     ) -> None:
-        if log_model is not None:  # the name NaiadLogger (and WandbLogger, MLFlowLogger) use; it wins
-            if log_model == "all":
-                raise ValueError(
-                    "log_model='all' is Lightning's every-file upload; a transformers checkpoint is a "
-                    "directory: use True (last and best), 'last', 'best' or False."
-                )
+        # the name NaiadLogger (and WandbLogger, MLFlowLogger) use; it wins
+        log_model = log_model_policy(log_model, "NaiadCallback", every_file=False)
+        if log_model is not None:
             log_checkpoints = log_model
         if log_checkpoints not in (None, True, False, "last", "best"):
             raise ValueError(

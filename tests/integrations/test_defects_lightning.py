@@ -133,15 +133,20 @@ def test_the_logger_and_a_fitted_trainer_pickle_and_copy(tmp_path: Path) -> None
     assert points(read(store, logger.version), "training/train/after") == [(100.0, 1.0)]
 
 
-def test_save_dir_and_log_dir_follow_the_trainer(tmp_path: Path) -> None:
+def test_save_dir_and_log_dir_follow_the_trainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lightning.pytorch.profilers import SimpleProfiler
 
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the report must follow default_root_dir, not the cwd
+    root = tmp_path / "root"
     logger = NaiadLogger(experiment_name="e", store=tmp_path / "store")
-    t = trainer(logger, tmp_path, 1, profiler=SimpleProfiler(filename="perf"))
+    t = trainer(logger, root, 1, profiler=SimpleProfiler(filename="perf"))
     t.fit(Tiny(), datamodule=Data())
-    assert logger.save_dir == str(tmp_path) == t.log_dir  # Lightning's log_dir for non-TB loggers
-    assert logger.log_dir == str(tmp_path / "e" / logger.version)
-    assert any(tmp_path.glob("*perf*.txt"))  # SimpleProfiler wrote its report
+    assert logger.save_dir == str(root) == t.log_dir  # Lightning's log_dir for non-TB loggers
+    assert logger.log_dir == str(root / "e" / logger.version)
+    assert (root / "fit-perf.txt").is_file()  # SimpleProfiler wrote its report there
+    assert not list(elsewhere.iterdir())
 
 
 class TwoGroups(Tiny):
@@ -227,3 +232,27 @@ def test_ddp_spawn_on_two_cpu_processes_logs_once_from_rank_zero(tmp_path: Path)
     run = read(store, logger.version)
     assert [s for s, _ in points(run, "training/train/loss")] == [1.0, 2.0]  # rank 0 only
     assert run.fetch()["notes"] == "touched before fit"
+
+
+def test_two_loggers_in_one_trainer_each_fork_from_their_own_run_on_resume(tmp_path: Path) -> None:
+    """Defect 7: each NaiadLogger keeps its own key in the checkpoint's callback state."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    store, ckpt_dir = tmp_path / "store", tmp_path / "ckpt"
+    first = [NaiadLogger(experiment_name=name, store=store) for name in ("a", "b")]
+    ckpt = ModelCheckpoint(dirpath=ckpt_dir, filename="{epoch}", save_top_k=-1)
+    trainer(first, tmp_path, 2, ckpt=ckpt).fit(Tiny(), datamodule=Data())
+    second = [NaiadLogger(store=store), NaiadLogger(store=store)]  # a new process
+    ckpt2 = ModelCheckpoint(dirpath=ckpt_dir, filename="{epoch}", save_top_k=-1)
+    with pytest.warns(UserWarning, match="exists and is not empty"):  # Lightning's, about ckpt_dir
+        trainer(second, tmp_path, 2, ckpt=ckpt2).fit(
+            Tiny(), datamodule=Data(), ckpt_path=ckpt_dir / "epoch=0.ckpt"
+        )
+    for parent, child in zip(first, second, strict=True):
+        run = read(store, child.version)
+        forking = run.fetch()["sys"]["forking"]
+        assert (forking["parent"], forking["step"]) == (parent.version, BATCHES)
+        assert run.experiment_name == parent.name
+        assert [s for s, _ in points(run, "training/train/loss")] == [
+            float(s) for s in range(1, 2 * BATCHES + 1)
+        ]

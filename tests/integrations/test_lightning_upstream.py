@@ -156,3 +156,23 @@ def test_logger_name_version_save_dir_log_dir(tmp_path: Path) -> None:
     assert trainer.log_dir == logger.save_dir  # Lightning's rule for loggers other than TensorBoard/CSV
     # the checkpoint follows the logger, as with every upstream logger
     assert Path(trainer.checkpoint_callback.dirpath) == Path(logger.log_dir) / "checkpoints"
+
+
+def test_logger_default_name(tmp_path: Path) -> None:
+    """Test that the default logger name is lightning_logs.
+
+    Upstream asserts it for CSVLogger and TensorBoardLogger (``logger.name``) and MLFlowLogger
+    (the experiment it creates); here the NaiadLogger built without an experiment name. The run
+    itself joins no experiment (a naiad experiment is a lineage, not a folder).
+    """
+    logger = _instantiate_logger(tmp_path, experiment_name=None)
+    assert logger.name == "lightning_logs"
+    assert Path(logger.log_dir) == tmp_path / "lightning_logs" / logger.version
+    _ = logger.experiment
+    assert logger.name == "lightning_logs"
+    logger.finalize("success")
+    run = naiad.Run(run_id=logger.version, store=tmp_path / "store", mode="read-only")
+    try:
+        assert not run.exists("sys/experiment/name")
+    finally:
+        run.close()

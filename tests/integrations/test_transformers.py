@@ -522,3 +522,33 @@ def test_log_model_is_the_checkpoint_policy_under_the_lightning_name(tmp_path: P
         run.close()
     with pytest.raises(ValueError, match="directory"):
         NaiadCallback(log_model="all")
+
+
+def test_evaluations_after_load_best_model_at_end_are_each_kept(tmp_path: Path, store: Path) -> None:
+    """Defect 2: load_best_model_at_end, then evaluate() at the last in-fit evaluation's step,
+    then evaluate(metric_key_prefix="test") and predict(): each result a visible point."""
+    callback = NaiadCallback(store=store)
+    trainer = make_trainer(tmp_path / "out", [callback], load_best_model_at_end=True)
+    trainer.train()
+    again = trainer.evaluate()
+    tested = trainer.evaluate(metric_key_prefix="test")
+    predicted = trainer.predict(Tokens(8, 6), metric_key_prefix="test").metrics
+    callback.run.close()
+    run = naiad.Run(run_id=callback.run.run_id, store=store, mode="read-only")
+    val = series(run, "training/val/loss")
+    assert [s for s, _ in val] == [4.0, 8.0, 12.0, 16.0, 16.001]
+    assert val[-1][1] == pytest.approx(again["eval_loss"])
+    assert series(run, "training/test/loss") == [
+        (16.0, pytest.approx(tested["test_loss"])),
+        (16.001, pytest.approx(predicted["test_loss"])),
+    ]
+    assert run.fetch()["sys"].get("diagnostics", {}).get("dropped", 0) == 0
+    run.close()
+
+
+def test_a_constructor_typo_raises_at_construction() -> None:
+    """Defect 12: a misspelt argument fails before training instead of turning logging off."""
+    with pytest.raises(TypeError, match="experimnt_name"):
+        NaiadCallback(experimnt_name="x")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="log_model"):
+        NaiadCallback(log_model="every")
