@@ -173,8 +173,6 @@ def _import_run(
             f"fork parent '{spec.fork_parent}' is not in the export nor the store: the run is a "
             "root, with sys/forking/requested_parent naming it"
         )
-    if info.version == 2 and any(info.sys_value(p) is not None for p in ("sys/id",)):
-        report.note("2.x file series keep the exporter's steps, which are the images' positions")
     ctx = PartContext(
         info,
         attachments,

@@ -37,6 +37,7 @@ class RunReport:
     rows: int = 0
     points: int = 0
     files: int = 0
+    unstamped: int = 0  # series points the export gives no timestamp: they get the creation time
     lost: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     notes: list[str] = dataclasses.field(default_factory=list)
 
@@ -51,6 +52,10 @@ class RunReport:
     def lines(self) -> list[str]:
         """The report's lines about this run (none when everything was kept)."""
         out = [f"  {n} {reason}: not kept" for reason, n in sorted(self.lost.items())]
+        if self.unstamped:
+            out.append(
+                f"  {self.unstamped} series points without a timestamp were given the run's creation time"
+            )
         return out + [f"  {text}" for text in self.notes]
 
 

@@ -182,8 +182,7 @@ def _float_ops(path: str, pieces: list[tuple[Any, ...]], ctx: PartContext) -> li
 
 
 def _note_missing_stamps(ctx: PartContext, n: int) -> None:
-    if n:
-        ctx.report.note(f"{n} series point(s) without a timestamp were given the run's creation time")
+    ctx.report.unstamped += n
 
 
 def _row(
@@ -238,6 +237,8 @@ def _row(
         stored = _histogram(value, ctx)
         ftype = FieldType.HISTOGRAM_SERIES
     else:  # file_series
+        if ctx.info.version == 2:
+            ctx.report.note(f"'{path}': a 2.x file series keeps the exporter's steps: the images' positions")
         stored, size = _file(value, ctx, sniff=ctx.info.version == 2)
         ftype = FieldType.FILE_SERIES
     if stored is None:
