@@ -71,8 +71,8 @@ def batches(path: Path, columns: tuple[str, ...] | None = None) -> Iterator[pa.R
 
 def unreadable(path: Path, error: Exception) -> ExportError:
     return ExportError(
-        f"Cannot read export part {path}: {error}. Nothing of its run was imported; export the "
-        "run again (or move the file away) and import again."
+        f"Cannot read export part {path}: {error}. Nothing was imported (every part is read "
+        "before the first write); export this run again, or move the file away, and import again."
     )
 
 

@@ -19,7 +19,7 @@ def export(tmp_path: Path) -> Export:
 
 
 @pytest.fixture
-def naiad(capsys: pytest.CaptureFixture[str]) -> Naiad:
+def cli(capsys: pytest.CaptureFixture[str]) -> Naiad:
     """``naiad ARGS...`` in this process: (exit status, stdout, stderr)."""
 
     def run(*args: str) -> tuple[int, str, str]:

@@ -39,8 +39,8 @@ RUNS = [(NEW, r, r) for r in ("sb-root", "sb-mid", "sb-leaf", "sb-orphan")] + [
 
 
 @pytest.fixture
-def imported(export: Export, store: Any, naiad: Any) -> Export:
-    status, _, err = naiad(
+def imported(export: Export, store: Any, cli: Any) -> Export:
+    status, _, err = cli(
         "--store", store, "import", "neptune", export.data, export.files, "--legacy-utc-offset", "+02:00"
     )
     assert status == 0, err
