@@ -63,6 +63,7 @@ def batches(path: Path, columns: tuple[str, ...] | None = None) -> Iterator[pa.R
         try:
             batch = next(iterator)
         except StopIteration:
+            pa.default_memory_pool().release_unused()  # parts are large: give their pages back
             return
         except (pa.ArrowException, OSError) as e:
             raise unreadable(path, e) from e

@@ -84,7 +84,8 @@ def convert_part(path: Path, ctx: PartContext) -> PartOps:
     ops: list[Op] = list(atoms.values())
     size += _ATOM_BYTES * len(atoms)
     points = 0
-    for name, pieces in floats.items():
+    for name in list(floats):
+        pieces = floats.pop(name)  # freed series by series
         naiad_path = _naiad_path(ctx, name, "float_series")
         if naiad_path is None:
             continue
@@ -143,40 +144,46 @@ def _collect_floats(batch: pa.RecordBatch, floats: dict[str, list[tuple[Any, ...
 
 
 def _float_ops(path: str, pieces: list[tuple[Any, ...]], ctx: PartContext) -> list[Floats]:
+    """Floats ops of one series; the arrays are filtered, sorted and copied only when the
+    export needs it (most series come exported whole and in order)."""
     import numpy as np
 
-    steps, has_step, values, has_value, stamps, has_stamp = (
-        np.concatenate([p[i] for p in pieces]) for i in range(6)
-    )
+    columns = [np.concatenate([p[i] for p in pieces]) if len(pieces) > 1 else pieces[0][i] for i in range(6)]
+    pieces.clear()
+    steps, has_step, values, has_value, stamps, has_stamp = columns
+    del columns
     report = ctx.report
-    report.lose(why.NO_STEP, int((~has_step).sum()))
-    empty = ~has_value & ~has_stamp
-    report.lose(why.NO_POINT, int((empty & has_step).sum()))
-    in_range = (steps >= 0) & (steps < MAX_STEP * STEP_SCALE)
-    report.lose(why.STEP_RANGE, int((has_step & ~empty & ~in_range).sum()))
-    keep = has_step & ~empty & in_range
-    steps, values, has_value, stamps, has_stamp = (
-        x[keep] for x in (steps, values, has_value, stamps, has_stamp)
-    )
-    bits = values.view(np.int64)
-    bits[~has_value] = QUIET_NAN  # null value with a timestamp: a NaN point
-    stamps = np.where(has_stamp, stamps - ctx.shift_micros, ctx.creation_micros)
-    _note_missing_stamps(ctx, int((~has_stamp).sum()))
-    order = np.argsort(steps, kind="stable")
-    steps, bits, stamps = steps[order], bits[order], stamps[order]
-    if steps.size > 1:
+    if not (has_step.all() and has_value.all() and has_stamp.all()):
+        report.lose(why.NO_STEP, int((~has_step).sum()))
+        empty = ~has_value & ~has_stamp
+        report.lose(why.NO_POINT, int((empty & has_step).sum()))
+        keep = has_step & ~empty
+        steps, values, has_value, stamps, has_stamp = (
+            x[keep] for x in (steps, values, has_value, stamps, has_stamp)
+        )
+        values.view(np.int64)[~has_value] = QUIET_NAN  # a null value with a timestamp: NaN
+        _note_missing_stamps(ctx, int((~has_stamp).sum()))
+        stamps = np.where(has_stamp, stamps, ctx.creation_micros + ctx.shift_micros)
+    if steps.size and (steps.min() < 0 or steps.max() >= MAX_STEP * STEP_SCALE):
+        in_range = (steps >= 0) & (steps < MAX_STEP * STEP_SCALE)
+        report.lose(why.STEP_RANGE, int((~in_range).sum()))
+        steps, values, stamps = steps[in_range], values[in_range], stamps[in_range]
+    if steps.size > 1 and not bool((steps[1:] > steps[:-1]).all()):
+        order = np.argsort(steps, kind="stable")
+        steps, values, stamps = steps[order], values[order], stamps[order]
+        del order
         first = np.concatenate(([True], steps[1:] != steps[:-1]))
-        repeated = ~first
-        report.lose(why.CONFLICT, int((repeated & np.concatenate(([False], bits[1:] != bits[:-1]))).sum()))
-        steps, bits, stamps = steps[first], bits[first], stamps[first]
-    seconds = stamps / 1e6
+        bits = values.view(np.int64)
+        differs = np.concatenate(([False], bits[1:] != bits[:-1]))
+        report.lose(why.CONFLICT, int((~first & differs).sum()))
+        steps, values, stamps = steps[first], values[first], stamps[first]
     ops = []
     for lo in range(0, steps.size, CHUNK_POINTS):
         hi = lo + CHUNK_POINTS
         s, v, t = array("q"), array("d"), array("d")
-        s.frombytes(steps[lo:hi].astype("<i8").tobytes())
-        v.frombytes(bits[lo:hi].astype("<i8").tobytes())
-        t.frombytes(seconds[lo:hi].astype("<f8").tobytes())
+        s.frombytes(steps[lo:hi].tobytes())
+        v.frombytes(values[lo:hi].tobytes())
+        t.frombytes(((stamps[lo:hi] - ctx.shift_micros) / 1e6).tobytes())
         ops.append(Floats(path, s, v, t))
     return ops
 

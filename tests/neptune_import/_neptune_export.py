@@ -438,6 +438,15 @@ def write_export(root: Path) -> Export:
     return export
 
 
+def decimal_steps(unscaled: Any) -> pa.Array:
+    """A decimal128(18, 6) column from int64 unscaled values (fixed-point steps), built from
+    its buffer: casting int64 to it would need more precision than 18 digits."""
+    import numpy as np
+
+    words = np.stack([unscaled, unscaled >> 63], axis=1).astype("<i8")
+    return pa.Array.from_buffers(pa.decimal128(18, 6), len(unscaled), [None, pa.py_buffer(words.tobytes())])
+
+
 def write_big_export(
     root: Path, rows: int, *, runs: int = 4, metrics: int = 10, part_rows: int = 2_000_000
 ) -> Export:
@@ -481,7 +490,7 @@ def write_big_export(
                             "run_id": pa.array([run] * k, pa.string()),
                             "attribute_path": pa.array([f"train/metric_{m}"] * k, pa.string()),
                             "attribute_type": pa.array(["float_series"] * k, pa.string()),
-                            "step": pa.array(steps).cast(pa.decimal128(18, 6)),
+                            "step": decimal_steps(steps * 1_000_000),
                             "timestamp": pa.array(stamps, pa.timestamp("ms")).cast(
                                 pa.timestamp("ms", tz="UTC")
                             ),
