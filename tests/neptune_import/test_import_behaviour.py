@@ -189,3 +189,25 @@ def test_a_part_of_another_format_is_named(export: Export, store: Any, cli: Any,
     status, _, err = _import(cli, export, store)
     assert status == 1 and str(part) in err and "attribute_path" in err
     assert SCHEMA.names[0] in err or "project_id" in err
+
+
+def test_the_ui_draws_the_imported_fork_chain_as_one_curve(export: Export, store: Any, cli: Any) -> None:
+    """The chart data the UI serves for the experiment's head: three segments (root, middle,
+    leaf) with fork markers at 80.5 and 150, as for a native fork."""
+    from naiad._ui._series import chart
+
+    assert _import(cli, export, store)[0] == 0
+    s = open_store(str(store), create=False)
+    try:
+        (series,) = chart(s, NEW, ["sb-leaf"], ["train/loss"])["charts"]["train/loss"]
+    finally:
+        s.close()
+    assert [(g["run"], g["from"], g["to"]) for g in series["segments"]] == [
+        ("sb-root", 0.0, 80.0),
+        ("sb-mid", 81.0, 150.0),
+        ("sb-leaf", 151.0, 200.0),
+    ]
+    assert [(f["parent"], f["child"], f["step"]) for f in series["forks"]] == [
+        ("sb-root", "sb-mid", 80.5),
+        ("sb-mid", "sb-leaf", 150.0),
+    ]
