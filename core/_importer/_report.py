@@ -20,7 +20,7 @@ BAD_HISTOGRAM = "histogram points that are not a histogram naiad can store"
 BAD_PATH = "rows whose attribute path is not a valid naiad path"
 NO_TYPE = "rows without an attribute path or type"
 LONG_STRING = "strings longer than naiad's 64 KiB limit"
-FILE_REFUSED = "files refused or missing (each named below)"
+FILE_REFUSED = "file rows refused or missing (each named below)"
 TYPE_CLASH = "writes refused by the store (a path holding another type)"
 
 
