@@ -165,7 +165,11 @@ def creation_atoms(
             (EXPERIMENT_IS_HEAD, B, True),
         ]
     if spec.fork_parent is not None:
-        rows += [(FORKING_REQUESTED_PARENT, S, spec.fork_parent), (FORKING_STEP, I, spec.fork_step)]
+        step = spec.fork_step
+        if step is not None and type(step) is not int:  # a fractional fork stays a Float
+            step = int(step) if float(step).is_integer() else float(step)
+        kind = FieldType.FLOAT if isinstance(step, float) else I
+        rows += [(FORKING_REQUESTED_PARENT, S, spec.fork_parent), (FORKING_STEP, kind, step)]
         if parent_custom_id is not None:
             rows.append((FORKING_PARENT, S, parent_custom_id))
     tags = set(spec.tags) | set(inherited_tags)

@@ -250,6 +250,18 @@ def whole_step_fixed(step: int) -> int:
     return step * STEP_SCALE
 
 
+def fixed_fork_step(step: int | float) -> int:
+    """A fork step in the fixed-point scale: whole (``Run(fork_step=10)``) or fractional (an
+    imported Neptune fork at 80.5), exact at the store's 1e-6 resolution."""
+    return step * STEP_SCALE if type(step) is int else round(step * STEP_SCALE)
+
+
+def fork_step_of_fixed(fixed: int) -> int | float:
+    """A stored fork step as the step a ``RunSpec`` takes: an int when whole, else a float."""
+    whole, frac = divmod(fixed, STEP_SCALE)
+    return int(whole) if not frac else fixed / STEP_SCALE
+
+
 def next_whole_step(fixed: int) -> int:
     """The first whole step after the stored step ``fixed`` (fixed point)."""
     return int(fixed // STEP_SCALE + 1) * STEP_SCALE

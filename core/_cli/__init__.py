@@ -43,12 +43,12 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from . import _admin, _runs
+    from . import _admin, _import, _runs
 
     parser = _Parser(
         prog="naiad",
         description="naiad: a local-first experiment tracker. "
-        "Read, export, sync and tidy the runs of a store.",
+        "Read, export, import, sync and tidy the runs of a store.",
     )
     parser.add_argument("--version", action="version", version=f"naiad {__version__}")
     _store_options(parser, None)
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     _runs.register(commands, common)
     _admin.register(commands, common)
+    _import.register(commands, common)
     return parser
 
 

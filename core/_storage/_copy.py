@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import _sys
-from .._types import STEP_SCALE, FieldType
+from .._types import FieldType, fork_step_of_fixed
 from ._protocol import RunStore
 from ._records import Assign, FieldRecord, Floats, Op, Points, RunRecord, RunSpec
 
@@ -97,7 +97,7 @@ def _copy_run(
         custom_id=run.custom_id,
         experiment=run.experiment,
         fork_parent=parent.custom_id if parent is not None else requested,
-        fork_step=None if run.fork_step is None else run.fork_step // STEP_SCALE,
+        fork_step=None if run.fork_step is None else fork_step_of_fixed(run.fork_step),
         creation_time=(created / 1_000_000) if created is not None else 0.0,
         owner=str(atom(_sys.OWNER) or ""),
         hostname=str(atom(_sys.HOSTNAME) or ""),

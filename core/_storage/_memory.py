@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from .. import _sys
 from .._filter import And, Compare, Exists, Node, Not, Or, parse_time, paths, state_matches
-from .._types import FieldType, float_bits, step_value, whole_step_fixed
+from .._types import FieldType, fixed_fork_step, float_bits, step_value
 from ..errors import ForkParentNotFound, StorageError
 from ._records import (
     Assign,
@@ -134,9 +134,7 @@ class MemoryStore:
             project = self._projects.setdefault(spec.project, [project_key(spec.project), 0])
             project[1] += 1  # next counter
             pk = len(self._runs) + 1
-            fork_fixed = (
-                None if parent is None or spec.fork_step is None else whole_step_fixed(spec.fork_step)
-            )
+            fork_fixed = None if parent is None or spec.fork_step is None else fixed_fork_step(spec.fork_step)
             record = RunRecord(
                 pk,
                 spec.project,

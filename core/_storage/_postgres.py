@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from .. import _sys
-from .._types import FieldType, float_bits, float_from_store, step_value, whole_step_fixed
+from .._types import FieldType, fixed_fork_step, float_bits, float_from_store, step_value
 from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
@@ -836,7 +836,7 @@ def _open_run(conn: psycopg.Connection[Any], spec: RunSpec) -> RunRecord:
                 f"'{spec.project}'. Check fork_run_id (it is the parent's run_id, "
                 "sys/custom_run_id)."
             )
-    fork_fixed = None if parent is None or spec.fork_step is None else whole_step_fixed(spec.fork_step)
+    fork_fixed = None if parent is None or spec.fork_step is None else fixed_fork_step(spec.fork_step)
     depth = 0 if parent is None else parent.depth + 1
     sys_id = f"{key}-{counter}"
     inserted = conn.execute(

@@ -87,7 +87,7 @@ class RunSpec:
     custom_id: str
     experiment: str | None
     fork_parent: str | None
-    fork_step: int | None  # whole number of steps
+    fork_step: int | float | None  # whole, except a fractional fork an import rebuilds (80.5)
     creation_time: float  # epoch seconds
     owner: str
     hostname: str

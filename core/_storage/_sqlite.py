@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _sys
-from .._types import FieldType, float_bits, step_value, whole_step_fixed
+from .._types import FieldType, fixed_fork_step, float_bits, step_value
 from ..errors import (
     ForkParentNotFound,
     LockTimeout,
@@ -872,7 +872,7 @@ def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:
                 f"'{spec.project}'. Check fork_run_id (it is the parent's run_id, "
                 "sys/custom_run_id)."
             )
-    fork_fixed = None if parent is None or spec.fork_step is None else whole_step_fixed(spec.fork_step)
+    fork_fixed = None if parent is None or spec.fork_step is None else fixed_fork_step(spec.fork_step)
     depth = 0 if parent is None else parent.depth + 1
     sys_id = f"{key}-{counter}"
     cur = conn.execute(
