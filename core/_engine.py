@@ -13,6 +13,7 @@ the call) through the store's blob half. The error policy (``on_error``) is ``_f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -127,9 +128,14 @@ class Engine:
         return None if rec is None else decode(rec.type, rec.value)
 
     def _reattach(self) -> tuple[int, int | None]:
-        """After the database file vanished: create the run again in the new file."""
+        """After the database file vanished: create the run again in the new file.
+
+        A fork parent went with the old file: the run is re-created with the parent's name
+        pending (as offline forks are), never refused inside the writer.
+        """
         assert self._store is not None
-        self._record = self._store.open_run(self._spec)
+        self._record = self._store.open_run(dataclasses.replace(self._spec, allow_missing_parent=True))
+        self._chain = None
         session = self._store.open_session(self._record.pk, self._spec.hostname, os.getpid(), _time())
         return self._record.pk, session
 
@@ -481,13 +487,20 @@ class Engine:
         return 0 if self._writer is None else self._writer.dropped
 
     def wait(self, timeout: float | None = None, verbose: bool = False) -> bool:
-        """Block until everything logged so far is durable in the store. False on timeout."""
-        if self._writer is None or self._closed:
+        """Block until everything logged so far is durable in the store.
+
+        True only if everything accepted since the run was opened is durable: False on
+        timeout, and False for good once anything was lost (dropped, or left unwritten by a
+        ``close`` that gave up).
+        """
+        if self._writer is None:
             return True
+        if self._closed:
+            return not self._writer.lost
         ok = self._writer.flush(timeout)
         if self._writer.fault is not None and self.mode == "sync":
             raise StorageError(self._writer.fault)
-        return ok
+        return ok and not self._writer.lost
 
     def assign_files(self, files: Mapping[str, Any]) -> None:
         """Upload each file to its path (a File field)."""
