@@ -14,15 +14,17 @@ the call) through the store's blob half. The error policy (``on_error``) is ``_f
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
+import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from . import _sys
 from ._fields import CallPaths, FieldState, Inherited
@@ -63,6 +65,24 @@ _TS_LIMIT = 9.2e9  # epoch seconds that pandas' datetime64[ns] holds: the years 
 _time = time.time
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def serialized(method: _F) -> _F:
+    """Run ``method`` under the run's lock: a call's checks and its enqueue are one step.
+
+    Why: a Run shared by a training loop, a data-loader thread and an eval thread must never
+    store out-of-order or duplicate steps; the lock is uncontended in a single-threaded loop.
+    """
+
+    @functools.wraps(method)
+    def locked(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, locked)
+
+
 class Engine:
     """Field state and write validation of one run; :class:`naiad.Run` is its public face."""
 
@@ -82,6 +102,9 @@ class Engine:
     _stored_fields: dict[str, Any]
     _put: Any
     _queue: Any
+    _lock: threading.RLock  # see serialized()
+    _acquire: Any
+    _release: Any
 
     @property
     def run_id(self) -> str:
@@ -193,6 +216,7 @@ class Engine:
         if self.mode == "sync":
             self.wait()
 
+    @serialized
     def _materialize(self, path: str | None = None) -> None:
         """Hand the fast path's shared positions back to each series' own record.
 
@@ -245,6 +269,7 @@ class Engine:
             )
         return ts
 
+    @serialized
     def _log_floats(self, data: Mapping[str, Any], step: Any, timestamp: Any) -> None:
         self._writable()
         if not isinstance(data, Mapping):
@@ -291,6 +316,7 @@ class Engine:
             self._writer.backpressure()  # type: ignore[union-attr]
         self._after_write()
 
+    @serialized
     def _append_many(self, data: Mapping[str, Any], ftype: FieldType, step: Any, timestamp: Any) -> None:
         if not isinstance(data, Mapping):
             raise FieldValueError(f"Expected a dict of path → value, not {type(data).__name__}.")
@@ -363,6 +389,7 @@ class Engine:
         self._put(BlobStored(size))
         return file_meta(file, sha, size)
 
+    @serialized
     def _assign(self, path: str, value: Any, cast_unsupported: bool) -> None:
         self._writable()
         if isinstance(value, File):
@@ -398,6 +425,7 @@ class Engine:
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
 
+    @serialized
     def _upload(self, path: str, file: File) -> None:
         self._writable()
         self._f.check_type(path, FieldType.FILE)
@@ -407,6 +435,7 @@ class Engine:
             self._put(Assign(path, int(FieldType.FILE), meta))
         self._after_write()
 
+    @serialized
     def _track_files(self, path: str, target: Any) -> None:
         self._writable()
         self._f.check_type(path, FieldType.ARTIFACT)
@@ -415,6 +444,7 @@ class Engine:
         self._put(Assign(path, int(FieldType.ARTIFACT), meta))
         self._after_write()
 
+    @serialized
     def _set_change(
         self, path: str, kind: Literal["add", "remove", "clear"], items: Iterable[str] | str | None
     ) -> None:
@@ -425,6 +455,7 @@ class Engine:
         self._put(SetChange(path, kind, tuple(values)))
         self._after_write()
 
+    @serialized
     def _delete(self, path: str) -> None:
         self._writable()
         if _sys.is_sys(path):
@@ -502,6 +533,7 @@ class Engine:
             raise StorageError(self._writer.fault)
         return ok and not self._writer.lost
 
+    @serialized
     def assign_files(self, files: Mapping[str, Any]) -> None:
         """Upload each file to its path (a File field)."""
         self._writable()

@@ -56,16 +56,17 @@ class Handle:
     ) -> None:
         """Append one point: a number, a str, a :class:`naiad.File` or a :class:`naiad.Histogram`."""
         run, path = self._run, self._path
-        existing = run._f.types.get(path)
-        if existing is None:
-            existing = _series_type_of(value)
-        if existing is FieldType.FLOAT_SERIES or (
-            existing not in (FieldType.STRING_SERIES, FieldType.FILE_SERIES, FieldType.HISTOGRAM_SERIES)
-            and not isinstance(value, (str, File))
-        ):
-            run._log_floats({path: value}, step, timestamp)
-        else:
-            run._append_many({path: value}, existing, step, timestamp)
+        with run._lock:  # the type seen here is the type the append checks against
+            existing = run._f.types.get(path)
+            if existing is None:
+                existing = _series_type_of(value)
+            if existing is FieldType.FLOAT_SERIES or (
+                existing not in (FieldType.STRING_SERIES, FieldType.FILE_SERIES, FieldType.HISTOGRAM_SERIES)
+                and not isinstance(value, (str, File))
+            ):
+                run._log_floats({path: value}, step, timestamp)
+            else:
+                run._append_many({path: value}, existing, step, timestamp)
 
     log = append  # neptune 0.x name
 
@@ -82,10 +83,11 @@ class Handle:
                 raise FieldValueError(
                     f"extend on '{self._path}': {len(values)} values but {len(other)} {name}.", self._path
                 )
-        for i, value in enumerate(values):
-            self.append(
-                value, None if steps is None else steps[i], None if timestamps is None else timestamps[i]
-            )
+        with self._run._lock:  # another thread's points never interleave with these
+            for i, value in enumerate(values):
+                self.append(
+                    value, None if steps is None else steps[i], None if timestamps is None else timestamps[i]
+                )
 
     def upload(self, source: Any, name: str | None = None) -> None:
         """Upload a file (path, bytes or file object) into this File field."""

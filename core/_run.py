@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -89,6 +90,8 @@ class Run(RunReads):
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
+        self._lock = threading.RLock()  # one writer of field state at a time (see serialized)
+        self._acquire, self._release = self._lock.acquire, self._lock.release
         # fast path: key tuple of a recent call → [its fixed-point step, its values]; a series
         # in a group has its position there, not in self._floats (see _materialize)
         self._groups: dict[tuple[str, ...], list[Any]] = {}
@@ -213,19 +216,25 @@ class Run(RunReads):
             >>> run.log_metrics({"train/loss": 0.25, "train/acc": 0.9}, step=10)  # doctest: +SKIP
         """
         keys = tuple(data)
-        group = self._groups.get(keys)
-        if group is not None and type(step) is int and timestamp is None:
-            s = whole_step_fixed(step)
-            if s > group[0] and step < MAX_STEP:
-                values = tuple(data.values())
-                if {*map(type, values)} == _FLOAT_ONLY:
-                    group[0] = s
-                    group[1] = values
-                    self._put((s, _time(), keys, values))
-                    if len(self._queue) > MAX_QUEUE:
-                        self._writer.backpressure()  # type: ignore[union-attr]
-                    return
-        self._log_floats(data, step, timestamp)
+        # the step check and the enqueue are one step for other threads (bound methods and
+        # try/finally: half the cost of a `with` on this path)
+        self._acquire()
+        try:
+            group = self._groups.get(keys)
+            if group is not None and type(step) is int and timestamp is None:
+                s = whole_step_fixed(step)
+                if s > group[0] and step < MAX_STEP:
+                    values = tuple(data.values())
+                    if {*map(type, values)} == _FLOAT_ONLY:
+                        group[0] = s
+                        group[1] = values
+                        self._put((s, _time(), keys, values))
+                        if len(self._queue) > MAX_QUEUE:
+                            self._writer.backpressure()  # type: ignore[union-attr]
+                        return
+            self._log_floats(data, step, timestamp)
+        finally:
+            self._release()
 
     def log_configs(
         self, data: Mapping[str, Any], flatten: bool = False, cast_unsupported: bool = False

@@ -6,6 +6,7 @@ script would, and another process holds the write lock the way a second writer w
 
 from __future__ import annotations
 
+import threading
 import warnings
 from pathlib import Path
 
@@ -66,3 +67,38 @@ def test_wait_is_false_forever_after_a_close_that_lost_data(tmp_path: Path) -> N
     assert run.wait() is False  # 1,000 of 1,001 points are not durable: never True again
     assert run.wait(timeout=5) is False
     assert len(_steps(store, "locked", "a")) < 1001
+
+
+def test_one_run_shared_by_threads_stores_strictly_increasing_steps_and_never_wedges(tmp_path: Path) -> None:
+    """Break 4: a data-loader and an eval thread log to one Run; every series stays valid."""
+    store = tmp_path / "store"
+    run = naiad.Run(run_id="threads", store=store, on_error="warn")
+    barrier = threading.Barrier(4)
+
+    def metrics() -> None:
+        barrier.wait()
+        for step in range(2000):
+            run.log_metrics({"train/loss": float(step), "train/acc": 0.5}, step=step)
+            run["eval/loss"].append(float(step), step=step)
+
+    def files() -> None:
+        barrier.wait()
+        for step in range(20):
+            run.log_files({"samples": b"x" * 100}, step=step)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", naiad.NaiadWarning)  # the loser of each race is refused
+        threads = [threading.Thread(target=t) for t in (metrics, metrics, files, files)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert run.wait(timeout=60)  # not wedged: everything accepted is durable
+        run.log_metrics({"train/loss": 1.0}, step=5000)
+        assert run.close(timeout=60)
+
+    for path, count in (("train/loss", 2001), ("train/acc", 2000), ("eval/loss", 2000)):
+        steps = _steps(store, "threads", path)
+        assert steps == sorted(set(steps)) and len(steps) == count, path
+    with naiad.Run(run_id="threads", store=store, mode="read-only") as back:
+        assert len(back["samples"].fetch_values(include_timestamp=False)) == 20
