@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._files import File, download_target, safe_filename, step_text, write_blob
 from ._read import Lineage, decode, float_series, other_series, series_frame
-from ._types import FieldType
+from ._types import FieldType, to_float
 from .errors import FieldValueError
 
 if TYPE_CHECKING:
@@ -84,6 +84,10 @@ class Handle:
                     f"extend on '{self._path}': {len(values)} values but {len(other)} {name}.", self._path
                 )
         with self._run._lock:  # another thread's points never interleave with these
+            existing = self._run._f.types.get(self._path)
+            if values and (existing or _series_type_of(values[0])) is FieldType.FLOAT_SERIES:
+                for value in values:  # a bad value refuses the whole call before any point is kept
+                    to_float(self._path, value)
             for i, value in enumerate(values):
                 self.append(
                     value, None if steps is None else steps[i], None if timestamps is None else timestamps[i]

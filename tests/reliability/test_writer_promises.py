@@ -102,3 +102,13 @@ def test_one_run_shared_by_threads_stores_strictly_increasing_steps_and_never_we
         assert steps == sorted(set(steps)) and len(steps) == count, path
     with naiad.Run(run_id="threads", store=store, mode="read-only") as back:
         assert len(back["samples"].fetch_values(include_timestamp=False)) == 20
+
+
+def test_extend_with_one_bad_value_stores_none_of_the_call(tmp_path: Path) -> None:
+    """Break 5: `extend([1.0, 2.0, "bad"])` raises and leaves no point behind; a retry stores all."""
+    store = tmp_path / "store"
+    with naiad.Run(run_id="atomic", store=store, on_error="raise") as run:
+        with pytest.raises(naiad.errors.FieldValueError, match="takes numbers"):
+            run["loss"].extend([1.0, 2.0, "bad"], steps=[1, 2, 3])
+        run["loss"].extend([1.0, 2.0, 3.0], steps=[1, 2, 3])
+    assert _steps(store, "atomic", "loss") == [1, 2, 3]
