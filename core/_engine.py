@@ -13,15 +13,18 @@ the call) through the store's blob half. The error policy (``on_error``) is ``_f
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 import os
+import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from . import _sys
 from ._fields import CallPaths, FieldState, Inherited
@@ -62,6 +65,24 @@ _TS_LIMIT = 9.2e9  # epoch seconds that pandas' datetime64[ns] holds: the years 
 _time = time.time
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def serialized(method: _F) -> _F:
+    """Run ``method`` under the run's lock: a call's checks and its enqueue are one step.
+
+    Why: a Run shared by a training loop, a data-loader thread and an eval thread must never
+    store out-of-order or duplicate steps; the lock is uncontended in a single-threaded loop.
+    """
+
+    @functools.wraps(method)
+    def locked(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, locked)
+
+
 class Engine:
     """Field state and write validation of one run; :class:`naiad.Run` is its public face."""
 
@@ -81,6 +102,9 @@ class Engine:
     _stored_fields: dict[str, Any]
     _put: Any
     _queue: Any
+    _lock: threading.RLock  # see serialized()
+    _acquire: Any
+    _release: Any
 
     @property
     def run_id(self) -> str:
@@ -127,9 +151,14 @@ class Engine:
         return None if rec is None else decode(rec.type, rec.value)
 
     def _reattach(self) -> tuple[int, int | None]:
-        """After the database file vanished: create the run again in the new file."""
+        """After the database file vanished: create the run again in the new file.
+
+        A fork parent went with the old file: the run is re-created with the parent's name
+        pending (as offline forks are), never refused inside the writer.
+        """
         assert self._store is not None
-        self._record = self._store.open_run(self._spec)
+        self._record = self._store.open_run(dataclasses.replace(self._spec, allow_missing_parent=True))
+        self._chain = None
         session = self._store.open_session(self._record.pk, self._spec.hostname, os.getpid(), _time())
         return self._record.pk, session
 
@@ -187,6 +216,7 @@ class Engine:
         if self.mode == "sync":
             self.wait()
 
+    @serialized
     def _materialize(self, path: str | None = None) -> None:
         """Hand the fast path's shared positions back to each series' own record.
 
@@ -239,6 +269,7 @@ class Engine:
             )
         return ts
 
+    @serialized
     def _log_floats(self, data: Mapping[str, Any], step: Any, timestamp: Any) -> None:
         self._writable()
         if not isinstance(data, Mapping):
@@ -285,6 +316,7 @@ class Engine:
             self._writer.backpressure()  # type: ignore[union-attr]
         self._after_write()
 
+    @serialized
     def _append_many(self, data: Mapping[str, Any], ftype: FieldType, step: Any, timestamp: Any) -> None:
         if not isinstance(data, Mapping):
             raise FieldValueError(f"Expected a dict of path → value, not {type(data).__name__}.")
@@ -357,6 +389,7 @@ class Engine:
         self._put(BlobStored(size))
         return file_meta(file, sha, size)
 
+    @serialized
     def _assign(self, path: str, value: Any, cast_unsupported: bool) -> None:
         self._writable()
         if isinstance(value, File):
@@ -392,6 +425,7 @@ class Engine:
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
 
+    @serialized
     def _upload(self, path: str, file: File) -> None:
         self._writable()
         self._f.check_type(path, FieldType.FILE)
@@ -401,6 +435,7 @@ class Engine:
             self._put(Assign(path, int(FieldType.FILE), meta))
         self._after_write()
 
+    @serialized
     def _track_files(self, path: str, target: Any) -> None:
         self._writable()
         self._f.check_type(path, FieldType.ARTIFACT)
@@ -409,6 +444,7 @@ class Engine:
         self._put(Assign(path, int(FieldType.ARTIFACT), meta))
         self._after_write()
 
+    @serialized
     def _set_change(
         self, path: str, kind: Literal["add", "remove", "clear"], items: Iterable[str] | str | None
     ) -> None:
@@ -419,6 +455,7 @@ class Engine:
         self._put(SetChange(path, kind, tuple(values)))
         self._after_write()
 
+    @serialized
     def _delete(self, path: str) -> None:
         self._writable()
         if _sys.is_sys(path):
@@ -461,6 +498,21 @@ class Engine:
         if exc is not None and capture is not None:
             capture.failed(exc)  # exit status, signal, which rank (naiad._capture.failure)
 
+    def _stop_writer(self, timeout: float | None) -> bool:
+        """Flush and stop the writer; a warning (never an exception) when data was not written."""
+        if self._writer is None:
+            return True
+        ok = self._writer.close(timeout)
+        if not ok:
+            warnings.warn(
+                f"naiad: run '{self.run_id}' closed before its data was written "
+                f"({len(self._writer.queue)} queued op(s)): "
+                f"{self._writer.fault or 'storage did not answer in time'}.",
+                NaiadWarning,
+                stacklevel=3,
+            )
+        return ok
+
     def _diagnose(self, values: Mapping[str, str | int]) -> None:
         """Write ``sys/diagnostics/<key>`` (read-only to users): the capture's failure record."""
         ops = []
@@ -481,14 +533,22 @@ class Engine:
         return 0 if self._writer is None else self._writer.dropped
 
     def wait(self, timeout: float | None = None, verbose: bool = False) -> bool:
-        """Block until everything logged so far is durable in the store. False on timeout."""
-        if self._writer is None or self._closed:
+        """Block until everything logged so far is durable in the store.
+
+        True only if everything accepted since the run was opened is durable: False on
+        timeout, and False for good once anything was lost (dropped, or left unwritten by a
+        ``close`` that gave up).
+        """
+        if self._writer is None:
             return True
+        if self._closed:
+            return not self._writer.lost
         ok = self._writer.flush(timeout)
         if self._writer.fault is not None and self.mode == "sync":
             raise StorageError(self._writer.fault)
-        return ok
+        return ok and not self._writer.lost
 
+    @serialized
     def assign_files(self, files: Mapping[str, Any]) -> None:
         """Upload each file to its path (a File field)."""
         self._writable()

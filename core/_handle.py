@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._files import File, download_target, safe_filename, write_blob
 from ._read import Lineage, decode, float_series, other_series, series_frame
-from ._types import FieldType, step_text
+from ._types import FieldType, step_text, to_float
 from .errors import FieldValueError
 
 if TYPE_CHECKING:
@@ -56,16 +56,17 @@ class Handle:
     ) -> None:
         """Append one point: a number, a str, a :class:`naiad.File` or a :class:`naiad.Histogram`."""
         run, path = self._run, self._path
-        existing = run._f.types.get(path)
-        if existing is None:
-            existing = _series_type_of(value)
-        if existing is FieldType.FLOAT_SERIES or (
-            existing not in (FieldType.STRING_SERIES, FieldType.FILE_SERIES, FieldType.HISTOGRAM_SERIES)
-            and not isinstance(value, (str, File))
-        ):
-            run._log_floats({path: value}, step, timestamp)
-        else:
-            run._append_many({path: value}, existing, step, timestamp)
+        with run._lock:  # the type seen here is the type the append checks against
+            existing = run._f.types.get(path)
+            if existing is None:
+                existing = _series_type_of(value)
+            if existing is FieldType.FLOAT_SERIES or (
+                existing not in (FieldType.STRING_SERIES, FieldType.FILE_SERIES, FieldType.HISTOGRAM_SERIES)
+                and not isinstance(value, (str, File))
+            ):
+                run._log_floats({path: value}, step, timestamp)
+            else:
+                run._append_many({path: value}, existing, step, timestamp)
 
     log = append  # neptune 0.x name
 
@@ -82,10 +83,15 @@ class Handle:
                 raise FieldValueError(
                     f"extend on '{self._path}': {len(values)} values but {len(other)} {name}.", self._path
                 )
-        for i, value in enumerate(values):
-            self.append(
-                value, None if steps is None else steps[i], None if timestamps is None else timestamps[i]
-            )
+        with self._run._lock:  # another thread's points never interleave with these
+            existing = self._run._f.types.get(self._path)
+            if values and (existing or _series_type_of(values[0])) is FieldType.FLOAT_SERIES:
+                for value in values:  # a bad value refuses the whole call before any point is kept
+                    to_float(self._path, value)
+            for i, value in enumerate(values):
+                self.append(
+                    value, None if steps is None else steps[i], None if timestamps is None else timestamps[i]
+                )
 
     def upload(self, source: Any, name: str | None = None) -> None:
         """Upload a file (path, bytes or file object) into this File field."""

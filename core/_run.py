@@ -10,7 +10,7 @@ float keys as a recent call at a later integer step costs a type check of the va
 from __future__ import annotations
 
 import os
-import warnings
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,6 @@ from ._types import (
     whole_step_fixed,
 )
 from ._writer import MAX_QUEUE, Writer
-from .errors import NaiadWarning
 
 if TYPE_CHECKING:
     from ._handle import Handle
@@ -86,6 +85,8 @@ class Run(RunReads):
         _environ: Mapping[str, str] | None = None,
     ) -> None:
         self._closed = True  # until construction succeeds
+        self._lock = threading.RLock()  # one writer of field state at a time (see serialized)
+        self._acquire, self._release = self._lock.acquire, self._lock.release
         # fast path: key tuple of a recent call → [its fixed-point step, its values]; a series
         # in a group has its position there, not in self._floats (see _materialize)
         self._groups: dict[tuple[str, ...], list[Any]] = {}
@@ -199,19 +200,25 @@ class Run(RunReads):
             >>> run.log_metrics({"train/loss": 0.25, "train/acc": 0.9}, step=10)  # doctest: +SKIP
         """
         keys = tuple(data)
-        group = self._groups.get(keys)
-        if group is not None and type(step) is int and timestamp is None:
-            s = whole_step_fixed(step)
-            if s > group[0] and step < MAX_STEP:
-                values = tuple(data.values())
-                if {*map(type, values)} == _FLOAT_ONLY:
-                    group[0] = s
-                    group[1] = values
-                    self._put((s, _time(), keys, values))
-                    if len(self._queue) > MAX_QUEUE:
-                        self._writer.backpressure()  # type: ignore[union-attr]
-                    return
-        self._log_floats(data, step, timestamp)
+        # the step check and the enqueue are one step for other threads (bound methods and
+        # try/finally: half the cost of a `with` on this path)
+        self._acquire()
+        try:
+            group = self._groups.get(keys)
+            if group is not None and type(step) is int and timestamp is None:
+                s = whole_step_fixed(step)
+                if s > group[0] and step < MAX_STEP:
+                    values = tuple(data.values())
+                    if {*map(type, values)} == _FLOAT_ONLY:
+                        group[0] = s
+                        group[1] = values
+                        self._put((s, _time(), keys, values))
+                        if len(self._queue) > MAX_QUEUE:
+                            self._writer.backpressure()  # type: ignore[union-attr]
+                        return
+            self._log_floats(data, step, timestamp)
+        finally:
+            self._release()
 
     def log_configs(
         self, data: Mapping[str, Any], flatten: bool = False, cast_unsupported: bool = False
@@ -266,17 +273,7 @@ class Run(RunReads):
         self._materialize()
         self._closed = True
         _lifecycle.unregister(self)
-        ok = True
-        if self._writer is not None:
-            ok = self._writer.close(timeout)
-            if not ok:
-                warnings.warn(
-                    f"naiad: run '{self.run_id}' closed before its data was written "
-                    f"({len(self._writer.queue)} queued op(s)): "
-                    f"{self._writer.fault or 'storage did not answer in time'}.",
-                    NaiadWarning,
-                    stacklevel=2,
-                )
+        ok = self._stop_writer(timeout)
         if self._store is not None and ok:
             self._store.close()
         return ok

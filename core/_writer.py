@@ -108,6 +108,8 @@ class Writer:
         self.reattach = reattach
         self.fault: str | None = None
         self.dropped = 0
+        self.lost = False  # something accepted was not made durable: wait() is False from now on
+        self.attached = True  # False after the database was replaced, until the run is re-created
         self.written_ops = 0
         self._reported_drops = 0
         self._wake = threading.Event()
@@ -138,6 +140,7 @@ class Writer:
             if self.fault is not None:
                 self.queue.pop()
                 self.dropped += 1
+                self.lost = True
                 return
             time.sleep(0.001)
 
@@ -188,6 +191,7 @@ class Writer:
             self._thread.join(_POLL_S if limit is None else min(_POLL_S, limit - now))
         if not self._thread.is_alive():
             return True
+        self.lost = True
         self.abandon()
         self._thread.join(grace or _POLL_S)
         return False
@@ -212,6 +216,7 @@ class Writer:
             except Exception as e:  # a bug, not a storage fault: lose this batch, never the thread
                 lost = len(self._pending) or 1
                 self.dropped += lost
+                self.lost = True
                 self._pending = []
                 warn(
                     f"naiad: internal error while writing; {lost} op(s) dropped "
@@ -273,6 +278,8 @@ class Writer:
             self._pending = []
             return
         self.store.check_alive()
+        if not self.attached:
+            self._attach()
         batch: list[Op] = [
             *self._pending,
             Assign(_sys.MODIFICATION_TIME, FieldType.DATETIME, epoch_micros(now)),
@@ -402,13 +409,26 @@ class Writer:
             )
         self.fault = message
         if self.store is not None and isinstance(error, StoreReplaced):
+            # the run's key names nothing in the new file, or another user's run: never write
+            # with it again until the run is re-created there
+            self.attached = False
             try:
                 self.store.reopen(patience=LOCK_PATIENCE_S, cancel=self._cancelled)
-                if self.reattach is not None:
-                    self.run_pk, self.session = self.reattach()
-                self._reported_drops = 0  # the new database has not heard of them yet
+                self._attach()
             except StorageError:
-                pass
+                pass  # retried before the next batch
+
+    def _attach(self) -> None:
+        """Re-create the run in a replaced database; a StorageError until that succeeds."""
+        if self.reattach is not None:
+            try:
+                self.run_pk, self.session = self.reattach()
+            except StorageError:
+                raise
+            except Exception as e:  # e.g. a refusal by the store: the batch waits, never strays
+                raise StorageError(f"cannot re-create the run in the new database: {e}") from e
+        self.attached = True
+        self._reported_drops = 0  # the new database has not heard of them yet
 
     def _report_recovery(self) -> None:
         lost = f"; {self.dropped} op(s) were dropped while it failed" if self.dropped else ""
