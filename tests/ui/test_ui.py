@@ -11,7 +11,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,7 +32,7 @@ def _loss(step: int, scale: float) -> float:
     return scale * math.exp(-step / 120) + 0.05
 
 
-def _make_store(root: Path) -> dict[str, Any]:
+def _make_store(root: Path | str) -> dict[str, Any]:
     """A few runs: a sweep, a forked experiment, a 200,000-point series with one spike."""
     kw: dict[str, Any] = {"store": root, "project": PROJECT}
     with naiad.Run(experiment_name="seabird", run_id="seabird-1", tags=["baseline"], **kw) as run:
@@ -64,9 +64,14 @@ def _make_store(root: Path) -> dict[str, Any]:
     return kw
 
 
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("ui") / "store"
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def ui(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    module_stores: Callable[[str, Path], Path | str],
+) -> Iterator[dict[str, Any]]:
+    """The app over the embedded store and over the team store (PostgreSQL + S3), the same tests."""
+    root = module_stores(request.param, tmp_path_factory.mktemp("ui") / "store")
     kw = _make_store(root)
     server = start(store=root, project=PROJECT, port=0)
     yield {"url": server.url, "port": server.server_address[1], "store": root, "kw": kw}
