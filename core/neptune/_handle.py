@@ -68,9 +68,6 @@ class Handle:
         value = v.atom(self._path, value)
         if value is None:
             return
-        if self._path == sysf.NAME and isinstance(value, str):
-            self._run._name = value  # naiad keeps sys/name as the experiment; the layer reads it back
-            return
         naiad = self._run._naiad
         try:
             naiad[self._path] = value
@@ -127,7 +124,9 @@ class Handle:
         if wait:
             self._run._naiad.wait()
 
-    def log(self, value: Any, step: float | None = None, timestamp: float | None = None, **kwargs: Any) -> None:
+    def log(
+        self, value: Any, step: float | None = None, timestamp: float | None = None, **kwargs: Any
+    ) -> None:
         """The deprecated 1.x name: a list extends, anything else appends."""
         if isinstance(value, (list, tuple)):
             self.extend(value, steps=None if step is None else [step] * len(value))
@@ -167,8 +166,6 @@ class Handle:
 
     def fetch(self) -> Any:
         """The value; for a namespace, the nested dict of its values (Neptune 1.x's ``fetch``)."""
-        if self._path == sysf.NAME and self._run._name is not None:
-            return self._run._name
         try:
             value = self._stored()
         except FieldNotFound:

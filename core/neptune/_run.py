@@ -20,7 +20,13 @@ from ._handle import Handle, neptune_state
 __all__ = ["MODES", "Run", "init_run"]
 
 # Neptune 1.x's modes → naiad's; ``debug`` stored nothing in Neptune, naiad's ``disabled`` neither
-MODES = {"async": "async", "sync": "sync", "offline": "offline", "debug": "disabled", "read-only": "read-only"}
+MODES = {
+    "async": "async",
+    "sync": "sync",
+    "offline": "offline",
+    "debug": "disabled",
+    "read-only": "read-only",
+}
 
 
 def _resolve_id(with_id: str, project: str | None) -> str:
@@ -81,7 +87,6 @@ class Run:
             run_id = _resolve_id(with_id, project)
         elif mode == "read-only":
             raise ValueError("mode='read-only' opens an existing run: pass with_id='...'")
-        self._name: str | None = None
         self._naiad = NaiadRun(
             experiment_name=name,
             run_id=run_id,
@@ -132,11 +137,8 @@ class Run:
         """Every value of the run as a nested dict (series: their last value)."""
         data = self._naiad.fetch()
         sys_ns = data.get("sys")
-        if isinstance(sys_ns, dict):
-            if "state" in sys_ns:
-                sys_ns["state"] = neptune_state(sys_ns["state"])
-            if self._name is not None:
-                sys_ns["name"] = self._name
+        if isinstance(sys_ns, dict) and "state" in sys_ns:
+            sys_ns["state"] = neptune_state(sys_ns["state"])
         return data
 
     def get_structure(self) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def atom(path: str, value: Any) -> Any:
     numpy and torch scalars become the Python number they hold (Neptune typed them so).
     """
     value = scalar(value)
-    if isinstance(value, _ATOMS) or isinstance(value, (File, NaiadFile)) or is_image(value):
+    if isinstance(value, (*_ATOMS, File, NaiadFile)) or is_image(value):
         return value
     unsupported(path, value)
     return None

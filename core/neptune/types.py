@@ -34,7 +34,10 @@ class File:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | None = None, content: bytes | None = None, extension: str | None = None
+        self,
+        path: str | os.PathLike[str] | None = None,
+        content: bytes | None = None,
+        extension: str | None = None,
     ) -> None:
         if (path is None) == (content is None):
             raise ValueError("neptune.types.File takes a path or content, not both or neither")
@@ -142,4 +145,9 @@ def _encode_png(rows: list[Any]) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, colour, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(raw)))
+        + chunk(b"IEND", b"")
+    )

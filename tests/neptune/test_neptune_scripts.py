@@ -1,0 +1,120 @@
+"""neptune 1.x scripts, imports rewritten to naiad.neptune, store what Neptune stored."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from _nep import PROJECT, Scripts
+
+from naiad import query
+
+
+def test_quickstart_stores_parameters_series_score_and_tags(scripts: Scripts) -> None:
+    """Neptune's quickstart: the parameters dict, ten loss points, the score and tags read back."""
+    done = scripts.run("hello_neptune.py")
+    assert done.stdout.strip() == "http://127.0.0.1:8765/#/run/hello-1"
+    with scripts.stored("hello-1") as run:
+        data = run.fetch()
+    assert data["parameters"] == {"learning_rate": 0.001, "optimizer": "Adam"}
+    assert data["eval"]["f1_score"] == 0.66
+    assert data["sys"]["tags"] == {"quickstart", "script", "extra"}
+    assert data["sys"]["state"] == "inactive"
+    loss = scripts.series("hello-1", "train/loss")
+    assert [s for s, _ in loss] == list(range(10))  # steps counted from 0, as Neptune did
+    assert [v for _, v in loss] == pytest.approx([0.9**e for e in range(10)])
+    assert query.list_runs(project=PROJECT, store=scripts.store) == ["hello-1"]
+
+
+def test_pytorch_loop_stores_config_tensor_metrics_images_and_weights(scripts: Scripts) -> None:
+    """Stringified config, 0-d tensors as floats, an image series, and the weights file."""
+    scripts.run("pytorch_basic.py")
+    with scripts.stored("pytorch-1") as run:
+        data = run.fetch()
+        images = run["images/predictions"].fetch_values(include_timestamp=False)
+        weights = run["io_files/artifacts/basemodel"].download(scripts.cwd / "got")
+    hyper = data["config"]["hyperparameters"]
+    assert hyper["device"] == "cpu" and hyper["hidden"] == "[16, 8]" and hyper["lr"] == 0.01
+    assert hyper["bs"] == 16
+    assert data["config"]["model"] == "Sequential" and data["config"]["optimizer"] == "SGD"
+    assert data["sys"]["experiment"]["name"] == "pytorch-basic"
+    loss = scripts.series("pytorch-1", "training/batch/loss")
+    assert len(loss) == 12 and all(0.0 < v < 2.0 for _, v in loss)
+    assert images["step"].tolist() == [0.0, 1.0]
+    assert images["value"].iloc[0]["mime"] == "image/png"
+    assert (scripts.cwd / "basemodel.pth").read_bytes() == weights.read_bytes()  # type: ignore[union-attr]
+
+
+def test_second_process_resumes_by_sys_id(scripts: Scripts) -> None:
+    """``with_id=<sys/id>`` reopens the run: the series continues and a field is overwritten."""
+    scripts.run("resume_run.py", "create")
+    sys_id = (scripts.cwd / "run_id.txt").read_text()
+    done = scripts.run("resume_run.py", "again")
+    assert done.stdout.strip() == f"resumed {sys_id} last loss 0.2"
+    loss = scripts.series("resume-1", "train/loss")
+    assert loss == [(float(s), pytest.approx(1.0 / (s + 1))) for s in range(10)]
+    with scripts.stored("resume-1") as run:
+        assert run["params/epochs"].fetch() == 10
+        assert run["sys/id"].fetch() == sys_id
+    assert query.list_runs(project=PROJECT, store=scripts.store) == ["resume-1"]
+
+
+def test_read_only_fetch_returns_what_neptune_returned(scripts: Scripts) -> None:
+    """Namespace fetch is a nested dict, sys/state reads 'Inactive', fetch_values has 3 columns."""
+    done = scripts.run("read_back.py")
+    lines = done.stdout.splitlines()
+    assert lines[0] == "state Inactive"
+    assert lines[1] == "params {'lr': 0.01, 'model': {'act': 'relu', 'depth': 3}}"
+    assert lines[2] == "depth 3"
+    assert lines[3] == "columns ['step', 'value', 'timestamp']"
+    assert lines[4] == "steps [0.0, 1.0, 2.0, 3.0]"
+    assert lines[5] == "naive True"
+    assert lines[6] == "exists True False"
+    assert "'metrics':" in lines and "    'acc': FloatSeries" in lines
+
+
+def test_lenient_values_warn_and_skip_while_the_rest_is_stored(scripts: Scripts) -> None:
+    """numpy scalars typed, None and a list skipped with a warning, the step back dropped."""
+    done = scripts.run("lenient_values.py")
+    assert done.stdout.strip() == "done"
+    assert done.stderr.count("NeptuneUnsupportedType") == 2
+    assert "NeptuneWarning: Step 1 for 'metrics/loss'" in done.stderr
+    with scripts.stored("lenient-1") as run:
+        data = run.fetch()
+        structure = run.get_structure()
+    assert data["config"] == {"lr": 0.5, "epochs": 4, "name": "cosine"}  # scheduler=None skipped
+    assert structure["config"]["epochs"] == "Integer"  # the float went in as int(4.0)
+    assert structure["config"]["lr"] == "Float"
+    assert data["flags"]["ok"] is True
+    assert scripts.series("lenient-1", "metrics/loss") == [
+        (1.0, 0.9),
+        (2.0, 0.5),
+        (3.0, 0.4),
+        (4.0, 0.3),
+    ]
+    assert scripts.series("lenient-1", "metrics/acc") == [(1.0, pytest.approx(0.1)), (2.0, 0.4)]
+
+
+def test_file_types_are_stored_with_names_and_content(scripts: Scripts) -> None:
+    """from_content, from_stream, as_pickle and as_image land as files; download gets the bytes."""
+    done = scripts.run("files_types.py")
+    assert "NeptuneUnsupportedType" in done.stderr  # the object() upload, skipped
+    assert (scripts.cwd / "downloads").read_text() == "trained on the seabird set\n"
+    with scripts.stored("files-1") as run:
+        data = run.fetch()
+        pickled = run["model/pickled"].download(scripts.cwd / "pk")
+        image = run["images/gray"].download(scripts.cwd / "img")
+    assert data["notes"]["readme"]["name"] == "readme.txt"
+    assert data["data"]["sample"]["name"] == "sample.csv" and data["data"]["sample"]["size"] == 8
+    assert data["data"]["stream"]["size"] == len("streamed text")
+    assert pickle.loads(pickled.read_bytes()) == {"weights": [1, 2, 3]}  # type: ignore[union-attr]
+    png = image.read_bytes()  # type: ignore[union-attr]
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[16:24] == (4).to_bytes(4, "big") * 2
+    assert "not" not in data
+
+
+def test_debug_mode_stores_nothing(scripts: Scripts) -> None:
+    """mode='debug' runs the whole script and leaves no run in the store."""
+    done = scripts.run("debug_mode.py")
+    assert done.stdout.strip() == "debug done"
+    assert not (scripts.cwd / "store").exists() or query.list_runs(project=PROJECT, store=scripts.store) == []
