@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import types, utils
 from ._handle import Handle
+from ._project import Project, init_project
 from ._run import Run, init_run
 from ._values import NeptuneUnsupportedType, NeptuneWarning
 
@@ -28,8 +29,10 @@ __all__ = [
     "Handle",
     "NeptuneUnsupportedType",
     "NeptuneWarning",
+    "Project",
     "Run",
     "__version__",
+    "init_project",
     "init_run",
     "types",
     "utils",

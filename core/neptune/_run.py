@@ -14,8 +14,10 @@ from urllib.parse import quote
 
 from .. import Run as NaiadRun
 from .. import RunNotFound, query
+from .. import _sys as sysf
 from ..neptune_scale._run import UI_URL
 from ._handle import Handle, neptune_state
+from ._project import quoted
 
 __all__ = ["MODES", "Run", "init_run"]
 
@@ -31,8 +33,7 @@ MODES = {
 
 def _resolve_id(with_id: str, project: str | None) -> str:
     """The naiad run id of Neptune's ``with_id``: a ``sys/id`` (``SEA-12``) or a custom run id."""
-    escaped = with_id.replace("\\", "\\\\").replace('"', '\\"')
-    for condition in (f'sys/id == "{escaped}"', f'sys/custom_run_id == "{escaped}"'):
+    for condition in (f"{sysf.ID} == {quoted(with_id)}", f"{sysf.CUSTOM_RUN_ID} == {quoted(with_id)}"):
         found = query.list_runs(filter=condition, project=project)
         if found:
             return found[0]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import ANONYMOUS_API_TOKEN, Handle, Run, init_run, types, utils
+from . import ANONYMOUS_API_TOKEN, Handle, Project, Run, init_project, init_run, types, utils
 
-__all__ = ["ANONYMOUS_API_TOKEN", "Handle", "Run", "init_run", "types", "utils"]
+__all__ = ["ANONYMOUS_API_TOKEN", "Handle", "Project", "Run", "init_project", "init_run", "types", "utils"]

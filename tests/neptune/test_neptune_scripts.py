@@ -118,3 +118,15 @@ def test_debug_mode_stores_nothing(scripts: Scripts) -> None:
     done = scripts.run("debug_mode.py")
     assert done.stdout.strip() == "debug done"
     assert not (scripts.cwd / "store").exists() or query.list_runs(project=PROJECT, store=scripts.store) == []
+
+
+def test_project_runs_table_has_sys_id_and_filters_by_tag_and_id(scripts: Scripts) -> None:
+    """init_project().fetch_runs_table(...).to_pandas(): sys/id column, tag (all of) and id filters."""
+    done = scripts.run("runs_table.py")
+    lines = done.stdout.splitlines()
+    assert lines[0] == "columns ['parameters/lr', 'train/loss']"
+    assert lines[1] == "ids ['TEA-1', 'TEA-2', 'TEA-3']"
+    assert lines[2] == "states ['Inactive']"
+    assert lines[3] == "best TEA-3 0.001"  # the smallest last loss is the smallest lr's
+    assert lines[4] == "trials ['sys/id', 'parameters/lr'] [0.001, 0.01]"
+    assert lines[5] == "by id True"
