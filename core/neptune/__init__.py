@@ -15,8 +15,9 @@ Example:
 
 from __future__ import annotations
 
-from . import types, utils
+from . import exceptions, types, utils
 from ._handle import Handle
+from ._install import install, install_from_env, uninstall
 from ._project import Project, init_project
 from ._run import Run, init_run
 from ._values import NeptuneUnsupportedType, NeptuneWarning
@@ -32,8 +33,12 @@ __all__ = [
     "Project",
     "Run",
     "__version__",
+    "exceptions",
     "init_project",
     "init_run",
+    "install",
+    "install_from_env",
     "types",
+    "uninstall",
     "utils",
 ]

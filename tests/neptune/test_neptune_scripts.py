@@ -130,3 +130,19 @@ def test_project_runs_table_has_sys_id_and_filters_by_tag_and_id(scripts: Script
     assert lines[3] == "best TEA-3 0.001"  # the smallest last loss is the smallest lr's
     assert lines[4] == "trials ['sys/id', 'parameters/lr'] [0.001, 0.01]"
     assert lines[5] == "by id True"
+
+
+def test_transformers_report_to_neptune_logs_into_naiad_through_install(scripts: Scripts) -> None:
+    """transformers' own NeptuneCallback, found through naiad.neptune.install(), logs the training."""
+    scripts.run("transformers_report_to.py")
+    (run_id,) = query.list_runs(project=PROJECT, store=scripts.store)
+    with scripts.stored(run_id) as run:
+        data = run.fetch()
+    assert data["finetuning"]["trainer_parameters"]["run_name"] == "bert-tiny"
+    assert data["finetuning"]["trainer_parameters"]["num_train_epochs"] == 2
+    assert data["finetuning"]["model_parameters"]["hidden_size"] == 16
+    assert data["source_code"]["integrations"]["transformers"]
+    loss = scripts.series(run_id, "finetuning/train/loss")
+    assert [s for s, _ in loss] == [float(s) for s in range(1, 9)]  # one point per logging step
+    assert all(0.5 < v < 0.8 for _, v in loss)
+    assert data["finetuning"]["train"]["train_loss"] == pytest.approx(sum(v for _, v in loss) / 8, rel=1e-3)
