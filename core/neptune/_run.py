@@ -103,6 +103,13 @@ class Run:
             source_files=[source_files] if isinstance(source_files, str) else source_files,
         )
 
+    @classmethod
+    def wrapping(cls, naiad_run: NaiadRun) -> Run:
+        """A Neptune-style view of an open :class:`naiad.Run` (what an integration hands a user)."""
+        run = cls.__new__(cls)
+        run._naiad = naiad_run
+        return run
+
     @property
     def naiad_run(self) -> NaiadRun:
         """The :class:`naiad.Run` underneath, for naiad's own API."""

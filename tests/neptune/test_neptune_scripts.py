@@ -146,3 +146,22 @@ def test_transformers_report_to_neptune_logs_into_naiad_through_install(scripts:
     assert [s for s, _ in loss] == [float(s) for s in range(1, 9)]  # one point per logging step
     assert all(0.5 < v < 0.8 for _, v in loss)
     assert data["finetuning"]["train"]["train_loss"] == pytest.approx(sum(v for _, v in loss) / 8, rel=1e-3)
+
+
+def test_lightning_neptune_logger_writes_hparams_metrics_and_checkpoint(scripts: Scripts) -> None:
+    """NeptuneLogger's arguments map onto naiad's Lightning logger; logger.run is Neptune-style."""
+    done = scripts.run("lightning_logger.py")
+    assert "NeptuneUnsupportedType" in done.stderr  # eval/bad=None, skipped as Neptune did
+    with scripts.stored("lightning-1") as run:
+        data = run.fetch()
+        got = run["training/checkpoints/files"].download(scripts.cwd / "ckpt")
+    assert data["sys"]["tags"] == {"lightning", "mlp"}
+    assert data["sys"]["experiment"]["name"] == "lightning-demo"
+    assert data["training"]["hyperparams"]["lr"] == 0.05 and data["training"]["hyperparams"]["hidden"] == 8
+    assert data["eval"] == {"note": "done"}
+    loss = scripts.series("lightning-1", "training/train/loss")
+    assert [s for s, _ in loss] == [float(s) for s in range(1, 9)]  # 2 epochs x 4 batches
+    assert len(scripts.series("lightning-1", "training/val/loss")) == 2
+    assert isinstance(got, list) and got and all(p.name.endswith(".ckpt") for p in got)
+    sizes = {p.stat().st_size for p in got}
+    assert data["training"]["checkpoints"]["last"]["size"] in sizes  # the checkpoint's bytes came back
