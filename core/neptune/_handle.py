@@ -192,6 +192,15 @@ class Handle:
             df["timestamp"] = df["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
         return df
 
+    def fetch_hash(self) -> str:
+        """The stored file's content hash (naiad's SHA-256 hex; Neptune's own hash differed)."""
+        return str(self._stored()["sha256"])
+
+    def fetch_extension(self) -> str:
+        """The stored file's extension, without the dot (``png``, ``pkl``)."""
+        name = str(self._stored()["name"])
+        return name.rsplit(".", 1)[1] if "." in name else ""
+
     def download(self, destination: str | os.PathLike[str] | None = None, **kwargs: Any) -> None:
         """Download the file (or a file series' files) into ``destination`` (default: here)."""
         self._run._naiad[self._path].download(Path.cwd() if destination is None else destination)

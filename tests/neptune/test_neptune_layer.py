@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +103,13 @@ def test_file_needs_exactly_one_source_and_as_image_checks_channels() -> None:
     assert File("model.pt").extension == "pt"
     with pytest.raises(ValueError, match="1, 3 or 4 channels"):
         File.as_image(np.zeros((2, 2, 2)))
+
+
+def test_fetch_hash_and_extension_of_an_uploaded_file(store: Path) -> None:
+    """fetch_extension gives File's extension back; fetch_hash is the content's SHA-256."""
+    run = neptune.init_run(custom_run_id="hash")
+    run["model/pickled"].upload(File.as_pickle([1, 2]))
+    run.wait()
+    assert run["model/pickled"].fetch_extension() == "pkl"
+    assert run["model/pickled"].fetch_hash() == hashlib.sha256(pickle.dumps([1, 2])).hexdigest()
+    run.stop()
