@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import pytest
 from _nep import PROJECT, Scripts
@@ -165,3 +167,26 @@ def test_lightning_neptune_logger_writes_hparams_metrics_and_checkpoint(scripts:
     assert isinstance(got, list) and got and all(p.name.endswith(".ckpt") for p in got)
     sizes = {p.stat().st_size for p in got}
     assert data["training"]["checkpoints"]["last"]["size"] in sizes  # the checkpoint's bytes came back
+
+
+def test_offline_run_reaches_the_store_after_naiad_sync(scripts: Scripts) -> None:
+    """mode='offline' writes a journal only; `naiad sync` (Neptune's `neptune sync`) merges it."""
+    done = scripts.run("offline_then_sync.py")
+    assert done.stdout.strip() == "logged offline"
+    assert not (scripts.store / "naiad.db").exists()  # nothing in the store yet, only the journal
+    synced = subprocess.run(
+        [sys.executable, "-m", "naiad._cli", "--store", str(scripts.store), "sync"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=scripts.env(),
+    )
+    assert synced.returncode == 0, synced.stderr
+    with scripts.stored("offline-1") as run:
+        data = run.fetch()
+    assert data["parameters"] == {"lr": 0.3, "batch_size": 32}
+    assert data["sys"]["tags"] == {"offline"}
+    assert scripts.series("offline-1", "train/acc") == [
+        (float(e), pytest.approx(0.5 + e / 10)) for e in range(5)
+    ]
