@@ -129,7 +129,7 @@ class Handle:
     ) -> None:
         """The deprecated 1.x name: a list extends, anything else appends."""
         if isinstance(value, (list, tuple)):
-            self.extend(value, steps=None if step is None else [step] * len(value))
+            self.extend(value)  # one step per value: a shared step would keep only the first
         else:
             self.append(value, step=step, timestamp=timestamp)
 
