@@ -18,6 +18,7 @@ from __future__ import annotations
 from . import exceptions, types, utils
 from ._handle import Handle
 from ._install import install, install_from_env, uninstall
+from ._models import Model, ModelVersion, init_model, init_model_version
 from ._project import Project, init_project
 from ._run import Run, init_run
 from ._values import NeptuneUnsupportedType, NeptuneWarning
@@ -28,12 +29,16 @@ __version__ = "1.13.0"  # the neptune client release whose API this layer mirror
 __all__ = [
     "ANONYMOUS_API_TOKEN",
     "Handle",
+    "Model",
+    "ModelVersion",
     "NeptuneUnsupportedType",
     "NeptuneWarning",
     "Project",
     "Run",
     "__version__",
     "exceptions",
+    "init_model",
+    "init_model_version",
     "init_project",
     "init_run",
     "install",

@@ -17,12 +17,17 @@ from ._handle import neptune_state
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Project", "Table", "init_project", "quoted"]
+__all__ = ["Project", "Table", "init_project", "neptune_project", "quoted", "runs_table"]
 
 
 def quoted(text: str) -> str:
     """``text`` as a double-quoted string of naiad's filter grammar."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def neptune_project(project: str | None) -> str | None:
+    """The project a Neptune call names, else ``NEPTUNE_PROJECT``, else naiad's own setting (None)."""
+    return project or os.environ.get("NEPTUNE_PROJECT") or None
 
 
 def _listed(value: str | Iterable[str] | None) -> list[str]:
@@ -56,7 +61,7 @@ class Project:
         mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self._project = project or os.environ.get("NEPTUNE_PROJECT") or None
+        self._project = neptune_project(project)
 
     def fetch_runs_table(
         self,
@@ -79,22 +84,15 @@ class Project:
             if wanted:
                 conditions.append("(" + " or ".join(f"{path} == {quoted(v)}" for v in wanted) + ")")
         conditions += [f"{sysf.TAGS} contains {quoted(t)}" for t in _listed(tag)]
-        attributes = None if columns is None else [sysf.ID, *(c for c in columns if c != sysf.ID)]
-        frame = query.fetch_runs_table(
-            filter=" and ".join(conditions) or None,
-            attributes=attributes,
+        return runs_table(
+            self._project,
+            conditions,
+            columns,
+            trashed=trashed,
+            limit=limit,
             sort_by=sort_by,
             ascending=ascending,
-            limit=limit,
-            trashed=trashed,
-            project=self._project,
         )
-        if attributes is None:  # naiad's default columns, and the id every Neptune table had
-            ids = query.fetch_runs_table(list(frame.index), attributes=[sysf.ID], project=self._project)
-            frame.insert(0, sysf.ID, ids[sysf.ID].reindex(frame.index))
-        if sysf.STATE in frame.columns:
-            frame[sysf.STATE] = frame[sysf.STATE].map(neptune_state)
-        return Table(frame.reset_index(drop=True))
 
     def stop(self) -> None:
         """Nothing to flush: a project holds no fields of its own."""
@@ -104,6 +102,35 @@ class Project:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def runs_table(
+    project: str | None,
+    conditions: list[str],
+    columns: Iterable[str] | None,
+    *,
+    trashed: bool | None = False,
+    limit: int | None = None,
+    sort_by: str = sysf.CREATION_TIME,
+    ascending: bool = False,
+) -> Table:
+    """The runs matching every condition (naiad filter text) as Neptune's table, ``sys/id`` first."""
+    attributes = None if columns is None else [sysf.ID, *(c for c in columns if c != sysf.ID)]
+    frame = query.fetch_runs_table(
+        filter=" and ".join(conditions) or None,
+        attributes=attributes,
+        sort_by=sort_by,
+        ascending=ascending,
+        limit=limit,
+        trashed=trashed,
+        project=project,
+    )
+    if attributes is None:  # naiad's default columns, and the id every Neptune table had
+        ids = query.fetch_runs_table(list(frame.index), attributes=[sysf.ID], project=project)
+        frame.insert(0, sysf.ID, ids[sysf.ID].reindex(frame.index))
+    if sysf.STATE in frame.columns:
+        frame[sysf.STATE] = frame[sysf.STATE].map(neptune_state)
+    return Table(frame.reset_index(drop=True))
 
 
 def init_project(project: str | None = None, **kwargs: Any) -> Project:

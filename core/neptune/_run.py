@@ -17,7 +17,7 @@ from .. import RunNotFound, query
 from .. import _sys as sysf
 from ..neptune_scale._run import UI_URL
 from ._handle import Handle, neptune_state
-from ._project import quoted
+from ._project import neptune_project, quoted
 
 __all__ = ["MODES", "Run", "init_run"]
 
@@ -82,7 +82,7 @@ class Run:
         mode = mode or os.environ.get("NEPTUNE_MODE") or None
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)} (was {mode!r})")
-        project = project or os.environ.get("NEPTUNE_PROJECT") or None
+        project = neptune_project(project)
         run_id = custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or None
         if with_id is not None:
             run_id = _resolve_id(with_id, project)

@@ -190,3 +190,20 @@ def test_offline_run_reaches_the_store_after_naiad_sync(scripts: Scripts) -> Non
     assert scripts.series("offline-1", "train/acc") == [
         (float(e), pytest.approx(0.5 + e / 10)) for e in range(5)
     ]
+
+
+def test_model_registry_versions_stages_and_table(scripts: Scripts) -> None:
+    """A model, two versions (ids MODEL-1, MODEL-2), a stage change, the versions table."""
+    done = scripts.run("model_registry.py")
+    lines = done.stdout.splitlines()
+    assert lines[:2] == ["version CLF-1 none", "version CLF-2 production"]
+    assert lines[2] == "table ['sys/id', 'model_registry/stage', 'validation/acc']"
+    assert lines[3:] == ["row 0.81 none", "row 0.87 production", "production [0.87]"]
+    with scripts.stored("CLF-2") as version:
+        data = version.fetch()
+        binary = version["model/binary"].download(scripts.cwd / "bin")
+    assert data["model_registry"] == {"kind": "model_version", "model": "CLF", "stage": "production"}
+    assert binary.read_bytes() == b"weights v1"  # type: ignore[union-attr]
+    with scripts.stored("CLF") as model:
+        assert model["signature"].fetch() == "f(x: float[4]) -> int"
+        assert model["sys/experiment/name"].fetch() == "classifier"
