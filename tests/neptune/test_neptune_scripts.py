@@ -207,3 +207,21 @@ def test_model_registry_versions_stages_and_table(scripts: Scripts) -> None:
     with scripts.stored("CLF") as model:
         assert model["signature"].fetch() == "f(x: float[4]) -> int"
         assert model["sys/experiment/name"].fetch() == "classifier"
+
+
+def test_handles_extend_dicts_log_pop_and_fetch_last(scripts: Scripts) -> None:
+    """extend({...}, steps, timestamps), log() of a value and a list, pop, a string series."""
+    done = scripts.run("handles_extend.py")
+    lines = done.stdout.splitlines()
+    assert lines[0] == "last 0.4 epoch 2 ok"
+    assert lines[1] == "exists False True"
+    assert lines[2] == "structure {'acc': 'FloatSeries', 'loss': 'FloatSeries'}"
+    assert scripts.series("handles-1", "train/metrics/acc") == [(1.0, 0.3), (2.0, 0.6), (3.0, 0.8)]
+    assert [v for _, v in scripts.series("handles-1", "eval/loss")] == [0.5, 0.45, 0.4]
+    assert scripts.series("handles-1", "notes") == [(0.0, "epoch 1 ok"), (5.0, "epoch 2 ok")]
+    with scripts.stored("handles-1") as run:
+        data = run.fetch()
+        stamps = run["train/metrics/loss"].fetch_values()["timestamp"]
+    assert data["train"]["config"] == {"epochs": 3, "scheduler": "cosine"}
+    assert "tmp" not in data
+    assert (stamps.iloc[2] - stamps.iloc[0]).total_seconds() == pytest.approx(2.0, abs=1e-3)
