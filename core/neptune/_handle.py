@@ -1,0 +1,212 @@
+"""``run["a/b"]`` in ``naiad.neptune``: Neptune 1.x's handle, lenient, over :class:`naiad.Handle`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import FieldNotFound, FieldTypeError, NaiadError
+from .. import _sys as sysf
+from . import _values as v
+from .types import File, FileSet
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ._run import Run
+
+__all__ = ["Handle"]
+
+
+def neptune_state(value: Any) -> Any:
+    """``sys/state`` as Neptune 1.x read it back: ``Active`` / ``Inactive``."""
+    return value.capitalize() if isinstance(value, str) else value
+
+
+class Handle:
+    """A path of a Neptune-style run: what ``run["train/loss"]`` returns.
+
+    Example:
+        >>> run["train/loss"].append(0.5, step=1)  # doctest: +SKIP
+        >>> run["params"] = {"lr": 0.01, "optimizer": "Adam"}  # doctest: +SKIP
+    """
+
+    __slots__ = ("_path", "_run")
+
+    def __init__(self, run: Run, path: str) -> None:
+        self._run = run
+        self._path = path.strip("/")
+
+    def __repr__(self) -> str:
+        return f"<naiad.neptune.Handle {self._path!r}>"
+
+    def __getitem__(self, sub: str) -> Handle:
+        return Handle(self._run, f"{self._path}/{sub}")
+
+    def __setitem__(self, sub: str, value: Any) -> None:
+        self[sub].assign(value)
+
+    def __delitem__(self, sub: str) -> None:
+        self[sub].pop()
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"naiad.neptune handles have no method '{name}' (path '{self._path}')")
+
+    # -- writing ----------------------------------------------------------------------------------
+    def assign(self, value: Any, wait: bool = False) -> None:
+        """Set the field; a dict makes a namespace, each value stored (or skipped) on its own."""
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                self[str(key)].assign(sub)
+            return
+        if isinstance(value, (File, FileSet)) or v.is_image(value):
+            self.upload(value)
+            return
+        value = v.atom(self._path, value)
+        if value is None:
+            return
+        naiad = self._run._naiad
+        try:
+            naiad[self._path] = value
+        except FieldTypeError:
+            if isinstance(value, float) and isinstance(self._stored(), int):
+                # Neptune cast a float into an existing Integer field (int(value))
+                v.guarded(lambda: naiad.__setitem__(self._path, int(value)))
+            else:
+                v.warn(f"'{self._path}' keeps its type; the {type(value).__name__} value was skipped.")
+        except NaiadError as e:  # a core refusal never stops the script, as in Neptune
+            v.warn(f"{e} The value was skipped, as Neptune skipped it.")
+        if wait:
+            naiad.wait()
+
+    def append(
+        self,
+        value: Any,
+        step: float | None = None,
+        timestamp: float | datetime | None = None,
+        wait: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Append a point (a dict appends to each key's series); a step that goes back is skipped."""
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                self[str(key)].append(sub, step=step, timestamp=timestamp)
+        else:
+            point = v.series_value(self._path, value)
+            if point is not None:
+                handle = self._run._naiad[self._path]
+                v.guarded(lambda: handle.append(point, step=step, timestamp=timestamp))
+        if wait:
+            self._run._naiad.wait()
+
+    def extend(
+        self,
+        values: Any,
+        steps: Sequence[float] | None = None,
+        timestamps: Sequence[float | datetime] | None = None,
+        wait: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Append several points (a dict of lists extends each key's series)."""
+        if isinstance(values, Mapping):
+            for key, sub in values.items():
+                self[str(key)].extend(sub, steps=steps, timestamps=timestamps)
+        else:
+            for i, value in enumerate(list(values)):
+                self.append(
+                    value,
+                    step=None if steps is None else steps[i],
+                    timestamp=None if timestamps is None else timestamps[i],
+                )
+        if wait:
+            self._run._naiad.wait()
+
+    def log(
+        self, value: Any, step: float | None = None, timestamp: float | None = None, **kwargs: Any
+    ) -> None:
+        """The deprecated 1.x name: a list extends, anything else appends."""
+        if isinstance(value, (list, tuple)):
+            self.extend(value)  # one step per value: a shared step would keep only the first
+        else:
+            self.append(value, step=step, timestamp=timestamp)
+
+    def upload(self, value: Any, wait: bool = False) -> None:
+        """Upload a file: a path, a :class:`~naiad.neptune.types.File`, bytes, a figure or an image."""
+        file = v.to_file(self._path, value)
+        if file is not None:
+            handle = self._run._naiad[self._path]
+            v.guarded(lambda: handle.upload(file))
+
+    def add(self, values: str | Sequence[str], wait: bool = False) -> None:
+        """Add strings to a StringSet (``run["sys/tags"].add(["a", "b"])``)."""
+        handle = self._run._naiad[self._path]
+        v.guarded(lambda: handle.add(values))
+
+    def remove(self, values: str | Sequence[str], wait: bool = False) -> None:
+        handle = self._run._naiad[self._path]
+        v.guarded(lambda: handle.remove(values))
+
+    def clear(self, wait: bool = False) -> None:
+        handle = self._run._naiad[self._path]
+        v.guarded(handle.clear)
+
+    def pop(self, path: str | None = None, wait: bool = False) -> None:
+        """Delete this field or namespace (or ``path`` under it)."""
+        target = self._path if path is None else f"{self._path}/{path}"
+        v.guarded(lambda: self._run._naiad.pop(target))
+
+    delete = pop
+
+    # -- reading ----------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self._run.exists(self._path)
+
+    def fetch(self) -> Any:
+        """The value; for a namespace, the nested dict of its values (Neptune 1.x's ``fetch``)."""
+        try:
+            value = self._stored()
+        except FieldNotFound:
+            tree: Any = self._run.fetch()
+            for part in self._path.split("/"):
+                if not isinstance(tree, dict) or part not in tree:
+                    raise
+                tree = tree[part]
+            return tree
+        return neptune_state(value) if self._path == sysf.STATE else value
+
+    def fetch_last(self) -> Any:
+        return self._run._naiad[self._path].fetch_last()
+
+    def fetch_values(self, include_timestamp: bool = True, **kwargs: Any) -> pd.DataFrame:
+        """The series as a DataFrame with Neptune's columns: ``step``, ``value``, ``timestamp``.
+
+        Timestamps are naive (UTC), as Neptune 1.x returned them.
+        """
+        df = self._run._naiad[self._path].fetch_values(include_timestamp=include_timestamp)
+        columns = ["step", "value", "timestamp"] if include_timestamp else ["step", "value"]
+        df = df[columns].copy()
+        if include_timestamp and getattr(df["timestamp"].dt, "tz", None) is not None:
+            df["timestamp"] = df["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
+        return df
+
+    def fetch_hash(self) -> str:
+        """The stored file's content hash (naiad's SHA-256 hex; Neptune's own hash differed)."""
+        return str(self._stored()["sha256"])
+
+    def fetch_extension(self) -> str:
+        """The stored file's extension, without the dot (``png``, ``pkl``)."""
+        name = str(self._stored()["name"])
+        return name.rsplit(".", 1)[1] if "." in name else ""
+
+    def download(self, destination: str | os.PathLike[str] | None = None, **kwargs: Any) -> None:
+        """Download the file (or a file series' files) into ``destination`` (default: here)."""
+        self._run._naiad[self._path].download(Path.cwd() if destination is None else destination)
+
+    def download_last(self, destination: str | os.PathLike[str] | None = None) -> None:
+        self.download(destination)
+
+    def _stored(self) -> Any:
+        return self._run._naiad[self._path].fetch()

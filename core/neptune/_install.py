@@ -1,0 +1,97 @@
+"""``naiad.neptune.install()``: ``import neptune`` / ``import neptune_scale`` resolve to naiad's layers.
+
+For code the user cannot edit (a framework's own Neptune callback imports ``neptune``
+itself). A finder placed first on :data:`sys.meta_path` answers for ``neptune``,
+``neptune.<sub>``, ``neptune_scale`` and ``neptune_scale.<sub>`` with the module of the same
+name under ``naiad.``: one module object under both names, so ``isinstance`` checks hold.
+Nothing happens at ``import naiad``; the environment hook is :func:`install_from_env`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import types
+from collections.abc import Sequence
+
+__all__ = ["ENV_VAR", "install", "install_from_env", "installed", "uninstall"]
+
+ENV_VAR = "NAIAD_NEPTUNE_SHIM"
+_ROOTS = ("neptune", "neptune_scale")
+
+
+class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds ``neptune...`` as ``naiad.neptune...`` and loads it as that very module."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.split(".", 1)[0] not in _ROOTS:
+            return None
+        try:
+            module = importlib.import_module(f"naiad.{fullname}")
+        except ModuleNotFoundError:
+            return None  # `neptune.<something naiad lacks>`: a plain ImportError, as without the shim
+        is_package = hasattr(module, "__path__")
+        spec = importlib.machinery.ModuleSpec(fullname, self, is_package=is_package)
+        spec.loader_state = module
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module: types.ModuleType = spec.loader_state
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """Already executed as ``naiad.<name>``."""
+
+
+_FINDER = _Alias()
+
+
+def install() -> None:
+    """Make ``import neptune`` and ``import neptune_scale`` (and submodules) load naiad's layers.
+
+    Call it before the framework imports Neptune (transformers decides whether
+    ``report_to="neptune"`` is available when ``transformers.integrations`` is first imported).
+
+    Raises:
+        ImportError: the real ``neptune`` or ``neptune_scale`` is already imported in this process.
+
+    Example:
+        >>> import naiad.neptune
+        >>> naiad.neptune.install()  # doctest: +SKIP
+        >>> import neptune  # doctest: +SKIP
+    """
+    for root in _ROOTS:
+        loaded = sys.modules.get(root)
+        if loaded is not None and not loaded.__name__.startswith("naiad."):
+            raise ImportError(
+                f"'{root}' is already imported from {getattr(loaded, '__file__', '?')}; call "
+                "naiad.neptune.install() before anything imports it (or uninstall that package)."
+            )
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+
+
+def installed() -> bool:
+    return _FINDER in sys.meta_path
+
+
+def uninstall() -> None:
+    """Remove the finder and the aliased modules (``naiad.neptune...`` stay imported)."""
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+    for name in [n for n in sys.modules if n.split(".", 1)[0] in _ROOTS]:
+        if sys.modules[name].__name__.startswith("naiad."):
+            del sys.modules[name]
+
+
+def install_from_env() -> bool:
+    """:func:`install` when ``NAIAD_NEPTUNE_SHIM=1`` is set; for a ``sitecustomize`` or ``.pth`` hook."""
+    if os.environ.get(ENV_VAR) == "1":
+        install()
+        return True
+    return False

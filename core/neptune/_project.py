@@ -1,0 +1,138 @@
+"""``neptune.init_project``: a project's runs table, as Neptune 1.x's ``Project`` gave it.
+
+A naiad project has no fields of its own, so project-level fields (``project["x"] = ...``)
+are not offered; the runs table maps onto :func:`naiad.query.fetch_runs_table`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .. import _sys as sysf
+from .. import query
+from ._handle import neptune_state
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Project", "Table", "init_project", "neptune_project", "quoted", "runs_table"]
+
+
+def quoted(text: str) -> str:
+    """``text`` as a double-quoted string of naiad's filter grammar."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def neptune_project(project: str | None) -> str | None:
+    """The project a Neptune call names, else ``NEPTUNE_PROJECT``, else naiad's own setting (None)."""
+    return project or os.environ.get("NEPTUNE_PROJECT") or None
+
+
+def _listed(value: str | Iterable[str] | None) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+class Table:
+    """What ``fetch_runs_table`` returns: ``to_pandas()`` gives the DataFrame."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per run (a plain 0..n index), one column per path, ``sys/id`` among them."""
+        return self._frame.copy()
+
+
+class Project:
+    """A naiad project opened with Neptune 1.x's ``init_project``.
+
+    Example:
+        >>> project = neptune.init_project(project="team/seabird", mode="read-only")  # doctest: +SKIP
+        >>> project.fetch_runs_table(tag="baseline").to_pandas()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        project: str | None = None,
+        *,
+        api_token: str | None = None,
+        mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._project = neptune_project(project)
+
+    def fetch_runs_table(
+        self,
+        *,
+        id: str | Iterable[str] | None = None,
+        state: str | Iterable[str] | None = None,
+        owner: str | Iterable[str] | None = None,
+        tag: str | Iterable[str] | None = None,
+        columns: Iterable[str] | None = None,
+        trashed: bool | None = False,
+        limit: int | None = None,
+        sort_by: str = sysf.CREATION_TIME,
+        ascending: bool = False,
+        **kwargs: Any,
+    ) -> Table:
+        """The runs matching every given condition (ids, states and owners: any of; tags: all of)."""
+        conditions = []
+        for path, values in ((sysf.ID, id), (sysf.STATE, state), (sysf.OWNER, owner)):
+            wanted = [v.lower() if path == sysf.STATE else v for v in _listed(values)]
+            if wanted:
+                conditions.append("(" + " or ".join(f"{path} == {quoted(v)}" for v in wanted) + ")")
+        conditions += [f"{sysf.TAGS} contains {quoted(t)}" for t in _listed(tag)]
+        return runs_table(
+            self._project,
+            conditions,
+            columns,
+            trashed=trashed,
+            limit=limit,
+            sort_by=sort_by,
+            ascending=ascending,
+        )
+
+    def stop(self) -> None:
+        """Nothing to flush: a project holds no fields of its own."""
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def runs_table(
+    project: str | None,
+    conditions: list[str],
+    columns: Iterable[str] | None,
+    *,
+    trashed: bool | None = False,
+    limit: int | None = None,
+    sort_by: str = sysf.CREATION_TIME,
+    ascending: bool = False,
+) -> Table:
+    """The runs matching every condition (naiad filter text) as Neptune's table, ``sys/id`` first."""
+    attributes = None if columns is None else [sysf.ID, *(c for c in columns if c != sysf.ID)]
+    frame = query.fetch_runs_table(
+        filter=" and ".join(conditions) or None,
+        attributes=attributes,
+        sort_by=sort_by,
+        ascending=ascending,
+        limit=limit,
+        trashed=trashed,
+        project=project,
+    )
+    if attributes is None:  # naiad's default columns, and the id every Neptune table had
+        ids = query.fetch_runs_table(list(frame.index), attributes=[sysf.ID], project=project)
+        frame.insert(0, sysf.ID, ids[sysf.ID].reindex(frame.index))
+    if sysf.STATE in frame.columns:
+        frame[sysf.STATE] = frame[sysf.STATE].map(neptune_state)
+    return Table(frame.reset_index(drop=True))
+
+
+def init_project(project: str | None = None, **kwargs: Any) -> Project:
+    """Open a project (``NEPTUNE_PROJECT`` when not given) for its runs table."""
+    return Project(project, **kwargs)

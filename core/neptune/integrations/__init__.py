@@ -1,0 +1,1 @@
+"""``neptune.integrations``: Neptune's framework integrations, mapped onto naiad's own."""

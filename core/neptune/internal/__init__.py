@@ -1,0 +1,1 @@
+"""``neptune.internal``: the few internals framework callbacks import (``utils.verify_type``)."""
