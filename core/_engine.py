@@ -337,9 +337,10 @@ class Engine:
                 if self._raise:
                     raise
                 self._fail(e)
+        # every value stored (files put) before any state moves: a call that raises leaves no trace
+        encoded = [(p, s, v, self._store_series_value(p, ftype, v)) for p, s, v in staged]
         ops = []
-        for path, s, value in staged:
-            stored = self._store_series_value(path, ftype, value)
+        for path, s, value, stored in encoded:
             if stored is None:
                 continue
             self._f.add(path, ftype)

@@ -112,3 +112,16 @@ def test_extend_with_one_bad_value_stores_none_of_the_call(tmp_path: Path) -> No
             run["loss"].extend([1.0, 2.0, "bad"], steps=[1, 2, 3])
         run["loss"].extend([1.0, 2.0, 3.0], steps=[1, 2, 3])
     assert _steps(store, "atomic", "loss") == [1, 2, 3]
+
+
+def test_log_files_with_one_missing_file_stores_none_of_the_call(tmp_path: Path) -> None:
+    """Break 5: `log_files({"a": ok, "b": missing})` raises and moves no state; the retry stores both."""
+    store, source = tmp_path / "store", tmp_path / "a.txt"
+    source.write_text("weights")
+    with naiad.Run(run_id="files", store=store, on_error="raise") as run:
+        with pytest.raises(naiad.errors.FieldValueError):
+            run.log_files({"a": naiad.File(source), "b": str(tmp_path / "missing.bin")}, step=1)
+        assert not run.exists("a")  # nothing of the failed call, in memory either
+        run.log_files({"a": naiad.File(source), "b": naiad.File(source)}, step=1)
+    with naiad.Run(run_id="files", store=store, mode="read-only") as back:
+        assert back.exists("a") and back.exists("b")  # the retry was not skipped as a repeat
