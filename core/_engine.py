@@ -577,7 +577,9 @@ def check_configs(data: Mapping[str, Any], flatten: bool) -> None:
     """``log_configs`` takes a dict, nested only with ``flatten=True`` (else nothing is stored)."""
     if not isinstance(data, Mapping):
         raise FieldValueError(f"log_configs takes a dict, not {type(data).__name__}.")
-    for key, value in () if flatten else data.items():
+    if flatten:
+        return
+    for key, value in data.items():
         if is_namespace_value(value):
             raise FieldValueError(
                 f"Value at '{key}' is a nested {type(value).__name__}; pass flatten=True "

@@ -85,7 +85,8 @@ class Handle:
                 )
         with self._run._lock:  # another thread's points never interleave with these
             existing = self._run._f.types.get(self._path)
-            if values and (existing or _series_type_of(values[0])) is FieldType.FLOAT_SERIES:
+            float_series = values and (existing or _series_type_of(values[0])) is FieldType.FLOAT_SERIES
+            if self._run._raise and float_series:  # on_error="warn" drops only the bad points
                 for value in values:  # a bad value refuses the whole call before any point is kept
                     to_float(self._path, value)
             for i, value in enumerate(values):

@@ -114,6 +114,16 @@ def test_extend_with_one_bad_value_stores_none_of_the_call(tmp_path: Path) -> No
     assert _steps(store, "atomic", "loss") == [1, 2, 3]
 
 
+def test_extend_under_on_error_warn_drops_only_the_bad_value(tmp_path: Path) -> None:
+    """`on_error="warn"` in `extend`: the bad point is dropped and counted, the rest stored."""
+    store = tmp_path / "store"
+    with naiad.Run(run_id="lenient", store=store, on_error="warn") as run:
+        with pytest.warns(naiad.errors.NaiadWarning, match="takes numbers"):
+            run["loss"].extend([1.0, "bad", 2.0], steps=[1, 2, 3])
+        assert run.dropped == 1
+    assert _steps(store, "lenient", "loss") == [1, 3]
+
+
 def test_log_files_with_one_missing_file_stores_none_of_the_call(tmp_path: Path) -> None:
     """Break 5: `log_files({"a": ok, "b": missing})` raises and moves no state; the retry stores both."""
     store, source = tmp_path / "store", tmp_path / "a.txt"
