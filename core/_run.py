@@ -210,11 +210,11 @@ class Run(RunReads):
                 if s > group[0] and step < MAX_STEP:
                     values = tuple(data.values())
                     if {*map(type, values)} == _FLOAT_ONLY:
+                        if len(self._queue) > MAX_QUEUE and not self._room(len(keys)):
+                            return
                         group[0] = s
                         group[1] = values
                         self._put((s, _time(), keys, values))
-                        if len(self._queue) > MAX_QUEUE:
-                            self._writer.backpressure()  # type: ignore[union-attr]
                         return
             self._log_floats(data, step, timestamp)
         finally:
