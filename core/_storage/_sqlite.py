@@ -292,7 +292,17 @@ class SqliteStore:
             raise StoreReplaced(f"The store database {self.db_path} was replaced by another file.")
 
     def reopen(self, patience: float | None = None, cancel: Callable[[], bool] | None = None) -> None:
-        """Drop every connection and cache, and open (re-creating if needed) the database."""
+        """Drop every connection and cache, and open (re-creating if needed) the database.
+
+        First the old database's ``-wal`` is checkpointed into the old file (still open, even
+        if unlinked) and truncated: a ``-wal`` left beside a file moved in by ``mv`` belongs to
+        the file that was replaced, and SQLite would replay its pages onto the new one.
+        """
+        with self._lock:
+            conns = list(self._all)
+        for conn in conns[:1]:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close()
         self._local = threading.local()
         self._db_ino = None

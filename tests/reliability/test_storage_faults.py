@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import re
 import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import naiad
+import naiad.query
 
 from ._harness import Remote, fill, integrity, remount, tmpfs
 
@@ -211,3 +213,33 @@ def test_opening_a_store_where_no_directory_can_be_made_fails_at_run_with_the_pa
     target.write_text("not a directory")
     with pytest.raises(naiad.StorageError, match=re.escape(str(target / "store"))):
         naiad.Run(store=target / "store")
+
+
+def test_a_database_replaced_by_mv_keeps_the_moved_in_runs(tmp_path: Path) -> None:
+    """``mv other/naiad.db store/naiad.db`` under a live run: the old ``-wal`` left beside the
+    new file is never applied to it; the moved-in store's runs stay, and the live run goes on
+    in the new database."""
+    store, other = tmp_path / "store", tmp_path / "other"
+    for i in range(30):
+        with naiad.Run(run_id=f"moved-{i}", store=other, experiment_name="moved") as run:
+            run.log_metrics({"m/k0": 0.0}, step=0)
+    live = naiad.Run(run_id="live", store=store, experiment_name="live")
+    for step in range(200):
+        live.log_metrics({"m/k0": float(step)}, step=step)
+    assert live.wait()
+    assert (store / "naiad.db-wal").stat().st_size > 0  # the old database's pages, not yet checkpointed
+    os.rename(other / "naiad.db", store / "naiad.db")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for step in range(200, 300):
+            live.log_metrics({"m/k0": float(step)}, step=step)
+        live.wait(timeout=30)
+        assert live.close(timeout=30)
+    assert any("replaced" in str(w.message) for w in seen), [str(w.message) for w in seen]
+    assert integrity(store) == "ok"
+    found = set(naiad.query.list_runs(store=store))
+    assert {f"moved-{i}" for i in range(30)} <= found, sorted(found)
+    assert "live" in found  # registered again in the new database, with what came after
+    run, steps = _read(store, "live")
+    assert steps[-1] == 299
+    run.close()
