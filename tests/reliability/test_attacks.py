@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import naiad
+import naiad.query
 from naiad._cli import main
 from naiad.errors import FieldTypeError, FieldValueError, NaiadError
 
@@ -281,3 +282,16 @@ def test_running_time_and_heartbeat_advance_while_a_run_logs_without_pause(tmp_p
     # frozen at about 1 s (the first commit) before the fix, while the run logged for 6.5 s
     assert running_time >= 5.0
     assert ping_age.total_seconds() < 5.0
+
+
+@pytest.mark.backends()
+def test_a_filter_of_a_thousand_ord_terms_selects_its_runs(store: Path | str) -> None:
+    """1,000 OR'd terms (a generated id list) compile and select; SQLite refused them as an
+    expression tree too large."""
+    for i in (3, 500, 999, 1500):
+        with naiad.Run(run_id=f"r{i}", store=store) as run:
+            run["n"] = i
+    text = " or ".join(f"n = {i}" for i in range(1000))
+    assert naiad.query.list_runs(filter=text, store=store) == ["r3", "r500", "r999"]
+    text = " and ".join(f"n != {i}" for i in range(1000))
+    assert naiad.query.list_runs(filter=text, store=store) == ["r1500"]
