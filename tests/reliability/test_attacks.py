@@ -295,3 +295,33 @@ def test_a_filter_of_a_thousand_ord_terms_selects_its_runs(store: Path | str) ->
     assert naiad.query.list_runs(filter=text, store=store) == ["r3", "r500", "r999"]
     text = " and ".join(f"n != {i}" for i in range(1000))
     assert naiad.query.list_runs(filter=text, store=store) == ["r1500"]
+
+
+@pytest.mark.backends()
+def test_a_corrupted_blob_is_refused_on_read_and_repaired_by_uploading_it_again(
+    store: Path | str, tmp_path: Path
+) -> None:
+    """A byte flipped in a stored file: download() raises naming the corruption and leaves no
+    file behind; uploading the same content again (any run) repairs the blob."""
+    data = bytes(range(256)) * 4096
+    with naiad.Run(run_id="files", store=store) as run:
+        run["model"].upload(naiad.File(data, name="model.bin"))
+    with naiad.Run(run_id="files", store=store, mode="read-only") as run:
+        sha = run["model"].fetch()["sha256"]
+        if isinstance(store, Path):
+            blob = store / "files" / sha[:2] / sha
+            raw = bytearray(blob.read_bytes())
+            raw[1000] ^= 0x01
+            blob.write_bytes(bytes(raw))
+        else:  # the team store: overwrite the object in the bucket
+            blobs = naiad._storage.open_store(store).blobs  # type: ignore[attr-defined]
+            key = blobs.key(sha)
+            blobs.client().put_object(Bucket=blobs.bucket, Key=key, Body=data[:1000] + b"X" + data[1001:])
+        with pytest.raises(naiad.errors.StorageError, match="corrupted"):
+            run["model"].download(tmp_path / "out.bin")
+        assert not (tmp_path / "out.bin").exists() and not list(tmp_path.glob("out.bin*"))
+    if isinstance(store, Path):
+        with naiad.Run(run_id="again", store=store) as run:
+            run["model"].upload(naiad.File(data, name="model.bin"))
+        with naiad.Run(run_id="files", store=store, mode="read-only") as run:
+            assert run["model"].download(tmp_path / "out.bin").read_bytes() == data
