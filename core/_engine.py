@@ -106,6 +106,7 @@ class Engine:
     _acquire: Any
     _release: Any
     _admitted = False  # inside one call already admitted whole by _room (Handle.extend)
+    _forked_from: int | None = None  # the parent's pid, in a child made by os.fork()
 
     @property
     def run_id(self) -> str:
@@ -186,6 +187,7 @@ class Engine:
         return self._store.fields(self._record.pk)
 
     def _sync_reads(self) -> None:
+        self._check_fork()
         if self._store is None:
             raise ModeError("A run in disabled mode stores nothing and cannot be read.")
         if not self._closed and self._writer is not None:
@@ -200,7 +202,33 @@ class Engine:
             raise FieldNotFound(f"Run '{self.run_id}' has no field '{path}' (it holds {kind}).")
         return rec
 
+    def _check_fork(self) -> None:
+        if self._forked_from is not None:
+            raise ModeError(
+                f"Run '{self.run_id}' was opened in process {self._forked_from}; this process is a "
+                "child made by os.fork(), where that Run's writer thread and database connections "
+                f"do not exist. Open a Run in the child (naiad.Run(run_id={self.run_id!r}) resumes "
+                "this run), or start children with multiprocessing's 'spawn' method."
+            )
+
+    def _orphan(self, parent: int) -> None:
+        """In a child made by ``os.fork()``: refuse every further use, touch nothing inherited.
+
+        The parent's writer goes on writing what was queued before the fork; the child never
+        closes the inherited SQLite connections (closing could checkpoint the parent's WAL).
+        """
+        self._forked_from = parent
+        self._lock = threading.RLock()  # another thread may have held it at the fork
+        self._acquire, self._release = self._lock.acquire, self._lock.release
+        self._groups.clear()  # the fast path ends in _log_floats, which refuses
+        self._group_of.clear()
+        self._closed = True
+        self._writer = None
+        self._store = None
+        self._capture = None
+
     def _writable(self) -> None:
+        self._check_fork()
         if self._closed:
             if self.mode == "read-only":
                 raise ModeError(f"Run '{self.run_id}' is open read-only; open it with another mode to write.")
