@@ -87,7 +87,7 @@ def test_a_newer_schema_is_refused_naming_both_versions(team_store_uri: str) -> 
     conninfo, schema = parse_uri(team_store_uri)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'UPDATE "{schema}".meta SET value = %s WHERE key = %s', ["99", "schema_version"])  # type: ignore[arg-type]
-    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 1"):
+    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 2"):
         naiad.Run(store=team_store_uri)
 
 

@@ -134,7 +134,7 @@ class App:
                 step_to=_float(q, "to"),
             )
         if route == "views":
-            return {"views": _views.list_views(store.root, project)}
+            return {"views": _views.list_views(store, project)}
         raise ApiError(404, f"No API endpoint '/api/{route}'.")
 
 
@@ -286,7 +286,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ApiError(400, 'Send {"name": ..., "url": ...} (url null deletes the view).')
             url_ = body.get("url")
             views = _views.save_view(
-                app.store.root,
+                app.store,
                 _one(q, "project") or app.project,
                 body["name"],
                 url_ if isinstance(url_, str) else None,
