@@ -236,6 +236,34 @@ def test_wait_for_changes_wakes_on_a_write_and_otherwise_times_out(backend: RunS
     assert foreign == backend.wait_for_changes(None, 0.0)  # an unknown token counts as changed
 
 
+def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> None:
+    """A store last opened by a naiad that kept views in ui/views.json keeps its views."""
+    import sqlite3
+
+    root = tmp_path / "store"
+    open_store(root).close()
+    conn = sqlite3.connect(root / "naiad.db")
+    conn.executescript("DROP TABLE views; PRAGMA user_version=1;")  # the schema-1 layout
+    conn.close()
+    (root / "ui").mkdir()
+    legacy = {
+        "p": {"best": {"url": "#/runs?sort=loss", "saved": 5.0}, "broken": "not a view"},
+        "q": {"all": {"url": "#/runs", "saved": 6.0}},
+    }
+    (root / "ui" / "views.json").write_text(json.dumps(legacy), "utf-8")
+    store = open_store(root)
+    assert store.stats().schema_version == 2
+    assert store.views() == [
+        SavedView("p", "best", "#/runs?sort=loss", 5.0),
+        SavedView("q", "all", "#/runs", 6.0),
+    ]
+    store.delete_view("p", "best")
+    store.close()
+    again = open_store(root)  # migrated once: the file is not read again
+    assert [v.name for v in again.views()] == ["all"]
+    again.close()
+
+
 def test_testing_helpers_read_back_exactly() -> None:
     with temporary_store() as store:
         with naiad.Run(store=store, run_id="t") as run:
