@@ -271,10 +271,7 @@ class PostgresStore:
                 conn.close()
 
     def _message(self, e: BaseException) -> str:
-        text = " ".join(str(e).split()) or type(e).__name__
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return text
+        return _masked(e, self._secret)
 
     def _retry(
         self,
@@ -510,7 +507,8 @@ class PostgresStore:
         "changed" after a short pause, so callers fall back to polling."""
         with self._lock:
             if self._listener is None or not self._listener.alive():
-                self._listener = ChangeListener(self._conninfo, self.schema, self._message)
+                secret = self._secret  # not self: the thread must not keep an unclosed store alive
+                self._listener = ChangeListener(self._conninfo, self.schema, lambda e: _masked(e, secret))
             listener = self._listener
         return listener.wait(since, timeout)
 
@@ -786,6 +784,12 @@ class PostgresStore:
 
 
 # -- helpers shared by the store's transactions ----------------------------------------------------
+def _masked(e: BaseException, secret: str) -> str:
+    """The error's message on one line, the password as ``***``."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text.replace(secret, "***") if secret else text
+
+
 def _RETRYABLE(pg_errors: Any) -> tuple[type[Exception], ...]:  # noqa: N802 - reads as a constant
     return (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 
