@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import png
@@ -368,6 +369,20 @@ def test_api_changes_answers_a_new_token_when_a_run_writes(ui: dict[str, Any]) -
         waiter.join(30)
     assert answers and answers[0][0] == 200 and answers[0][1]["token"] != later["token"]
     assert _api(ui, "GET", "/api/changes?wait=abc")[0] == 400
+
+
+def test_the_page_and_the_api_never_show_the_store_password(page: Any, ui: dict[str, Any]) -> None:
+    password = urlsplit(str(ui["store"])).password if isinstance(ui["store"], str) else None
+    info = _api(ui, "GET", "/api/info")[1]
+    shown = [json.dumps(info), json.dumps(_api(ui, "GET", "/api/run?id=grp-0")[1])]
+    _go(page, ui, "#/run/grp-0")
+    page.wait_for_function("() => window.__naiad.run && window.__naiad.run.run === 'grp-0'")
+    shown.append(page.content())
+    if password is None:
+        assert info["store"] == str(Path(ui["store"]).resolve())
+        return
+    assert info["store"].startswith("postgresql://") and ":***@" in info["store"]
+    assert not [text for text in shown if f":{password}@" in text or f"password={password}" in text]
 
 
 def test_images_histograms_and_files_are_previewed_safely(page: Any, ui: dict[str, Any]) -> None:
