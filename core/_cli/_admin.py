@@ -301,7 +301,7 @@ def cmd_store_copy(args: argparse.Namespace) -> int:
     print(
         f"Copied {summary.runs} run(s) from {source.uri} into {target.uri} ({summary.skipped} already "
         f"there): {summary.fields} fields, {summary.points} points, {summary.blobs} file blob(s) "
-        f"uploaded ({summary.blobs_present} already there)."
+        f"uploaded ({summary.blobs_present} already there), {summary.views} saved view(s)."
     )
     if summary.mismatches:
         print(f"Verification FAILED for {len(summary.mismatches)} series:", *summary.mismatches, sep="\n  ")

@@ -26,6 +26,7 @@ from ._records import (
     RunRecord,
     RunSelection,
     RunSpec,
+    SavedView,
     SetChange,
     StoreStats,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "RunSelection",
     "RunSpec",
     "RunStore",
+    "SavedView",
     "SetChange",
     "Store",
     "StoreStats",

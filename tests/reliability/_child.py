@@ -245,9 +245,8 @@ def reader(store: str, project: str, stop: str) -> None:
         warnings.simplefilter("always")
         while not os.path.exists(stop) or reads < 3:
             try:
-                if not os.path.exists(os.path.join(store, "naiad.db")) or not query.list_runs(
-                    project=project, store=store
-                ):
+                missing = "://" not in store and not os.path.exists(os.path.join(store, "naiad.db"))
+                if missing or not query.list_runs(project=project, store=store):
                     time.sleep(0.05)
                     continue
                 table = query.fetch_runs_table(project=project, store=store, attributes=r"/[abc]$")

@@ -3,7 +3,8 @@ markers, colours for many runs, log scale, metric filter, columns, failures, URL
 views, media, groups, parallel coordinates, dark mode and shortcuts.
 
 Assertions read what the page exposes for tests (``window.__naiad``: chart data and scales,
-table rows, the address), never pixels.
+table rows, the address), never pixels. Every test runs over the embedded store and over the
+team store (PostgreSQL + S3), as in ``test_ui.py``.
 """
 
 from __future__ import annotations
@@ -11,21 +12,23 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import png
 
 import naiad
 from naiad._cli import main as cli
+from naiad._storage import open_store
 from naiad._ui import start, stop
 
 PROJECT = "views"
 
 
-def _store(root: Path) -> None:
+def _store(root: Path | str) -> None:
     kw: dict[str, Any] = {"store": root, "project": PROJECT}
     for i, (opt, values) in enumerate(
         [("adam", 1.0), ("adam", 2.0), ("adam", 3.0), ("sgd", 10.0), ("sgd", 20.0)]
@@ -80,9 +83,13 @@ def _store(root: Path) -> None:
         pass
 
 
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("views") / "store"
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def ui(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    module_stores: Callable[[str, Path], Path | str],
+) -> Iterator[dict[str, Any]]:
+    root = module_stores(request.param, tmp_path_factory.mktemp("views") / "store")
     _store(root)
     server = start(store=root, project=PROJECT, port=0)
     yield {"url": server.url, "port": server.server_address[1], "store": root}
@@ -306,14 +313,76 @@ def test_chart_options_and_zoom_survive_a_reload_and_views_are_saved(page: Any, 
     page.fill("#view-name", "zoomed parent")
     page.click("#view-save")
     page.wait_for_function("() => (window.__naiad.views || []).some((v) => v.name === 'zoomed parent')")
-    saved = json.loads((ui["store"] / "ui" / "views.json").read_text())
-    assert saved[PROJECT]["zoomed parent"]["url"].startswith("#/charts?")
+    other = open_store(ui["store"], create=False)  # what everyone else who opens the store sees
+    try:
+        saved = {v.name: v.url for v in other.views(PROJECT)}
+    finally:
+        other.close()
+    assert saved["zoomed parent"].startswith("#/charts?")
     _go(page, ui, "#/runs")
     page.wait_for_function("() => (window.__naiad.views || []).length > 0")
     page.select_option("#views", label="zoomed parent")
     chart = _chart(page, "training/val/loss")
     page.wait_for_function("() => window.__naiad.charts['training/val/loss'].scale.x[0] === 10")
     assert _eval(page, "() => window.__naiad.state.smooth") == 0.5
+
+
+def _api(ui: dict[str, Any], method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", ui["port"], timeout=60)
+    headers = {"Host": f"127.0.0.1:{ui['port']}", "Content-Type": "application/json"}
+    conn.request(method, path, None if body is None else json.dumps(body), headers)
+    answer = conn.getresponse()
+    status, data = answer.status, json.loads(answer.read())
+    conn.close()
+    return status, data
+
+
+def test_the_views_api_saves_replaces_lists_and_deletes_per_project(ui: dict[str, Any]) -> None:
+    post = f"/api/views?project={PROJECT}"
+    assert _api(ui, "POST", post, {"name": " api view ", "url": "#/runs?sort=a"})[0] == 200
+    status, data = _api(ui, "POST", post, {"name": "api view", "url": "#/runs?sort=b"})
+    assert status == 200 and [v["url"] for v in data["views"] if v["name"] == "api view"] == ["#/runs?sort=b"]
+    assert data["views"][0]["name"] == "api view"  # newest first
+    status, err = _api(ui, "POST", post, {"name": "evil", "url": "javascript:alert(1)"})
+    assert status == 400 and "must start with '#/'" in err["error"]
+    assert _api(ui, "GET", "/api/views?project=elsewhere")[1] == {"views": []}  # per project
+    status, data = _api(ui, "POST", post, {"name": "api view", "url": None})  # url null deletes
+    assert status == 200 and "api view" not in {v["name"] for v in data["views"]}
+    assert "api view" not in {v["name"] for v in _api(ui, "GET", f"/api/views?project={PROJECT}")[1]["views"]}
+
+
+def test_api_changes_answers_a_new_token_when_a_run_writes(ui: dict[str, Any]) -> None:
+    status, first = _api(ui, "GET", "/api/changes")
+    assert status == 200 and first["token"]
+    with naiad.Run(experiment_name="notify", run_id="notify-1", store=ui["store"], project=PROJECT) as run:
+        run.log_metrics({"training/train/loss": 1.0}, step=1)
+        run.wait()
+        status, later = _api(ui, "GET", f"/api/changes?since={first['token']}&wait=20")
+        assert status == 200 and later["token"] != first["token"]
+        answers: list[Any] = []
+        waiter = threading.Thread(
+            target=lambda: answers.append(_api(ui, "GET", f"/api/changes?since={later['token']}&wait=20"))
+        )
+        waiter.start()
+        run.log_metrics({"training/train/loss": 0.5}, step=2)  # during the wait (or just before it)
+        run.wait()
+        waiter.join(30)
+    assert answers and answers[0][0] == 200 and answers[0][1]["token"] != later["token"]
+    assert _api(ui, "GET", "/api/changes?wait=abc")[0] == 400
+
+
+def test_the_page_and_the_api_never_show_the_store_password(page: Any, ui: dict[str, Any]) -> None:
+    password = urlsplit(str(ui["store"])).password if isinstance(ui["store"], str) else None
+    info = _api(ui, "GET", "/api/info")[1]
+    shown = [json.dumps(info), json.dumps(_api(ui, "GET", "/api/run?id=grp-0")[1])]
+    _go(page, ui, "#/run/grp-0")
+    page.wait_for_function("() => window.__naiad.run && window.__naiad.run.run === 'grp-0'")
+    shown.append(page.content())
+    if password is None:
+        assert info["store"] == str(Path(ui["store"]).resolve())
+        return
+    assert info["store"].startswith("postgresql://") and ":***@" in info["store"]
+    assert not [text for text in shown if f":{password}@" in text or f"password={password}" in text]
 
 
 def test_images_histograms_and_files_are_previewed_safely(page: Any, ui: dict[str, Any]) -> None:
