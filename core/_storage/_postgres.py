@@ -477,7 +477,7 @@ class PostgresStore:
     def active_runs(self, run_pks: Sequence[int], now: float) -> set[int]:
         return self._retry(
             lambda conn: {
-                int(r[0]) for r in conn.execute(q.ACTIVE_RUNS, [now - _sys.STALE_AFTER_S, list(run_pks)])
+                int(r[0]) for r in conn.execute(q.ACTIVE_RUNS, [*_sys.live_window(now), list(run_pks)])
             }
         )
 
@@ -816,7 +816,7 @@ def _field_record(row: Sequence[Any], state: str | None) -> FieldRecord:
 
 
 def _run_state(conn: psycopg.Connection[Any], run_pk: int, now: float) -> tuple[str, float | None]:
-    row = conn.execute(q.RUN_STATE, [now - _sys.STALE_AFTER_S, run_pk]).fetchone()
+    row = conn.execute(q.RUN_STATE, [*_sys.live_window(now), run_pk]).fetchone()
     assert row is not None
     return _sys.state(bool(row[1])), None if row[0] is None else float(row[0])
 

@@ -33,7 +33,7 @@ _CMP = {"==": "=", "=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": "
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
 _TEXT = (FieldType.STRING, FieldType.STRING_SERIES)
 _NUMBER = "coalesce(f.num, f.int::double precision)"
-ACTIVE = "r.id IN (SELECT s.run_id FROM sessions s WHERE NOT s.closed AND s.ping > %s)"
+ACTIVE = "r.id IN (SELECT s.run_id FROM sessions s WHERE NOT s.closed AND s.ping > %s AND s.ping < %s)"
 
 
 def _types(types: tuple[FieldType, ...]) -> str:
@@ -63,7 +63,7 @@ def _compile(node: Node, params: list[Any], now: float) -> str:
         outcome = {state: state_matches(node, state) for state in _sys.STATES}
         if outcome[_sys.ACTIVE] == outcome[_sys.INACTIVE]:
             return "TRUE" if outcome[_sys.ACTIVE] else "FALSE"
-        params.append(now - _sys.STALE_AFTER_S)
+        params.extend(_sys.live_window(now))
         return ACTIVE if outcome[_sys.ACTIVE] else f"(NOT {ACTIVE})"
     return _field_test([node], "AND", params)
 
@@ -161,7 +161,7 @@ def select_sql(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     order_params: list[Any] = []
     if sel.sort_by == _sys.STATE:
         order = f"CASE WHEN {ACTIVE} THEN 'active' ELSE 'inactive' END {direction}, r.id {direction}"
-        order_params = [now - _sys.STALE_AFTER_S]
+        order_params = _sys.live_window(now)
     elif sel.sort_by is not None:
         join, join_params = "LEFT JOIN fields s ON s.run_id = r.id AND s.path = %s", [sel.sort_by]
         # missing and NaN values last either way, like the embedded store

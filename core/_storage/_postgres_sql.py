@@ -45,9 +45,12 @@ OPEN_SESSION = (
 )
 PING = "UPDATE sessions SET ping = %s, closed = %s WHERE id = %s"
 RUN_STATE = (
-    "SELECT max(ping), count(*) FILTER (WHERE NOT closed AND ping > %s) FROM sessions WHERE run_id = %s"
+    "SELECT max(ping), count(*) FILTER (WHERE NOT closed AND ping > %s AND ping < %s) "
+    "FROM sessions WHERE run_id = %s"
 )
-ACTIVE_RUNS = "SELECT DISTINCT run_id FROM sessions WHERE NOT closed AND ping > %s AND run_id = ANY(%s)"
+ACTIVE_RUNS = (
+    "SELECT DISTINCT run_id FROM sessions WHERE NOT closed AND ping > %s AND ping < %s AND run_id = ANY(%s)"
+)
 # live views listen (see _postgres_listen); equal payloads fold into one per transaction
 CHANNEL = "naiad_runs"
 NOTIFY = f"SELECT pg_notify('{CHANNEL}', current_schema() || ':' || %s)"

@@ -381,7 +381,7 @@ class SqliteStore:
             wanted = set(run_pks)
             return {
                 int(r[0])
-                for r in conn.execute(_sqlite_select.ACTIVE_RUNS, (now - STALE_AFTER_S,))
+                for r in conn.execute(_sqlite_select.ACTIVE_RUNS, _sys.live_window(now))
                 if r[0] in wanted
             }
 
@@ -887,8 +887,8 @@ def _ping(conn: sqlite3.Connection, session: int, now: float, closing: bool) -> 
 
 def _run_state(conn: sqlite3.Connection, run_pk: int, now: float) -> tuple[str, float | None]:
     row = conn.execute(
-        "SELECT max(ping), sum(closed = 0 AND ping > ?) FROM sessions WHERE run_id=?",
-        (now - STALE_AFTER_S, run_pk),
+        "SELECT max(ping), sum(closed = 0 AND ping > ? AND ping < ?) FROM sessions WHERE run_id=?",
+        (*_sys.live_window(now), run_pk),
     ).fetchone()
     return ("active" if row[1] else "inactive"), row[0]
 

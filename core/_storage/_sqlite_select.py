@@ -33,12 +33,12 @@ _COLUMNS = {"last": "value", "min": "vmin", "max": "vmax", "count": "n"}
 _CMP = {"==": "=", "=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
 _TEXT = (FieldType.STRING, FieldType.STRING_SERIES)
-ACTIVE_RUNS = "SELECT s.run_id FROM sessions s WHERE s.closed = 0 AND s.ping > ?"
+ACTIVE_RUNS = "SELECT s.run_id FROM sessions s WHERE s.closed = 0 AND s.ping > ? AND s.ping < ?"
 
 
 def active_sql(now: float) -> tuple[str, list[Any]]:
     """The condition 'a process is attached to run r' (``sys/state`` is derived, not stored)."""
-    return f"r.id IN ({ACTIVE_RUNS})", [now - _sys.STALE_AFTER_S]
+    return f"r.id IN ({ACTIVE_RUNS})", _sys.live_window(now)
 
 
 def compile_filter(node: Node, now: float) -> tuple[str, list[Any]]:
