@@ -107,6 +107,7 @@ class Engine:
     _release: Any
     _admitted = False  # inside one call already admitted whole by _room (Handle.extend)
     _forked_from: int | None = None  # the parent's pid, in a child made by os.fork()
+    _capture: Any  # naiad._capture.Capture while a run records what it was
 
     @property
     def run_id(self) -> str:

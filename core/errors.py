@@ -18,7 +18,8 @@ so ``except TypeError`` or ``except ValueError`` keep working::
     └── StorageError         (OSError)      the store cannot be opened, read or written
         ├── SchemaVersionError              the store was written by another naiad version
         ├── StoreReplaced                   the store was deleted or replaced under an open handle
-        └── LockTimeout                     another writer held the write lock too long
+        ├── LockTimeout                     another writer held the write lock too long
+        └── JournalDamaged                  an offline journal changed after it was sealed, or is broken
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "FieldValueError",
     "FilterSyntaxError",
     "ForkParentNotFound",
+    "JournalDamaged",
     "LockTimeout",
     "ModeError",
     "NaiadError",
@@ -157,6 +159,10 @@ class StoreReplaced(StorageError):
 
 class LockTimeout(StorageError):
     """Another writer held the store's write lock longer than the caller would wait."""
+
+
+class JournalDamaged(StorageError):
+    """An offline journal no longer matches its seal, or fails SQLite's integrity check: not synced."""
 
 
 class NaiadWarning(UserWarning):

@@ -7,6 +7,7 @@ Each test reproduces one attack a hostile (or merely unlucky) user tried, with r
 from __future__ import annotations
 
 import http.client
+import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -325,3 +326,34 @@ def test_a_corrupted_blob_is_refused_on_read_and_repaired_by_uploading_it_again(
             run["model"].upload(naiad.File(data, name="model.bin"))
         with naiad.Run(run_id="files", store=store, mode="read-only") as run:
             assert run["model"].download(tmp_path / "out.bin").read_bytes() == data
+
+
+def test_a_byte_flipped_journal_is_refused_by_name_and_leaves_nothing_in_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A journal altered after its run closed is not synced (exit 1, its name and the reason on
+    stderr) and creates no run; the good journal beside it syncs, and syncing again is fine."""
+    store = tmp_path / "store"
+    for run_id in ("good", "flipped"):
+        with naiad.Run(run_id=run_id, store=store, mode="offline") as run:
+            for step in range(3000):
+                run.log_metrics({"m/a": float(step)}, step=step)
+            run["cfg/lr"] = 0.001
+    journal = next((store / "offline").glob("*flipped*"))
+    db = journal / "naiad.db"
+    raw = bytearray(db.read_bytes())
+    raw[len(raw) // 2] ^= 0x10
+    db.write_bytes(bytes(raw))
+
+    status, out, err = _naiad(capsys, "--store", str(store), "sync")
+    assert status == 1
+    assert journal.name in err and "changed after its run closed" in err, err
+    assert "1 refused" in out
+    assert naiad.query.list_runs(store=store) == ["good"]
+    with naiad.Run(run_id="good", store=store, mode="read-only") as run:
+        assert run["m/a"].fetch_values()["value"].tolist() == [float(s) for s in range(3000)]
+    db.unlink()  # give it up; the good journal syncs again unchanged (its seal survived the reads)
+    shutil.rmtree(journal)
+    status, out, err = _naiad(capsys, "--store", str(store), "sync")
+    assert status == 0, err
+    assert "0 new points" in out
