@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -173,3 +174,27 @@ def test_torchrun_ranks_share_one_run_with_labelled_monitoring(tmp_path: Path, s
         assert f"monitoring/rank{rank}/cpu" in got and got[f"monitoring/rank{rank}/pid"] > 0
     assert series(store, runs[0], "train/loss") == [(1.0, 0.5)]
     assert got["sys/state"] == "inactive" and got["sys/failed"] is False
+
+
+def test_without_nvidia_gpu_metrics_degrade_to_one_info_line(tmp_path: Path, store: Path) -> None:
+    """No NVML (nvidia-ml-py absent, or no driver): system metrics still come, GPUs say so once."""
+    if importlib.util.find_spec("pynvml") is not None:
+        pytest.skip("nvidia-ml-py is installed here; this checks a machine without it")
+    done = run_script(
+        tmp_path,
+        f"""
+        import logging, naiad
+        logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+        for i in range(3):  # a sweep opening runs one after another
+            with naiad.Run(run_id=f"r{{i}}", store={str(store)!r}, capture_stdout=False, capture_stderr=False):
+                pass
+        """,
+        {"NAIAD_MONITORING_INTERVAL": "0.05"},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "GPU" in line]
+    assert len(lines) == 1 and lines[0].startswith("naiad INFO naiad: no GPU metrics"), done.stderr
+    for i in range(3):
+        got = fields(store, f"r{i}")
+        assert got["monitoring/main/process_memory_gb"] > 0
+        assert not [path for path in got if "/gpu/" in path]
