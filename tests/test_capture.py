@@ -186,7 +186,7 @@ def test_without_nvidia_gpu_metrics_degrade_to_one_info_line(tmp_path: Path, sto
         import logging, naiad
         logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
         for i in range(3):  # a sweep opening runs one after another
-            with naiad.Run(run_id=f"r{{i}}", store={str(store)!r}, capture_stdout=False, capture_stderr=False):
+            with naiad.Run(run_id=f"r{{i}}", store={str(store)!r}, capture_stderr=False):
                 pass
         """,
         {"NAIAD_MONITORING_INTERVAL": "0.05"},

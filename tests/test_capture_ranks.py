@@ -68,7 +68,7 @@ def test_ranks_ending_at_different_times_keep_the_run_active_until_the_last(
     for r, proc in enumerate(procs):
         wait_for(tmp_path / f"gate{r}.attached", proc)
     (tmp_path / "gate0").touch()
-    out0, err0 = procs[0].communicate(timeout=120)
+    _, err0 = procs[0].communicate(timeout=120)
     assert procs[0].returncode == 0, err0
     assert query.list_runs(store=store) == ["torchrun-job-17"], "both ranks attached to one run"
     got = fields(store, "torchrun-job-17")

@@ -1,0 +1,52 @@
+"""Lightning ``ddp_spawn`` on two CPU processes: one run, rank 0's metrics, every rank's monitoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("lightning")
+torch = pytest.importorskip("torch")
+
+import lightning.pytorch as pl  # noqa: E402
+from test_lightning import Data, Tiny, points, read  # noqa: E402
+
+from naiad import query  # noqa: E402
+from naiad.integrations.lightning import NaiadLogger  # noqa: E402
+from naiad.testing import fields  # noqa: E402
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Lightning's ddp_spawn advice on CPU
+@pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning")
+def test_ddp_spawn_ranks_share_one_run_with_labelled_monitoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rank 0 logs the metrics once; rank 1 attaches as its own labelled session."""
+    monkeypatch.setenv("NAIAD_MONITORING_PER", "rank")  # both ranks sample (default: once per node)
+    monkeypatch.setenv("NAIAD_MONITORING_INTERVAL", "0.2")
+    store = tmp_path / "store"
+    logger = NaiadLogger(experiment_name="ddp", store=store)
+    trainer = pl.Trainer(
+        logger=logger,
+        strategy="ddp_spawn",
+        devices=2,
+        accelerator="cpu",
+        max_steps=3,
+        log_every_n_steps=1,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(Tiny(), datamodule=Data())
+    assert query.list_runs(store=store) == [logger.version], "both ranks wrote into one run"
+    run = read(store, logger.version)
+    assert [s for s, _ in points(run, "training/train/loss")] == [1.0, 2.0, 3.0]  # rank 0's, once
+    got = fields(store, logger.version)
+    for rank in (0, 1):
+        assert got[f"monitoring/rank{rank}/process_memory_gb"] > 0
+        assert got[f"monitoring/rank{rank}/pid"] > 0
+    assert got["monitoring/rank0/pid"] != got["monitoring/rank1/pid"]
+    assert not [path for path in got if path.startswith("training/") and "rank1" in path]
+    assert got["sys/state"] == "inactive" and got["sys/failed"] is False
