@@ -289,7 +289,10 @@ class Run(RunReads):
             store.close()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None:
+        if exc is not None and _capture.failure.is_clean_exit(exc):
+            if self._capture is not None:
+                self._capture.exited(exc)
+        elif exc is not None:
             self._mark_failed(exc)
         self.close()
 

@@ -198,3 +198,29 @@ def test_without_nvidia_gpu_metrics_degrade_to_one_info_line(tmp_path: Path, sto
         got = fields(store, f"r{i}")
         assert got["monitoring/main/process_memory_gb"] > 0
         assert not [path for path in got if "/gpu/" in path]
+
+
+OPEN = "run = naiad.Run(run_id='r', store=STORE)"  # no `with`: only the exit hooks see the end
+
+
+@pytest.mark.parametrize(
+    ("ending", "code", "failed", "signal_name"),
+    [
+        ("with naiad.Run(run_id='r', store=STORE):\n    sys.exit(0)", 0, False, None),
+        ("with naiad.Run(run_id='r', store=STORE):\n    sys.exit(3)", 3, True, None),
+        (f"{OPEN}\nos.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(60)", 143, True, "SIGTERM"),
+        (f"{OPEN}\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(60)", 130, True, "SIGINT"),
+    ],
+    ids=["sys.exit(0)", "sys.exit(3)", "SIGTERM-without-with", "Ctrl-C-without-with"],
+)  # fmt: skip
+def test_how_the_process_ended_is_recorded(
+    tmp_path: Path, store: Path, ending: str, code: int, failed: bool, signal_name: str | None
+) -> None:
+    """Exit status and signal, whether or not the run was opened in a ``with`` block."""
+    done = run_script(tmp_path, f"import os, signal, sys, time, naiad\nSTORE = {str(store)!r}\n{ending}\n")
+    assert done.returncode in (code, 128 - code), done.stderr  # -N: killed by signal N
+    got = fields(store, "r")
+    assert got["sys/failed"] is failed
+    assert got["sys/diagnostics/exit_code"] == code
+    assert got.get("sys/diagnostics/signal") == signal_name
+    assert got["sys/state"] == "inactive"

@@ -58,12 +58,18 @@ class Capture:
                     run.assign_files({"source_code/git/diff": diff})
 
     def failed(self, exc: BaseException) -> None:
+        """How ``exc`` ends the process, and which rank it was (the traceback: ``Run.mark_failed``)."""
         if not self._settings.capture_traceback:
             return
-        values: dict[str, str | int] = {**failure.ending(exc)}  # the traceback: Run.mark_failed
+        values: dict[str, str | int] = {**failure.ending(exc)}
         if self.process.rank is not None:
             values["failed_process"] = self.process.label
         self._run._diagnose(values)
+
+    def exited(self, exc: BaseException) -> None:
+        """A clean ``sys.exit()`` left the run's ``with`` block: its exit status, no failure."""
+        if self._settings.capture_traceback:
+            self._run._diagnose(failure.ending(exc))
 
     def stop(self) -> None:
         for part in reversed(self._parts):

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .._writer import MAX_QUEUE
+
 log = logging.getLogger("naiad")
 NICE = 10  # the sampler thread's niceness (Linux), unless the process is already nicer
 
@@ -63,20 +65,24 @@ class Sampler:
         self._psutil: Any = None
         self._nvml: Any = None
         self._handles: list[Any] = []
-        # the libraries load in the sampler's thread: opening a run never waits on NVML's init
-        self._thread = threading.Thread(target=self._loop, name="naiad-monitoring", daemon=True)
-        self._thread.start()
-
-    def _setup(self) -> None:
+        # psutil is imported here, once per process: imported by the sampler thread while the
+        # main thread dies of Ctrl-C, it turned the exit status 130 into 1
         try:
             import psutil  # type: ignore[import-untyped, unused-ignore]
         except ImportError:
             _info_once("psutil", "naiad: no system metrics: install psutil (pip install 'naiad[monitoring]')")
-        else:
-            self._proc = psutil.Process()
+            psutil = None
+        self._lib = psutil
+        # NVML's init (slow where there are GPUs) runs in the sampler's thread
+        self._thread = threading.Thread(target=self._loop, name="naiad-monitoring", daemon=True)
+        self._thread.start()
+
+    def _setup(self) -> None:
+        if self._lib is not None:
+            self._proc = self._lib.Process()
             self._proc.cpu_percent(None)  # the first call primes the counters and returns 0
-            psutil.cpu_percent(None)
-            self._psutil = psutil
+            self._lib.cpu_percent(None)
+            self._psutil = self._lib
         self._nvml, self._handles = _gpus()
 
     def _loop(self) -> None:
@@ -86,6 +92,10 @@ class Sampler:
             self._log()
 
     def _log(self) -> None:
+        # a sample never waits on storage: with the writer backed up (a lock held elsewhere)
+        # log_metrics would block for room, and close() (the last sample) with it
+        if len(getattr(self._run, "_queue", ())) > MAX_QUEUE // 2:
+            return
         with contextlib.suppress(Exception):  # a closed run or a vanished device: skip this sample
             values = self.sample()
             if values:
