@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -94,15 +95,23 @@ def test_a_planted_secret_never_reaches_the_store(tmp_path: Path, store: Path) -
     done = run_script(
         tmp_path,
         f"""
-        import naiad
+        import sys, naiad
+        sys.argv += ["--lr", "0.1", "--api-key={secret}", "--hf_token", "{secret}"]  # as if typed
         with naiad.Run(run_id="env", store={str(store)!r}, capture_environment=True) as run:
-            pass
+            print("started")
         """,
         {"AWS_SECRET_ACCESS_KEY": secret, "OMP_NUM_THREADS": "3"},
     )
     assert done.returncode == 0, done.stderr
     got = fields(store, "env")
     assert got["environment/variables/OMP_NUM_THREADS"] == "3"
+    assert json.loads(got["environment/command_line"])[1:] == [
+        "--lr",
+        "0.1",
+        "--api-key=***",
+        "--hf_token",
+        "***",
+    ]
     assert "pytest==" in got["environment/packages"] and got["environment/python"] == sys.version.split()[0]
     raw = b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
     assert secret.encode() not in raw
@@ -224,3 +233,25 @@ def test_how_the_process_ended_is_recorded(
     assert got["sys/diagnostics/exit_code"] == code
     assert got.get("sys/diagnostics/signal") == signal_name
     assert got["sys/state"] == "inactive"
+
+
+def test_named_source_files_are_captured_outside_a_git_repository(tmp_path: Path, store: Path) -> None:
+    """NAIAD_SOURCE_FILES alone turns source capture on; no repository, so no git fields."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "model.py").write_text("LAYERS = 4\n")
+    (tmp_path / "src" / "notes.txt").write_text("not python\n")
+    done = run_script(
+        tmp_path,
+        f"""
+        import naiad
+        with naiad.Run(run_id="named", store={str(store)!r}):
+            pass
+        """,
+        {"NAIAD_SOURCE_FILES": "src/*.py", "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)},
+    )
+    assert done.returncode == 0, done.stderr
+    got = fields(store, "named")
+    assert not [p for p in got if p.startswith("source_code/git/")]
+    assert sorted(p for p in got if p.startswith("source_code/files/")) == ["source_code/files/src/model.py"]
+    read_run(store, "named")["source_code/files/src/model.py"].download(tmp_path / "got.py")
+    assert (tmp_path / "got.py").read_text() == "LAYERS = 4\n"
