@@ -355,7 +355,7 @@ def main() -> None:
             f"{m['rss']:7.1f}"
         )
     for name, reason in failed.items():
-        print(f"{name:14} {reason}")
+        print(f"{name:16} {reason}")
     print(
         f"\nfit: trainer.fit wall time (the logger's final flush included); ms/step: wall time per step"
         f" after {WARMUP} warm-up steps; cpu ms/step: the process's CPU time per step (all threads, the"
@@ -376,7 +376,7 @@ def main() -> None:
         for name, runs in calls.items():
             m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             print(
-                f"{name:14} {m['call'] * 1e6:8.1f} {m['call_cpu'] * 1e6:13.1f} "
+                f"{name:16} {m['call'] * 1e6:8.1f} {m['call_cpu'] * 1e6:13.1f} "
                 f"{m['call_proc'] * 1e6:14.1f} {m['finalize']:10.3f}"
             )
         print(
