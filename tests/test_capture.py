@@ -255,3 +255,33 @@ def test_named_source_files_are_captured_outside_a_git_repository(tmp_path: Path
     assert sorted(p for p in got if p.startswith("source_code/files/")) == ["source_code/files/src/model.py"]
     read_run(store, "named")["source_code/files/src/model.py"].download(tmp_path / "got.py")
     assert (tmp_path / "got.py").read_text() == "LAYERS = 4\n"
+
+
+def test_a_forked_worker_prints_to_the_terminal_and_holds_none_of_it(tmp_path: Path, store: Path) -> None:
+    """A fork (a DataLoader worker) inherits the tee but not its thread: lines reach the terminal,
+    the worker keeps no copy of them, and the parent's capture goes on."""
+    done = run_script(
+        tmp_path,
+        f"""
+        import os, psutil, naiad
+        with naiad.Run(run_id="fork", store={str(store)!r}):
+            print("parent before")
+            pid = os.fork()
+            if pid == 0:  # multiprocessing's fork workers end with os._exit, as here
+                before = psutil.Process().memory_info().rss
+                for i in range(40_000):
+                    print(f"{{i:06}}" + "w" * 993)  # distinct strings: held, they would add up
+                grew = psutil.Process().memory_info().rss - before
+                open("grew", "w").write(str(grew))
+                os._exit(0)
+            os.waitpid(pid, 0)
+            print("parent after")
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("w" * 993 + "\n") == 40_000
+    assert int((tmp_path / "grew").read_text()) < 10 * 2**20, "40 MB printed, held in the worker"
+    assert [v for _, v in series(store, "fork", "monitoring/main/stdout")] == [
+        "parent before",
+        "parent after",
+    ]
