@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
+import naiad
 from naiad import query
+from naiad.errors import FieldNotFound
 from naiad.testing import fields, read_run, series
 
 
@@ -285,3 +288,28 @@ def test_a_forked_worker_prints_to_the_terminal_and_holds_none_of_it(tmp_path: P
         "parent before",
         "parent after",
     ]
+
+
+def sampled(store: Path, run_id: str, path: str) -> list[tuple[float, object]]:
+    """The points of a series so far; none while its first point is still unwritten."""
+    try:
+        return series(store, run_id, path)
+    except FieldNotFound:
+        return []
+
+
+def test_monitoring_interval_and_placement_are_constructor_arguments_checked_early(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """monitoring_interval= samples that often; a bad interval or placement fails at construction."""
+    with naiad.Run(run_id="m", store=store, capture_stderr=False, monitoring_interval=0.05):
+        deadline = time.monotonic() + 60
+        while len(sampled(store, "m", "monitoring/main/cpu")) < 3:
+            assert time.monotonic() < deadline, "the sampler never took three samples"
+            time.sleep(0.05)
+    with pytest.raises(ValueError, match="'node' or 'rank'"):
+        naiad.Run(run_id="m2", store=store, monitoring_per="cluster")
+    monkeypatch.setenv("NAIAD_MONITORING_INTERVAL", "ten")
+    with pytest.raises(ValueError, match=r"NAIAD_MONITORING_INTERVAL.*got 'ten'"):
+        naiad.Run(run_id="m3", store=store)
+    assert query.list_runs(store=store) == ["m"], "a refused run leaves nothing behind"
