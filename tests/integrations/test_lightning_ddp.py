@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,4 +52,44 @@ def test_ddp_spawn_ranks_share_one_run_with_labelled_monitoring(
         assert got[f"monitoring/rank{rank}/pid"] > 0
     assert got["monitoring/rank0/pid"] != got["monitoring/rank1/pid"]
     assert not [path for path in got if path.startswith("training/") and "rank1" in path]
+    assert got["sys/state"] == "inactive" and got["sys/failed"] is False
+
+
+TORCHRUN_SCRIPT = """
+import sys, warnings
+warnings.filterwarnings("ignore")
+import lightning.pytorch as pl
+sys.path.insert(0, sys.argv[2])
+from test_lightning import Data, Tiny
+from naiad.integrations.lightning import NaiadLogger
+
+trainer = pl.Trainer(
+    logger=NaiadLogger(experiment_name="ddp", store=sys.argv[1]), strategy="ddp", devices=2,
+    accelerator="cpu", max_steps=3, log_every_n_steps=1, enable_progress_bar=False,
+    enable_checkpointing=False, enable_model_summary=False, default_root_dir=".",
+)
+trainer.fit(Tiny(), datamodule=Data())
+"""
+
+
+def test_torchrun_ddp_ranks_each_build_a_logger_and_still_share_one_run(tmp_path: Path) -> None:
+    """Under torchrun every rank constructs its own NaiadLogger (its own new id): rank 0's id wins."""
+    script = tmp_path / "fit.py"
+    script.write_text(TORCHRUN_SCRIPT)
+    store = tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAIAD_")}
+    env.update(NAIAD_MONITORING_PER="rank", NAIAD_MONITORING_INTERVAL="0.2", OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         str(script), str(store), str(Path(__file__).parent)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = query.list_runs(store=store)
+    assert len(runs) == 1, runs
+    got = fields(store, runs[0])
+    assert [s for s, _ in points(read(store, runs[0]), "training/train/loss")] == [1.0, 2.0, 3.0]
+    for rank in (0, 1):
+        assert got[f"monitoring/rank{rank}/process_memory_gb"] > 0
+    assert got["monitoring/rank0/pid"] != got["monitoring/rank1/pid"]
     assert got["sys/state"] == "inactive" and got["sys/failed"] is False
