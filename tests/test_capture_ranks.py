@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -91,3 +92,41 @@ def test_ranks_ending_at_different_times_keep_the_run_active_until_the_last(
         assert got["sys/diagnostics/failed_process"] == "rank1"
         assert got["sys/diagnostics/traceback"].rstrip().endswith("RuntimeError: rank 1 ran out of memory")
         assert "rank 1 ran out of memory" in got["monitoring/rank1/stderr"]
+
+
+ATTACH_SCRIPT = """
+import sys, naiad
+with naiad.Run(store=sys.argv[1]) as run:
+    print("attached")
+"""
+
+
+@pytest.mark.parametrize(
+    ("launcher", "expected"),
+    [
+        ({"SLURM_JOB_ID": "4242", "SLURM_STEP_ID": "0", "SLURM_NTASKS": "2", "SLURM_PROCID": "{rank}",
+          "SLURM_LOCALID": "{rank}"}, "slurm-4242-0"),
+        ({"OMPI_COMM_WORLD_RANK": "{rank}", "OMPI_COMM_WORLD_SIZE": "2", "TORCHELASTIC_RUN_ID": "none"},
+         f"torchrun-{platform.node()}-{os.getpid()}"),
+    ],
+    ids=["slurm", "torchrun-without-rdzv-id"],
+)  # fmt: skip
+def test_launchers_give_every_rank_the_same_run(
+    tmp_path: Path, store: Path, launcher: dict[str, str], expected: str
+) -> None:
+    """SLURM's job and step, or torchrun's 'none' id made unique by the launching process."""
+    script = tmp_path / "attach.py"
+    script.write_text(ATTACH_SCRIPT)
+    procs = []
+    for rank in (0, 1):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NAIAD_", "SLURM_", "OMPI_"))}
+        env.update({k: v.format(rank=rank) for k, v in launcher.items()})
+        command = [sys.executable, str(script), str(store)]
+        procs.append(subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert query.list_runs(store=store) == [expected]
+    got = fields(store, expected)
+    assert got["monitoring/rank0/stdout"] == got["monitoring/rank1/stdout"] == "attached"
+    assert got["sys/state"] == "inactive" and got["sys/failed"] is False
