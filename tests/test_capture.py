@@ -195,11 +195,13 @@ def test_without_nvidia_gpu_metrics_degrade_to_one_info_line(tmp_path: Path, sto
     done = run_script(
         tmp_path,
         f"""
-        import logging, naiad
+        import logging, time, naiad
+        from naiad.testing import fields
         logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
         for i in range(3):  # a sweep opening runs one after another
-            with naiad.Run(run_id=f"r{{i}}", store={str(store)!r}, capture_stderr=False):
-                pass
+            with naiad.Run(run_id=f"r{{i}}", store={str(store)!r}, capture_stderr=False) as run:
+                while run.wait() and "monitoring/main/cpu" not in fields({str(store)!r}, f"r{{i}}"):
+                    time.sleep(0.05)  # until the first sample is stored
         """,
         {"NAIAD_MONITORING_INTERVAL": "0.05"},
     )

@@ -68,6 +68,10 @@ def test_ranks_ending_at_different_times_keep_the_run_active_until_the_last(
     procs = [start_rank(tmp_path, store, r, tmp_path / f"gate{r}", ending if r else "close") for r in (0, 1)]
     for r, proc in enumerate(procs):
         wait_for(tmp_path / f"gate{r}.attached", proc)
+    deadline = time.monotonic() + 120
+    while not {"monitoring/rank0/cpu", "monitoring/rank1/cpu"} <= set(fields(store, "torchrun-job-17")):
+        assert time.monotonic() < deadline, "a rank's sampler never stored a sample"
+        time.sleep(0.05)
     (tmp_path / "gate0").touch()
     _, err0 = procs[0].communicate(timeout=120)
     assert procs[0].returncode == 0, err0

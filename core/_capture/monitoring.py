@@ -93,7 +93,7 @@ class Sampler:
 
     def _log(self) -> None:
         # a sample never waits on storage: with the writer backed up (a lock held elsewhere)
-        # log_metrics would block for room, and close() (the last sample) with it
+        # log_metrics would block for room, and close() joining this thread with it
         if len(getattr(self._run, "_queue", ())) > MAX_QUEUE // 2:
             return
         with contextlib.suppress(Exception):  # a closed run or a vanished device: skip this sample
@@ -129,7 +129,6 @@ class Sampler:
         return out
 
     def stop(self) -> None:
-        """Stop sampling; one last sample, so a run shorter than an interval has one too."""
+        """Stop sampling (the first sample comes one interval after the run opened)."""
         self._stop.set()
         self._thread.join(10)
-        self._log()

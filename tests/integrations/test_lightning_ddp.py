@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,20 @@ from test_lightning import Data, Tiny, points, read  # noqa: E402
 from naiad import query  # noqa: E402
 from naiad.integrations.lightning import NaiadLogger  # noqa: E402
 from naiad.testing import fields  # noqa: E402
+
+
+class WaitForSample(pl.Callback):
+    """Each rank ends its fit only once the store holds a system-metrics sample of its own
+    (a 3-step fit is shorter than any sampling interval)."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        path, deadline = f"monitoring/rank{trainer.global_rank}/cpu", time.monotonic() + 120
+        while not any(path in fields(self.store, run) for run in query.list_runs(store=self.store)):
+            assert time.monotonic() < deadline, f"{path} never stored"
+            time.sleep(0.05)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Lightning's ddp_spawn advice on CPU
@@ -41,6 +56,7 @@ def test_ddp_spawn_ranks_share_one_run_with_labelled_monitoring(
         enable_checkpointing=False,
         enable_model_summary=False,
         default_root_dir=tmp_path,
+        callbacks=[WaitForSample(store)],
     )
     trainer.fit(Tiny(), datamodule=Data())
     assert query.list_runs(store=store) == [logger.version], "both ranks wrote into one run"
@@ -61,12 +77,14 @@ warnings.filterwarnings("ignore")
 import lightning.pytorch as pl
 sys.path.insert(0, sys.argv[2])
 from test_lightning import Data, Tiny
+from test_lightning_ddp import WaitForSample
 from naiad.integrations.lightning import NaiadLogger
 
 trainer = pl.Trainer(
     logger=NaiadLogger(experiment_name="ddp", store=sys.argv[1]), strategy="ddp", devices=2,
     accelerator="cpu", max_steps=3, log_every_n_steps=1, enable_progress_bar=False,
     enable_checkpointing=False, enable_model_summary=False, default_root_dir=".",
+    callbacks=[WaitForSample(sys.argv[1])],
 )
 trainer.fit(Tiny(), datamodule=Data())
 """
