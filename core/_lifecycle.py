@@ -3,9 +3,10 @@
 - ``atexit``: close every open run (bounded by ``EXIT_TIMEOUT_S``) so queued data is written.
   A second Ctrl-C (or SIGTERM) during that flush stops it at once, saying what was not written.
 - ``sys.excepthook``: an uncaught exception marks every open run ``sys/failed = True``.
-- ``SIGTERM`` (main thread, only when no other handler is set): exit through ``SystemExit`` so
-  the ``atexit`` flush runs, as it does after a first Ctrl-C. Python lets only the main thread
-  set a handler: a run opened first in another thread warns how to get the flush.
+- ``SIGTERM`` (main thread, only when no other handler is set): mark every open run failed by
+  that signal, then exit through ``SystemExit(143)`` so the ``atexit`` flush runs, as it does
+  after a first Ctrl-C. Python lets only the main thread set a handler: a run opened first in
+  another thread warns how to get the flush.
 - ``os.fork()``: in the child every inherited open run refuses further use with a clear error
   (its writer thread does not exist there); the parent goes on as before.
 """
@@ -111,7 +112,12 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: types.Tra
 
 
 def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    # recorded here, not only by a `with Run()` the exit leaves: a run opened without one
+    # would otherwise end looking finished (sys/diagnostics/signal, exit_code, failed)
+    ending = SystemExit(128 + signum)
+    for run in list(_open.values()):
+        run.mark_failed(ending)
+    raise ending
 
 
 def _at_exit() -> None:
