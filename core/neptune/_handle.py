@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -103,6 +104,11 @@ class Handle:
                 self[str(key)].append(sub, step=step, timestamp=timestamp)
         else:
             point = v.series_value(self._path, value)
+            name = kwargs.get("name")
+            if isinstance(point, NaiadFile) and isinstance(name, str) and name:
+                # a file series point's name= becomes the stored file's name (its description is not kept)
+                suffix = Path(point.resolved_name()).suffix
+                point = dataclasses.replace(point, name=name if name.endswith(suffix) else name + suffix)
             if point is not None:
                 handle = self._run._naiad[self._path]
                 v.guarded(lambda: handle.append(point, step=step, timestamp=timestamp))

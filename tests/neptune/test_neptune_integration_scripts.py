@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import pickle
 
 import pytest
@@ -117,3 +118,24 @@ def test_lightning_own_neptune_logger_logs_into_naiad_through_install(scripts: S
     assert data["eval"] == {"note": "fit done"}
     loss = scripts.series("lightning-own-1", "training/train/loss", project=project)
     assert [s for s, _ in loss] == [float(s) for s in range(1, 9)]
+
+
+def test_keras_neptune_callback_logs_the_fit_into_the_scripts_run(scripts: Scripts) -> None:
+    """NeptuneCallback(run=run): batch and epoch metrics under training/, the run left open for eval."""
+    if importlib.util.find_spec("keras") is None:  # importing it here would pick a backend for this process
+        pytest.skip("keras is not installed")
+    done = scripts.run("keras_callback.py", KERAS_BACKEND="torch")
+    accuracy = float(done.stdout.split()[-1])
+    with scripts.stored("keras-1") as run:
+        data = run.fetch()
+    assert data["parameters"] == {"lr": 0.01, "epochs": 3, "batch_size": 16}
+    assert data["eval"]["accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert [s for s, _ in scripts.series("keras-1", "training/train/loss")] == [
+        float(s) for s in range(1, 10)
+    ]
+    assert [s for s, _ in scripts.series("keras-1", "training/val/loss")] == [
+        3.0,
+        6.0,
+        9.0,
+    ]  # 3 batches an epoch
+    assert data["training"]["summary"]["epochs"] == 3 and data["sys"]["tags"] == {"keras", "dense"}
