@@ -30,6 +30,7 @@ __all__ = ["ENV_VAR", "install", "install_from_env", "installed", "uninstall"]
 ENV_VAR = "NAIAD_NEPTUNE_SHIM"
 _ROOTS = ("neptune", "neptune_scale")
 _LIGHTNING_LOGGERS = "lightning.pytorch.loggers"
+_MISSING = object()  # Lightning 2.6 no longer exports NeptuneLogger from its loggers package
 _replaced: dict[tuple[str, str], Any] = {}  # (module, name) → Lightning's own object
 
 
@@ -42,14 +43,18 @@ def _patch_lightning(package: types.ModuleType) -> None:
         return
     for module in (package, sys.modules.get(f"{_LIGHTNING_LOGGERS}.neptune")):
         if module is not None and getattr(module, "NeptuneLogger", None) is not NeptuneLogger:
-            _replaced.setdefault((module.__name__, "NeptuneLogger"), getattr(module, "NeptuneLogger", None))
+            _replaced.setdefault(
+                (module.__name__, "NeptuneLogger"), getattr(module, "NeptuneLogger", _MISSING)
+            )
             module.NeptuneLogger = NeptuneLogger  # type: ignore[attr-defined]
 
 
 def _restore_lightning() -> None:
     for (name, attr), original in _replaced.items():
         module = sys.modules.get(name)
-        if module is not None:
+        if module is not None and original is _MISSING:
+            delattr(module, attr)
+        elif module is not None:
             setattr(module, attr, original)
     _replaced.clear()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from . import (
+from .. import (
     ANONYMOUS_API_TOKEN,
     Handle,
     Project,
