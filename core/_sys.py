@@ -71,11 +71,14 @@ DIAGNOSTICS_SIGNAL = "sys/diagnostics/signal"  # name of the signal that ended t
 DIAGNOSTICS_EXIT_CODE = "sys/diagnostics/exit_code"
 DIAGNOSTICS_FAILED_PROCESS = "sys/diagnostics/failed_process"  # label of the rank that failed
 
-USER_WRITABLE = frozenset({TAGS, GROUP_TAGS, DESCRIPTION})
+# sys/name is the run's display name (Neptune 1.x scripts rename runs); the experiment a run
+# belongs to is sys/experiment/name, fixed at creation
+USER_WRITABLE = frozenset({NAME, TAGS, GROUP_TAGS, DESCRIPTION})
 # what a fork copies from its parent along with the user's atoms (inherit_configs)
 INHERITED = (TAGS, GROUP_TAGS, DESCRIPTION)
 # what ``naiad sync`` carries from a journal run as it is
 CARRIED_BY_SYNC = (
+    NAME,
     TAGS,
     GROUP_TAGS,
     DESCRIPTION,
