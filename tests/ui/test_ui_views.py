@@ -288,6 +288,19 @@ def test_naiad_ls_shows_a_crashed_run_as_failed(
     )
     out = capsys.readouterr().out
     assert out.count(",failed,") == 2 and "inactive" not in out
+    assert (
+        cli(["show", "crash-tb", "--store", str(ui["store"]), "--project", PROJECT, "--format", "json"]) == 0
+    )
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["state"] == "failed" and shown["failure"] == "ValueError: loss is NaN"
+    assert shown["fields"]["sys/diagnostics/traceback"]["value"].startswith("Traceback")
+    assert cli(["show", "crash-tb", "--store", str(ui["store"]), "--project", PROJECT]) == 0
+    tree = capsys.readouterr().out
+    assert (
+        "state failed" in tree.splitlines()[0] and "failed: ValueError: loss is NaN" in tree.splitlines()[1]
+    )
+    assert cli(["show", "grp-0", "--store", str(ui["store"]), "--project", PROJECT, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "inactive"
 
 
 def test_a_new_run_page_opens_at_its_top(page: Any, ui: dict[str, Any]) -> None:
