@@ -404,3 +404,63 @@ def test_compare_highlights_only_real_differences(page: Any, ui: dict[str, Any])
     rows = {r["path"]: r for r in _eval(page, "() => window.__naiad.compare.rows")}
     assert not rows["config/lr"]["differs"]
     assert rows["config/opt"]["differs"]  # missing in one run is a difference
+
+
+def test_a_view_comes_back_from_its_address_on_reload_and_in_another_browser(
+    page: Any, browser: Any, ui: dict[str, Any]
+) -> None:
+    _go(page, ui, "#/runs?heads=0")
+    page.fill("#filter", 'config/opt == "adam"')
+    page.press("#filter", "Enter")
+    page.wait_for_function("() => window.__naiad.table.rows.length === 3")
+    page.click('#thead .th[data-col="config/lr"]')  # sort by lr, ascending
+    page.wait_for_function("() => window.__naiad.url.includes('asc=1')")
+    page.wait_for_function("() => window.__naiad.table.rows.map((r) => r.run).join() === 'grp-0,grp-1,grp-2'")
+    page.wait_for_function("() => window.__naiad.state.selected.length > 0")  # a first visit picks 5
+    page.click("#selection button")  # clear
+    page.check('#tbody .tr[data-run="grp-1"] input[type=checkbox]')
+    page.wait_for_function("() => window.__naiad.url.includes('run=grp-1')")
+    url = _eval(page, "() => location.href")
+
+    def restored(pg: Any) -> dict[str, Any]:
+        pg.wait_for_function("() => window.__naiad.table.rows.length === 3")
+        state = pg.evaluate("() => window.__naiad.state")
+        return {
+            "filter": state["filter"],
+            "sort": state["sort"],
+            "asc": state["asc"],
+            "selected": state["selected"],
+            "box": pg.input_value("#filter"),
+            "rows": [r["run"] for r in pg.evaluate("() => window.__naiad.table.rows")],
+        }
+
+    want = {
+        "filter": 'config/opt == "adam"',
+        "sort": "config/lr",
+        "asc": True,
+        "selected": ["grp-1"],
+        "box": 'config/opt == "adam"',
+        "rows": ["grp-0", "grp-1", "grp-2"],
+    }
+    page.reload()
+    assert restored(page) == want
+    other = browser.new_context(viewport={"width": 1400, "height": 900})  # no local storage shared
+    try:
+        shared = other.new_page()
+        shared.goto(url)
+        assert restored(shared) == want
+        shared.goto(ui["url"] + "#/charts?run=grp-0&run=grp-3&x=time&metrics=train/&smooth=0.3")
+        shared.wait_for_function(
+            "() => { const c = window.__naiad.charts['training/train/loss']; return c && c.scale && c.series.length === 2; }"
+        )
+        shared.reload()
+        shared.wait_for_function(
+            "() => { const c = window.__naiad.charts['training/train/loss']; return c && c.scale && c.series.length === 2; }"
+        )
+        chart = shared.evaluate("() => window.__naiad.charts['training/train/loss']")
+        assert chart["x"] == "time" and chart["smooth"] == 0.3
+        assert shared.evaluate("() => window.__naiad.chartPaths") == ["training/train/loss"]
+        assert shared.evaluate("() => document.querySelector('#xmode button.on').dataset.x") == "time"
+        assert shared.input_value("#path-filter") == "train/"
+    finally:
+        other.close()
