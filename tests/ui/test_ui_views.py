@@ -464,3 +464,17 @@ def test_a_view_comes_back_from_its_address_on_reload_and_in_another_browser(
         assert shared.input_value("#path-filter") == "train/"
     finally:
         other.close()
+
+
+def test_a_series_column_switches_between_its_last_min_and_max(page: Any, ui: dict[str, Any]) -> None:
+    _go(page, ui, '#/runs?heads=0&filter=sys/custom_run_id == "narrow"&columns=training/val/loss')
+    page.wait_for_function("() => window.__naiad.table.rows.length === 1")
+    assert _eval(page, "() => window.__naiad.table.rows[0].cells") == [pytest.approx(0.12)]  # the last
+    page.select_option('#thead .th[data-col="training/val/loss"] select.agg', "min")
+    page.wait_for_function("() => window.__naiad.table.columns[0] === 'min(training/val/loss)'")
+    page.wait_for_function("() => window.__naiad.table.rows.length === 1")
+    assert abs(_eval(page, "() => window.__naiad.table.rows[0].cells[0]") - 0.1004) < 1e-9
+    assert "columns=min%28training%2Fval%2Floss%29" in _eval(page, "() => window.__naiad.url")
+    page.select_option('#thead .th[data-col="min(training/val/loss)"] select.agg', "max")
+    page.wait_for_function("() => window.__naiad.table.columns[0] === 'max(training/val/loss)'")
+    assert page.input_value("#columns") == "max(training/val/loss)"

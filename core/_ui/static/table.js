@@ -104,8 +104,9 @@ function headerCell(col, key, i) {
       if (S.sort === sortPath) S.asc = !S.asc; else { S.sort = sortPath; S.asc = true; }
       writeURL(); loadTable();
     } : null,
-  }, key ? headerLabel(key) : el("span", { class: "leafname", text: col.label }),
-  on ? el("span", { class: "arrow", text: S.asc ? " ▲" : " ▼" }) : "");
+  }, key ? headerLabel(AGG.test(key) ? key.replace(AGG, "$2") : key) : el("span", { class: "leafname", text: col.label }),
+  on ? el("span", { class: "arrow", text: S.asc ? " ▲" : " ▼" }) : "",
+  key && S.table.types[key] === "FloatSeries" ? aggregatePicker(key) : "");
   if (key) {
     const handle = el("span", { class: "resize", title: "Drag to resize" });
     handle.addEventListener("pointerdown", (e) => startResize(e, key, cell));
@@ -116,6 +117,27 @@ function headerCell(col, key, i) {
     cell.addEventListener("drop", (e) => { e.preventDefault(); moveColumn(e.dataTransfer.getData("text/plain"), key); });
   }
   return cell;
+}
+
+const AGG = /^(last|min|max)\((.+)\)$/;
+
+function aggregatePicker(key) {  // a float series column shows its last, lowest or highest value
+  const m = key.match(AGG);
+  const path = m ? m[2] : key;
+  const pick = el("select", { class: "agg", title: "Which value of the series this column shows" },
+    ...["last", "min", "max"].map((a) => el("option", { value: a, text: a })));
+  pick.value = m ? m[1] : "last";
+  pick.addEventListener("click", (e) => e.stopPropagation());  // not a click on the header: no sort
+  pick.addEventListener("change", () => {
+    const want = pick.value === "last" ? path : `${pick.value}(${path})`;
+    const cols = S.table.columns.map((c) => (c === key ? want : c));
+    if (S.sort === key) S.sort = want;
+    S.columns = cols.join(", ");
+    $("columns").value = S.columns;
+    writeURL();
+    loadTable();
+  });
+  return pick;
 }
 
 function startResize(e, key, cell) {
