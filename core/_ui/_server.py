@@ -69,6 +69,7 @@ class App:
             offset=(_int(q, "offset", 0) or 0) if paged else 0,
             limit=_int(q, "limit", None) if paged else None,
             runs=q.get("run"),
+            with_total=_one(q, "total", "1") == "1",  # total=0: the page counts apart, after drawing
         )
 
     # -- API -------------------------------------------------------------------------------------
@@ -84,6 +85,9 @@ class App:
             }
         if route == "runs":
             return self.table(q, project)
+        if route == "count":
+            heads = _one(q, "heads", "1") == "1"
+            return {"total": _table.count(store, project, heads, _one(q, "filter") or None)}
         if route == "columns":
             return {"columns": _data.column_paths(store, project)}
         if route == "paths":

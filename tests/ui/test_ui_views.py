@@ -333,7 +333,8 @@ def test_images_histograms_and_files_are_previewed_safely(page: Any, ui: dict[st
     _go(page, ui, "#/run/vision")
     page.wait_for_function(
         "() => window.__naiad.media['images/pred'] && window.__naiad.media['hist/w'] "
-        "&& window.__naiad.media['hist/w'].bars && window.__naiad.media['report']"
+        "&& window.__naiad.media['hist/w'].bars && window.__naiad.media['report'] "
+        "&& window.__naiad.media['table']"
     )
     media = _eval(page, "() => window.__naiad.media")
     assert media["images/pred"]["step"] == 20 and media["images/pred"]["steps"] == [0, 10, 20]
@@ -406,6 +407,12 @@ def test_compare_highlights_only_real_differences(page: Any, ui: dict[str, Any])
     assert rows["config/opt"]["differs"]  # missing in one run is a difference
 
 
+TWO_SERIES = (
+    "() => { const c = window.__naiad.charts['training/train/loss'];"
+    " return c && c.scale && c.series.length === 2; }"
+)
+
+
 def test_a_view_comes_back_from_its_address_on_reload_and_in_another_browser(
     page: Any, browser: Any, ui: dict[str, Any]
 ) -> None:
@@ -450,13 +457,9 @@ def test_a_view_comes_back_from_its_address_on_reload_and_in_another_browser(
         shared.goto(url)
         assert restored(shared) == want
         shared.goto(ui["url"] + "#/charts?run=grp-0&run=grp-3&x=time&metrics=train/&smooth=0.3")
-        shared.wait_for_function(
-            "() => { const c = window.__naiad.charts['training/train/loss']; return c && c.scale && c.series.length === 2; }"
-        )
+        shared.wait_for_function(TWO_SERIES)
         shared.reload()
-        shared.wait_for_function(
-            "() => { const c = window.__naiad.charts['training/train/loss']; return c && c.scale && c.series.length === 2; }"
-        )
+        shared.wait_for_function(TWO_SERIES)
         chart = shared.evaluate("() => window.__naiad.charts['training/train/loss']")
         assert chart["x"] == "time" and chart["smooth"] == 0.3
         assert shared.evaluate("() => window.__naiad.chartPaths") == ["training/train/loss"]
@@ -478,3 +481,21 @@ def test_a_series_column_switches_between_its_last_min_and_max(page: Any, ui: di
     page.select_option('#thead .th[data-col="min(training/val/loss)"] select.agg', "max")
     page.wait_for_function("() => window.__naiad.table.columns[0] === 'max(training/val/loss)'")
     assert page.input_value("#columns") == "max(training/val/loss)"
+
+
+def _api(ui: dict[str, Any], path: str) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", ui["port"], timeout=10)
+    conn.request("GET", path, headers={"Host": f"127.0.0.1:{ui['port']}"})
+    return json.loads(conn.getresponse().read())
+
+
+def test_the_first_rows_do_not_wait_for_the_count(page: Any, ui: dict[str, Any]) -> None:
+    many = "filter=sys/experiment/name%20%3D%3D%20%22many%22"
+    first = _api(ui, f"/api/runs?heads=0&{many}&limit=10&total=0")
+    assert len(first["rows"]) == 10 and first["total"] is None  # a full page: more may follow
+    assert _api(ui, f"/api/count?heads=0&{many}") == {"total": 52}
+    assert _api(ui, f"/api/runs?heads=0&{many}&limit=10")["total"] == 52
+    assert _api(ui, f"/api/runs?heads=0&{many}&offset=50&limit=10&total=0")["total"] == 52  # the last page
+    _go(page, ui, '#/runs?heads=0&filter=sys/experiment/name == "many"')
+    page.wait_for_function("() => document.getElementById('count').textContent === '52 runs'")
+    assert [r["run"] for r in _eval(page, "() => window.__naiad.table.rows")][:2] == ["many-51", "many-50"]

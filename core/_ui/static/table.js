@@ -44,7 +44,8 @@ async function loadTable() {
   window.naiadTable.requestedAt = performance.now();
   window.naiadTable.firstRenderedAt = 0;
   try {
-    const first = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE });
+    // the first rows do not wait for the count: a full first page is drawn as "100+" until it comes
+    const first = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE, total: "0" });
     if (seq !== tableSeq) return;
     $("filter-error").hidden = true;
     window.naiadTable.error = null;
@@ -56,6 +57,13 @@ async function loadTable() {
     await nextFrame();
     window.naiadTable.firstRenderedAt = performance.now();
     window.naiadTable.renderedAt = performance.now();
+    if (first.total === null) {
+      const { total } = await api("count", { heads: tableParams().heads, filter: S.filter });
+      if (seq !== tableSeq) return;
+      S.table.total = total;
+      exposeTable();
+      renderTable(false, false);
+    }
   } catch (e) {
     if (seq !== tableSeq) return;
     const box = $("filter-error");
@@ -180,8 +188,9 @@ function renderTable(fresh, rebuild) {
     inner.style.width = `${widths.reduce((a, b) => a + b, 0)}px`;
     head.replaceChildren(...fixed.map((c) => headerCell(c, null)), ...cols.map((c, i) => headerCell({ id: "col", sort: c }, c, i)));
   }
-  const n = S.table.total ?? S.table.rows.length;
-  $("count").textContent = `${n} ${S.heads ? "experiments" : "runs"}`;
+  const counted = S.table.total !== null && S.table.total !== undefined;
+  const n = counted ? S.table.total : S.table.rows.length;
+  $("count").textContent = `${n}${counted ? "" : "+"} ${S.heads ? "experiments" : "runs"}`;
   const body = $("tbody");
   body.style.height = `${n * ROW_H}px`;
   const box = $("table");
@@ -244,8 +253,8 @@ async function tableLive() {
     renderTable(false);
   }
   if (tableLive.tick % 5 === 0) {  // every 10 s: did runs come or go?
-    const head = await api("runs", { ...tableParams(), col: [""], limit: 1 });
-    if (head.total !== S.table.total) await loadTable();
+    const { total } = await api("count", { heads: tableParams().heads, filter: S.filter });
+    if (S.table.total !== null && total !== S.table.total) await loadTable();
   }
 }
 
