@@ -394,7 +394,7 @@ def screenshots(browser: Any, out: Path) -> None:
             page.wait_for_function("() => window.naiadTable.renderedAt > 0")
             page.fill(
                 "#columns",
-                "sys/creation_time, training/hyperparams/learning_rate, "
+                "training/hyperparams/learning_rate, "
                 "training/hyperparams/batch_size, training/hyperparams/optimizer, training/val/loss, "
                 "training/val/accuracy, training/train/loss",
             )

@@ -364,6 +364,8 @@ def test_runs_grouped_by_a_config_value_show_mean_and_std(page: Any, ui: dict[st
     assert set(groups["adam"]["mean"]) == {2.0} and set(groups["sgd"]["mean"]) == {15.0}
     assert abs(groups["adam"]["hi"][0] - (2.0 + (2 / 3) ** 0.5)) < 1e-9
     assert groups["adam"]["color"] != groups["sgd"]["color"]
+    chips = page.locator("#legend [data-group]")  # the legend names the groups, not the runs
+    assert chips.all_text_contents() == ["adam · 3 runs", "sgd · 2 runs"]
 
 
 def test_parallel_coordinates_plot_hyperparameters_against_a_metric(page: Any, ui: dict[str, Any]) -> None:
@@ -376,6 +378,17 @@ def test_parallel_coordinates_plot_hyperparameters_against_a_metric(page: Any, u
     p = _eval(page, "() => window.__naiad.params")
     assert [a["path"] for a in p["axes"]] == ["config/lr", "config/opt", "training/train/loss"]
     assert p["axes"][1]["categories"] == ["adam", "sgd"]
+    _go(page, ui, "#/params?heads=0&filter=exists(model/hash)&axes=config/lr&metric=min(training/train/loss)")
+    page.wait_for_function("() => window.__naiad.params && window.__naiad.params.metric.startsWith('min(')")
+    names = _eval(
+        page, "() => [...document.querySelectorAll('svg.pcoords .axis-name')].map((n) => n.firstChild.data)"
+    )
+    assert names == ["lr", "min(loss)"]  # an aggregate's name is not cut at its last slash
+    page.goto(
+        ui["url"]
+        + "#/params?heads=0&filter=exists(model/hash)&axes=config/lr,config/opt&metric=training/train/loss"
+    )
+    page.wait_for_function("() => window.__naiad.params && window.__naiad.params.lines.length === 5")
     page.locator("svg.pcoords path[data-run='grp-3']").dispatch_event("click")
     page.wait_for_function("() => window.__naiad.state.selected.includes('grp-3')")
 

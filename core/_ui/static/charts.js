@@ -80,6 +80,7 @@ class Chart {
       if (S.group) {
         this.groups = await api("groups", { ...common, by: S.group, width: Math.round(width / 3) });
         this.data = new Map();
+        renderLegend(this.groups.groups);
       } else {
         const res = await api("series", { ...common, x: S.x, width });
         this.data = new Map(res.charts[this.path].map((s) => [s.run, s]));
@@ -410,7 +411,14 @@ const Charts = {
   },
 };
 
-function renderLegend() {
+function renderLegend(groups) {
+  if (S.group && groups) {  // grouped: one chip per group (its colour, its runs), not per run
+    $("legend").replaceChildren(el("span", { class: "muted small", text: `grouped by ${S.group}:` }),
+      ...groups.map((g, i) => el("span", { class: "chip", "data-group": g.key, title: g.runs.join(", ") },
+        el("span", { class: "swatch", style: { background: colorAt(i) } }),
+        el("span", { text: g.key }), el("span", { class: "muted small", text: ` · ${g.runs.length} run${g.runs.length === 1 ? "" : "s"}` }))));
+    return;
+  }
   const items = [...S.selected.entries()].map(([run, s]) => el("span", { class: "chip" },
     el("span", { class: "swatch", style: { background: s.color } }),
     el("a", { href: viewURL("run", run), text: run }),
