@@ -105,6 +105,7 @@ class App:
                 step_from=_float(q, "from"),
                 step_to=_float(q, "to"),
                 since=_floats(q, "since"),
+                pack=_one(q, "pack") == "1",
             )
         if route == "run":
             return _data.run_detail(store, project, _need(q, "id"))

@@ -512,3 +512,16 @@ def test_the_first_rows_do_not_wait_for_the_count(page: Any, ui: dict[str, Any])
     _go(page, ui, '#/runs?heads=0&filter=sys/experiment/name == "many"')
     page.wait_for_function("() => document.getElementById('count').textContent === '52 runs'")
     assert [r["run"] for r in _eval(page, "() => window.__naiad.table.rows")][:2] == ["many-51", "many-50"]
+
+
+def test_packed_series_carry_the_same_points_as_json_numbers(ui: dict[str, Any]) -> None:
+    import base64
+    from array import array
+
+    query = "/api/series?run=narrow&run=parent&path=training/val/loss&width=8"
+    plain = _api(ui, query)["charts"]["training/val/loss"]
+    packed = _api(ui, query + "&pack=1")["charts"]["training/val/loss"]
+    for a, b in zip(plain, packed, strict=True):
+        assert a["downsampled"] and a["n"] > len(a["x"])  # 100 points into 8 buckets: M4 kept extremes
+        for key in ("x", "y"):
+            assert array("d", base64.b64decode(b[key])).tolist() == a[key]
