@@ -475,7 +475,7 @@ def main() -> None:
         try:
             port = server.server_address[1]
             query = "&".join(f"run={r}" for r in runs)
-            api = server_median(port, f"/api/series?{query}&path={METRIC}&width=1400", args.repeats)
+            api = server_median(port, f"/api/series?{query}&path={METRIC}&width=1400&pack=1", args.repeats)
             drawn, page_drawn = browser_chart(browser, server.url, runs, args.repeats)
             live = live_latency(browser, server.url, Path(tmp) / "charts", runs, args.repeats)
             label = f"charts, {args.runs} runs x {args.metrics} x {args.points:,}"

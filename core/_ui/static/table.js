@@ -80,7 +80,7 @@ async function loadPage(page) {  // rows page*PAGE ... as they scroll into view
   t.pages.add(page);
   const seq = tableSeq;
   try {
-    const res = await api("runs", { ...tableParams(), col: t.columns.length ? t.columns : [""], offset: page * PAGE, limit: PAGE });
+    const res = await api("runs", { ...tableParams(), col: t.columns.length ? t.columns : [""], offset: page * PAGE, limit: PAGE, total: "0" });
     if (seq !== tableSeq) return;
     res.rows.forEach((r, i) => { t.rows[page * PAGE + i] = remap(r, res.columns); });
     exposeTable();
