@@ -389,21 +389,25 @@ def screenshots(browser: Any, out: Path) -> None:
         stop_live = demo_store(Path(tmp) / "store")
         server = start(store=Path(tmp) / "store", project="vision", port=0)
         try:
-            page = browser.new_page(viewport={"width": 1360, "height": 760}, device_scale_factor=1)
+            page = browser.new_page(viewport={"width": 1680, "height": 760}, device_scale_factor=1)
             page.goto(server.url + "#/runs")
             page.wait_for_function("() => window.naiadTable.renderedAt > 0")
             page.fill(
                 "#columns",
-                "training/hyperparams/learning_rate, "
-                "training/hyperparams/batch_size, training/hyperparams/optimizer, training/val/loss, "
-                "training/val/accuracy, training/train/loss",
+                "training/hyperparams/learning_rate, training/hyperparams/batch_size, "
+                "min(training/val/loss), training/val/accuracy, training/train/loss",
             )
             page.press("#columns", "Enter")
             page.click('#mode button[data-heads="0"]')
-            page.wait_for_timeout(1500)
-            page.screenshot(
-                path=str(out / "runs-table.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 470}
+            page.wait_for_function(  # the live run's first batch is committed and polled in
+                "() => window.naiadTable.rows.some((r) => r.run === 'vit-small-distill' && r.cells[0])",
+                timeout=20_000,
             )
+            page.wait_for_timeout(500)
+            page.screenshot(
+                path=str(out / "runs-table.png"), clip={"x": 0, "y": 0, "width": 1680, "height": 470}
+            )
+            page.set_viewport_size({"width": 1360, "height": 760})
             page.goto(server.url + "#/charts?run=vit-small-b&run=resnet18-cifar10-lr0.001")
             for path in ("training/val/loss", "training/train/loss", "training/val/accuracy"):
                 page.wait_for_function("(p) => window.naiadCharts[p]", arg=path)

@@ -10,7 +10,7 @@ const FIXED = () => [
   ...(S.heads ? [] : [{ id: "experiment", label: "Experiment", sort: "sys/experiment/name", width: 150 }]),
   { id: "parent", label: "Parent", sort: "sys/forking/parent", width: 150 },
   { id: "tags", label: "Tags", width: 140 },
-  { id: "created", label: "Created", sort: "sys/creation_time", width: 150 },
+  { id: "created", label: "Created", sort: "sys/creation_time", width: 170 },
 ];
 
 function tableParams() {
