@@ -35,7 +35,7 @@ const Params = {
     let metric = S.metric;
     let types = {};
     try {
-      const probe = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE });
+      const probe = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE, total: "0" });
       types = probe.types || {};
       const atoms = probe.columns.filter((c) => types[c] && !/Series$/.test(types[c]) && types[c] !== "Datetime");
       const metrics = probe.columns.filter((c) => types[c] === "FloatSeries");
