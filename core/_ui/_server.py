@@ -75,6 +75,7 @@ class App:
             offset=(_int(q, "offset", 0) or 0) if paged else 0,
             limit=_int(q, "limit", None) if paged else None,
             runs=q.get("run"),
+            with_total=_one(q, "total", "1") == "1",  # total=0: the page counts apart, after drawing
         )
 
     # -- API -------------------------------------------------------------------------------------
@@ -90,6 +91,9 @@ class App:
             }
         if route == "runs":
             return self.table(q, project)
+        if route == "count":
+            heads = _one(q, "heads", "1") == "1"
+            return {"total": _table.count(store, project, heads, _one(q, "filter") or None)}
         if route == "columns":
             return {"columns": _data.column_paths(store, project)}
         if route == "paths":
@@ -107,6 +111,7 @@ class App:
                 step_from=_float(q, "from"),
                 step_to=_float(q, "to"),
                 since=_floats(q, "since"),
+                pack=_one(q, "pack") == "1",
             )
         if route == "run":
             return _data.run_detail(store, project, _need(q, "id"))

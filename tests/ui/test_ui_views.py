@@ -295,6 +295,19 @@ def test_naiad_ls_shows_a_crashed_run_as_failed(
     )
     out = capsys.readouterr().out
     assert out.count(",failed,") == 2 and "inactive" not in out
+    assert (
+        cli(["show", "crash-tb", "--store", str(ui["store"]), "--project", PROJECT, "--format", "json"]) == 0
+    )
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["state"] == "failed" and shown["failure"] == "ValueError: loss is NaN"
+    assert shown["fields"]["sys/diagnostics/traceback"]["value"].startswith("Traceback")
+    assert cli(["show", "crash-tb", "--store", str(ui["store"]), "--project", PROJECT]) == 0
+    tree = capsys.readouterr().out
+    assert (
+        "state failed" in tree.splitlines()[0] and "failed: ValueError: loss is NaN" in tree.splitlines()[1]
+    )
+    assert cli(["show", "grp-0", "--store", str(ui["store"]), "--project", PROJECT, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "inactive"
 
 
 def test_a_new_run_page_opens_at_its_top(page: Any, ui: dict[str, Any]) -> None:
@@ -389,7 +402,8 @@ def test_images_histograms_and_files_are_previewed_safely(page: Any, ui: dict[st
     _go(page, ui, "#/run/vision")
     page.wait_for_function(
         "() => window.__naiad.media['images/pred'] && window.__naiad.media['hist/w'] "
-        "&& window.__naiad.media['hist/w'].bars && window.__naiad.media['report']"
+        "&& window.__naiad.media['hist/w'].bars && window.__naiad.media['report'] "
+        "&& window.__naiad.media['table']"
     )
     media = _eval(page, "() => window.__naiad.media")
     assert media["images/pred"]["step"] == 20 and media["images/pred"]["steps"] == [0, 10, 20]
@@ -419,6 +433,8 @@ def test_runs_grouped_by_a_config_value_show_mean_and_std(page: Any, ui: dict[st
     assert set(groups["adam"]["mean"]) == {2.0} and set(groups["sgd"]["mean"]) == {15.0}
     assert abs(groups["adam"]["hi"][0] - (2.0 + (2 / 3) ** 0.5)) < 1e-9
     assert groups["adam"]["color"] != groups["sgd"]["color"]
+    chips = page.locator("#legend [data-group]")  # the legend names the groups, not the runs
+    assert chips.all_text_contents() == ["adam · 3 runs", "sgd · 2 runs"]
 
 
 def test_parallel_coordinates_plot_hyperparameters_against_a_metric(page: Any, ui: dict[str, Any]) -> None:
@@ -431,6 +447,17 @@ def test_parallel_coordinates_plot_hyperparameters_against_a_metric(page: Any, u
     p = _eval(page, "() => window.__naiad.params")
     assert [a["path"] for a in p["axes"]] == ["config/lr", "config/opt", "training/train/loss"]
     assert p["axes"][1]["categories"] == ["adam", "sgd"]
+    _go(page, ui, "#/params?heads=0&filter=exists(model/hash)&axes=config/lr&metric=min(training/train/loss)")
+    page.wait_for_function("() => window.__naiad.params && window.__naiad.params.metric.startsWith('min(')")
+    names = _eval(
+        page, "() => [...document.querySelectorAll('svg.pcoords .axis-name')].map((n) => n.firstChild.data)"
+    )
+    assert names == ["lr", "min(loss)"]  # an aggregate's name is not cut at its last slash
+    page.goto(
+        ui["url"]
+        + "#/params?heads=0&filter=exists(model/hash)&axes=config/lr,config/opt&metric=training/train/loss"
+    )
+    page.wait_for_function("() => window.__naiad.params && window.__naiad.params.lines.length === 5")
     page.locator("svg.pcoords path[data-run='grp-3']").dispatch_event("click")
     page.wait_for_function("() => window.__naiad.state.selected.includes('grp-3')")
 
@@ -460,3 +487,110 @@ def test_compare_highlights_only_real_differences(page: Any, ui: dict[str, Any])
     rows = {r["path"]: r for r in _eval(page, "() => window.__naiad.compare.rows")}
     assert not rows["config/lr"]["differs"]
     assert rows["config/opt"]["differs"]  # missing in one run is a difference
+
+
+TWO_SERIES = (
+    "() => { const c = window.__naiad.charts['training/train/loss'];"
+    " return c && c.scale && c.series.length === 2; }"
+)
+
+
+def test_a_view_comes_back_from_its_address_on_reload_and_in_another_browser(
+    page: Any, browser: Any, ui: dict[str, Any]
+) -> None:
+    _go(page, ui, "#/runs?heads=0")
+    page.fill("#filter", 'config/opt == "adam"')
+    page.press("#filter", "Enter")
+    page.wait_for_function("() => window.__naiad.table.rows.length === 3")
+    page.click('#thead .th[data-col="config/lr"]')  # sort by lr, ascending
+    page.wait_for_function("() => window.__naiad.url.includes('asc=1')")
+    page.wait_for_function("() => window.__naiad.table.rows.map((r) => r.run).join() === 'grp-0,grp-1,grp-2'")
+    page.wait_for_function("() => window.__naiad.state.selected.length > 0")  # a first visit picks 5
+    page.click("#selection button")  # clear
+    page.check('#tbody .tr[data-run="grp-1"] input[type=checkbox]')
+    page.wait_for_function("() => window.__naiad.url.includes('run=grp-1')")
+    url = _eval(page, "() => location.href")
+
+    def restored(pg: Any) -> dict[str, Any]:
+        pg.wait_for_function("() => window.__naiad.table.rows.length === 3")
+        state = pg.evaluate("() => window.__naiad.state")
+        return {
+            "filter": state["filter"],
+            "sort": state["sort"],
+            "asc": state["asc"],
+            "selected": state["selected"],
+            "box": pg.input_value("#filter"),
+            "rows": [r["run"] for r in pg.evaluate("() => window.__naiad.table.rows")],
+        }
+
+    want = {
+        "filter": 'config/opt == "adam"',
+        "sort": "config/lr",
+        "asc": True,
+        "selected": ["grp-1"],
+        "box": 'config/opt == "adam"',
+        "rows": ["grp-0", "grp-1", "grp-2"],
+    }
+    page.reload()
+    assert restored(page) == want
+    other = browser.new_context(viewport={"width": 1400, "height": 900})  # no local storage shared
+    try:
+        shared = other.new_page()
+        shared.goto(url)
+        assert restored(shared) == want
+        shared.goto(ui["url"] + "#/charts?run=grp-0&run=grp-3&x=time&metrics=train/&smooth=0.3")
+        shared.wait_for_function(TWO_SERIES)
+        shared.reload()
+        shared.wait_for_function(TWO_SERIES)
+        chart = shared.evaluate("() => window.__naiad.charts['training/train/loss']")
+        assert chart["x"] == "time" and chart["smooth"] == 0.3
+        assert shared.evaluate("() => window.__naiad.chartPaths") == ["training/train/loss"]
+        assert shared.evaluate("() => document.querySelector('#xmode button.on').dataset.x") == "time"
+        assert shared.input_value("#path-filter") == "train/"
+    finally:
+        other.close()
+
+
+def test_a_series_column_switches_between_its_last_min_and_max(page: Any, ui: dict[str, Any]) -> None:
+    _go(page, ui, '#/runs?heads=0&filter=sys/custom_run_id == "narrow"&columns=training/val/loss')
+    page.wait_for_function("() => window.__naiad.table.rows.length === 1")
+    assert _eval(page, "() => window.__naiad.table.rows[0].cells") == [pytest.approx(0.12)]  # the last
+    page.select_option('#thead .th[data-col="training/val/loss"] select.agg', "min")
+    page.wait_for_function("() => window.__naiad.table.columns[0] === 'min(training/val/loss)'")
+    page.wait_for_function("() => window.__naiad.table.rows.length === 1")
+    assert abs(_eval(page, "() => window.__naiad.table.rows[0].cells[0]") - 0.1004) < 1e-9
+    assert "columns=min%28training%2Fval%2Floss%29" in _eval(page, "() => window.__naiad.url")
+    page.select_option('#thead .th[data-col="min(training/val/loss)"] select.agg', "max")
+    page.wait_for_function("() => window.__naiad.table.columns[0] === 'max(training/val/loss)'")
+    assert page.input_value("#columns") == "max(training/val/loss)"
+
+
+def _api(ui: dict[str, Any], path: str) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", ui["port"], timeout=10)
+    conn.request("GET", path, headers={"Host": f"127.0.0.1:{ui['port']}"})
+    return json.loads(conn.getresponse().read())
+
+
+def test_the_first_rows_do_not_wait_for_the_count(page: Any, ui: dict[str, Any]) -> None:
+    many = "filter=sys/experiment/name%20%3D%3D%20%22many%22"
+    first = _api(ui, f"/api/runs?heads=0&{many}&limit=10&total=0")
+    assert len(first["rows"]) == 10 and first["total"] is None  # a full page: more may follow
+    assert _api(ui, f"/api/count?heads=0&{many}") == {"total": 52}
+    assert _api(ui, f"/api/runs?heads=0&{many}&limit=10")["total"] == 52
+    assert _api(ui, f"/api/runs?heads=0&{many}&offset=50&limit=10&total=0")["total"] == 52  # the last page
+    _go(page, ui, '#/runs?heads=0&filter=sys/experiment/name == "many"')
+    page.wait_for_function("() => document.getElementById('count').textContent === '52 runs'")
+    assert [r["run"] for r in _eval(page, "() => window.__naiad.table.rows")][:2] == ["many-51", "many-50"]
+
+
+def test_packed_series_carry_the_same_points_as_json_numbers(ui: dict[str, Any]) -> None:
+    import base64
+    from array import array
+
+    query = "/api/series?run=narrow&run=parent&path=training/val/loss&width=8"
+    plain = _api(ui, query)["charts"]["training/val/loss"]
+    packed = _api(ui, query + "&pack=1")["charts"]["training/val/loss"]
+    for a, b in zip(plain, packed, strict=True):
+        assert a["downsampled"] and a["n"] > len(a["x"])  # 100 points into 8 buckets: M4 kept extremes
+        for key in ("x", "y"):
+            assert array("d", base64.b64decode(b[key])).tolist() == a[key]
