@@ -7,6 +7,7 @@ backend (PostgreSQL, HTTP, ...) runs this module unchanged by adding itself to `
 from __future__ import annotations
 
 import json
+import struct
 from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,3 +205,36 @@ def test_testing_helpers_read_back_exactly() -> None:
         assert series(store, "t", "loss") == [(1.0, 0.5)]
         assert fields(store, "t")["params/lr"] == 0.1
     assert not store.exists()
+
+
+def test_a_long_float_series_reads_page_by_page_exactly_along_a_fork(backend: RunStore) -> None:
+    """A series stored as many chunks (more than a read holds at once), forked in the middle
+    of one, reads back every step, value (NaN payload and -0.0 included) and timestamp."""
+    from naiad._read import float_series, lineage
+
+    root = backend.open_run(spec("root"))
+    per, batches = 1500, 40  # chunks of 1,500 points are never merged, so there are 40 of them
+    odd = struct.unpack("<d", struct.pack("<Q", 0x7FF8_0000_0000_BEEF))[0]
+    expected_vals: list[float] = []
+    for b in range(batches):
+        steps = array("q", [(b * per + i) * 1_000_000 for i in range(per)])
+        vals = array("d", [odd if i == 7 else -0.0 if i == 8 else b * per + i + 0.25 for i in range(per)])
+        expected_vals += vals.tolist()
+        backend.write_batch(root.pk, [Floats("m", steps, vals, array("d", [1.5e9 + s for s in steps]))])
+    pages = backend.chunks(root.pk, "m", None, limit=16)
+    assert pages == backend.chunks(root.pk, "m", None)[:16]  # the first 16, whatever the layout
+    fork_at = 25 * per + 700  # inside the 26th chunk
+    child = backend.open_run(spec("child", fork_parent="root", fork_step=fork_at))
+    backend.write_batch(
+        child.pk, [Floats("m", array("q", [(fork_at + 1) * 1_000_000]), array("d", [9.0]), array("d", [2e9]))]
+    )
+    cols = float_series(backend, lineage(backend, backend.get_run(child.pk)), "m")
+    assert cols["step"].tolist() == [s * 1_000_000 for s in range(fork_at + 2)]
+    got = cols["value"].tolist()
+    assert [struct.pack("<d", v) for v in got[:-1]] == [
+        struct.pack("<d", v) for v in expected_vals[: fork_at + 1]
+    ]
+    assert got[-1] == 9.0 and cols["source"].tolist() == [0] * (fork_at + 1) + [1]
+    assert cols["timestamp"][:3].tolist() == [1.5e9, 1.5e9 + 1e6, 1.5e9 + 2e6]
+    window = float_series(backend, [(backend.get_run(root.pk), None)], "m", (30 * per - 2, 30 * per + 1))
+    assert window["step"].tolist() == [s * 1_000_000 for s in range(30 * per - 2, 30 * per + 2)]

@@ -653,10 +653,16 @@ class PostgresStore:
         return self._retry(read)
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
         def read(conn: psycopg.Connection[Any]) -> list[Chunk]:
-            params = [run_pk, path, max_step, max_step, min_step, min_step]
+            params = [run_pk, path, max_step, max_step, min_step, min_step, limit]
             return [Chunk(*r) for r in conn.cursor(binary=True).execute(q.CHUNKS, params)]
 
         return self._retry(read)

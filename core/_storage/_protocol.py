@@ -107,9 +107,17 @@ class RunStore(Protocol):
         ...
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
-        """The float series' chunks that overlap [min_step, max_step] (fixed-point steps)."""
+        """The float series' chunks that overlap [min_step, max_step] (fixed-point steps), in
+        step order; with ``limit`` only the first ``limit`` of them (a reader pages through a
+        long series this way, holding a few chunks at a time)."""
         ...
 
     def points(

@@ -638,7 +638,13 @@ class SqliteStore:
         return self._read(read)
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
         def read(conn: sqlite3.Connection) -> list[Chunk]:
             return [
@@ -647,8 +653,8 @@ class SqliteStore:
                     "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
                     "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
                     "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
-                    "ORDER BY c.first_step",
-                    (run_pk, path, max_step, max_step, min_step, min_step),
+                    "ORDER BY c.first_step LIMIT ?",
+                    (run_pk, path, max_step, max_step, min_step, min_step, -1 if limit is None else limit),
                 )
             ]
 
