@@ -6,6 +6,7 @@ backend (PostgreSQL, HTTP, ...) runs this module unchanged by adding itself to `
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from array import array
@@ -153,6 +154,11 @@ def test_selection_filters_sorts_limits_and_leaves_out_the_trash(backend: RunSto
     assert labels(heads=True, names=("e",)) == ["e"]
     counts = backend.count_by_experiment(RunSelection(project="p", experiments=("e",)), 0.0)
     assert counts == {"e": 2}
+    # a table's total: what the selection holds, its limit aside
+    for kw in ({}, {"trashed": None}, {"filter": parse("lr > 0.15")}, {"heads": True}, {"limit": 1}):
+        sel = RunSelection(project="p", **kw)  # type: ignore[arg-type]
+        everything = backend.select_runs(dataclasses.replace(sel, limit=None), 0.0)
+        assert backend.count_runs(sel, 0.0) == len(everything)
 
 
 def test_series_reads_take_a_step_range_and_a_tail(backend: RunStore) -> None:

@@ -506,6 +506,10 @@ class MemoryStore:
                 chosen = chosen[: selection.limit]
             return [(r.pk, str(r.experiment if selection.heads else r.custom_id)) for r in chosen]
 
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        with self._lock:
+            return sum(self._matches(selection, r, now) for r in self._runs.values())
+
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._lock:

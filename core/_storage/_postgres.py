@@ -710,6 +710,16 @@ class PostgresStore:
         sql, params = select_sql.select_sql(selection, now)
         return self._retry(lambda c: [(int(pk), str(label)) for pk, label in c.execute(sql, params)])
 
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        cond, params = select_sql.where(selection, now)
+        sql = f"SELECT count(*) FROM runs r WHERE {cond}"
+
+        def read(conn: psycopg.Connection[Any]) -> int:
+            row = conn.execute(sql, params).fetchone()
+            return int(row[0]) if row is not None else 0
+
+        return self._retry(read)
+
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
         sql, params = select_sql.count_sql(selection, now)
         return self._retry(lambda c: {str(name): int(n) for name, n in c.execute(sql, params)})

@@ -140,6 +140,11 @@ class RunStore(Protocol):
         """(run pk, label) of the selected runs, in order; ``now`` decides ``sys/state``."""
         ...
 
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        """How many runs ``select_runs`` would return without its limit (a table's total,
+        counted where the runs are, not by listing them)."""
+        ...
+
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
         """How many selected runs each experiment has."""
         ...

@@ -172,6 +172,13 @@ def select(conn: sqlite3.Connection, sel: RunSelection, now: float) -> list[tupl
     return [(int(pk), str(label)) for pk, label in conn.execute(sql, all_params)]
 
 
+def count(conn: sqlite3.Connection, sel: RunSelection, now: float) -> int:
+    """How many runs ``select`` returns without its limit."""
+    install(conn)
+    cond, params = where(sel, now)
+    return int(conn.execute(f"SELECT count(*) FROM runs r WHERE {cond}", params).fetchone()[0])
+
+
 def count_by_experiment(conn: sqlite3.Connection, sel: RunSelection, now: float) -> dict[str, int]:
     install(conn)
     cond, params = where(sel, now)

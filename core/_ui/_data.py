@@ -12,7 +12,7 @@ from typing import Any
 from .. import _sys
 from .._files import safe_filename
 from .._read import decode, lineage, other_series
-from .._storage import FieldRecord, RunRecord, RunStore
+from .._storage import FieldRecord, RunRecord, RunSelection, RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
@@ -127,9 +127,8 @@ def runs_table(
     stop = None if limit is None else offset + limit
     frame = fetch(**kwargs, limit=stop)  # the query sorts and limits in SQL: a first page is cheap
     total = len(frame)
-    if stop is not None and total >= stop:
-        lister = query.list_experiments if heads else query.list_runs
-        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store))
+    if stop is not None and total >= stop:  # counted by the store, not by listing every run
+        total = query._count_runs(runs, heads=heads, filter=kwargs["filter"], project=project, store=store)
     frame = frame.iloc[offset:stop]
     names = [str(c) for c in frame.columns]
     if isinstance(columns, list):
@@ -163,10 +162,11 @@ def runs_table(
 def column_paths(store: RunStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
     """Field paths present in the project's newest runs, with their types (for column pickers)."""
     found: dict[str, int] = {}
-    records = list(store.iter_runs(project))[-limit_runs:]
-    for rec in records:
-        for f in store.fields(rec.pk):
-            found.setdefault(f.path, f.type)
+    # the newest runs by creation order, trash included, and their fields in one read
+    newest = RunSelection(project=project, trashed=None, ascending=False, limit=limit_runs)
+    pks = [pk for pk, _ in store.select_runs(newest, time.time())]
+    for _, path, ftype, _ in sorted(store.field_rows(pks), key=lambda r: (r[0], r[1])):
+        found.setdefault(path, ftype)
     return [{"path": p, "type": FieldType(t).label} for p, t in sorted(found.items())]
 
 
