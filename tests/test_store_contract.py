@@ -104,6 +104,32 @@ def test_a_write_of_another_type_from_another_writer_is_reported_not_applied(bac
     assert backend.field(run.pk, "x").value == 1  # type: ignore[union-attr]
 
 
+def test_in_a_wide_batch_only_the_writes_of_another_type_are_dropped_and_reported(backend: RunStore) -> None:
+    """A batch of many atoms and many series (written as a few statements) applies every op
+    except those that meet a field of another type, and names each of those."""
+    run = backend.open_run(spec("a"))
+    backend.write_batch(
+        run.pk, [Assign("x", int(FieldType.INTEGER), 1), Assign("s", int(FieldType.STRING), "t")]
+    )
+    one = (array("q", [0]), array("d", [0.5]), array("d", [1.0]))
+    warnings = backend.write_batch(
+        run.pk,
+        [
+            *(Assign(f"cfg/k{i}", int(FieldType.FLOAT), i * 0.5) for i in range(25_000)),
+            Assign("x", int(FieldType.STRING), "no"),
+            *(Floats(f"m/k{i}", *one) for i in range(25_000)),
+            Floats("s", *one),
+        ],
+    )
+    assert len(warnings) == 2 and "'x'" in warnings[0] and "'s'" in warnings[1]
+    got = {f.path: f for f in backend.fields(run.pk)}
+    assert (got["x"].value, got["s"].value) == (1, "t")
+    assert got["cfg/k24999"].value == 24999 * 0.5
+    assert (got["m/k24999"].count, got["m/k24999"].step) == (1, 0)
+    [chunk] = backend.chunks(run.pk, "m/k12345", None)
+    assert array("d", chunk.values).tolist() == [0.5]
+
+
 def test_fork_parent_must_exist_unless_allowed(backend: RunStore) -> None:
     with pytest.raises(naiad.ForkParentNotFound):
         backend.open_run(spec("child", fork_parent="nope", fork_step=3))

@@ -30,6 +30,7 @@ from ._records import Assign, Floats
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
 COMPACT_EVERY = 16
+GROUP_SLICE = 10_000  # ops whose rows are pending at once
 _SWAP = sys.byteorder != "little"
 
 UPSERT_ATOM = (
@@ -121,8 +122,11 @@ def conflict(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> st
 def assign_all(conn: sqlite3.Connection, run_pk: int, ops: Sequence[Assign], warnings: list[str]) -> None:
     """Create or overwrite many atoms with one prepared statement; a write that met a field of
     another type is not applied, and is reported."""
-    cur = conn.executemany(UPSERT_ATOM, [(run_pk, op.path, int(op.type), op.value) for op in ops])
-    if cur.rowcount == len(ops):
+    applied = 0
+    for start in range(0, len(ops), GROUP_SLICE):
+        rows = [(run_pk, op.path, int(op.type), op.value) for op in ops[start : start + GROUP_SLICE]]
+        applied += conn.executemany(UPSERT_ATOM, rows).rowcount
+    if applied == len(ops):
         return
     types = dict(
         conn.execute(
@@ -192,13 +196,15 @@ class FloatAppender:
         self.unwritten: set[str] = set()
 
     def run(self, ops: Sequence[Floats]) -> None:
-        self.new = fields_of(
-            self.conn, self.cache, self.run_pk, [op.path for op in ops], FieldType.FLOAT_SERIES
-        )
-        self.unwritten = set(self.new)
-        for op in ops:
-            self._append(op.path, op.steps, op.values, op.stamps)
-        self.flush()
+        # a slice at a time, so that a million-key batch never holds a million pending rows
+        for start in range(0, len(ops), GROUP_SLICE):
+            part = ops[start : start + GROUP_SLICE]
+            paths = [op.path for op in part]
+            self.new = fields_of(self.conn, self.cache, self.run_pk, paths, FieldType.FLOAT_SERIES)
+            self.unwritten = set(self.new)
+            for op in part:
+                self._append(op.path, op.steps, op.values, op.stamps)
+            self.flush()
 
     def flush(self) -> None:
         """Write what is pending: new fields (with their heads), then new chunks before the
