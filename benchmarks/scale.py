@@ -45,6 +45,7 @@ from typing import Any
 
 from naiad._storage import open_store
 from naiad._storage._records import Assign, Floats, Points, RunSpec
+from naiad._storage._schema import SCHEMA_VERSION
 from naiad._types import STEP_SCALE, FieldType
 
 # One measurement: python -c WORKER kind json-args; prints one JSON object.
@@ -190,11 +191,37 @@ print(json.dumps(out))
 """
 
 
+_DOWNGRADED: dict[str, str] = {}
+
+
+def for_old_tree(store: str, naiad_path: str) -> str:
+    """The store as the old tree can open it: a copy at its schema version (migration 2 only
+    adds an index, so version 1 is the same file without it)."""
+    text = (Path(naiad_path) / "naiad" / "_storage" / "_schema.py").read_text()
+    version = int(text.split("SCHEMA_VERSION = ", 1)[1].split()[0])
+    if version >= SCHEMA_VERSION or "://" in store:
+        return store
+    if store not in _DOWNGRADED:
+        import shutil
+
+        copy = store.rstrip("/") + f"-v{version}"
+        shutil.copytree(store, copy)
+        conn = sqlite3.connect(Path(copy) / "naiad.db")
+        conn.execute("DROP INDEX IF EXISTS fields_true")
+        conn.execute(f"PRAGMA user_version={version}")
+        conn.commit()
+        conn.close()
+        _DOWNGRADED[store] = copy
+    return _DOWNGRADED[store]
+
+
 def measure(kind: str, args: dict[str, Any], naiad_path: str | None, repeats: int) -> dict[str, float]:
     """Median of ``repeats`` fresh processes (``naiad_path``: import that naiad instead)."""
     env = dict(os.environ)
     if naiad_path is not None:
         env["PYTHONPATH"] = naiad_path + os.pathsep + env.get("PYTHONPATH", "")
+        if "store" in args:
+            args = {**args, "store": for_old_tree(args["store"], naiad_path)}
     runs = []
     for _ in range(repeats):
         proc = subprocess.run(
