@@ -54,7 +54,11 @@ import json, resource, sys, time
 kind, a = sys.argv[1], json.loads(sys.argv[2])
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu():  # steadier than wall time on a busy machine
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 out = {}
+c0 = None
 if kind == "first_read":  # imports included: the clock starts before import naiad
     t0 = time.perf_counter()
     import naiad
@@ -68,13 +72,13 @@ elif kind == "import_pandas":
 elif kind == "read":
     import naiad, numpy, pandas
     run = naiad.Run(run_id=a["run"], project="bench", store=a["store"], mode="read-only")
-    base = rss()
+    base, c0 = rss(), cpu()
     t0 = time.perf_counter()
     df = run[a["path"]].fetch_values()
     out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(df)
 elif kind == "raw_floats":
     import sqlite3, numpy as np
-    base = rss()
+    base, c0 = rss(), cpu()
     t0 = time.perf_counter()
     c = sqlite3.connect(a["db"])
     rows = c.execute("SELECT steps, vals, ts FROM chunks ORDER BY field_id, first_step").fetchall()
@@ -82,7 +86,7 @@ elif kind == "raw_floats":
     out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, cols[0].size
 elif kind == "raw_strings":
     import sqlite3
-    base = rss()
+    base, c0 = rss(), cpu()
     t0 = time.perf_counter()
     sql = "SELECT step, ts, value FROM points ORDER BY field_id, step"
     rows = sqlite3.connect(a["db"]).execute(sql).fetchall()
@@ -177,7 +181,7 @@ elif kind == "import_cli":
     out["s"] = sorted(times)[len(times) // 2]
 elif kind == "pg_read_raw":
     import psycopg
-    base = rss()
+    base, c0 = rss(), cpu()
     t0 = time.perf_counter()
     with psycopg.connect(a["dsn"]) as c:
         c.execute(f"SET search_path TO {a['schema']}")
@@ -187,6 +191,8 @@ elif kind == "pg_read_raw":
             sql = "SELECT step, ts, value FROM points ORDER BY field_id, step"
         rows = c.cursor(binary=True).execute(sql).fetchall()
     out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(rows)
+if c0 is not None:
+    out["cpu"] = cpu() - c0
 print(json.dumps(out))
 """
 
@@ -347,6 +353,7 @@ def floats(t: Table, points: int, repeats: int, old: str | None, tmp: Path) -> N
     new, base = measure("read", args, None, repeats), measure("raw_floats", args, None, repeats)
     before = measure("read", args, old, repeats) if old else None
     t.row(f"read one {points:,}-point float series", new["s"], before and before["s"], base["s"], "0.5 s")
+    t.row("  its CPU time", new["cpu"], before and before["cpu"], base["cpu"], "-")
     t.row(
         "  its RSS above the process baseline", new["mb"], before and before["mb"], base["mb"], "250 MB", "MB"
     )
@@ -377,6 +384,7 @@ def strings(t: Table, points: int, repeats: int, old: str | None, tmp: Path) -> 
     new, base = measure("read", args, None, repeats), measure("raw_strings", args, None, repeats)
     before = measure("read", args, old, repeats) if old else None
     t.row(f"read one {points:,}-point string series", new["s"], before and before["s"], base["s"], "0.5 s")
+    t.row("  its CPU time", new["cpu"], before and before["cpu"], base["cpu"], "-")
     new, base = measure("tail", args, None, repeats), measure("raw_tail", args, None, repeats)
     before = measure("tail", args, old, repeats) if old else None
     t.row(
@@ -462,6 +470,7 @@ def postgres(t: Table, server: str, points: int, floats_n: int, repeats: int, ol
                 base["s"],
                 "-",
             )
+            t.row("  its CPU time", new["cpu"], before and before["cpu"], base["cpu"], "-")
             t.row(
                 "  its RSS above the process baseline",
                 new["mb"],
