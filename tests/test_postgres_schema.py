@@ -23,8 +23,9 @@ def conn(postgres_uri: str) -> Iterator[Any]:
         c.execute(f'CREATE SCHEMA "{schema}"')
         c.execute(f'SET search_path TO "{schema}"')
         with c.transaction():
-            for statement in MIGRATIONS[SCHEMA_VERSION]:
-                c.execute(statement)
+            for version in range(1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    c.execute(statement)
         yield c
 
 

@@ -16,7 +16,7 @@ field count the small chunks trailing the series, merged into one once there are
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -90,4 +90,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX sessions_run ON sessions(run_id, ping)",
     ),
+    # True Booleans (sys/trashed, sys/experiment/is_head) in a small partial index, as in the
+    # embedded store's migration 2: the run listing leaves the trash out, or picks heads, from
+    # a few index entries. The selection SQL spells the condition with literals.
+    2: ("CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND int = 1",),
 }
