@@ -1,30 +1,292 @@
-"""Scale benchmarks (issue 22): each row runs side by side with its baseline and prints the ratio.
+"""Scale benchmarks (issue 22): every row measured side by side with its baseline, ratios printed.
 
-Rows: a 1,000,000-point string series read in full and its tail (baseline: a raw SQLite read of
-the same rows), and ``naiad ls`` / the runs-table first page over many runs (baseline: a raw
-``SELECT`` of the same run names). Stores are built once through the store seam (``write_batch``)
-so that setup is not what is measured; every timing is the median of ``--repeats``.
+Rows (each timing the median of ``--repeats``, each measurement in a fresh subprocess so its
+imports and peak RSS are its own):
 
-    python benchmarks/scale.py --points 1000000 --runs 100000 --repeats 3
+- read one 10,000,000-point float series (``fetch_values``), and its RSS above the process's
+  baseline; baseline: a raw SQLite read of the same chunk bytes into numpy arrays;
+- read one 1,000,000-point string series, and the UI's tail of it (the live console poll);
+  baseline: a raw SQLite read of the same rows;
+- ``naiad ls`` and the UI runs table's first page over 100,000 runs; baselines: the
+  interpreter plus ``import naiad`` (for the command), a raw ``SELECT`` of a page and a count;
+- ``log_configs`` of a 1,000,000-key dict and ``log_metrics`` of 1,000,000 keys, until
+  durable, with RSS; baseline: appending the same pairs to a Python list (the list floor); the
+  store's own share (``write_batch`` of the same ops) against a raw ``executemany``;
+- the first ``fetch_values()`` in a fresh process, imports included; baseline: ``import pandas``;
+- bytes per float point on disk; baseline: the 24 bytes of a step, a value and a timestamp.
+
+With ``--old DIR`` (a checkout of an earlier naiad, e.g. ``git worktree add /tmp/old main``)
+every naiad row also runs against that tree in the same benchmark run, so today's and the new
+figures sit side by side. Stores are built once, through the store seam (``write_batch``) or,
+for 100,000 runs, by cloning one run that the store created (SQL, in one transaction), so
+setup is fast and is not what is measured. With ``--postgres URI`` (a server) the read rows
+also run against a PostgreSQL store in a fresh schema, dropped after (baseline: a raw
+``psycopg`` read of the same rows).
+
+    python benchmarks/scale.py                      # the issue's sizes, 3 repeats
+    python benchmarks/scale.py --old /tmp/old --points 1000000 --floats 10000000 --runs 100000
+    python benchmarks/scale.py --only floats,strings --repeats 1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from array import array
 from pathlib import Path
+from typing import Any
 
 from naiad._storage import open_store
-from naiad._storage._records import Points, RunSpec
+from naiad._storage._records import Assign, Floats, Points, RunSpec
+from naiad._storage._schema import SCHEMA_VERSION
 from naiad._types import STEP_SCALE, FieldType
 
+# One measurement: python -c WORKER kind json-args; prints one JSON object.
+WORKER = r"""
+import json, resource, sys, time
+kind, a = sys.argv[1], json.loads(sys.argv[2])
+def rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu():  # steadier than wall time on a busy machine
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+out = {}
+c0 = None
+if kind == "first_read":  # imports included: the clock starts before import naiad
+    t0 = time.perf_counter()
+    import naiad
+    run = naiad.Run(run_id=a["run"], project="bench", store=a["store"], mode="read-only")
+    run[a["path"]].fetch_values()
+    out["s"] = time.perf_counter() - t0
+elif kind == "import_pandas":
+    t0 = time.perf_counter()
+    import pandas
+    out["s"] = time.perf_counter() - t0
+elif kind == "read":
+    import naiad, numpy, pandas
+    run = naiad.Run(run_id=a["run"], project="bench", store=a["store"], mode="read-only")
+    base, c0 = rss(), cpu()
+    t0 = time.perf_counter()
+    df = run[a["path"]].fetch_values()
+    out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(df)
+elif kind == "raw_floats":
+    import sqlite3, numpy as np
+    base, c0 = rss(), cpu()
+    t0 = time.perf_counter()
+    c = sqlite3.connect(a["db"])
+    rows = c.execute("SELECT steps, vals, ts FROM chunks ORDER BY field_id, first_step").fetchall()
+    cols = [np.concatenate([np.frombuffer(r[k], "<f8") for r in rows]) for k in range(3)]
+    out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, cols[0].size
+elif kind == "raw_strings":
+    import sqlite3
+    base, c0 = rss(), cpu()
+    t0 = time.perf_counter()
+    sql = "SELECT step, ts, value FROM points ORDER BY field_id, step"
+    rows = sqlite3.connect(a["db"]).execute(sql).fetchall()
+    out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(rows)
+elif kind in ("tail", "raw_tail", "table", "raw_table"):
+    times = []
+    if kind == "tail":
+        from naiad._storage import open_store
+        from naiad._ui import _data
+        st = open_store(a["store"], create=False)
+        fn = lambda: _data.string_series(st, "bench", a["run"], a["path"], tail=1000)
+    elif kind == "table":
+        import pandas  # a UI server has it loaded
+        from naiad._storage import open_store
+        from naiad._ui import _data
+        st = open_store(a["store"], create=False)
+        fn = lambda: _data.runs_table(st, "bench", heads=False, filter=None, columns=None, sort=None,
+                                      ascending=False, offset=0, limit=50)
+    elif kind == "raw_tail":
+        import sqlite3
+        c = sqlite3.connect(a["db"])
+        sql = "SELECT step, ts, value FROM points ORDER BY field_id DESC, step DESC LIMIT 1000"
+        fn = lambda: c.execute(sql).fetchall()
+    else:
+        import sqlite3
+        c = sqlite3.connect(a["db"])
+        def fn():
+            c.execute("SELECT custom_id FROM runs ORDER BY id DESC LIMIT 50").fetchall()
+            c.execute("SELECT count(*) FROM runs").fetchall()
+    for _ in range(5):
+        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+    out["s"] = sorted(times)[2]
+elif kind in ("configs", "metrics", "list"):
+    import tempfile
+    n = a["keys"]
+    data = {f"k{i}": i * 0.5 for i in range(n)}
+    base = rss()
+    if kind == "list":
+        t0 = time.perf_counter()
+        points = [(f"cfg/{k}", v) for k, v in data.items()]
+        out["s"], out["call"], out["durable"] = time.perf_counter() - t0, 0.0, 0.0
+    else:
+        import naiad
+        run = naiad.Run(run_id="wide", project="bench", store=tempfile.mkdtemp())
+        t0 = time.perf_counter()
+        if kind == "configs":
+            run.log_configs({"cfg": data}, flatten=True)
+        else:
+            run.log_metrics(data, step=0)
+        t1 = time.perf_counter()
+        run.wait()
+        t2 = time.perf_counter()
+        out["s"], out["call"], out["durable"] = t2 - t0, t1 - t0, t2 - t1
+        run.close()
+    out["mb"] = rss() - base
+elif kind in ("store_assign", "raw_assign"):
+    import tempfile, sqlite3
+    from pathlib import Path
+    from naiad._storage import open_store
+    from naiad._storage._records import Assign, RunSpec
+    n = a["keys"]
+    st = open_store(Path(tempfile.mkdtemp()))
+    rec = st.open_run(RunSpec("bench", "wide", None, None, None, 0.0, "me", "host"))
+    if kind == "store_assign":
+        ops = [Assign(f"cfg/k{i}", 1, i * 0.5) for i in range(n)]
+        t0 = time.perf_counter()
+        st.write_batch(rec.pk, ops)
+    else:
+        c = sqlite3.connect(st.db_path, isolation_level=None)
+        rows = [(rec.pk, f"cfg/k{i}", 1, i * 0.5) for i in range(n)]
+        t0 = time.perf_counter()
+        c.execute("BEGIN IMMEDIATE")
+        c.executemany("INSERT INTO fields(run_id, path, type, value) VALUES(?,?,?,?)", rows)
+        c.execute("COMMIT")
+    out["s"] = time.perf_counter() - t0
+elif kind == "ls":
+    import subprocess
+    times = []
+    for _ in range(a["repeats"]):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sys; from naiad._cli import main; sys.exit(main())",
+                        "ls", "--project", "bench", "--store", a["store"]], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    out["s"] = sorted(times)[len(times) // 2]
+elif kind == "import_cli":
+    import subprocess
+    times = []
+    for _ in range(a["repeats"]):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import naiad, naiad._cli"], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    out["s"] = sorted(times)[len(times) // 2]
+elif kind == "pg_read_raw":
+    import psycopg
+    base, c0 = rss(), cpu()
+    t0 = time.perf_counter()
+    with psycopg.connect(a["dsn"]) as c:
+        c.execute(f"SET search_path TO {a['schema']}")
+        if a["floats"]:
+            sql = "SELECT steps, vals, ts FROM chunks ORDER BY field_id, first_step"
+        else:
+            sql = "SELECT step, ts, value FROM points ORDER BY field_id, step"
+        rows = c.cursor(binary=True).execute(sql).fetchall()
+    out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(rows)
+if c0 is not None:
+    out["cpu"] = cpu() - c0
+print(json.dumps(out))
+"""
 
-def build_string_series(root: Path, points: int) -> None:
+
+_DOWNGRADED: dict[str, str] = {}
+
+
+def for_old_tree(store: str, naiad_path: str) -> str:
+    """The store as the old tree can open it: a copy at its schema version (migration 2 only
+    adds an index, so version 1 is the same file without it)."""
+    text = (Path(naiad_path) / "naiad" / "_storage" / "_schema.py").read_text()
+    version = int(text.split("SCHEMA_VERSION = ", 1)[1].split()[0])
+    if version >= SCHEMA_VERSION or "://" in store:
+        return store
+    if store not in _DOWNGRADED:
+        import shutil
+
+        copy = store.rstrip("/") + f"-v{version}"
+        shutil.copytree(store, copy)
+        conn = sqlite3.connect(Path(copy) / "naiad.db")
+        conn.execute("DROP INDEX IF EXISTS fields_true")
+        conn.execute(f"PRAGMA user_version={version}")
+        conn.commit()
+        conn.close()
+        _DOWNGRADED[store] = copy
+    return _DOWNGRADED[store]
+
+
+def measure(kind: str, args: dict[str, Any], naiad_path: str | None, repeats: int) -> dict[str, float]:
+    """Median of ``repeats`` fresh processes (``naiad_path``: import that naiad instead)."""
+    env = dict(os.environ)
+    if naiad_path is not None:
+        env["PYTHONPATH"] = naiad_path + os.pathsep + env.get("PYTHONPATH", "")
+        if "store" in args:
+            args = {**args, "store": for_old_tree(args["store"], naiad_path)}
+    runs = []
+    for _ in range(repeats):
+        proc = subprocess.run(
+            [sys.executable, "-c", WORKER, kind, json.dumps(args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{kind} failed: {proc.stderr[-2000:]}")
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+class Table:
+    """Rows of: workload, new, today (``--old``), baseline, new/baseline, new/today, target."""
+
+    def __init__(self, old: bool) -> None:
+        self.old = old
+        head = ["workload", "naiad (new)", *(["naiad (today)"] if old else []), "baseline", "x baseline"]
+        head += [*(["new/today"] if old else []), "target"]
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head), flush=True)
+
+    def row(
+        self, name: str, new: float, old: float | None, base: float, target: str, unit: str = "s"
+    ) -> None:
+        def fmt(v: float) -> str:
+            return f"{v:.3f} {unit}" if unit == "s" else f"{v:.0f} {unit}"
+
+        cells = [name, fmt(new), *([fmt(old) if old is not None else "-"] if self.old else [])]
+        cells += [fmt(base), f"{new / base:.2f}x" if base else "-"]
+        if self.old:
+            cells.append(f"{new / old:.2f}x" if old else "-")
+        print("| " + " | ".join([*cells, target]) + " |", flush=True)
+
+
+# -- building stores through the seam ------------------------------------------------------------------
+def build_floats(root: Path | str, points: int) -> None:
+    store = open_store(root)
+    run = store.open_run(RunSpec("bench", "floats", "exp", None, None, time.time(), "me", "host"))
+    batch = 100_000
+    for start in range(0, points, batch):
+        steps = range(start, min(points, start + batch))
+        store.write_batch(
+            run.pk,
+            [
+                Floats(
+                    "train/loss",
+                    array("q", (s * STEP_SCALE for s in steps)),
+                    array("d", (1.0 / (s + 1) for s in steps)),
+                    array("d", (1.7e9 + s * 0.01 for s in steps)),
+                )
+            ],
+        )
+    store.close()
+
+
+def build_string_series(root: Path | str, points: int) -> None:
     store = open_store(root)
     run = store.open_run(RunSpec("bench", "strings", "exp", None, None, time.time(), "me", "host"))
     batch = 50_000
@@ -37,147 +299,229 @@ def build_string_series(root: Path, points: int) -> None:
     store.close()
 
 
+_PER_RUN = {  # sys fields whose value differs per run, as SQL over the clone's runs row r
+    "sys/id": "r.sys_id",
+    "sys/custom_run_id": "r.custom_id",
+    "sys/family": "r.custom_id",
+    "sys/name": "r.experiment",
+    "sys/experiment/name": "r.experiment",
+    "sys/creation_time": "f.value + (r.id - 1) * 1000000",
+    "sys/modification_time": "f.value + (r.id - 1) * 1000000",
+    "sys/ping_time": "f.value + (r.id - 1) * 1000000",
+    "sys/experiment/is_head": "(r.id > :n - 100)",  # the newest run of each of 100 experiments
+}
+
+
 def build_runs(root: Path, runs: int) -> None:
-    import naiad  # noqa: F401  (the real sys fields, the way a Run writes them)
-    from naiad._storage._records import Assign
-
+    """Run 0 made by the store (sys fields and five configs), then cloned ``runs - 1`` times."""
     store = open_store(root)
-    for i in range(runs):
-        rec = store.open_run(
-            RunSpec("bench", f"run-{i}", f"exp-{i % 100}", None, None, 1.7e9 + i, "me", "host")
-        )
-        store.write_batch(
-            rec.pk,
-            [Assign(f"config/p{j}", int(FieldType.FLOAT), float(j)) for j in range(5)],
-        )
+    rec = store.open_run(RunSpec("bench", "run-0", "exp-0", None, None, 1.7e9, "me", "host"))
+    store.write_batch(rec.pk, [Assign(f"config/p{j}", int(FieldType.FLOAT), float(j)) for j in range(5)])
     store.close()
+    conn = sqlite3.connect(root / "naiad.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(
+        "INSERT INTO runs(id, project_id, custom_id, sys_id, experiment, depth) "
+        "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < :n - 1) "
+        "SELECT i + 1, 1, 'run-' || i, 'BEN-' || (i + 1), 'exp-' || (i % 100), 0 FROM k",
+        {"n": runs},
+    )
+    value = (
+        "CASE f.path " + " ".join(f"WHEN '{p}' THEN {e}" for p, e in _PER_RUN.items()) + " ELSE f.value END"
+    )
+    conn.execute(
+        "INSERT INTO fields(run_id, path, type, value, step, n, vmin, vmax) "
+        f"SELECT r.id, f.path, f.type, {value}, f.step, f.n, f.vmin, f.vmax "
+        "FROM runs r JOIN fields f ON f.run_id = 1 WHERE r.id > 1",
+        {"n": runs},
+    )
+    conn.execute(
+        "UPDATE fields SET value = (run_id > :n - 100) WHERE path = 'sys/experiment/is_head'", {"n": runs}
+    )
+    conn.execute("UPDATE projects SET counter = :n", {"n": runs})
+    conn.execute("COMMIT")
+    conn.close()
 
 
-def timed(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return statistics.median(out)
-
-
-def row(name: str, new: float, base: float, target: float) -> None:
-    print(
-        f"| {name} | {new:.3f} s | {base:.3f} s | {new / base if base else float('inf'):.1f}x | {target} s |"
+# -- the rows --------------------------------------------------------------------------------------------
+def floats(t: Table, points: int, repeats: int, old: str | None, tmp: Path) -> None:
+    root = tmp / "floats"
+    t0 = time.perf_counter()
+    build_floats(root, points)
+    print(f"(built a {points:,}-point float series in {time.perf_counter() - t0:.1f} s)", flush=True)
+    args = {"store": str(root), "run": "floats", "path": "train/loss", "db": str(root / "naiad.db")}
+    new, base = measure("read", args, None, repeats), measure("raw_floats", args, None, repeats)
+    before = measure("read", args, old, repeats) if old else None
+    t.row(f"read one {points:,}-point float series", new["s"], before and before["s"], base["s"], "0.5 s")
+    t.row("  its CPU time", new["cpu"], before and before["cpu"], base["cpu"], "-")
+    t.row(
+        "  its RSS above the process baseline", new["mb"], before and before["mb"], base["mb"], "250 MB", "MB"
+    )
+    size = sum(p.stat().st_size for p in root.glob("naiad.db*"))
+    t.row("bytes per float point on disk", size / points, None, 24.0, "16 B", "B")
+    first = {"store": str(root), "run": "floats", "path": "train/loss"}
+    small = tmp / "small"
+    build_floats(small, 10_000)
+    first["store"] = str(small)
+    new = measure("first_read", first, None, repeats)
+    before = measure("first_read", first, old, repeats) if old else None
+    base = measure("import_pandas", {}, None, repeats)
+    t.row(
+        "first fetch_values() in a fresh process (10,000 points)",
+        new["s"],
+        before and before["s"],
+        base["s"],
+        "0.4 s",
     )
 
 
-def strings(points: int, repeats: int) -> None:
-    from naiad._ui import _data
+def strings(t: Table, points: int, repeats: int, old: str | None, tmp: Path) -> None:
+    root = tmp / "strings"
+    t0 = time.perf_counter()
+    build_string_series(root, points)
+    print(f"(built a {points:,}-point string series in {time.perf_counter() - t0:.1f} s)", flush=True)
+    args = {"store": str(root), "run": "strings", "path": "logs/out", "db": str(root / "naiad.db")}
+    new, base = measure("read", args, None, repeats), measure("raw_strings", args, None, repeats)
+    before = measure("read", args, old, repeats) if old else None
+    t.row(f"read one {points:,}-point string series", new["s"], before and before["s"], base["s"], "0.5 s")
+    t.row("  its CPU time", new["cpu"], before and before["cpu"], base["cpu"], "-")
+    new, base = measure("tail", args, None, repeats), measure("raw_tail", args, None, repeats)
+    before = measure("tail", args, old, repeats) if old else None
+    t.row(
+        f"UI tail (1,000 lines) of the {points:,}-point string series",
+        new["s"],
+        before and before["s"],
+        base["s"],
+        "0.05 s",
+    )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "store"
-        t0 = time.perf_counter()
-        build_string_series(root, points)
-        print(f"(built a {points:,}-point string series in {time.perf_counter() - t0:.1f} s)")
-        db = next(root.glob("*.db*")) if not (root / "naiad.db").exists() else root / "naiad.db"
-        raw = sqlite3.connect(db)
 
-        def raw_all() -> None:
-            raw.execute("SELECT step, ts, value FROM points ORDER BY field_id, step").fetchall()
+def listing(t: Table, runs: int, repeats: int, old: str | None, tmp: Path) -> None:
+    root = tmp / "runs"
+    t0 = time.perf_counter()
+    build_runs(root, runs)
+    print(f"(built {runs:,} runs in {time.perf_counter() - t0:.1f} s)", flush=True)
+    args = {"store": str(root), "db": str(root / "naiad.db"), "repeats": repeats}
+    new, base = measure("ls", args, None, 1), measure("import_cli", args, None, 1)
+    before = measure("ls", args, old, 1) if old else None
+    t.row(
+        f"naiad ls over {runs:,} runs (vs python + import naiad)",
+        new["s"],
+        before and before["s"],
+        base["s"],
+        "0.5 s",
+    )
+    new, base = measure("table", args, None, repeats), measure("raw_table", args, None, repeats)
+    before = measure("table", args, old, repeats) if old else None
+    t.row(f"UI runs table, first page (50) of {runs:,}", new["s"], before and before["s"], base["s"], "0.3 s")
 
-        def raw_tail() -> None:
-            raw.execute(
-                "SELECT step, ts, value FROM points ORDER BY field_id DESC, step DESC LIMIT 1000"
-            ).fetchall()
 
-        import naiad.query as q
-
-        def api_all() -> None:
-            run = naiad_run(root)
-            run["logs/out"].fetch_values(lineage_to_the_root=True)
-
-        store = open_store(root)
-
-        def ui_tail() -> None:
-            _data.string_series(store, "bench", "strings", "logs/out", tail=1000)
-
-        del q
-        row(
-            f"read {points:,}-point string series (fetch_values)",
-            timed(api_all, repeats),
-            timed(raw_all, repeats),
-            0.5,
+def wide(t: Table, keys: int, repeats: int, old: str | None) -> None:
+    args = {"keys": keys}
+    base = measure("list", args, None, repeats)
+    for kind, name in (("configs", "log_configs"), ("metrics", "log_metrics")):
+        new = measure(kind, args, None, repeats)
+        before = measure(kind, args, old, repeats) if old else None
+        t.row(f"{name} of {keys:,} keys, until durable", new["s"], before and before["s"], base["s"], "5 s")
+        t.row("  its calling thread (the call)", new["call"], before and before["call"], base["s"], "-")
+        t.row(
+            "  its RSS above the process baseline",
+            new["mb"],
+            before and before["mb"],
+            base["mb"],
+            "500 MB",
+            "MB",
         )
-        row(
-            f"UI tail 1000 of {points:,}-point string series",
-            timed(ui_tail, repeats),
-            timed(raw_tail, repeats),
-            0.05,
-        )
-        store.close()
-        raw.close()
+    new, base = measure("store_assign", args, None, repeats), measure("raw_assign", args, None, repeats)
+    before = measure("store_assign", args, old, repeats) if old else None
+    t.row(
+        f"  the store's share: write_batch of {keys:,} Assign ops (vs raw executemany)",
+        new["s"],
+        before and before["s"],
+        base["s"],
+        "-",
+    )
 
 
-def naiad_run(root: Path):  # type: ignore[no-untyped-def]
-    import naiad
+def postgres(t: Table, server: str, points: int, floats_n: int, repeats: int, old: str | None) -> None:
+    """The read rows on a PostgreSQL store, in a fresh schema of ``server`` dropped after."""
+    import uuid
 
-    return naiad.Run(run_id="strings", project="bench", store=str(root), mode="read-only")
+    import psycopg
 
-
-def listing(runs: int, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "store"
-        t0 = time.perf_counter()
-        build_runs(root, runs)
-        print(f"(built {runs:,} runs in {time.perf_counter() - t0:.1f} s)")
-        db = root / "naiad.db"
-        raw = sqlite3.connect(db)
-
-        def raw_page() -> None:
-            raw.execute("SELECT custom_id FROM runs ORDER BY id LIMIT 50").fetchall()
-            raw.execute("SELECT count(*) FROM runs").fetchall()
-
-        def cli_ls() -> None:
-            subprocess.run(
-                [sys.executable, "-m", "naiad._cli", "ls", "--project", "bench", "--store", str(root)],
-                check=True,
-                capture_output=True,
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    uri = f"{server}{'&' if '?' in server else '?'}schema={schema}"
+    try:
+        for kind, n, build, run, path in (
+            ("float", floats_n, build_floats, "floats", "train/loss"),
+            ("string", points, build_string_series, "strings", "logs/out"),
+        ):
+            t0 = time.perf_counter()
+            build(uri, n)
+            print(f"(built a {n:,}-point {kind} series on PostgreSQL in {time.perf_counter() - t0:.1f} s)")
+            args = {"store": uri, "run": run, "path": path, "dsn": server, "schema": schema}
+            args["floats"] = kind == "float"
+            new, base = measure("read", args, None, repeats), measure("pg_read_raw", args, None, repeats)
+            before = measure("read", args, old, repeats) if old else None
+            t.row(
+                f"PostgreSQL: read one {n:,}-point {kind} series",
+                new["s"],
+                before and before["s"],
+                base["s"],
+                "-",
             )
-
-        def cli_floor() -> None:
-            subprocess.run(
-                [sys.executable, "-c", "import naiad, naiad._cli"], check=True, capture_output=True
+            t.row("  its CPU time", new["cpu"], before and before["cpu"], base["cpu"], "-")
+            t.row(
+                "  its RSS above the process baseline",
+                new["mb"],
+                before and before["mb"],
+                base["mb"],
+                "-",
+                "MB",
             )
-
-        import naiad.query as q
-
-        def table_page() -> None:
-            q.fetch_runs_table(project="bench", store=str(root), limit=50)
-
-        row(
-            f"naiad ls over {runs:,} runs (vs interpreter+import floor)",
-            timed(cli_ls, repeats),
-            timed(cli_floor, repeats),
-            0.5,
-        )
-        row(
-            f"runs table first page (50) of {runs:,} runs",
-            timed(table_page, repeats),
-            timed(raw_page, repeats),
-            0.3,
-        )
-        raw.close()
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type] - made here
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--points", type=int, default=1_000_000)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--points", type=int, default=1_000_000, help="points of the string series")
+    p.add_argument("--floats", type=int, default=10_000_000, help="points of the float series")
     p.add_argument("--runs", type=int, default=100_000)
+    p.add_argument("--keys", type=int, default=1_000_000, help="keys of log_configs / log_metrics")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--only", choices=["strings", "runs"], default=None)
+    p.add_argument(
+        "--only", default="floats,strings,runs,wide", help="comma-separated: floats,strings,runs,wide"
+    )
+    p.add_argument("--old", type=Path, help="a checkout of today's naiad to measure side by side")
+    p.add_argument("--postgres", help="a PostgreSQL server URI: also the read rows there (in a fresh schema)")
     a = p.parse_args()
-    print("| workload | naiad | baseline | ratio | target |\n|---|---|---|---|---|")
-    if a.only in (None, "strings"):
-        strings(a.points, a.repeats)
-    if a.only in (None, "runs"):
-        listing(a.runs, a.repeats)
+    only = set(a.only.split(","))
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        old = None
+        if a.old is not None:  # `import naiad` from the old tree's core/ (its package root)
+            (tmp / "old").mkdir()
+            (tmp / "old" / "naiad").symlink_to(a.old.resolve() / "core")
+            old = str(tmp / "old")
+        load = os.getloadavg()[0]
+        print(
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.1f}; medians of {a.repeats}"
+        )
+        t = Table(old is not None)
+        started = time.perf_counter()
+        if "floats" in only:
+            floats(t, a.floats, a.repeats, old, tmp)
+        if "strings" in only:
+            strings(t, a.points, a.repeats, old, tmp)
+        if "runs" in only:
+            listing(t, a.runs, a.repeats, old, tmp)
+        if "wide" in only:
+            wide(t, a.keys, a.repeats, old)
+        if a.postgres:
+            postgres(t, a.postgres, a.points, a.floats, a.repeats, old)
+        print(f"(benchmark took {time.perf_counter() - started:.0f} s, load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -61,25 +61,84 @@ def float_series(
     step_range: tuple[float | None, float | None] = (None, None),
     tail: int | None = None,
 ) -> dict[str, Any]:
-    """Numpy columns (step, value, timestamp, source) of a float series along ``chain``."""
+    """Numpy columns (step, value, timestamp, source) of a float series along ``chain``.
+
+    Chunks are read ``_PAGE`` at a time and copied straight into arrays sized from each
+    field's point count, so a ten-million-point read holds the result and a few chunks, never
+    every stored byte plus its concatenation. Each link is read up to the last step it had
+    when the read began (points appended meanwhile are left for the next read).
+    """
     import numpy as np
 
-    steps, vals, stamps, owners = [], [], [], []
+    lo, hi = (None if x is None else round(x * STEP_SCALE) for x in step_range)
+    plan: list[tuple[int, int, int]] = []  # (link index, run pk, last step to read)
+    capacity = 0
     for i, (run, limit) in enumerate(chain):
-        chunks = store.chunks(run.pk, path, limit)
-        if not chunks:
+        rec = store.field(run.pk, path)
+        if rec is None or rec.type != FieldType.FLOAT_SERIES or rec.step is None:
             continue
-        s = np.concatenate([np.frombuffer(c.steps, "<i8") for c in chunks])
-        v = np.concatenate([np.frombuffer(c.values, "<f8") for c in chunks])
-        t = np.concatenate([np.frombuffer(c.stamps, "<f8") for c in chunks])
-        if limit is not None and s.size and s[-1] > limit:
-            keep = s <= limit
-            s, v, t = s[keep], v[keep], t[keep]
-        steps.append(s)
-        vals.append(v)
-        stamps.append(t)
-        owners.append(np.full(s.size, i, dtype=np.int32))
-    return _finish(np, steps, vals, stamps, owners, step_range, tail, np.float64)
+        top = min(b for b in (rec.step, limit, hi) if b is not None)
+        if lo is not None and top < lo:
+            continue
+        plan.append((i, run.pk, top))
+        if top == rec.step and lo is None:
+            capacity += rec.count  # the whole series: its exact size
+    out = _Columns(np, capacity, np.int8 if len(chain) <= 127 else np.int32)
+    for i, pk, top in plan:
+        seen = lo
+        while True:
+            page = store.chunks(pk, path, top, min_step=seen, limit=_PAGE)
+            for c in page:
+                s = np.frombuffer(c.steps, "<i8")
+                v = np.frombuffer(c.values, "<f8")
+                t = np.frombuffer(c.stamps, "<f8")
+                if s[-1] > top or (seen is not None and s[0] < seen):
+                    keep = s <= top if seen is None else (s >= seen) & (s <= top)
+                    s, v, t = s[keep], v[keep], t[keep]
+                out.append(s, v, t, i)
+            if len(page) < _PAGE:
+                break
+            seen = page[-1].last_step + 1  # by step, not by chunk: a compaction between pages is harmless
+            del page
+    steps, vals, stamps, owners = out.finish()
+    return _finish(np, [steps], [vals], [stamps], [owners], (None, None), tail, np.float64)
+
+
+_PAGE = 16  # chunks held at once while a float series is read
+
+
+class _Columns:
+    """Growable step/value/timestamp/source arrays filled chunk by chunk (no concatenation)."""
+
+    def __init__(self, np: Any, capacity: int, owner_type: Any) -> None:
+        self._np, self._n = np, 0
+        self._cols = [
+            np.empty(capacity, np.int64),
+            np.empty(capacity, np.float64),
+            np.empty(capacity, np.float64),
+            np.empty(capacity, owner_type),
+        ]
+
+    def append(self, steps: Any, values: Any, stamps: Any, owner: int) -> None:
+        k, n = steps.size, self._n
+        if n + k > self._cols[0].size:  # a fork's link, whose share of its series is unknown
+            size = max(2 * self._cols[0].size, n + k)
+            for j, col in enumerate(self._cols):
+                grown = self._np.empty(size, col.dtype)
+                grown[:n] = col[:n]
+                self._cols[j] = grown
+        steps_col, values_col, stamps_col, owners_col = self._cols
+        steps_col[n : n + k] = steps
+        values_col[n : n + k] = values
+        stamps_col[n : n + k] = stamps
+        owners_col[n : n + k] = owner
+        self._n = n + k
+
+    def finish(self) -> list[Any]:
+        n = self._n
+        waste = self._cols[0].size - n
+        # a view keeps its whole buffer alive: copy when much of it is unused
+        return [col[:n].copy() if waste > n // 8 else col[:n] for col in self._cols]
 
 
 def other_series(
@@ -152,7 +211,7 @@ def _finish(
     dtype: Any,
 ) -> dict[str, Any]:
     if steps:
-        s, v, t, o = (np.concatenate(x) for x in (steps, vals, stamps, owners))
+        s, v, t, o = (x[0] if len(x) == 1 else np.concatenate(x) for x in (steps, vals, stamps, owners))
     else:
         s, t = np.empty(0, np.int64), np.empty(0, np.float64)
         v, o = np.empty(0, dtype), np.empty(0, np.int32)
@@ -177,14 +236,22 @@ def _finish(
 def series_frame(
     columns: dict[str, Any], chain: Lineage, *, include_time: bool = True, with_run: bool = True
 ) -> pd.DataFrame:
-    """The user-facing DataFrame: step, value, timestamp (UTC), and the run of each point."""
+    """The user-facing DataFrame: step, value, timestamp (UTC), and the run of each point.
+
+    ``columns`` is consumed: its step and timestamp arrays are converted in place where they
+    can be (the frame's float steps and nanosecond times reuse their memory), so a large
+    series is not held twice.
+    """
     import numpy as np
     import pandas as pd
 
-    data: dict[str, Any] = {"step": columns["step"] / STEP_SCALE, "value": columns["value"]}
+    data: dict[str, Any] = {
+        "step": _convert(np, columns["step"], lambda b: b / STEP_SCALE, np.float64),
+        "value": columns["value"],
+    }
     if include_time:
-        ns = np.round(columns["timestamp"] * 1e9).astype("int64")
-        data["timestamp"] = pd.to_datetime(ns, unit="ns", utc=True)
+        ns = _convert(np, columns["timestamp"], lambda b: np.rint(b * 1e9), np.int64)
+        data["timestamp"] = pd.Series(ns.view("M8[ns]"), copy=False).dt.tz_localize("UTC")
     if with_run:
         names = [run.custom_id for run, _ in chain]
         data["run_id"] = (
@@ -192,4 +259,20 @@ def series_frame(
             if names
             else pd.Categorical([])
         )
-    return pd.DataFrame(data)
+    return pd.DataFrame(data, copy=False)
+
+
+_BLOCK = 1 << 20  # points converted at a time
+
+
+def _convert(np: Any, src: Any, fn: Callable[[Any], Any], dtype: Any) -> Any:
+    """``fn(src)`` as ``dtype`` (of the same item size), written over ``src`` block by block
+    when ``src`` owns writable contiguous memory, so no second full-size array is made."""
+    if not (
+        src.flags.writeable and src.flags.c_contiguous and src.dtype.itemsize == np.dtype(dtype).itemsize
+    ):
+        return np.asarray(fn(src)).astype(dtype)
+    out = src.view(dtype)
+    for b in range(0, src.size, _BLOCK):
+        out[b : b + _BLOCK] = fn(src[b : b + _BLOCK])
+    return out

@@ -270,6 +270,54 @@ def _fetch_table(
     return pd.DataFrame(data, index=index, columns=pd.Index(columns, dtype=object))
 
 
+def _count_runs(
+    names: Names = None,
+    *,
+    heads: bool = False,
+    filter: str | None = None,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: StoreArg = None,
+) -> int:
+    """How many runs (``heads``: experiments) the selection holds, counted by the store: a
+    table's total without listing every run."""
+    with _opened(project, store) as (st, proj):
+        return st.count_runs(_query(proj, heads, names, filter, trashed), time.time())
+
+
+def _plain_table(
+    attributes: list[str],
+    *,
+    names: Names = None,
+    heads: bool = False,
+    filter: str | None = None,
+    sort_by: str | None = _sys.CREATION_TIME,
+    ascending: bool = False,
+    limit: int | None = None,
+    trashed: bool | None = False,
+    project: str | None = None,
+    store: StoreArg = None,
+) -> tuple[list[str], dict[str, tuple[set[int], list[Any]]]] | None:
+    """What :func:`fetch_runs_table` holds, as row labels and each column's types and
+    decoded values, without pandas (``naiad ls`` prints a page of 100,000 runs in less time
+    than importing pandas takes). None when a column mixes types: the frame decides those."""
+    attributes = list(dict.fromkeys(attributes))
+    with _opened(project, store) as (st, proj):
+        q = _query(proj, heads, names, filter, trashed, sort_by, ascending, limit)
+        chosen, _, cells = _table_cells(st, q, attributes, None)
+    if any(len(types) > 1 for types, _ in cells.values()):
+        return None
+    out: dict[str, tuple[set[int], list[Any]]] = {}
+    for path in attributes:
+        types, values = cells[path]
+        ftype = next(iter(types), None)
+        out[path] = (
+            types,
+            values if ftype is None else [None if v is None else decode(ftype, v) for v in values],
+        )
+    return [label for _, label in chosen], out
+
+
 def _table_cells(
     st: RunStore, q: RunSelection, attributes: list[str] | str | None, pattern: _regex.Pattern | None
 ) -> tuple[list[tuple[int, str]], list[str], dict[str, tuple[set[int], list[Any]]]]:

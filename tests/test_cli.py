@@ -18,6 +18,8 @@ import pytest
 
 import naiad
 from naiad import query
+from naiad._storage._postgres_schema import SCHEMA_VERSION as POSTGRES_VERSION
+from naiad._storage._schema import SCHEMA_VERSION as SQLITE_VERSION
 
 pd = pytest.importorskip("pandas")
 
@@ -255,7 +257,8 @@ def test_trash_and_restore_hide_and_show_runs(store: Path) -> None:
 
 def test_store_info_reports_location_version_size_and_counts(shared: Path | str) -> None:
     info = json.loads(naiad_cli("store", "info", "--format", "json", "--store", shared).stdout)
-    assert info["schema_version"] == 2 and info["projects"] == {"default": 8} and info["runs"] == 8
+    expected = SQLITE_VERSION if isinstance(shared, Path) else POSTGRES_VERSION
+    assert info["schema_version"] == expected and info["projects"] == {"default": 8} and info["runs"] == 8
     assert info["points"] == 30 and info["fields"] > 8 * 20 and info["size_bytes"] > 0
     if isinstance(shared, Path):
         conn = sqlite3.connect(shared / "naiad.db")

@@ -139,3 +139,32 @@ def test_a_newer_store_is_refused_with_a_clear_message(store: Path) -> None:
     conn.close()
     with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 2"):
         naiad.Run(store=store)
+
+
+@pytest.mark.backends("sqlite")  # builds a version-1 store file by hand
+def test_a_version_1_store_is_upgraded_on_open_and_lists_as_before(store: Path) -> None:
+    """A store written by the previous naiad (schema 1) opens, gains the listing index, and
+    lists, filters and counts its runs as before, trash and experiment heads included."""
+    import sqlite3
+
+    from naiad import query
+
+    for i in range(3):
+        with naiad.Run(store=store, run_id=f"r{i}", experiment_name="e") as run:
+            run["x"] = i
+
+    conn = sqlite3.connect(store / "naiad.db")
+    conn.execute("UPDATE fields SET value = 1 WHERE path = 'sys/trashed' AND run_id = 1")
+    conn.execute("DROP INDEX fields_true")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    assert query.list_runs(store=store) == ["r1", "r2"]
+    assert query.list_runs(store=store, trashed=True) == ["r0"]
+    assert query.list_experiments(store=store) == ["e"]
+    assert query._count_runs(store=store) == 2
+    conn = sqlite3.connect(store / "naiad.db")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert version == 2 and "fields_true" in indexes

@@ -7,7 +7,9 @@ It runs against the embedded store, the in-memory store of `naiad.testing` and t
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import struct
 import threading
 import time
 from array import array
@@ -106,6 +108,32 @@ def test_a_write_of_another_type_from_another_writer_is_reported_not_applied(bac
     assert backend.field(run.pk, "x").value == 1  # type: ignore[union-attr]
 
 
+def test_in_a_wide_batch_only_the_writes_of_another_type_are_dropped_and_reported(backend: RunStore) -> None:
+    """A batch of many atoms and many series (written as a few statements) applies every op
+    except those that meet a field of another type, and names each of those."""
+    run = backend.open_run(spec("a"))
+    backend.write_batch(
+        run.pk, [Assign("x", int(FieldType.INTEGER), 1), Assign("s", int(FieldType.STRING), "t")]
+    )
+    one = (array("q", [0]), array("d", [0.5]), array("d", [1.0]))
+    warnings = backend.write_batch(
+        run.pk,
+        [
+            *(Assign(f"cfg/k{i}", int(FieldType.FLOAT), i * 0.5) for i in range(25_000)),
+            Assign("x", int(FieldType.STRING), "no"),
+            *(Floats(f"m/k{i}", *one) for i in range(25_000)),
+            Floats("s", *one),
+        ],
+    )
+    assert len(warnings) == 2 and "'x'" in warnings[0] and "'s'" in warnings[1]
+    got = {f.path: f for f in backend.fields(run.pk)}
+    assert (got["x"].value, got["s"].value) == (1, "t")
+    assert got["cfg/k24999"].value == 24999 * 0.5
+    assert (got["m/k24999"].count, got["m/k24999"].step) == (1, 0)
+    [chunk] = backend.chunks(run.pk, "m/k12345", None)
+    assert array("d", chunk.values).tolist() == [0.5]
+
+
 def test_fork_parent_must_exist_unless_allowed(backend: RunStore) -> None:
     with pytest.raises(naiad.ForkParentNotFound):
         backend.open_run(spec("child", fork_parent="nope", fork_step=3))
@@ -156,6 +184,11 @@ def test_selection_filters_sorts_limits_and_leaves_out_the_trash(backend: RunSto
     assert labels(heads=True, names=("e",)) == ["e"]
     counts = backend.count_by_experiment(RunSelection(project="p", experiments=("e",)), 0.0)
     assert counts == {"e": 2}
+    # a table's total: what the selection holds, its limit aside
+    for kw in ({}, {"trashed": None}, {"filter": parse("lr > 0.15")}, {"heads": True}, {"limit": 1}):
+        sel = RunSelection(project="p", **kw)  # type: ignore[arg-type]
+        everything = backend.select_runs(dataclasses.replace(sel, limit=None), 0.0)
+        assert backend.count_runs(sel, 0.0) == len(everything)
 
 
 def test_series_reads_take_a_step_range_and_a_tail(backend: RunStore) -> None:
@@ -272,3 +305,36 @@ def test_testing_helpers_read_back_exactly() -> None:
         assert series(store, "t", "loss") == [(1.0, 0.5)]
         assert fields(store, "t")["params/lr"] == 0.1
     assert not store.exists()
+
+
+def test_a_long_float_series_reads_page_by_page_exactly_along_a_fork(backend: RunStore) -> None:
+    """A series stored as many chunks (more than a read holds at once), forked in the middle
+    of one, reads back every step, value (NaN payload and -0.0 included) and timestamp."""
+    from naiad._read import float_series, lineage
+
+    root = backend.open_run(spec("root"))
+    per, batches = 1500, 40  # chunks of 1,500 points are never merged, so there are 40 of them
+    odd = struct.unpack("<d", struct.pack("<Q", 0x7FF8_0000_0000_BEEF))[0]
+    expected_vals: list[float] = []
+    for b in range(batches):
+        steps = array("q", [(b * per + i) * 1_000_000 for i in range(per)])
+        vals = array("d", [odd if i == 7 else -0.0 if i == 8 else b * per + i + 0.25 for i in range(per)])
+        expected_vals += vals.tolist()
+        backend.write_batch(root.pk, [Floats("m", steps, vals, array("d", [1.5e9 + s for s in steps]))])
+    pages = backend.chunks(root.pk, "m", None, limit=16)
+    assert pages == backend.chunks(root.pk, "m", None)[:16]  # the first 16, whatever the layout
+    fork_at = 25 * per + 700  # inside the 26th chunk
+    child = backend.open_run(spec("child", fork_parent="root", fork_step=fork_at))
+    backend.write_batch(
+        child.pk, [Floats("m", array("q", [(fork_at + 1) * 1_000_000]), array("d", [9.0]), array("d", [2e9]))]
+    )
+    cols = float_series(backend, lineage(backend, backend.get_run(child.pk)), "m")
+    assert cols["step"].tolist() == [s * 1_000_000 for s in range(fork_at + 2)]
+    got = cols["value"].tolist()
+    assert [struct.pack("<d", v) for v in got[:-1]] == [
+        struct.pack("<d", v) for v in expected_vals[: fork_at + 1]
+    ]
+    assert got[-1] == 9.0 and cols["source"].tolist() == [0] * (fork_at + 1) + [1]
+    assert cols["timestamp"][:3].tolist() == [1.5e9, 1.5e9 + 1e6, 1.5e9 + 2e6]
+    window = float_series(backend, [(backend.get_run(root.pk), None)], "m", (30 * per - 2, 30 * per + 1))
+    assert window["step"].tolist() == [s * 1_000_000 for s in range(30 * per - 2, 30 * per + 2)]

@@ -14,6 +14,7 @@ import pytest
 
 import naiad
 from naiad import query
+from naiad._storage._postgres_schema import SCHEMA_VERSION
 
 pytest.importorskip("psycopg")
 
@@ -88,8 +89,37 @@ def test_a_newer_schema_is_refused_naming_both_versions(team_store_uri: str) -> 
     conninfo, schema = parse_uri(team_store_uri)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'UPDATE "{schema}".meta SET value = %s WHERE key = %s', ["99", "schema_version"])  # type: ignore[arg-type]
-    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 2"):
+    with pytest.raises(
+        naiad.SchemaVersionError, match=rf"schema version 99.*understands version {SCHEMA_VERSION}"
+    ):
         naiad.Run(store=team_store_uri)
+
+
+def test_a_version_1_team_store_is_upgraded_on_open_and_lists_as_before(team_store_uri: str) -> None:
+    """A team store at schema 1 opens, gains the listing index, and leaves its trash out."""
+    import psycopg
+
+    from naiad._storage._postgres import parse_uri
+
+    for i in range(3):
+        with naiad.Run(store=team_store_uri, run_id=f"r{i}") as run:
+            run["x"] = i
+    conninfo, schema = parse_uri(team_store_uri)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type]
+        conn.execute("UPDATE fields SET int = 1 WHERE path = 'sys/trashed' AND run_id = 1")
+        conn.execute("DROP INDEX fields_true")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    assert query.list_runs(store=team_store_uri) == ["r1", "r2"]
+    assert query._count_runs(store=team_store_uri, trashed=True) == 1
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        version = conn.execute(
+            f'SELECT value FROM "{schema}".meta WHERE key = %s', ["schema_version"]
+        ).fetchone()  # type: ignore[arg-type]
+        index = conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = 'fields_true'", [schema]
+        )
+        assert version == (str(SCHEMA_VERSION),) and index.fetchone() == (1,)
 
 
 def test_the_writer_retries_while_the_server_is_away_and_loses_nothing(team_store_uri: str) -> None:

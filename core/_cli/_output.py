@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TextIO
+
+from .._types import FieldType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,14 +102,50 @@ def _flat_value(value: Any, sets_as: str) -> Any:
 
 
 def table(frame: pd.DataFrame, title: str | None = None, caption: str | None = None) -> None:
+    rows_table(
+        str(frame.index.name or ""),
+        [str(label) for label in frame.index],
+        [str(col) for col in frame.columns],
+        [
+            frame[col].dtype.kind in "iufb" or str(frame[col].dtype) in ("Int64", "boolean")
+            for col in frame.columns
+        ],
+        frame.itertuples(index=False, name=None),
+        title=title,
+        caption=caption,
+    )
+
+
+_NUMERIC_TYPES = {
+    int(FieldType.FLOAT),
+    int(FieldType.INTEGER),
+    int(FieldType.BOOLEAN),
+    int(FieldType.FLOAT_SERIES),
+}
+
+
+def is_numeric(types: set[int]) -> bool:
+    """Whether a column of these stored types is right-aligned (as a numeric frame column is)."""
+    return bool(types) and types <= _NUMERIC_TYPES
+
+
+def rows_table(
+    index_name: str,
+    labels: Sequence[str],
+    columns: Sequence[str],
+    numeric: Sequence[bool],
+    rows: Iterable[Sequence[Any]],
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
+    """A rich table: one labelled row per item, cells as :func:`cell` writes them."""
     from rich.table import Table
 
     t = Table(title=title, caption=caption, show_lines=False, header_style="bold")
-    t.add_column(str(frame.index.name or ""), no_wrap=True, style="cyan")
-    for col in frame.columns:
-        numeric = frame[col].dtype.kind in "iufb" or str(frame[col].dtype) in ("Int64", "boolean")
-        t.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
-    for label, row in zip(frame.index, frame.itertuples(index=False, name=None)):
+    t.add_column(index_name, no_wrap=True, style="cyan")
+    for col, right in zip(columns, numeric):
+        t.add_column(col, justify="right" if right else "left", overflow="fold")
+    for label, row in zip(labels, rows):
         t.add_row(str(label), *(cell(v) for v in row))
     console().print(t)
 

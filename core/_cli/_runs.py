@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import _sys
 from .._read import decode
+from .._settings import Settings
 from .._storage import RunRecord, RunStore, open_store
 from .._types import FieldType, step_value
 from . import CommandError, _output, settings
@@ -123,9 +124,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
     s = settings(args)
     limit = args.limit if args.limit is not None or args.format != "table" else TABLE_LIMIT
+    chosen = columns(args.columns) or LS_COLUMNS
+    if args.format == "table" and isinstance(chosen, list) and _plain_ls(args, s, chosen, limit):
+        return 0
     frame = query.fetch_runs_table(
         filter=args.filter,
-        attributes=columns(args.columns) or LS_COLUMNS,
+        attributes=chosen,
         sort_by=args.sort,
         ascending=args.asc,
         limit=limit,
@@ -134,20 +138,60 @@ def cmd_ls(args: argparse.Namespace) -> int:
         store=s.store,
     )
     frame = show_failed(frame, heads=False, project=s.project, store=s.store)
-    caption = None
-    if args.format == "table":
-        total = len(frame)
-        if limit is not None and total == limit:
-            total = len(
-                query.list_runs(
-                    filter=args.filter, trashed=trash_choice(args), project=s.project, store=s.store
-                )
-            )
-        caption = f"{len(frame)} of {total} runs in project '{s.project}'"
-        if total > len(frame):
-            caption += " (use --limit to show more)"
+    caption = _caption(args, s, len(frame), limit) if args.format == "table" else None
     _output.write(frame, args.format, caption=caption)
     return 0
+
+
+def _caption(args: argparse.Namespace, s: Settings, shown: int, limit: int | None) -> str:
+    from .. import query
+
+    total = shown
+    if limit is not None and shown == limit:
+        total = query._count_runs(
+            filter=args.filter, trashed=trash_choice(args), project=s.project, store=s.store
+        )
+    caption = f"{shown} of {total} runs in project '{s.project}'"
+    return caption + " (use --limit to show more)" if total > shown else caption
+
+
+def _plain_ls(args: argparse.Namespace, s: Settings, chosen: list[str], limit: int | None) -> bool:
+    """``naiad ls`` as a table without pandas: the same cells as the frame would show
+    (``failed`` for an inactive failed run), read in one selection. False when a column
+    mixes types across runs, which the frame path renders."""
+    from .. import query
+
+    wanted = chosen if _sys.FAILED in chosen or _sys.STATE not in chosen else [*chosen, _sys.FAILED]
+    table = query._plain_table(
+        wanted,
+        filter=args.filter,
+        sort_by=args.sort,
+        ascending=args.asc,
+        limit=limit,
+        trashed=trash_choice(args),
+        project=s.project,
+        store=s.store,
+    )
+    if table is None:
+        return False
+    labels, cells = table
+    if _sys.STATE in cells:
+        failed = cells[_sys.FAILED][1]
+        types, states = cells[_sys.STATE]
+        cells[_sys.STATE] = (
+            types,
+            [_sys.display_state(st, f is True) if st is not None else None for st, f in zip(states, failed)],
+        )
+    shown = list(dict.fromkeys(chosen))
+    _output.rows_table(
+        "run",
+        labels,
+        shown,
+        [_output.is_numeric(cells[c][0]) for c in shown],
+        list(zip(*(cells[c][1] for c in shown))) if shown else [() for _ in labels],
+        caption=_caption(args, s, len(labels), limit),
+    )
+    return True
 
 
 def show_failed(frame: Any, *, heads: bool, project: str, store: str) -> Any:

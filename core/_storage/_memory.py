@@ -398,9 +398,17 @@ class MemoryStore:
             ]
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
-        with self._lock:
+        if limit == 0:
+            return []
+        with self._lock:  # the whole range is one chunk here, so any other limit returns it
             f = self._fields.get(run_pk, {}).get(path)
             if f is None or f.type != FieldType.FLOAT_SERIES or not f.steps:
                 return []
@@ -509,6 +517,10 @@ class MemoryStore:
             if selection.limit is not None:
                 chosen = chosen[: selection.limit]
             return [(r.pk, str(r.experiment if selection.heads else r.custom_id)) for r in chosen]
+
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        with self._lock:
+            return sum(self._matches(selection, r, now) for r in self._runs.values())
 
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
         counts: dict[str, int] = {}

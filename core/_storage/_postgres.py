@@ -692,10 +692,16 @@ class PostgresStore:
         return self._retry(read)
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
         def read(conn: psycopg.Connection[Any]) -> list[Chunk]:
-            params = [run_pk, path, max_step, max_step, min_step, min_step]
+            params = [run_pk, path, max_step, max_step, min_step, min_step, limit]
             return [Chunk(*r) for r in conn.cursor(binary=True).execute(q.CHUNKS, params)]
 
         return self._retry(read)
@@ -742,6 +748,16 @@ class PostgresStore:
     def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
         sql, params = select_sql.select_sql(selection, now)
         return self._retry(lambda c: [(int(pk), str(label)) for pk, label in c.execute(sql, params)])
+
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        cond, params = select_sql.where(selection, now)
+        sql = f"SELECT count(*) FROM runs r WHERE {cond}"
+
+        def read(conn: psycopg.Connection[Any]) -> int:
+            row = conn.execute(sql, params).fetchone()
+            return int(row[0]) if row is not None else 0
+
+        return self._retry(read)
 
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
         sql, params = select_sql.count_sql(selection, now)

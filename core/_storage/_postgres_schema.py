@@ -20,7 +20,7 @@ database may hold several stores, and a listener wants only its own.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -104,4 +104,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY(project, name)
         )""",
     ),
+    # True Booleans (sys/trashed, sys/experiment/is_head) in a small partial index, as in the
+    # embedded store's migration 3: the run listing leaves the trash out, or picks heads, from
+    # a few index entries. The selection SQL spells the condition with literals.
+    3: ("CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND int = 1",),
 }

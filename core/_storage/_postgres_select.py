@@ -123,9 +123,9 @@ def where(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     if sel.heads:
         parts.append(
             "r.experiment IS NOT NULL AND r.id IN (SELECT run_id FROM fields "
-            "WHERE path = %s AND type = %s AND int = 1)"
+            f"WHERE path = %s AND type = {int(FieldType.BOOLEAN)} AND int = 1)"  # literal: see fields_true
         )
-        params += [_sys.EXPERIMENT_IS_HEAD, int(FieldType.BOOLEAN)]
+        params.append(_sys.EXPERIMENT_IS_HEAD)
     if sel.names_regex is not None:
         parts.append(f"{label} ~ %s")
         params.append(sel.names_regex)
@@ -141,9 +141,9 @@ def where(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     if trashed is not None:
         parts.append(
             ("" if trashed else "NOT ") + "r.id IN (SELECT run_id FROM fields "
-            "WHERE path = %s AND type = %s AND int = 1)"
+            f"WHERE path = %s AND type = {int(FieldType.BOOLEAN)} AND int = 1)"
         )
-        params += [_sys.TRASHED, int(FieldType.BOOLEAN)]
+        params.append(_sys.TRASHED)
     if sel.filter is not None:
         sql, extra = compile_filter(sel.filter, now)
         parts.append(sql)

@@ -140,7 +140,7 @@ CHUNKS = (
     "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
     "JOIN fields f ON c.field_id = f.id WHERE f.run_id = %s AND f.path = %s "
     "AND (%s::bigint IS NULL OR c.first_step <= %s) AND (%s::bigint IS NULL OR c.last_step >= %s) "
-    "ORDER BY c.first_step"
+    "ORDER BY c.first_step LIMIT %s::bigint"  # LIMIT NULL: no limit
 )
 POINTS_WHERE = (
     "FROM points p JOIN fields f ON p.field_id = f.id WHERE f.run_id = %s AND f.path = %s "

@@ -119,9 +119,17 @@ class RunStore(Protocol):
         ...
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
-        """The float series' chunks that overlap [min_step, max_step] (fixed-point steps)."""
+        """The float series' chunks that overlap [min_step, max_step] (fixed-point steps), in
+        step order; with ``limit`` only the first ``limit`` of them (a reader pages through a
+        long series this way, holding a few chunks at a time)."""
         ...
 
     def points(
@@ -142,6 +150,11 @@ class RunStore(Protocol):
     # -- selection ---------------------------------------------------------------------------
     def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
         """(run pk, label) of the selected runs, in order; ``now`` decides ``sys/state``."""
+        ...
+
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        """How many runs ``select_runs`` would return without its limit (a table's total,
+        counted where the runs are, not by listing them)."""
         ...
 
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:

@@ -12,20 +12,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import re
 import sqlite3
 import sys
 import threading
 import time
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _sys
-from .._types import FieldType, fixed_fork_step, float_bits, step_value
+from .._types import FieldType, fixed_fork_step, step_value
 from ..errors import (
     ForkParentNotFound,
     LockTimeout,
@@ -53,18 +51,22 @@ from ._records import (
     StoreStats,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION, VIEWS_IMPORT
+from ._sqlite_append import (
+    UPSERT_ATOM,
+    Cache,
+    Field,
+    FloatAppender,
+    assign_all,
+    conflict,
+    fields_of,
+    insert_fields,
+    unpack,
+)
 
 if TYPE_CHECKING:
     from ._protocol import BlobStore
 
 DB_NAME = "naiad.db"
-# Chunk policy: a series' trailing chunk smaller than OPEN_CHUNK_MAX is extended in place by
-# the next batch (a cheap rewrite while it is small); once sealed, COMPACT_EVERY small chunks
-# in a row are merged into one by concatenating their blobs. Slow logging thus costs a small
-# rewrite per batch, and a long series still reads as a few hundred rows.
-OPEN_CHUNK_MAX = 128
-COMPACT_SMALL = 1024
-COMPACT_EVERY = 16
 STALE_AFTER_S = _sys.STALE_AFTER_S  # kept importable here for older callers
 _BUSY_DEADLINE_S = 300.0
 _BUSY_SLICE_MS = 200  # one lock wait inside SQLite; longer waits loop in Python (cancellable)
@@ -74,53 +76,9 @@ _INHERITED_SYS = _sys.INHERITED
 _SWAP = sys.byteorder != "little"
 
 
-def _pack(values: array[Any]) -> bytes:
-    if _SWAP:  # pragma: no cover - big-endian hosts only
-        values = array(values.typecode, values)
-        values.byteswap()
-    return values.tobytes()
-
-
-def _unpack(typecode: str, data: bytes) -> array[Any]:
-    out = array(typecode)
-    out.frombytes(data)
-    if _SWAP:  # pragma: no cover
-        out.byteswap()
-    return out
-
-
 def project_key(name: str) -> str:
     letters = re.sub(r"[^A-Za-z0-9]", "", name).upper()
     return (letters or "RUN")[:3]
-
-
-class _Field:
-    """The writer's cached view of one field: id, type, last step, count, open chunk."""
-
-    __slots__ = (
-        "id",
-        "n",
-        "open_first",
-        "open_steps",
-        "open_ts",
-        "open_vals",
-        "sealed",
-        "step",
-        "type",
-        "vmax",
-        "vmin",
-    )
-
-    def __init__(
-        self, fid: int, ftype: int, step: int | None, n: int, vmin: float | None, vmax: float | None
-    ) -> None:
-        self.id, self.type, self.step, self.n = fid, ftype, step, n
-        self.vmin, self.vmax = vmin, vmax
-        self.open_first: int | None = None
-        self.sealed: list[int] = []  # first steps of the small sealed chunks trailing the series
-        self.open_steps: array[int] | None = None
-        self.open_vals: array[float] | None = None
-        self.open_ts: array[float] | None = None
 
 
 class SqliteStore:
@@ -151,7 +109,7 @@ class SqliteStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._fields: dict[tuple[int, str], _Field] = {}
+        self._fields: Cache = {}
         self._db_ino: int | None = None
         self._watch: tuple[sqlite3.Connection, str] | None = None  # change waiters' connection, its id
         self._watch_lock = threading.Lock()
@@ -390,6 +348,9 @@ class SqliteStore:
     def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
         return self._read(lambda conn: _sqlite_select.select(conn, selection, now))
 
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        return self._read(lambda conn: _sqlite_select.count(conn, selection, now))
+
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
         return self._read(lambda conn: _sqlite_select.count_by_experiment(conn, selection, now))
 
@@ -482,15 +443,23 @@ class SqliteStore:
         heartbeat: Heartbeat | None,
     ) -> list[str]:
         warnings: list[str] = []
-        for op in ops:
-            cls = type(op)
-            if cls is Floats:
-                self._append_floats(conn, run_pk, op.path, op.steps, op.values, op.stamps, warnings)  # type: ignore[union-attr]
-            elif cls is Assign:
-                assert isinstance(op, Assign)
-                if not _set_atom(conn, run_pk, op.path, op.type, op.value):
-                    warnings.append(_conflict(conn, run_pk, op.path, op.type))
-            elif cls is Points:
+        i = 0
+        while i < len(ops):
+            cls = type(ops[i])
+            if cls is Floats or cls is Assign:  # a run of these goes out as a few executemany
+                j = i + 1
+                while j < len(ops) and type(ops[j]) is cls:
+                    j += 1
+                group: Any = ops[i:j]
+                if cls is Floats:
+                    FloatAppender(conn, self._fields, run_pk, warnings).run(group)
+                else:
+                    assign_all(conn, run_pk, group, warnings)
+                i = j
+                continue
+            op = ops[i]
+            i += 1
+            if cls is Points:
                 assert isinstance(op, Points)
                 self._append_points(conn, run_pk, op.path, op.type, op.rows, warnings)
             elif cls is SetChange:
@@ -510,111 +479,13 @@ class SqliteStore:
             _ping(conn, heartbeat.session, heartbeat.now, heartbeat.closing)
         return warnings
 
-    def _field(self, conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> _Field:
-        key = (run_pk, path)
-        entry = self._fields.get(key)
-        if entry is not None:
-            return entry
-        row = conn.execute(
-            "SELECT id, type, step, n, vmin, vmax FROM fields WHERE run_id=? AND path=?",
-            (run_pk, path),
-        ).fetchone()
-        if row is None:
-            cur = conn.execute(
-                "INSERT INTO fields(run_id, path, type, n) VALUES(?,?,?,0)", (run_pk, path, ftype)
-            )
-            entry = _Field(int(cur.lastrowid or 0), ftype, None, 0, None, None)
-        else:
-            entry = _Field(*row)
-            if entry.type == FieldType.FLOAT_SERIES:
-                last = conn.execute(
-                    "SELECT first_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
-                    "ORDER BY first_step DESC LIMIT 1",
-                    (entry.id,),
-                ).fetchone()
-                if last is not None and last[1] < OPEN_CHUNK_MAX:
-                    entry.open_first = last[0]
-                    entry.open_steps = _unpack("q", last[2])
-                    entry.open_vals = _unpack("d", last[3])
-                    entry.open_ts = _unpack("d", last[4])
-        self._fields[key] = entry
+    def _field(self, conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> Field:
+        entry = self._fields.get((run_pk, path))
+        if entry is None:
+            new = fields_of(conn, self._fields, run_pk, [path], ftype)
+            insert_fields(conn, self._fields, run_pk, new)
+            entry = self._fields[(run_pk, path)]
         return entry
-
-    def _append_floats(
-        self,
-        conn: sqlite3.Connection,
-        run_pk: int,
-        path: str,
-        steps: array[int],
-        vals: array[float],
-        stamps: array[float],
-        warnings: list[str],
-    ) -> None:
-        f = self._field(conn, run_pk, path, FieldType.FLOAT_SERIES)
-        if f.type != FieldType.FLOAT_SERIES:
-            warnings.append(_conflict(conn, run_pk, path, FieldType.FLOAT_SERIES))
-            return
-        if f.step is not None and steps[0] <= f.step:  # another writer got there first
-            keep = [i for i, s in enumerate(steps) if s > f.step]
-            warnings.append(
-                f"'{path}': {len(steps) - len(keep)} point(s) at or before step "
-                f"{step_value(f.step):g}, already written by another process, were dropped."
-            )
-            if not keep:
-                return
-            steps = array("q", [steps[i] for i in keep])
-            vals = array("d", [vals[i] for i in keep])
-            stamps = array("d", [stamps[i] for i in keep])
-        if (
-            f.open_steps is not None
-            and f.open_vals is not None
-            and f.open_ts is not None
-            and len(f.open_steps) + len(steps) <= OPEN_CHUNK_MAX
-        ):
-            f.open_steps.extend(steps)
-            f.open_vals.extend(vals)
-            f.open_ts.extend(stamps)
-            conn.execute(
-                "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?",
-                (
-                    f.open_steps[-1],
-                    len(f.open_steps),
-                    _pack(f.open_steps),
-                    _pack(f.open_vals),
-                    _pack(f.open_ts),
-                    f.id,
-                    f.open_first,
-                ),
-            )
-        else:
-            if f.open_first is not None:  # the open chunk is sealed as it is
-                f.sealed.append(f.open_first)
-            conn.execute(
-                "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) "
-                "VALUES(?,?,?,?,?,?,?)",
-                (f.id, steps[0], steps[-1], len(steps), _pack(steps), _pack(vals), _pack(stamps)),
-            )
-            if len(steps) < OPEN_CHUNK_MAX:
-                f.open_first, f.open_steps = steps[0], array("q", steps)
-                f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
-            else:
-                f.open_first = f.open_steps = f.open_vals = f.open_ts = None
-                if len(steps) < COMPACT_SMALL:
-                    f.sealed.append(steps[0])
-                else:  # a large chunk ends the run of small ones: merge what came before it
-                    _compact(conn, f, upto=steps[0])
-            if len(f.sealed) >= COMPACT_EVERY:
-                _compact(conn, f, upto=f.open_first)
-        lo, hi = _min_max(vals)
-        if lo is not None:
-            f.vmin = lo if f.vmin is None else min(f.vmin, lo)
-            f.vmax = hi if f.vmax is None else max(f.vmax, hi)  # type: ignore[type-var]
-        f.step = steps[-1]
-        f.n += len(steps)
-        conn.execute(
-            "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?",
-            (float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, f.id),
-        )
 
     def _append_points(
         self,
@@ -627,7 +498,7 @@ class SqliteStore:
     ) -> None:
         f = self._field(conn, run_pk, path, ftype)
         if f.type != ftype:
-            warnings.append(_conflict(conn, run_pk, path, ftype))
+            warnings.append(conflict(conn, run_pk, path, ftype))
             return
         if f.step is not None and rows[0][0] <= f.step:
             kept = [r for r in rows if r[0] > f.step]
@@ -687,7 +558,13 @@ class SqliteStore:
         return self._read(read)
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
         def read(conn: sqlite3.Connection) -> list[Chunk]:
             return [
@@ -696,8 +573,8 @@ class SqliteStore:
                     "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
                     "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
                     "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
-                    "ORDER BY c.first_step",
-                    (run_pk, path, max_step, max_step, min_step, min_step),
+                    "ORDER BY c.first_step LIMIT ?",
+                    (run_pk, path, max_step, max_step, min_step, min_step, -1 if limit is None else limit),
                 )
             ]
 
@@ -742,7 +619,7 @@ class SqliteStore:
                 (run_pk, path, max_step),
             ).fetchone()
             if row is not None:
-                steps, vals = _unpack("q", row[0]), _unpack("d", row[1])
+                steps, vals = unpack("q", row[0]), unpack("d", row[1])
                 i = max(i for i, s in enumerate(steps) if s <= max_step)
                 return steps[i], vals[i]
             point: tuple[int, Any] | None = conn.execute(
@@ -816,52 +693,7 @@ def _find_run(conn: sqlite3.Connection, project: str, custom_id: str) -> RunReco
 
 def _set_atom(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int, value: Any) -> bool:
     """Create or overwrite an atom; False when the field exists with another type."""
-    cur = conn.execute(
-        "INSERT INTO fields(run_id, path, type, value) VALUES(?,?,?,?) "
-        "ON CONFLICT(run_id, path) DO UPDATE SET value=excluded.value "
-        "WHERE fields.type = excluded.type",
-        (run_pk, path, int(ftype), value),
-    )
-    return cur.rowcount > 0
-
-
-def _compact(conn: sqlite3.Connection, f: _Field, upto: int | None) -> None:
-    """Merge the field's small sealed chunks (all before ``upto``) into one chunk."""
-    sealed, f.sealed = f.sealed, []
-    if len(sealed) < 2:
-        return
-    rows = conn.execute(
-        "SELECT first_step, last_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
-        "AND first_step >= ? AND (? IS NULL OR first_step < ?) ORDER BY first_step",
-        (f.id, sealed[0], upto, upto),
-    ).fetchall()
-    if len(rows) < 2:
-        return
-    conn.execute(
-        "DELETE FROM chunks WHERE field_id=? AND first_step >= ? AND (? IS NULL OR first_step < ?)",
-        (f.id, sealed[0], upto, upto),
-    )
-    conn.execute(
-        "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)",
-        (
-            f.id,
-            rows[0][0],
-            rows[-1][1],
-            sum(r[2] for r in rows),
-            b"".join(r[3] for r in rows),
-            b"".join(r[4] for r in rows),
-            b"".join(r[5] for r in rows),
-        ),
-    )
-
-
-def _conflict(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> str:
-    row = conn.execute("SELECT type FROM fields WHERE run_id=? AND path=?", (run_pk, path)).fetchone()
-    existing = FieldType(row[0]).label if row else "missing"
-    return (
-        f"'{path}' is a {existing} in the store (written by another process); "
-        f"a {FieldType(ftype).label} write to it was dropped."
-    )
+    return conn.execute(UPSERT_ATOM, (run_pk, path, int(ftype), value)).rowcount > 0
 
 
 def _change_set(
@@ -869,7 +701,7 @@ def _change_set(
 ) -> None:
     row = conn.execute("SELECT type, value FROM fields WHERE run_id=? AND path=?", (run_pk, path)).fetchone()
     if row is not None and row[0] != FieldType.STRING_SET:
-        warnings.append(_conflict(conn, run_pk, path, FieldType.STRING_SET))
+        warnings.append(conflict(conn, run_pk, path, FieldType.STRING_SET))
         return
     current = set(json.loads(row[1])) if row is not None and row[1] else set()
     if kind == "add":
@@ -891,14 +723,6 @@ def _run_state(conn: sqlite3.Connection, run_pk: int, now: float) -> tuple[str, 
         (*_sys.live_window(now), run_pk),
     ).fetchone()
     return ("active" if row[1] else "inactive"), row[0]
-
-
-def _min_max(vals: array[float]) -> tuple[float | None, float | None]:
-    total = sum(vals)
-    if math.isfinite(total):
-        return min(vals), max(vals)
-    finite = [v for v in vals if v == v]  # drop NaN; infinities are real extremes
-    return (min(finite), max(finite)) if finite else (None, None)
 
 
 def _open_run(conn: sqlite3.Connection, spec: RunSpec) -> RunRecord:

@@ -34,6 +34,8 @@ _CMP = {"==": "=", "=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": "
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
 _TEXT = (FieldType.STRING, FieldType.STRING_SERIES)
 ACTIVE_RUNS = "SELECT s.run_id FROM sessions s WHERE s.closed = 0 AND s.ping > ? AND s.ping < ?"
+# runs whose Boolean at a path is true: literals, so the partial index fields_true serves it
+_TRUE_FLAG = f"SELECT run_id FROM fields WHERE path = ? AND type = {int(FieldType.BOOLEAN)} AND value = 1"
 
 
 def active_sql(now: float) -> tuple[str, list[Any]]:
@@ -142,11 +144,8 @@ def where(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     parts = ["r.project_id = (SELECT id FROM projects WHERE name = ?)"]
     params: list[Any] = [sel.project]
     if sel.heads:
-        parts.append(
-            "r.experiment IS NOT NULL AND r.id IN (SELECT run_id FROM fields "
-            "WHERE path = ? AND type = ? AND value = 1)"
-        )
-        params += [_sys.EXPERIMENT_IS_HEAD, int(FieldType.BOOLEAN)]
+        parts.append(f"r.experiment IS NOT NULL AND r.id IN ({_TRUE_FLAG})")
+        params.append(_sys.EXPERIMENT_IS_HEAD)
     if sel.names_regex is not None:
         parts.append(f"naiad_regexp(?, {label})")
         params.append(sel.names_regex)
@@ -160,11 +159,8 @@ def where(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     if trashed is False and sel.filter is not None and _sys.TRASHED in paths(sel.filter):
         trashed = None  # the filter says what it wants of the trash
     if trashed is not None:
-        parts.append(
-            ("" if trashed else "NOT ") + "r.id IN (SELECT run_id FROM fields "
-            "WHERE path = ? AND type = ? AND value = 1)"
-        )
-        params += [_sys.TRASHED, int(FieldType.BOOLEAN)]
+        parts.append(("" if trashed else "NOT ") + f"r.id IN ({_TRUE_FLAG})")
+        params.append(_sys.TRASHED)
     if sel.filter is not None:
         sql, extra = compile_filter(sel.filter, now)
         parts.append(sql)
@@ -193,6 +189,13 @@ def select(conn: sqlite3.Connection, sel: RunSelection, now: float) -> list[tupl
         sql += " LIMIT ?"
         all_params.append(sel.limit)
     return [(int(pk), str(label)) for pk, label in conn.execute(sql, all_params)]
+
+
+def count(conn: sqlite3.Connection, sel: RunSelection, now: float) -> int:
+    """How many runs ``select`` returns without its limit."""
+    install(conn)
+    cond, params = where(sel, now)
+    return int(conn.execute(f"SELECT count(*) FROM runs r WHERE {cond}", params).fetchone()[0])
 
 
 def count_by_experiment(conn: sqlite3.Connection, sel: RunSelection, now: float) -> dict[str, int]:

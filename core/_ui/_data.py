@@ -11,7 +11,7 @@ from typing import Any
 from .. import _sys
 from .._files import safe_filename
 from .._read import decode, lineage, other_series
-from .._storage import FieldRecord, RunRecord, RunStore
+from .._storage import FieldRecord, RunRecord, RunSelection, RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
@@ -62,10 +62,11 @@ def find(store: RunStore, project: str, run_id: str) -> RunRecord:
 def column_paths(store: RunStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:
     """Field paths present in the project's newest runs, with their types (for column pickers)."""
     found: dict[str, int] = {}
-    records = list(store.iter_runs(project))[-limit_runs:]
-    for rec in records:
-        for f in store.fields(rec.pk):
-            found.setdefault(f.path, f.type)
+    # the newest runs by creation order, trash included, and their fields in one read
+    newest = RunSelection(project=project, trashed=None, ascending=False, limit=limit_runs)
+    pks = [pk for pk, _ in store.select_runs(newest, time.time())]
+    for _, path, ftype, _ in sorted(store.field_rows(pks), key=lambda r: (r[0], r[1])):
+        found.setdefault(path, ftype)
     return [{"path": p, "type": FieldType(t).label} for p, t in sorted(found.items())]
 
 
