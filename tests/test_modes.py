@@ -10,6 +10,7 @@ import pytest
 
 import naiad
 from naiad._settings import resolve
+from naiad._storage._schema import SCHEMA_VERSION
 
 # the same behaviour on every store backend (tests/conftest.py)
 pytestmark = pytest.mark.backends()
@@ -137,7 +138,9 @@ def test_a_newer_store_is_refused_with_a_clear_message(store: Path) -> None:
     conn = sqlite3.connect(store / "naiad.db")
     conn.execute("PRAGMA user_version=99")
     conn.close()
-    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 2"):
+    with pytest.raises(
+        naiad.SchemaVersionError, match=rf"schema version 99.*understands version {SCHEMA_VERSION}"
+    ):
         naiad.Run(store=store)
 
 
@@ -156,6 +159,7 @@ def test_a_version_1_store_is_upgraded_on_open_and_lists_as_before(store: Path) 
     conn = sqlite3.connect(store / "naiad.db")
     conn.execute("UPDATE fields SET value = 1 WHERE path = 'sys/trashed' AND run_id = 1")
     conn.execute("DROP INDEX fields_true")
+    conn.execute("DROP TABLE views")
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
@@ -167,4 +171,4 @@ def test_a_version_1_store_is_upgraded_on_open_and_lists_as_before(store: Path) 
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     conn.close()
-    assert version == 2 and "fields_true" in indexes
+    assert version == SCHEMA_VERSION and "fields_true" in indexes

@@ -32,6 +32,7 @@ from naiad._storage import (
     SetChange,
     open_store,
 )
+from naiad._storage._schema import SCHEMA_VERSION
 from naiad._types import FieldType
 from naiad.testing import MemoryStore, fields, series, temporary_store
 
@@ -276,7 +277,7 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     root = tmp_path / "store"
     open_store(root).close()
     conn = sqlite3.connect(root / "naiad.db")
-    conn.executescript("DROP TABLE views; PRAGMA user_version=1;")  # the schema-1 layout
+    conn.executescript("DROP TABLE views; DROP INDEX fields_true; PRAGMA user_version=1;")  # schema 1
     conn.close()
     (root / "ui").mkdir()
     legacy = {
@@ -285,7 +286,7 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     }
     (root / "ui" / "views.json").write_text(json.dumps(legacy), "utf-8")
     store = open_store(root)
-    assert store.stats().schema_version == 2
+    assert store.stats().schema_version == SCHEMA_VERSION
     assert store.views() == [
         SavedView("p", "best", "#/runs?sort=loss", 5.0),
         SavedView("q", "all", "#/runs", 6.0),
