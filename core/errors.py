@@ -18,12 +18,15 @@ so ``except TypeError`` or ``except ValueError`` keep working::
     └── StorageError         (OSError)      the store cannot be opened, read or written
         ├── SchemaVersionError              the store was written by another naiad version
         ├── StoreReplaced                   the store was deleted or replaced under an open handle
-        └── LockTimeout                     another writer held the write lock too long
+        ├── LockTimeout                     another writer held the write lock too long
+        └── AccessDenied    (PermissionError) a naiad server refused the token (missing,
+                                            unknown, revoked, or without the right)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
     "ConfigError",
     "FieldNotFound",
     "FieldTypeError",
@@ -157,6 +160,15 @@ class StoreReplaced(StorageError):
 
 class LockTimeout(StorageError):
     """Another writer held the store's write lock longer than the caller would wait."""
+
+
+class AccessDenied(StorageError, PermissionError):
+    """A naiad server refused the request's token: ``status`` 401 (no valid token) or 403
+    (the token lacks the right to the project)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class NaiadWarning(UserWarning):

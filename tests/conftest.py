@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,105 @@ def module_stores() -> Iterator[Callable[[str, Path], Path | str]]:
     directory itself for sqlite; a team store for postgres), removed when the module ends."""
     with contextlib.ExitStack() as stack:
         yield lambda backend, directory: location_of(backend, directory, stack)
+
+
+# -- naiad server (uvicorn in a subprocess) over a team store -------------------------------------
+class NaiadServer:
+    """A ``naiad server`` subprocess on 127.0.0.1 over one team store; restartable."""
+
+    def __init__(self, store_uri: str, blobs: str, env: dict[str, str] | None = None) -> None:
+        import socket
+
+        self.store_uri, self.blobs, self.extra_env = store_uri, blobs, dict(env or {})
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: Any = None
+        self.log: Any = None
+
+    def token(self, holder: str = "ci", read: tuple[str, ...] = (), write: tuple[str, ...] = ("*",)) -> str:
+        """A new token with these rights (made directly in the store, as the CLI does)."""
+        from naiad._server import _auth
+        from naiad._storage._postgres import PostgresStore
+        from naiad._storage._postgres_server import ensure_tables
+
+        store = PostgresStore(self.store_uri, create=True, blobs=self.blobs)
+        try:
+            ensure_tables(store)
+            return _auth.create(store, holder, _auth.parse_rights(list(read), list(write)))[1]
+        finally:
+            store.close()
+
+    def start(self) -> None:
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        import time
+        import urllib.request
+
+        env = {**os.environ, **self.extra_env}
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "-m", "naiad._cli", "server", "--store", self.store_uri]
+        command += ["--blobs", self.blobs, "--port", str(self.port)]
+        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.proc.wait()
+                raise RuntimeError(f"naiad server exited {self.proc.returncode}: {self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"naiad server did not come up: {self.output()}")
+
+    def output(self) -> str:
+        if self.log is None:
+            return ""
+        self.log.seek(0)
+        return str(self.log.read().decode("utf-8", "replace"))
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, answers in flight are lost."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(30)
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+
+@contextlib.contextmanager
+def naiad_server(env: dict[str, str] | None = None) -> Iterator[NaiadServer]:
+    """A running server over a fresh team store (PostgreSQL schema + S3 bucket)."""
+    pytest.importorskip("uvicorn")
+    from naiad._storage import open_store
+
+    with postgres_schema() as uri, s3_bucket() as blobs:
+        open_store(uri, blobs=blobs).close()
+        server = NaiadServer(uri, blobs, env)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def http_server() -> Iterator[NaiadServer]:
+    """A ``naiad server`` on 127.0.0.1 over a fresh team store."""
+    with naiad_server() as server:
+        yield server
