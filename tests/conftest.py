@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-BACKENDS = ("sqlite", "postgres")
+BACKENDS = ("sqlite", "postgres", "http")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,9 +30,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     """A store location that does not exist yet (naiad creates it on first use): a directory,
-    or (``postgres``) a fresh PostgreSQL schema whose files go to a fresh S3 bucket."""
-    if getattr(request, "param", "sqlite") == "sqlite":
+    (``postgres``) a fresh PostgreSQL schema whose files go to a fresh S3 bucket, or
+    (``http``) a naiad server in front of one."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
         return tmp_path / "store"
+    if backend == "http":  # a naiad server over a fresh team store; its token in NAIAD_TOKEN
+        server: NaiadServer = request.getfixturevalue("http_server")
+        request.getfixturevalue("monkeypatch").setenv("NAIAD_TOKEN", server.token())
+        return server.url
     uri: str = request.getfixturevalue("team_store_uri")
     return uri
 
@@ -44,6 +50,7 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "NAIAD_STORE",
         "NAIAD_BLOBS",
+        "NAIAD_TOKEN",
         "NAIAD_PROJECT",
         "NAIAD_MODE",
         "NAIAD_EXPERIMENT",
@@ -171,10 +178,12 @@ def module_stores() -> Iterator[Callable[[str, Path], Path | str]]:
 class NaiadServer:
     """A ``naiad server`` subprocess on 127.0.0.1 over one team store; restartable."""
 
-    def __init__(self, store_uri: str, blobs: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, store_uri: str, blobs: str, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         import socket
 
-        self.store_uri, self.blobs, self.extra_env = store_uri, blobs, dict(env or {})
+        self.store_uri, self.blobs, self.extra_env, self.args = store_uri, blobs, dict(env or {}), args
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -206,7 +215,7 @@ class NaiadServer:
         env = {**os.environ, **self.extra_env}
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         command = [sys.executable, "-m", "naiad._cli", "server", "--store", self.store_uri]
-        command += ["--blobs", self.blobs, "--port", str(self.port)]
+        command += ["--blobs", self.blobs, "--port", str(self.port), *self.args]
         self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -247,14 +256,14 @@ class NaiadServer:
 
 
 @contextlib.contextmanager
-def naiad_server(env: dict[str, str] | None = None) -> Iterator[NaiadServer]:
+def naiad_server(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[NaiadServer]:
     """A running server over a fresh team store (PostgreSQL schema + S3 bucket)."""
     pytest.importorskip("uvicorn")
     from naiad._storage import open_store
 
     with postgres_schema() as uri, s3_bucket() as blobs:
         open_store(uri, blobs=blobs).close()
-        server = NaiadServer(uri, blobs, env)
+        server = NaiadServer(uri, blobs, env, args)
         try:
             server.start()
             yield server

@@ -16,6 +16,7 @@ are spooled (:meth:`HttpStore.spooled`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import secrets
@@ -120,6 +121,16 @@ class HttpStore:
 
     def __repr__(self) -> str:
         return f"HttpStore({self.uri!r})"
+
+    def __del__(self) -> None:
+        # a handle dropped without close() lets its connections go quietly, as sqlite3 does;
+        # what it spooled stays on disk
+        http = getattr(self, "_http", None)
+        if http is not None:
+            with contextlib.suppress(Exception):
+                self._spool.close()
+                http.close()
+                self.blobs.close()
 
     # -- transport -------------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None) -> Any:
