@@ -213,7 +213,8 @@ class NaiadServer:
         import urllib.request
 
         env = {**os.environ, **self.extra_env}
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        if self.log is None:  # a restarted server appends to the same log
+            self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         command = [sys.executable, "-m", "naiad._cli", "server", "--store", self.store_uri]
         command += ["--blobs", self.blobs, "--port", str(self.port), *self.args]
         self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -243,6 +244,7 @@ class NaiadServer:
             self.proc.wait(30)
 
     def stop(self) -> None:
+        """SIGTERM: a graceful shutdown (requests in flight finish)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -250,6 +252,9 @@ class NaiadServer:
             except Exception:
                 self.proc.kill()
                 self.proc.wait(30)
+
+    def close(self) -> None:
+        self.stop()
         if self.log is not None:
             self.log.close()
             self.log = None
@@ -268,7 +273,7 @@ def naiad_server(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) 
             server.start()
             yield server
         finally:
-            server.stop()
+            server.close()
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def test_the_token_comes_from_the_credentials_file(http_server: NaiadServer, tmp
     env = {**os.environ, "XDG_CONFIG_HOME": str(config)}
     env.pop("NAIAD_TOKEN", None)
     done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
     store = naiad._storage.open_store(http_server.url, token=http_server.token())
