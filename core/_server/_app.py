@@ -7,7 +7,8 @@ behind a token):
 - ``POST /api/v1/batch``: one write batch, applied once per (writer, seq);
 - ``POST /api/v1/blobs/upload`` ``{sha256, size}``: ``{"present": true}`` or a presigned PUT;
 - ``GET /api/v1/blobs/{sha256}``: whether it is stored, and a presigned GET when it is;
-- ``GET /healthz``: the database answers.
+- ``GET /healthz``: the database answers;
+- everything else: the web UI and its live updates (:mod:`._ui`).
 
 Store calls are blocking (psycopg): they run in the thread pool, each on a handle borrowed
 from a small pool of store handles (one PostgreSQL connection each), so a worker holds at
@@ -41,7 +42,7 @@ from .._storage._postgres import PostgresStore
 from .._storage._s3 import S3Blobs
 from .._storage._wire import WIRE_TYPE, WireError, dumps, loads
 from ..errors import AccessDenied, ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
-from . import _auth, _rpc
+from . import _auth, _rpc, _ui
 
 log = logging.getLogger("naiad.server")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -134,8 +135,9 @@ class Server:
         self.drop_every = int(drop) if drop.isdigit() else 0
         self.applied = 0
 
-    def caller(self, store: PostgresStore, request: Request) -> _auth.Caller:
-        caller = _auth.authenticate(store, request.headers.get("authorization"))
+    def caller(self, store: PostgresStore, request: Request, header: str | None = None) -> _auth.Caller:
+        """Who sent ``request`` (its ``Authorization`` header, or ``header`` when given)."""
+        caller = _auth.authenticate(store, header or request.headers.get("authorization"))
         request.scope.setdefault("state", {})["token_id"] = caller.token_id
         return caller
 
@@ -291,6 +293,7 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/api/v1/batch", _answers_errors(batch), methods=["POST"]),
             Route("/api/v1/blobs/upload", _answers_errors(blob_upload), methods=["POST"]),
             Route("/api/v1/blobs/{sha}", _answers_errors(blob_get)),
+            *_ui.routes(server),  # the web UI, behind the same tokens
         ],
         lifespan=lifespan,
     )

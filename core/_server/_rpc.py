@@ -171,3 +171,43 @@ def write_batch(store: PostgresStore, projects: Projects, caller: Caller, raw: A
         raise AccessDenied(f"Session {heartbeat.session} is not a session of this run.", status=403)
     warnings = tables.write_batch_once(store, writer, seq, run_pk, ops, heartbeat)
     return (warnings or []), warnings is not None
+
+
+class CheckedStore:
+    """The store as one caller may see it: every Protocol call goes through :func:`call`, so
+    the web UI's reads are checked exactly as the API's are (and filtered the same way)."""
+
+    def __init__(self, store: PostgresStore, projects: Projects, caller: Caller) -> None:
+        self._store, self._projects, self._caller = store, projects, caller
+        self.uri = store.uri
+        self.root = None
+        self.blobs = store.blobs
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name not in METHODS:
+            raise AttributeError(name)
+        signature = _SIGNATURES[name]
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(None, *args, **kwargs)
+            named = dict(bound.arguments)
+            named.pop("self")
+            result = call(self._store, self._projects, self._caller, name, named)
+            return iter(result) if name == "iter_runs" else result
+
+        return checked
+
+    def check_alive(self) -> None:
+        """Nothing to check: the pool's handle is alive while the request holds it."""
+
+    def close(self) -> None:
+        """The handle goes back to the pool; nothing to close."""
+
+
+def _signature(name: str) -> Any:
+    import inspect
+
+    return inspect.signature(getattr(Protocol, name))
+
+
+_SIGNATURES = {name: _signature(name) for name in METHODS}
