@@ -44,6 +44,7 @@ _UNREACHABLE_STATUS = (502, 503, 504)
 _RETRY_MAX_S = 10.0  # longest pause between two tries to reach a server that went away
 CLOSE_REPLAY_S = 10.0  # close() keeps replaying the spool this long before leaving it on disk
 _BLOCK = 1 << 20
+SPOOL_SUFFIX = ".naiad-spool"
 
 
 class Unreachable(StorageError):
@@ -114,7 +115,7 @@ class HttpStore:
         self._write_lock = threading.Lock()
         from . import journal_dir
 
-        self._spool = Spool((spool_dir or journal_dir(self.uri)) / f"{self.writer}.naiad-spool")
+        self._spool = Spool((spool_dir or journal_dir(self.uri)) / f"{self.writer}{SPOOL_SUFFIX}", self.uri)
         self._retry_at = 0.0
         self._retry_wait = 0.5
         self.blobs = HttpBlobs(self)
@@ -270,6 +271,29 @@ class HttpStore:
                 self._spool.remove(seq)
         self._retry_wait = 0.5
         return warnings
+
+    def replay_spools(self, directory: Path) -> list[tuple[Path, int, int]]:
+        """Deliver the spools other handles (processes that died) left in ``directory`` for
+        this server: (spool, batches delivered, batches left) each."""
+        out = []
+        for path in sorted(directory.glob(f"*{SPOOL_SUFFIX}")):
+            spool = Spool(path)
+            delivered = 0
+            try:
+                if len(spool.head(1)) and spool.uri != self.uri:  # another server's batches
+                    continue
+                while batches := spool.head():
+                    for seq, body in batches:
+                        self._send(body)
+                        spool.remove(seq)
+                        delivered += 1
+            except Unreachable:
+                pass
+            finally:
+                left = len(spool)
+                spool.close()
+            out.append((path, delivered, left))
+        return out
 
     def spooled(self) -> int:
         """How many batches wait in the local spool for the server (0: all delivered)."""

@@ -4,7 +4,9 @@ One SQLite file per store handle, ``<journal dir>/<writer>.naiad-spool`` (next t
 offline journals of ``./.naiad/offline``), created when the first batch is spooled and
 removed once it is empty again. Each row is one batch exactly as it goes on the wire, with
 its sequence number, so a replay sends the very same (writer, seq) pairs in order and the
-server applies each once. ``synchronous=FULL``: a spooled batch survives a crash of the
+server applies each once; the file records the server's address. A spool left behind by a
+process that died is replayed by ``naiad sync --store http(s)://...``: even a replay that
+races the live process applies each batch once. ``synchronous=FULL``: a spooled batch survives a crash of the
 client process too.
 """
 
@@ -21,8 +23,9 @@ from ..errors import StorageError
 class Spool:
     """Durable FIFO of wire-encoded batches."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, uri: str = "") -> None:
         self.path = path
+        self.uri = uri  # the server the batches are for (recorded in the file)
         self._db: sqlite3.Connection | None = None
         self._count = 0
         self._lock = threading.Lock()
@@ -38,6 +41,11 @@ class Spool:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 db.execute("CREATE TABLE IF NOT EXISTS batches(seq INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+                db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                if self.uri:
+                    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('uri', ?)", (self.uri,))
+                row = db.execute("SELECT value FROM meta WHERE key = 'uri'").fetchone()
+                self.uri = "" if row is None else str(row[0])
                 self._count = int(db.execute("SELECT count(*) FROM batches").fetchone()[0])
             except (sqlite3.Error, OSError) as e:
                 raise StorageError(f"Cannot spool batches to {self.path}: {e}.") from e
@@ -54,16 +62,19 @@ class Spool:
 
     def head(self, n: int = 64) -> list[tuple[int, bytes]]:
         """The oldest ``n`` batches, in order."""
-        if not self._count:
+        if not self._count and self._db is not None:
             return []
         with self._lock:
-            rows = self._open().execute("SELECT seq, body FROM batches ORDER BY seq LIMIT ?", (n,))
+            db = self._open()  # an existing file (left by another process) counts on opening
+            if not self._count:
+                return []
+            rows = db.execute("SELECT seq, body FROM batches ORDER BY seq LIMIT ?", (n,))
             return [(int(seq), bytes(body)) for seq, body in rows]
 
     def remove(self, seq: int) -> None:
         with self._lock:
-            self._open().execute("DELETE FROM batches WHERE seq = ?", (seq,))
-            self._count -= 1
+            gone = self._open().execute("DELETE FROM batches WHERE seq = ?", (seq,)).rowcount
+            self._count -= gone  # 0 when a replay by another process got there first
 
     def close(self) -> None:
         """Close the file; remove it when nothing is left in it."""

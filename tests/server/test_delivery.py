@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
+import sys
 import time
 import warnings
 from array import array
@@ -117,3 +120,58 @@ def test_a_50_mb_file_goes_straight_to_s3(tmp_path: Path) -> None:
         [got] = [p for p in target.rglob("*") if p.is_file()] if target.is_dir() else [target]
         assert hashlib.sha256(got.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
         assert '"status": 413' not in server.output()
+
+
+DIES = """
+import os, signal, sys, naiad
+run = naiad.Run(store=sys.argv[1], run_id="crash")
+for step in range(50):
+    run.log_metrics({"loss": float(step)}, step=step)
+assert run.wait()
+print("ready", flush=True)
+sys.stdin.readline()  # the server is down now
+for step in range(50, 100):
+    run.log_metrics({"loss": float(step)}, step=step)
+import warnings
+warnings.simplefilter("ignore")
+assert not run.wait()  # spooled on disk, not in the store
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_naiad_sync_delivers_what_a_dead_process_spooled(tmp_path: Path) -> None:
+    """A training process is SIGKILLed while the server is down: its spooled batches stay on
+    disk, and `naiad sync` delivers them once the server is back."""
+    with naiad_server() as server:
+        env = {**os.environ, "NAIAD_TOKEN": server.token()}
+        child = subprocess.Popen(
+            [sys.executable, "-c", DIES, server.url],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "ready"
+        server.kill()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.wait(120) == -signal.SIGKILL
+        child.stdin.close()
+        child.stdout.close()
+        assert list((tmp_path / ".naiad" / "offline").glob("*.naiad-spool"))
+        server.start()
+        synced = subprocess.run(
+            [sys.executable, "-m", "naiad._cli", "sync", "--store", server.url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert synced.returncode == 0, synced.stderr
+        assert "spooled batch(es) delivered" in synced.stdout
+        assert not list((tmp_path / ".naiad" / "offline").glob("*.naiad-spool"))
+        back = naiad.Run(store=server.url, run_id="crash", mode="read-only", token=env["NAIAD_TOKEN"])
+        assert list(back["loss"].fetch_values()["step"]) == list(range(100))
+        back.close()
