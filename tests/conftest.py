@@ -163,7 +163,30 @@ def location_of(backend: str, directory: Path, stack: contextlib.ExitStack) -> P
     """A fresh store of ``backend`` for module-scoped fixtures (closed with ``stack``)."""
     if backend == "sqlite":
         return directory
+    if backend == "http":
+        return stack.enter_context(_module_server(directory))
     return stack.enter_context(team_store())
+
+
+@contextlib.contextmanager
+def _module_server(directory: Path) -> Iterator[str]:
+    """A server for a whole module; its token in a credentials file that XDG_CONFIG_HOME points
+    at (NAIAD_TOKEN is cleared before every test), for this process and its children."""
+    import os
+
+    with naiad_server() as server:
+        config = directory.parent / "xdg-config"
+        (config / "naiad").mkdir(parents=True, exist_ok=True)
+        (config / "naiad" / "credentials").write_text(f'token = "{server.token()}"\n', encoding="utf-8")
+        before = os.environ.get("XDG_CONFIG_HOME")
+        os.environ["XDG_CONFIG_HOME"] = str(config)
+        try:
+            yield server.url
+        finally:
+            if before is None:
+                os.environ.pop("XDG_CONFIG_HOME", None)
+            else:
+                os.environ["XDG_CONFIG_HOME"] = before
 
 
 @pytest.fixture(scope="module")
