@@ -146,10 +146,26 @@ class Server:
 
         def blocking() -> Any:
             with self.pool.handle() as store:
-                caller = self.caller(store, request)
-                return work(store, caller, loads(body) if body else None)
+                for attempt in range(2):
+                    try:
+                        caller = self.caller(store, request)
+                        return work(store, caller, loads(body) if body else None)
+                    except StorageError as e:
+                        # a pooled connection the database dropped (restart, terminated
+                        # backend): the handle reconnects, and one retry is safe for every
+                        # call, writes included, since a batch applies once per (writer, seq)
+                        if attempt or not unreachable(e):
+                            raise
+            raise AssertionError("unreachable")  # pragma: no cover
 
         return await run_in_threadpool(blocking)
+
+
+def unreachable(e: StorageError) -> bool:
+    """Whether ``e`` says the database could not be reached (rather than refusing the call)."""
+    import psycopg
+
+    return isinstance(e.__cause__, psycopg.OperationalError)
 
 
 async def _body(request: Request, config: Config) -> bytes:
@@ -194,8 +210,7 @@ def error_response(e: BaseException) -> Response:
     elif isinstance(e, SchemaVersionError):
         status, name = 500, "SchemaVersionError"
     elif isinstance(e, StorageError):
-        unreachable = type(e.__cause__).__name__ in ("OperationalError", "ConnectionTimeout")
-        status = 503 if unreachable else 422
+        status = 503 if unreachable(e) else 422
     else:
         log.exception("naiad server: internal error", exc_info=e)
         return JSONResponse({"error": "StorageError", "message": f"internal server error: {e!r}"}, 500)

@@ -175,3 +175,37 @@ def test_naiad_sync_delivers_what_a_dead_process_spooled(tmp_path: Path) -> None
         back = naiad.Run(store=server.url, run_id="crash", mode="read-only", token=env["NAIAD_TOKEN"])
         assert list(back["loss"].fetch_values()["step"]) == list(range(100))
         back.close()
+
+
+def test_the_server_rides_out_dropped_database_connections() -> None:
+    """PostgreSQL terminates the server's connections (a restart, an admin): the next calls,
+    reads and writes, succeed on fresh connections, and each batch is still applied once."""
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import NaiadServer, postgres_schema, s3_bucket
+
+    app = f"naiad_srv_{uuid.uuid4().hex[:8]}"
+    with postgres_schema() as uri, s3_bucket() as blobs:
+        open_store(uri, blobs=blobs).close()
+        server = NaiadServer(f"{uri}&application_name={app}", blobs)
+        try:
+            server.start()
+            store = open_store(server.url, token=server.token())
+            run = store.open_run(_spec("a"))
+            store.write_batch(run.pk, [Assign("count", int(FieldType.INTEGER), 0)])
+            base = uri.split("?")[0]
+            with psycopg.connect(base, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = %s",
+                    [app],
+                ).fetchone()
+            assert killed is not None and killed[0] >= 1
+            store.write_batch(run.pk, [Incr("count", 1)])
+            count = store.field(run.pk, "count")
+            assert count is not None and count.value == 1 and store.spooled() == 0
+            store.close()
+        finally:
+            server.close()
