@@ -11,11 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 
-from ._app import Config, create_app
+from ._app import Config, create_app, log_to_stderr
 
 __all__ = ["Config", "create_app", "serve"]
 
@@ -24,11 +22,6 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, workers: in
     """Serve until SIGINT/SIGTERM (graceful: requests in flight finish, up to 30 s)."""
     import uvicorn
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-    access = logging.getLogger("naiad.server")
-    access.addHandler(handler)
-    access.setLevel(logging.INFO)
     common = {
         "host": host,
         "port": port,
@@ -42,4 +35,5 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, workers: in
         os.environ.update(config.to_env())  # each worker process builds its app from these
         uvicorn.run("naiad._server._app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
     else:
+        log_to_stderr()
         uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ import logging
 import os
 import queue
 import re
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -234,7 +235,10 @@ def _answers_errors(endpoint: Endpoint) -> Endpoint:
 
 
 def create_app(config: Config | None = None) -> Starlette:
-    """The app over ``config`` (default: from ``NAIAD_SERVER_*``, as ``--workers`` passes it)."""
+    """The app over ``config`` (default: from ``NAIAD_SERVER_*``, as ``--workers`` passes it
+    to each worker process, which then logs its own requests to stderr)."""
+    if config is None:
+        log_to_stderr()
     server = Server(config or Config.from_env())
 
     async def healthz(request: Request) -> Response:
@@ -314,6 +318,16 @@ def create_app(config: Config | None = None) -> Starlette:
     )
     app.state.server = server
     return AccessLog(app)  # type: ignore[return-value]
+
+
+def log_to_stderr() -> None:
+    """The access log (logger ``naiad.server``) to stderr: for the ``naiad server`` process
+    only, never on import."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
 
 
 def presign_put(blobs: S3Blobs, sha: str, expires_s: int) -> tuple[str, dict[str, str]]:

@@ -56,3 +56,48 @@ def test_a_body_over_the_limit_is_refused() -> None:
     with naiad_server(args=("--max-body-mb", "0.01")) as server:
         got, answer = _post(server, "/api/v1/call/projects", b"[" + b"1," * 20_000 + b"1]", server.token())
         assert got == 413 and "larger than this server's limit of 10485 bytes" in answer["message"]
+
+
+def test_replicas_share_everything_through_the_database() -> None:
+    """Two servers (one with two worker processes) over one store: a token made once works on
+    both, a batch sent to both is applied once, and a revocation holds on both at once."""
+    from naiad._storage import Assign, Incr, RunSpec, open_store
+    from naiad._storage._http import HttpStore
+    from naiad._storage._postgres import PostgresStore
+    from naiad._storage._postgres_server import revoke
+    from naiad._types import FieldType
+    from naiad.errors import AccessDenied
+    from tests.conftest import NaiadServer
+
+    with naiad_server(args=("--workers", "2")) as first:
+        second = NaiadServer(first.store_uri, first.blobs)
+        try:
+            second.start()
+            token = first.token()
+            a, b = open_store(first.url, token=token), open_store(second.url, token=token)
+            assert isinstance(a, HttpStore) and isinstance(b, HttpStore)
+            run = a.open_run(RunSpec("p", "r", "e", None, None, 1.0, "o", "h"))
+            a.write_batch(run.pk, [Assign("count", int(FieldType.INTEGER), 0)])
+            batch = {
+                "writer": "w" * 16,
+                "seq": 1,
+                "run_pk": run.pk,
+                "ops": [Incr("count", 1)],
+                "heartbeat": None,
+            }
+            assert a.request("POST", "/api/v1/batch", batch)["applied"] is True
+            assert b.request("POST", "/api/v1/batch", batch)["applied"] is False  # a retry via the other
+            assert '"path": "/api/v1/batch"' in first.output()  # worker processes log their requests
+            count = b.field(run.pk, "count")
+            assert count is not None and count.value == 1
+            admin = PostgresStore(first.store_uri)
+            try:
+                assert revoke(admin, token.split("_")[1], 0.0)
+            finally:
+                admin.close()
+            for store in (a, b):
+                with pytest.raises(AccessDenied, match="was revoked"):
+                    store.projects()
+                store.close()
+        finally:
+            second.close()
