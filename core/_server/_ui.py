@@ -192,6 +192,7 @@ class Listener:
         self._queues: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[int]]] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._runs: dict[int, Any] = {}
 
     def _start(self) -> None:
         with self._lock:
@@ -245,7 +246,9 @@ class Listener:
                         return store.get_run(pk)
 
                 with contextlib.suppress(NaiadError):
-                    run = await run_in_threadpool(lookup)
+                    run = self._runs.get(pk)  # a run's ids and project never change
+                    if run is None:
+                        run = self._runs[pk] = await run_in_threadpool(lookup)
                     if who.may(run.project, "read"):
                         data = json.dumps(
                             {"run": run.custom_id, "sys_id": run.sys_id, "project": run.project}
