@@ -89,11 +89,15 @@ print(json.dumps(out))
 """
 
 
+_MADE: list[str] = []  # the schemas this run created: the only ones it drops (the server is shared)
+
+
 def _fresh(backend: str, base: str | None, tmp: str) -> str:
     if backend == "sqlite":
         return os.path.join(tmp, uuid.uuid4().hex)
     assert base is not None
-    return f"{base}{'&' if '?' in base else '?'}schema=b_{uuid.uuid4().hex[:12]}"
+    _MADE.append(f"b_{uuid.uuid4().hex[:12]}")
+    return f"{base}{'&' if '?' in base else '?'}schema={_MADE[-1]}"
 
 
 def _worker(*args: object) -> dict[str, float]:
@@ -112,9 +116,8 @@ def _drop_schemas(base: str) -> None:
     import psycopg
 
     with psycopg.connect(base, autocommit=True) as conn:
-        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'b\\_%'").fetchall()
-        for (name,) in rows:
-            conn.execute(f'DROP SCHEMA "{name}" CASCADE')  # type: ignore[arg-type] - names we made
+        for name in _MADE:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type] - names we made
 
 
 def main() -> None:
@@ -132,35 +135,46 @@ def main() -> None:
     backends = ("sqlite", "postgres")
     rows: dict[str, dict[str, float]] = {b: {} for b in backends}
     with tempfile.TemporaryDirectory() as tmp:
-        floor = _worker("floor", "-", args.steps, args.metrics)["call"]
-        for b in backends:
-            log = _worker("log", _fresh(b, args.postgres, tmp), args.steps, args.metrics)
-            rows[b]["calling thread (s)"] = log["call"]
-            rows[b]["  × list floor"] = log["call"] / floor
-            rows[b]["durable after the loop (s)"] = log["durable"]
-            big = _worker("log", _fresh(b, args.postgres, tmp), args.points // 10, 10)
-            rows[b]["sustained (M points/s)"] = args.points / big["total"] / 1e6
-            one = _worker("log", _fresh(b, args.postgres, tmp), args.points, 1)
-            rows[b][f"read {one['read_points']:,.0f} points, first (ms)"] = one["read_first"] * 1000
-            rows[b][f"read {one['read_points']:,.0f} points, again (ms)"] = one["read"] * 1000
-            table = _worker("runs", _fresh(b, args.postgres, tmp), args.runs, 0)
-            rows[b][f"fetch_runs_table, {table['rows']:,.0f} runs (s)"] = table["table"]
-            store = _fresh(b, args.postgres, tmp)
-            _worker("runs", store, 1, 0)  # the store exists before the writers race
-            t0 = time.perf_counter()
-            procs = [
-                subprocess.Popen(
-                    [sys.executable, "-c", WORKER, "writer", store, str(args.writer_steps), "10", f"w{i}"],
-                    stdout=subprocess.DEVNULL,
+        try:
+            floor = _worker("floor", "-", args.steps, args.metrics)["call"]
+            for b in backends:
+                log = _worker("log", _fresh(b, args.postgres, tmp), args.steps, args.metrics)
+                rows[b]["calling thread (s)"] = log["call"]
+                rows[b]["  × list floor"] = log["call"] / floor
+                rows[b]["durable after the loop (s)"] = log["durable"]
+                big = _worker("log", _fresh(b, args.postgres, tmp), args.points // 10, 10)
+                rows[b]["sustained (M points/s)"] = args.points / big["total"] / 1e6
+                one = _worker("log", _fresh(b, args.postgres, tmp), args.points, 1)
+                rows[b][f"read {one['read_points']:,.0f} points, first (ms)"] = one["read_first"] * 1000
+                rows[b][f"read {one['read_points']:,.0f} points, again (ms)"] = one["read"] * 1000
+                table = _worker("runs", _fresh(b, args.postgres, tmp), args.runs, 0)
+                rows[b][f"fetch_runs_table, {table['rows']:,.0f} runs (s)"] = table["table"]
+                store = _fresh(b, args.postgres, tmp)
+                _worker("runs", store, 1, 0)  # the store exists before the writers race
+                t0 = time.perf_counter()
+                procs = [
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-c",
+                            WORKER,
+                            "writer",
+                            store,
+                            str(args.writer_steps),
+                            "10",
+                            f"w{i}",
+                        ],
+                        stdout=subprocess.DEVNULL,
+                    )
+                    for i in range(args.writers)
+                ]
+                assert all(p.wait(timeout=1200) == 0 for p in procs)
+                wall = time.perf_counter() - t0
+                rows[b][f"{args.writers} processes (M points/s)"] = (
+                    args.writers * args.writer_steps * 10 / wall / 1e6
                 )
-                for i in range(args.writers)
-            ]
-            assert all(p.wait(timeout=1200) == 0 for p in procs)
-            wall = time.perf_counter() - t0
-            rows[b][f"{args.writers} processes (M points/s)"] = (
-                args.writers * args.writer_steps * 10 / wall / 1e6
-            )
-        _drop_schemas(args.postgres)
+        finally:  # also when a measurement fails: leave the shared server clean
+            _drop_schemas(args.postgres)
     width = max(len(k) for k in rows["sqlite"])
     print(f"{'':{width}}  {'sqlite':>10}  {'postgres':>10}  {'pg/sqlite':>9}")
     for key in rows["sqlite"]:

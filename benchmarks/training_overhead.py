@@ -9,14 +9,19 @@ time per step (mean over the steps after a warm-up). Each logger's run/writer is
 Loggers: none (the baseline); noop, a Logger that drops everything (what Lightning itself
 spends feeding any logger, e.g. turning the logged tensors into floats); naiad's ``NaiadLogger``
 (when ``naiad.integrations.lightning`` imports) with its defaults (console capture and system
-metrics on), ``naiad-nocapture`` with both off and ``naiad-monitor-1s`` sampling every second:
-the capture overhead is printed separately at the end; Lightning's ``CSVLogger``, ``TensorBoardLogger``
+metrics every 10 s on), ``naiad-nocapture`` with both off, ``naiad-console`` with console
+capture only and ``naiad-monitor-1s`` with system metrics only, sampled every second: each
+part's overhead against ``naiad-nocapture`` is printed separately at the end (``--print-every``
+makes the training print a line every N steps, for every logger, so console capture has
+output to carry); Lightning's ``CSVLogger``, ``TensorBoardLogger``
 (needs ``tensorboard``) and ``MLFlowLogger`` (needs ``mlflow``), the last with Lightning's default
 file store in ``save_dir`` and with mlflow's own default, SQLite. A logger that does not import
 is listed as skipped.
 
     python benchmarks/training_overhead.py                  # 400 steps, 5 repeats
     python benchmarks/training_overhead.py --only naiad,csv --repeats 3
+    python benchmarks/training_overhead.py --only naiad,naiad-nocapture,naiad-console,naiad-monitor-1s \
+        --print-every 1 --direct-steps 0      # the capture parts alone
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ LOGGERS = (
     "noop",
     "naiad",
     "naiad-nocapture",
+    "naiad-console",
     "naiad-monitor-1s",
     "csv",
     "tensorboard",
@@ -47,6 +53,12 @@ LOGGERS = (
     "mlflow-sqlite",
 )
 WARMUP = 50  # steps left out of the steady-state time per step
+OFF = "0"
+CAPTURE = {  # NAIAD_* settings of each naiad variant (naiad itself: the defaults)
+    "naiad-nocapture": {"CAPTURE_STDOUT": OFF, "CAPTURE_STDERR": OFF, "CAPTURE_HARDWARE_METRICS": OFF},
+    "naiad-console": {"CAPTURE_HARDWARE_METRICS": OFF},
+    "naiad-monitor-1s": {"CAPTURE_STDOUT": OFF, "CAPTURE_STDERR": OFF, "MONITORING_INTERVAL": "1"},
+}
 
 
 def make_logger(name: str, store: Path) -> Any:
@@ -58,11 +70,8 @@ def make_logger(name: str, store: Path) -> Any:
     if name.startswith("naiad"):
         from naiad.integrations.lightning import NaiadLogger
 
-        if name == "naiad-nocapture":  # console capture and system metrics off
-            for part in ("STDOUT", "STDERR", "HARDWARE_METRICS"):
-                os.environ[f"NAIAD_CAPTURE_{part}"] = "0"
-        elif name == "naiad-monitor-1s":  # capture on, system metrics sampled every second
-            os.environ["NAIAD_MONITORING_INTERVAL"] = "1"
+        for key, value in CAPTURE.get(name, {}).items():
+            os.environ[f"NAIAD_{key}"] = value
 
         return NaiadLogger(experiment_name="overhead", store=store / "naiad-store")
     if name == "csv":
@@ -130,7 +139,9 @@ def direct(name: str, store: Path, steps: int, metrics: int) -> dict[str, Any]:
     return {k: v / steps if k.startswith("call") else v for k, v in out.items()}
 
 
-def worker(name: str, store: Path, steps: int, metrics: int, threads: int) -> dict[str, Any]:
+def worker(
+    name: str, store: Path, steps: int, metrics: int, threads: int, print_every: int = 0
+) -> dict[str, Any]:
     """Train once with logger ``name`` in this (fresh) process."""
     import warnings
 
@@ -156,6 +167,8 @@ def worker(name: str, store: Path, steps: int, metrics: int, threads: int) -> di
             detached = loss.detach()
             for i in range(metrics - 1):  # one self.log per metric, as models usually do
                 self.log(f"train/metric_{i}", detached * (i + 1))
+            if print_every and batch_idx % print_every == 0:  # a script's own progress lines
+                print(f"step {batch_idx} loss {float(detached):.5f}", flush=True)
             return loss
 
         def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -203,7 +216,9 @@ def worker(name: str, store: Path, steps: int, metrics: int, threads: int) -> di
     }
 
 
-def run_worker(name: str, steps: int, metrics: int, threads: int, mode: str = "fit") -> dict[str, Any]:
+def run_worker(
+    name: str, steps: int, metrics: int, threads: int, mode: str = "fit", print_every: int = 0
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="naiad-overhead-") as tmp:
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         env.pop("MLFLOW_TRACKING_URI", None)
@@ -222,6 +237,8 @@ def run_worker(name: str, steps: int, metrics: int, threads: int, mode: str = "f
             str(threads),
             "--mode",
             mode,
+            "--print-every",
+            str(print_every),
         ]
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=False)
     for line in reversed(proc.stdout.splitlines()):
@@ -248,6 +265,9 @@ def main() -> None:
         default=2000,
         help="steps of the direct logger.log_metrics measurement (0: skip it)",
     )
+    parser.add_argument(
+        "--print-every", type=int, default=0, help="print a progress line every N steps (0: never)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="fit", help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
@@ -255,7 +275,9 @@ def main() -> None:
     if args.worker:
         try:
             if args.mode == "fit":
-                out = worker(args.worker, args.store, args.steps, args.metrics, args.threads)
+                out = worker(
+                    args.worker, args.store, args.steps, args.metrics, args.threads, args.print_every
+                )
             else:
                 out = direct(args.worker, args.store, args.steps, args.metrics)
         except Exception as exc:  # report, never crash the benchmark
@@ -278,7 +300,7 @@ def main() -> None:
         for name in names:
             if name in failed:
                 continue
-            out = run_worker(name, args.steps, args.metrics, args.threads)
+            out = run_worker(name, args.steps, args.metrics, args.threads, print_every=args.print_every)
             if "skipped" in out or "error" in out:
                 failed[name] = f"skipped: {out['skipped']}" if "skipped" in out else f"failed: {out['error']}"
                 print(f"[{rep + 1}/{args.repeats}] {name}: {failed[name]}", file=sys.stderr, flush=True)
@@ -311,7 +333,7 @@ def main() -> None:
         f" its own process"
     )
     head = (
-        f"{'logger':14} {'fit s':>7} {'slower':>7} {'ms/step':>8} {'slower':>7} {'cpu ms/step':>11} "
+        f"{'logger':16} {'fit s':>7} {'slower':>7} {'ms/step':>8} {'slower':>7} {'cpu ms/step':>11} "
         f"{'slower':>7} {'cpu range':>15} {'+cpu ms':>8} {'@100/s':>7} {'own ms':>7} {'steps/s':>7} "
         f"{'RSS MB':>7}"
     )
@@ -326,14 +348,14 @@ def main() -> None:
         added = m["step_cpu"] - b["step_cpu"]
         own = (m["step_cpu"] - med["noop"]["step_cpu"]) * 1e3 if "noop" in med and name != "none" else None
         print(
-            f"{name:14} {m['fit']:7.3f} {100 * (m['fit'] / b['fit'] - 1):+6.1f}% {m['step'] * 1e3:8.2f} "
+            f"{name:16} {m['fit']:7.3f} {100 * (m['fit'] / b['fit'] - 1):+6.1f}% {m['step'] * 1e3:8.2f} "
             f"{100 * (m['step'] / b['step'] - 1):+6.1f}% {m['step_cpu'] * 1e3:11.2f} "
             f"{100 * (m['step_cpu'] / b['step_cpu'] - 1):+6.1f}% {f'{lo:+.1f}..{hi:+.1f}%':>15} "
             f"{added * 1e3:+8.3f} {100 * added / 0.01:+6.1f}% {_fmt(own, '+7.3f')} {1 / m['step']:7.1f} "
             f"{m['rss']:7.1f}"
         )
     for name, reason in failed.items():
-        print(f"{name:14} {reason}")
+        print(f"{name:16} {reason}")
     print(
         f"\nfit: trainer.fit wall time (the logger's final flush included); ms/step: wall time per step"
         f" after {WARMUP} warm-up steps; cpu ms/step: the process's CPU time per step (all threads, the"
@@ -348,29 +370,55 @@ def main() -> None:
             f"\nthe logger alone: logger.log_metrics({args.metrics} floats + epoch, step) called directly"
             f" {args.direct_steps} times, then logger.finalize(); medians of {args.repeats} runs"
         )
-        head = f"{'logger':14} {'us/step':>8} {'thread cpu us':>13} {'process cpu us':>14} {'finalize s':>10}"
+        head = f"{'logger':16} {'us/step':>8} {'thread cpu us':>13} {'process cpu us':>14} {'finalize s':>10}"
         print(head)
         print("-" * len(head))
         for name, runs in calls.items():
             m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             print(
-                f"{name:14} {m['call'] * 1e6:8.1f} {m['call_cpu'] * 1e6:13.1f} "
+                f"{name:16} {m['call'] * 1e6:8.1f} {m['call_cpu'] * 1e6:13.1f} "
                 f"{m['call_proc'] * 1e6:14.1f} {m['finalize']:10.3f}"
             )
         print(
             "us/step: wall time of one call; thread cpu: the calling thread's CPU per call; process cpu:"
             " all threads' CPU per step, background writing and the final flush included."
         )
-    if "naiad" in med and "naiad-nocapture" in med:
-        off = med["naiad-nocapture"]
-        for name in ("naiad", "naiad-monitor-1s"):
-            if name in med:
-                on = med[name]
-                print(
-                    f"capture overhead ({name} vs naiad-nocapture): fit {on['fit'] - off['fit']:+.3f} s "
-                    f"({on['fit'] / off['fit']:.3f}x), {(on['step'] - off['step']) * 1e3:+.3f} ms/step"
-                )
+    if "naiad-nocapture" in med:
+        _capture_overhead(med, results, args.print_every)
     print(f"(benchmark took {time.perf_counter() - start:.0f} s)")
+
+
+def _capture_overhead(
+    med: dict[str, dict[str, float]], results: dict[str, list[dict[str, Any]]], print_every: int
+) -> None:
+    """Each capture part against naiad with capture off: the same training, medians, ratios."""
+    off = med["naiad-nocapture"]
+    printing = f"a line printed every {print_every} step(s)" if print_every else "no printing"
+    print(f"\ncapture overhead against naiad-nocapture ({printing}; medians of each variant's runs)")
+    ratio = f"{'ratio':>6}"
+    head = f"{'part':36} {'fit s':>7} {ratio} {'ms/step':>8} {ratio} {'cpu ms/step':>11} {ratio}"
+    print(head)
+    print("-" * len(head))
+    parts = (
+        ("naiad-console", "console capture (stdout, stderr)"),
+        ("naiad-monitor-1s", "system metrics, sampled every 1 s"),
+        ("naiad", "both, defaults (metrics every 10 s)"),
+    )
+    print(f"{'off (naiad-nocapture)':36} {off['fit']:7.3f} {'':>6} {off['step'] * 1e3:8.3f} {'':>6} "
+          f"{off['step_cpu'] * 1e3:11.3f}")  # fmt: skip
+    for name, what in parts:
+        if name in med:
+            on = med[name]
+            print(
+                f"{what:36} {on['fit']:7.3f} {on['fit'] / off['fit']:6.3f} {on['step'] * 1e3:8.3f} "
+                f"{on['step'] / off['step']:6.3f} {on['step_cpu'] * 1e3:11.3f} "
+                f"{on['step_cpu'] / off['step_cpu']:6.3f}"
+            )
+    spread = [r["step_cpu"] for r in results["naiad-nocapture"]]
+    print(
+        f"(noise: naiad-nocapture's own cpu ms/step ranged {min(spread) * 1e3:.3f}..{max(spread) * 1e3:.3f}"
+        " over its runs)"
+    )
 
 
 if __name__ == "__main__":

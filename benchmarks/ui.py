@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import naiad
-from naiad._storage import RunSpec, open_store
+from naiad import _sys
+from naiad._storage import Assign, Floats, RunSpec, open_store
 from naiad._types import STEP_SCALE, FieldType, float_bits
 from naiad._ui import start, stop
+from naiad.training import png_bytes
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -73,8 +75,7 @@ def chart_store(root: Path, runs: int, points: int, metrics: int = 20) -> list[s
                 store.write_batch(
                     rec.pk,
                     [
-                        (
-                            "floats",
+                        Floats(
                             metric_path(m),
                             array("q", steps[lo:hi].tolist()),
                             array("d", values[lo:hi].tolist()),
@@ -82,7 +83,7 @@ def chart_store(root: Path, runs: int, points: int, metrics: int = 20) -> list[s
                         )
                     ],
                 )
-        store.write_batch(rec.pk, [("assign", "sys/state", int(FieldType.STRING), "inactive")])
+        store.write_batch(rec.pk, [Assign(_sys.STATE, int(FieldType.STRING), "inactive")])
         ids.append(f"bench-{r}")
     store.close()
     return ids
@@ -114,22 +115,18 @@ def table_store(root: Path, runs: int) -> None:
         store.write_batch(
             rec.pk,
             [
-                (
-                    "assign",
-                    "training/hyperparams/learning_rate",
-                    int(FieldType.FLOAT),
-                    float_bits(10 ** -(1 + i % 5)),
+                Assign(
+                    "training/hyperparams/learning_rate", int(FieldType.FLOAT), float_bits(10 ** -(1 + i % 5))
                 ),
-                ("assign", "training/hyperparams/batch_size", int(FieldType.INTEGER), 2 ** (4 + i % 4)),
-                ("assign", "training/hyperparams/optimizer", int(FieldType.STRING), ("adamw", "sgd")[i % 2]),
-                (
-                    "floats",
+                Assign("training/hyperparams/batch_size", int(FieldType.INTEGER), 2 ** (4 + i % 4)),
+                Assign("training/hyperparams/optimizer", int(FieldType.STRING), ("adamw", "sgd")[i % 2]),
+                Floats(
                     "training/val/loss",
                     steps,
                     array("d", [1 / (s + i % 11) for s in range(1, 21)]),
                     array("d", [now] * 20),
                 ),
-                ("assign", "sys/state", int(FieldType.STRING), "inactive"),
+                Assign(_sys.STATE, int(FieldType.STRING), "inactive"),
             ],
         )
     store.close()
@@ -233,6 +230,7 @@ def demo_store(root: Path) -> threading.Event:
     def curve(s: int, lr: float, floor: float) -> float:
         return floor + 2.2 * math.exp(-s * lr * 4) + rng.gauss(0, 0.03) * math.exp(-s / 3000)
 
+    search(root)
     sweep = [("resnet18", lr, 64) for lr in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)]
     sweep += [("resnet50", lr, 128) for lr in (3e-4, 1e-3)]
     for model, lr, bs in sweep:
@@ -246,12 +244,19 @@ def demo_store(root: Path) -> threading.Event:
                 "max_steps": 3000,
             }
             run["training/framework"] = {"name": "lightning", "version": "2.5.1"}
+            run["training/model/class"] = model
             for s in range(1, 3001):
                 metrics = {"training/train/loss": curve(s, lr, 0.15)}
                 if s % 100 == 0:
                     metrics["training/val/loss"] = curve(s, lr, 0.3) + 0.05
                     metrics["training/val/accuracy"] = 0.95 - 0.6 * math.exp(-s * lr * 3)
                 run.log_metrics(metrics, step=s)
+                if s % 300 == 0:  # what the model sees, and how its weights spread
+                    sharp = 1 - math.exp(-s * lr * 2)
+                    run["training/val/predictions"].append(
+                        naiad.File(prediction_image(sharp, rng), name=f"pred-{s}.png"), step=s
+                    )
+                    run.log_histograms({"training/weights/conv1": weight_histogram(s, lr, rng)}, step=s)
             run["training/summary/val_accuracy"] = 0.95 - 0.6 * math.exp(-3000 * lr * 3)
     exp = "vit-small-imagenet"
 
@@ -324,27 +329,85 @@ def demo_store(root: Path) -> threading.Event:
     return stop_live
 
 
+def prediction_image(sharp: float, rng: random.Random, size: int = 48) -> bytes:
+    """A segmentation-like picture that sharpens as training goes: two blobs on a background."""
+    import numpy as np
+
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    blobs = np.exp(-((xx - 0.35) ** 2 + (yy - 0.4) ** 2) / 0.02) + np.exp(
+        -((xx - 0.7) ** 2 + (yy - 0.65) ** 2) / 0.01
+    )
+    noise = np.array([[rng.random() for _ in range(size)] for _ in range(size)])
+    mask = np.clip(sharp * blobs + (1 - sharp) * noise, 0, 1)
+    rgb = np.stack([40 + 200 * mask, 60 + 120 * mask, 140 - 100 * mask], axis=-1)
+    return png_bytes(rgb.astype(np.uint8))
+
+
+def weight_histogram(step: int, lr: float, rng: random.Random) -> naiad.Histogram:
+    """Weights spreading out from their initialisation as training goes."""
+    spread = 0.05 + 0.4 * (1 - math.exp(-step * lr))
+    values = [rng.gauss(0, spread) for _ in range(2000)]
+    edges = [-1.5 + 0.1 * i for i in range(31)]
+    counts = [0] * 30
+    for v in values:
+        counts[min(29, max(0, int((v + 1.5) / 0.1)))] += 1
+    return naiad.Histogram(bin_edges=edges, counts=counts)
+
+
+def search(root: Path) -> None:
+    """A random search of a small model: forty short runs, for the parallel-coordinates view."""
+    rng = random.Random(3)
+    for i in range(40):
+        lr = 10 ** rng.uniform(-4, -1.5)
+        batch = rng.choice([32, 64, 128, 256])
+        dropout = round(rng.uniform(0, 0.5), 2)
+        wd = 10 ** rng.uniform(-5, -2)
+        best = 0.25 + 0.4 * abs(math.log10(lr) + 2.7) / 2 + 0.3 * dropout**2 + 0.02 * math.log2(batch / 32)
+        with naiad.Run(
+            experiment_name=f"mlp-search-{i:02d}",
+            run_id=f"mlp-search-{i:02d}",
+            tags=["search"],
+            store=root,
+            project="vision",
+        ) as run:
+            run["training/hyperparams"] = {
+                "learning_rate": lr,
+                "batch_size": batch,
+                "dropout": dropout,
+                "weight_decay": wd,
+            }
+            run["training/model/class"] = "MLP"
+            for s in range(1, 201):
+                run.log_metrics(
+                    {"training/val/loss": best + 1.5 * math.exp(-s / 40) + rng.gauss(0, 0.01)}, step=s
+                )
+
+
 def screenshots(browser: Any, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         stop_live = demo_store(Path(tmp) / "store")
         server = start(store=Path(tmp) / "store", project="vision", port=0)
         try:
-            page = browser.new_page(viewport={"width": 1360, "height": 760}, device_scale_factor=1)
+            page = browser.new_page(viewport={"width": 1680, "height": 760}, device_scale_factor=1)
             page.goto(server.url + "#/runs")
             page.wait_for_function("() => window.naiadTable.renderedAt > 0")
             page.fill(
                 "#columns",
-                "sys/creation_time, training/hyperparams/learning_rate, "
-                "training/hyperparams/batch_size, training/hyperparams/optimizer, training/val/loss, "
-                "training/val/accuracy, training/train/loss",
+                "training/hyperparams/learning_rate, training/hyperparams/batch_size, "
+                "min(training/val/loss), training/val/accuracy, training/train/loss",
             )
             page.press("#columns", "Enter")
             page.click('#mode button[data-heads="0"]')
-            page.wait_for_timeout(1500)
-            page.screenshot(
-                path=str(out / "runs-table.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 470}
+            page.wait_for_function(  # the live run's first batch is committed and polled in
+                "() => window.naiadTable.rows.some((r) => r.run === 'vit-small-distill' && r.cells[0])",
+                timeout=20_000,
             )
+            page.wait_for_timeout(500)
+            page.screenshot(
+                path=str(out / "runs-table.png"), clip={"x": 0, "y": 0, "width": 1680, "height": 470}
+            )
+            page.set_viewport_size({"width": 1360, "height": 760})
             page.goto(server.url + "#/charts?run=vit-small-b&run=resnet18-cifar10-lr0.001")
             for path in ("training/val/loss", "training/train/loss", "training/val/accuracy"):
                 page.wait_for_function("(p) => window.naiadCharts[p]", arg=path)
@@ -354,6 +417,31 @@ def screenshots(browser: Any, out: Path) -> None:
             page.wait_for_selector("pre.console div")
             page.wait_for_timeout(500)
             page.screenshot(path=str(out / "run-page.png"))
+            sweep = [f"resnet18-cifar10-lr{lr:g}" for lr in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)]
+            sweep += [f"resnet50-cifar10-lr{lr:g}" for lr in (3e-4, 1e-3)]
+            page.goto(server.url + "#/run/resnet18-cifar10-lr0.001")
+            page.wait_for_function("() => (window.__naiad.media['training/weights/conv1'] || {}).bars")
+            page.locator("[data-media='training/val/predictions'] input[type=range]").fill("3")
+            page.wait_for_timeout(500)
+            page.locator(".media-list").screenshot(path=str(out / "media.png"))
+            runs = "&".join(f"run={r}" for r in sweep)
+            page.goto(server.url + f"#/charts?{runs}&group=training/model/class&metrics=val/")
+            page.wait_for_function(
+                "() => { const c = window.__naiad.charts['training/val/loss'];"
+                " return c && c.groups && c.scale; }"
+            )
+            page.wait_for_timeout(500)
+            page.screenshot(
+                path=str(out / "charts-grouped.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 400}
+            )
+            page.goto(
+                server.url + '#/params?heads=0&filter=sys/tags contains "search"'
+                "&axes=training/hyperparams/learning_rate,training/hyperparams/batch_size,training/hyperparams/dropout,training/hyperparams/weight_decay"
+                "&metric=min(training/val/loss)"
+            )
+            page.wait_for_function("() => window.__naiad.params && window.__naiad.params.lines.length === 40")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(out / "params.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 480})
             page.close()
         finally:
             stop_live.set()
@@ -391,7 +479,7 @@ def main() -> None:
         try:
             port = server.server_address[1]
             query = "&".join(f"run={r}" for r in runs)
-            api = server_median(port, f"/api/series?{query}&path={METRIC}&width=1400", args.repeats)
+            api = server_median(port, f"/api/series?{query}&path={METRIC}&width=1400&pack=1", args.repeats)
             drawn, page_drawn = browser_chart(browser, server.url, runs, args.repeats)
             live = live_latency(browser, server.url, Path(tmp) / "charts", runs, args.repeats)
             label = f"charts, {args.runs} runs x {args.metrics} x {args.points:,}"

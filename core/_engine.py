@@ -105,6 +105,9 @@ class Engine:
     _lock: threading.RLock  # see serialized()
     _acquire: Any
     _release: Any
+    _admitted = False  # inside one call already admitted whole by _room (Handle.extend)
+    _forked_from: int | None = None  # the parent's pid, in a child made by os.fork()
+    _capture: Any  # naiad._capture.Capture while a run records what it was
 
     @property
     def run_id(self) -> str:
@@ -185,6 +188,7 @@ class Engine:
         return self._store.fields(self._record.pk)
 
     def _sync_reads(self) -> None:
+        self._check_fork()
         if self._store is None:
             raise ModeError("A run in disabled mode stores nothing and cannot be read.")
         if not self._closed and self._writer is not None:
@@ -199,7 +203,33 @@ class Engine:
             raise FieldNotFound(f"Run '{self.run_id}' has no field '{path}' (it holds {kind}).")
         return rec
 
+    def _check_fork(self) -> None:
+        if self._forked_from is not None:
+            raise ModeError(
+                f"Run '{self.run_id}' was opened in process {self._forked_from}; this process is a "
+                "child made by os.fork(), where that Run's writer thread and database connections "
+                f"do not exist. Open a Run in the child (naiad.Run(run_id={self.run_id!r}) resumes "
+                "this run), or start children with multiprocessing's 'spawn' method."
+            )
+
+    def _orphan(self, parent: int) -> None:
+        """In a child made by ``os.fork()``: refuse every further use, touch nothing inherited.
+
+        The parent's writer goes on writing what was queued before the fork; the child never
+        closes the inherited SQLite connections (closing could checkpoint the parent's WAL).
+        """
+        self._forked_from = parent
+        self._lock = threading.RLock()  # another thread may have held it at the fork
+        self._acquire, self._release = self._lock.acquire, self._lock.release
+        self._groups.clear()  # the fast path ends in _log_floats, which refuses
+        self._group_of.clear()
+        self._closed = True
+        self._writer = None
+        self._store = None
+        self._capture = None
+
     def _writable(self) -> None:
+        self._check_fork()
         if self._closed:
             if self.mode == "read-only":
                 raise ModeError(f"Run '{self.run_id}' is open read-only; open it with another mode to write.")
@@ -211,6 +241,23 @@ class Engine:
             raise error
         self._writer.dropped += 1  # type: ignore[union-attr]
         warnings.warn(f"naiad: dropped: {error}", NaiadWarning, stacklevel=4)
+
+    def _room(self, count: int) -> bool:
+        """Back-pressure for one call, checked before it moves any state; False: dropped whole.
+
+        Over ``MAX_QUEUE`` queued ops a call waits for the writer to drain. While storage is
+        failing it is dropped instead, all of it (never part of a call), and its ``count``
+        values are counted in ``sys/diagnostics/dropped``: every kind of call, so memory stays
+        bounded whatever is logged.
+        """
+        if len(self._queue) <= MAX_QUEUE or self._admitted:
+            return True
+        writer = self._writer
+        assert writer is not None
+        if writer.admit():
+            return True
+        writer.refuse(count)
+        return False
 
     def _after_write(self) -> None:
         if self.mode == "sync":
@@ -297,7 +344,7 @@ class Engine:
                 if self._raise:
                     raise
                 self._fail(e)
-        if not accepted:
+        if not accepted or not self._room(len(accepted)):
             return
         for path, s, value, new in accepted:
             if new:
@@ -312,8 +359,6 @@ class Engine:
                 self._remember_group(keys, first, values)
         else:  # per-series automatic steps; one call, one batch (extend is atomic)
             self._queue.extend([(s, ts, (path,), (value,)) for path, s, value, _ in accepted])
-        if len(self._queue) > MAX_QUEUE:
-            self._writer.backpressure()  # type: ignore[union-attr]
         self._after_write()
 
     @serialized
@@ -337,6 +382,8 @@ class Engine:
                 if self._raise:
                     raise
                 self._fail(e)
+        if staged and not self._room(len(staged)):
+            return
         # every value stored (files put) before any state moves: a call that raises leaves no trace
         encoded = [(p, s, v, self._store_series_value(p, ftype, v)) for p, s, v in staged]
         ops = []
@@ -412,6 +459,8 @@ class Engine:
                 if self._raise:
                     raise
                 self._fail(e)
+        if staged and not self._room(len(staged)):
+            return
         ops = []
         for p, ftype, checked, _ in staged:
             self._f.add(p, ftype)
@@ -430,6 +479,8 @@ class Engine:
     def _upload(self, path: str, file: File) -> None:
         self._writable()
         self._f.check_type(path, FieldType.FILE)
+        if not self._room(1):
+            return
         meta = self._store_file(path, file)
         if meta is not None:
             self._f.add(path, FieldType.FILE)
@@ -441,6 +492,8 @@ class Engine:
         self._writable()
         self._f.check_type(path, FieldType.ARTIFACT)
         meta = manifest(path, target)
+        if not self._room(1):
+            return
         self._f.add(path, FieldType.ARTIFACT)
         self._put(Assign(path, int(FieldType.ARTIFACT), meta))
         self._after_write()
@@ -452,6 +505,8 @@ class Engine:
         self._writable()
         self._f.check_type(path, FieldType.STRING_SET)
         values = [] if items is None else _strings(path, items)
+        if not self._room(1):
+            return
         self._f.add(path, FieldType.STRING_SET)
         self._put(SetChange(path, kind, tuple(values)))
         self._after_write()
@@ -464,6 +519,8 @@ class Engine:
 
             raise ReadOnlyFieldError(path)
         self._materialize()
+        if not self._room(1):
+            return
         if not self._f.remove(path):
             raise FieldNotFound(f"Run '{self.run_id}' has no field or namespace '{path}'.")
         self._put(Delete(path))
@@ -560,6 +617,8 @@ class Engine:
             checked[path] = as_file(v)
         for path in checked:
             self._f.check_type(path, FieldType.FILE)
+        if checked and not self._room(len(checked)):
+            return
         ops = []
         for path, file in checked.items():
             meta = self._store_file(path, file)

@@ -16,6 +16,7 @@ from ._types import FieldType, next_whole_step, step_value
 from .errors import FieldTypeError, PathError, ReadOnlyFieldError, StepOrderError, article
 
 USER_WRITABLE_SYS = {
+    _sys.NAME: FieldType.STRING,
     _sys.TAGS: FieldType.STRING_SET,
     _sys.GROUP_TAGS: FieldType.STRING_SET,
     _sys.DESCRIPTION: FieldType.STRING,

@@ -130,6 +130,8 @@ def write_blob(src: BinaryIO, dest: Path) -> Path:
     except OSError as e:
         if tmp.exists():
             tmp.unlink()
+        if isinstance(e, StorageError):  # the blob itself (missing, corrupted): its own message
+            raise
         raise StorageError(f"Cannot write {dest}: {e.strerror or e}.") from e
     return dest
 

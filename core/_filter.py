@@ -115,6 +115,43 @@ class Or:
 Node = Compare | Exists | Not | And | Or
 
 
+def field_groups(items: tuple[Node, ...], alone: str) -> list[Node | list[Compare]]:
+    """The items of an ``And``/``Or``, comparisons of one field gathered into one list.
+
+    A run has one row per path, so "the field matches a, and the field matches b" is "the
+    field matches a and b": a backend tests a whole group in one lookup of the field (1,000
+    OR'd ids are one subquery, not 1,000). Comparisons of the path ``alone`` (``sys/state``,
+    which is no field row) stay apart.
+    """
+    out: list[Node | list[Compare]] = []
+    index: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, Compare) and not (item.term.path == alone and item.term.aggregate is None):
+            at = index.get(item.term.path)
+            if at is None:
+                index[item.term.path] = len(out)
+                out.append([item])
+            else:
+                group = out[at]
+                assert isinstance(group, list)
+                group.append(item)
+        else:
+            out.append(item)
+    return out
+
+
+def balanced(parts: list[str], joiner: str) -> str:
+    """``parts`` joined by ``joiner`` as a balanced nesting of pairs, in order.
+
+    For backends that compile the tree to text: 1,000 OR'd terms nest 10 deep instead of
+    1,000 (SQLite refuses an expression tree deeper than 1,000).
+    """
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    return f"({balanced(parts[:mid], joiner)} {joiner} {balanced(parts[mid:], joiner)})"
+
+
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens; an unknown character or open quote is a FilterSyntaxError."""
     tokens: list[Token] = []

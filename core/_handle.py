@@ -89,10 +89,15 @@ class Handle:
             if self._run._raise and float_series:  # on_error="warn" drops only the bad points
                 for value in values:  # a bad value refuses the whole call before any point is kept
                     to_float(self._path, value)
-            for i, value in enumerate(values):
-                self.append(
-                    value, None if steps is None else steps[i], None if timestamps is None else timestamps[i]
-                )
+            if not self._run._room(len(values)):  # admitted or dropped whole, never in part
+                return
+            self._run._admitted = True
+            try:
+                for i, value in enumerate(values):
+                    step = None if steps is None else steps[i]
+                    self.append(value, step, None if timestamps is None else timestamps[i])
+            finally:
+                self._run._admitted = False
 
     def upload(self, source: Any, name: str | None = None) -> None:
         """Upload a file (path, bytes or file object) into this File field."""

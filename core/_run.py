@@ -20,7 +20,7 @@ from ._engine import _FLOAT_ONLY, _strings, _time, check_configs
 from ._fields import FieldState
 from ._read import Lineage
 from ._reads import RunReads
-from ._settings import Settings, resolve
+from ._settings import Settings, check_capture, resolve
 from ._storage import RunRecord, RunStore
 from ._types import (
     MAX_STEP,
@@ -53,6 +53,11 @@ class Run(RunReads):
         on_error: ``raise`` (default) or ``warn`` (drop the bad point, warn, count it).
         blobs: where uploaded files go: a directory or ``s3://BUCKET/PREFIX`` (default: the
             location the store recorded, else the store's ``files/``; also ``NAIAD_BLOBS``).
+        capture_stdout, capture_stderr, capture_hardware_metrics, capture_traceback,
+            capture_source, source_files, capture_environment: what the run records about
+            itself (see :mod:`naiad._capture`; each also a ``NAIAD_*`` variable).
+        monitoring_interval: seconds between system-metric samples (default 10).
+        monitoring_per: ``"node"`` (default: local rank 0 samples for its node) or ``"rank"``.
         token: a naiad server's token (else ``NAIAD_TOKEN``, else
             ``~/.config/naiad/credentials``; never ``[tool.naiad]``).
 
@@ -82,6 +87,8 @@ class Run(RunReads):
         capture_stdout: bool | None = None,
         capture_stderr: bool | None = None,
         capture_hardware_metrics: bool | None = None,
+        monitoring_interval: float | None = None,
+        monitoring_per: str | None = None,
         capture_traceback: bool | None = None,
         capture_source: bool | None = None,
         source_files: Iterable[str] | None = None,
@@ -108,6 +115,8 @@ class Run(RunReads):
                 "capture_stdout": capture_stdout,
                 "capture_stderr": capture_stderr,
                 "capture_hardware_metrics": capture_hardware_metrics,
+                "monitoring_interval": monitoring_interval,
+                "monitoring_per": monitoring_per,
                 "capture_traceback": capture_traceback,
                 "capture_source": capture_source,
                 "source_files": None if source_files is None else tuple(source_files),
@@ -115,6 +124,8 @@ class Run(RunReads):
             },
             _environ,
         )
+        if settings.mode != "read-only":  # a reader samples nothing
+            check_capture(settings)
         self.settings: Settings = settings
         fork_whole = _open.fork_step_of(fork_run_id, fork_step)
         self.mode = settings.mode
@@ -215,11 +226,11 @@ class Run(RunReads):
                 if s > group[0] and step < MAX_STEP:
                     values = tuple(data.values())
                     if {*map(type, values)} == _FLOAT_ONLY:
+                        if len(self._queue) > MAX_QUEUE and not self._room(len(keys)):
+                            return
                         group[0] = s
                         group[1] = values
                         self._put((s, _time(), keys, values))
-                        if len(self._queue) > MAX_QUEUE:
-                            self._writer.backpressure()  # type: ignore[union-attr]
                         return
             self._log_floats(data, step, timestamp)
         finally:
@@ -294,7 +305,10 @@ class Run(RunReads):
             store.close()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None:
+        if exc is not None and _capture.failure.is_clean_exit(exc):
+            if self._capture is not None:
+                self._capture.exited(exc)
+        elif exc is not None:
             self._mark_failed(exc)
         self.close()
 

@@ -7,6 +7,7 @@ level (or under ``[tool.naiad]``). The environment is a parameter so tests injec
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
 import os
@@ -17,6 +18,7 @@ from typing import Any
 
 MODES = ("async", "sync", "offline", "disabled", "read-only")
 ON_ERROR = ("raise", "warn")
+MONITORING_PER = ("node", "rank")  # system metrics from local rank 0 of each node, or every rank
 DEFAULT_STORE = ".naiad"
 DEFAULT_PROJECT = "default"
 
@@ -69,7 +71,7 @@ class Settings:
     capture_stderr: bool = True
     capture_hardware_metrics: bool = True
     monitoring_interval: float = 10.0
-    monitoring_per: str = "node"  # or "rank"
+    monitoring_per: str = "node"  # or "rank": who samples system metrics (see MONITORING_PER)
     capture_traceback: bool = True
     capture_source: bool = False
     source_files: tuple[str, ...] | None = None  # None: the entry-point script
@@ -142,7 +144,10 @@ def resolve(
         if isinstance(values.get(name), str):
             values[name] = values[name].lower() in ("1", "true", "yes", "on")
     if isinstance(values.get("monitoring_interval"), str):
-        values["monitoring_interval"] = float(values["monitoring_interval"])
+        # left as given when it is no number: check_capture (a run opening) says so; a
+        # query, which never samples, does not fail over it
+        with contextlib.suppress(ValueError):
+            values["monitoring_interval"] = float(values["monitoring_interval"])
     if isinstance(values.get("source_files"), str):
         values["source_files"] = tuple(g for g in values["source_files"].split(",") if g)
     elif values.get("source_files") is not None:
@@ -165,6 +170,21 @@ def resolve(
     if settings.on_error not in ON_ERROR:
         raise ValueError(f"on_error must be 'raise' or 'warn'; got {settings.on_error!r}.")
     return settings
+
+
+def check_capture(settings: Settings) -> None:
+    """Raise ValueError for a monitoring setting a run cannot sample with (before it opens)."""
+    interval = settings.monitoring_interval
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
+        raise ValueError(
+            f"monitoring_interval (NAIAD_MONITORING_INTERVAL) must be the seconds between "
+            f"system-metric samples, a number above 0 such as 10 or 0.5; got {interval!r}."
+        )
+    if settings.monitoring_per not in MONITORING_PER:
+        raise ValueError(
+            "monitoring_per (NAIAD_MONITORING_PER) must be 'node' or 'rank'; "
+            f"got {settings.monitoring_per!r}."
+        )
 
 
 def _os_user() -> str:

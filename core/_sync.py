@@ -4,7 +4,9 @@ An offline run writes into its own small store (the journal directory,
 ``<store>/offline/<project>--<run_id>.naiad-journal``). Syncing opens the run in the target
 store (creating it, and resolving a requested fork parent there) and merges the journal in:
 atoms are upserted, series points after the target's last step are appended, files are
-copied. Syncing the same journal twice changes nothing the second time.
+copied. Syncing the same journal twice changes nothing the second time. A journal that
+changed after its run closed is refused before anything reaches the target (see
+:mod:`naiad._storage._journal`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from . import _sys
 from ._read import decode
 from ._storage import Assign, Floats, Op, Points, RunRecord, RunSpec, RunStore, open_journal
 from ._types import FieldType
+from .errors import JournalDamaged
 
 # sys fields that describe the run's history and are carried over as they are
 _CARRIED_SYS = _sys.CARRIED_BY_SYNC
@@ -55,11 +58,14 @@ def parents_first(journals: list[Path]) -> list[Path]:
     runs: dict[Path, set[str]] = {}
     wants: dict[Path, set[str]] = {}
     for journal in journals:
-        source = open_journal(journal, create=False)
+        runs[journal], wants[journal] = set(), set()
+        try:
+            source = open_journal(journal, create=False)
+        except JournalDamaged:
+            continue  # refused again, by name, when it is synced
         try:
             records = list(source.iter_runs())
             runs[journal] = {r.custom_id for r in records}
-            wants[journal] = set()
             for rec in records:
                 f = source.field(rec.pk, _sys.FORKING_REQUESTED_PARENT)
                 if f is not None and f.value is not None:

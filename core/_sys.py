@@ -71,11 +71,14 @@ DIAGNOSTICS_SIGNAL = "sys/diagnostics/signal"  # name of the signal that ended t
 DIAGNOSTICS_EXIT_CODE = "sys/diagnostics/exit_code"
 DIAGNOSTICS_FAILED_PROCESS = "sys/diagnostics/failed_process"  # label of the rank that failed
 
-USER_WRITABLE = frozenset({TAGS, GROUP_TAGS, DESCRIPTION})
+# sys/name is the run's display name (Neptune 1.x scripts rename runs); the experiment a run
+# belongs to is sys/experiment/name, fixed at creation
+USER_WRITABLE = frozenset({NAME, TAGS, GROUP_TAGS, DESCRIPTION})
 # what a fork copies from its parent along with the user's atoms (inherit_configs)
 INHERITED = (TAGS, GROUP_TAGS, DESCRIPTION)
 # what ``naiad sync`` carries from a journal run as it is
 CARRIED_BY_SYNC = (
+    NAME,
     TAGS,
     GROUP_TAGS,
     DESCRIPTION,
@@ -97,9 +100,20 @@ def is_sys(path: str) -> bool:
     return path == NAMESPACE or path.startswith(NAMESPACE + "/")
 
 
+def live_window(now: float) -> list[float]:
+    """The pings that prove a session alive at ``now``: within ``STALE_AFTER_S`` either side.
+
+    A ping further ahead is no evidence: the writer's clock ran ahead of the reader's (stepped
+    forward, then the process was killed), and trusting it would show a dead run active until
+    the reader's clock caught up.
+    """
+    return [now - STALE_AFTER_S, now + STALE_AFTER_S]
+
+
 def session_attached(last_ping: float, closed: bool, now: float) -> bool:
-    """Whether a session keeps its run active at ``now``."""
-    return not closed and last_ping > now - STALE_AFTER_S
+    """Whether a session keeps its run active at ``now`` (see :func:`live_window`)."""
+    low, high = live_window(now)
+    return not closed and low < last_ping < high
 
 
 def state(attached: bool) -> str:

@@ -12,9 +12,10 @@ writes it as one transaction.
 Storage faults never reach the calling thread: the failed batch is kept and retried alone with
 back-off (nothing new is drained meanwhile, so the queue stays bounded), a warning names the
 cause, and the first batch written after recovery records it in
-``sys/diagnostics/storage_fault``. While storage is failing and the queue is full, new ops are
-dropped and counted (``sys/diagnostics/dropped``) rather than letting memory grow or blocking
-training. A write lock that another process holds longer than ``LOCK_PATIENCE_S`` counts as a
+``sys/diagnostics/storage_fault``. While storage is failing and the queue is full, new calls
+of every kind are dropped whole and counted (``sys/diagnostics/dropped``; the calling thread
+asks :meth:`Writer.admit` before a call moves any state) rather than letting memory grow or
+blocking training. A write lock that another process holds longer than ``LOCK_PATIENCE_S`` counts as a
 fault (:class:`~naiad.errors.LockTimeout`); a store deleted or replaced under the writer
 (:class:`~naiad.errors.StoreReplaced`) is reopened and the run re-attached. ``flush``
 without a timeout returns False while storage is failing instead of blocking, and ``close``
@@ -129,21 +130,23 @@ class Writer:
         self._thread.start()
 
     # -- calling thread --------------------------------------------------------------------------
-    def put(self, op: Message) -> None:
-        self.queue.append(op)
-        if len(self.queue) > MAX_QUEUE:
-            self.backpressure()
+    def admit(self) -> bool:
+        """Room for one more call? Called when the queue is over ``MAX_QUEUE``.
 
-    def backpressure(self) -> None:
-        """Wait for the writer to drain, unless storage is failing: then drop the newest op."""
+        Waits for the writer to drain to half, unless storage is failing: then False, and the
+        caller drops its whole call (never part of one) and counts it.
+        """
         self._wake.set()
         while len(self.queue) > MAX_QUEUE // 2 and self._thread.is_alive():
             if self.fault is not None:
-                self.queue.pop()
-                self.dropped += 1
-                self.lost = True
-                return
+                return False
             time.sleep(0.001)
+        return True
+
+    def refuse(self, count: int) -> None:
+        """Count a call dropped whole by back-pressure: ``count`` values not stored."""
+        self.dropped += count
+        self.lost = True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every op queued so far is committed.
@@ -360,10 +363,7 @@ class Writer:
             points.clear()
 
         for _ in range(len(queue)):
-            try:
-                op = queue.popleft()
-            except IndexError:  # back-pressure dropped the newest op meanwhile
-                break
+            op = queue.popleft()
             cls = type(op)
             if cls is tuple:  # metrics: (step, ts, keys, values)
                 head, ts, keys, row = op  # type: ignore[misc]

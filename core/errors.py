@@ -19,6 +19,7 @@ so ``except TypeError`` or ``except ValueError`` keep working::
         ├── SchemaVersionError              the store was written by another naiad version
         ├── StoreReplaced                   the store was deleted or replaced under an open handle
         ├── LockTimeout                     another writer held the write lock too long
+        ├── JournalDamaged                  an offline journal changed after it was sealed, or is broken
         └── AccessDenied    (PermissionError) a naiad server refused the token (missing,
                                             unknown, revoked, or without the right)
 """
@@ -33,6 +34,7 @@ __all__ = [
     "FieldValueError",
     "FilterSyntaxError",
     "ForkParentNotFound",
+    "JournalDamaged",
     "LockTimeout",
     "ModeError",
     "NaiadError",
@@ -160,6 +162,10 @@ class StoreReplaced(StorageError):
 
 class LockTimeout(StorageError):
     """Another writer held the store's write lock longer than the caller would wait."""
+
+
+class JournalDamaged(StorageError):
+    """An offline journal no longer matches its seal, or fails SQLite's integrity check: not synced."""
 
 
 class AccessDenied(StorageError, PermissionError):

@@ -192,6 +192,7 @@ class NaiadLogger(Logger):
             "store": None if run is None else run.store_location,
             "mode": None if run is None else run.mode,
         }
+        self._rank_run: Run | None = None  # this process's session in rank 0's run (rank > 0)
         self.callback = _NaiadCallback(self)
 
     # -- Lightning's Logger contract ------------------------------------------------------------
@@ -234,7 +235,7 @@ class NaiadLogger(Logger):
             state["_run_id"] = state["_run_id"] or run.run_id
             state["_reopen"] = {"store": run.store_location, "mode": run.mode}
             state["_project"] = state["_project"] or run.project
-        state.update(_run=None, _log=None, _trainer=None, _exception=None)
+        state.update(_run=None, _log=None, _trainer=None, _exception=None, _rank_run=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -492,6 +493,48 @@ class NaiadLogger(Logger):
                 stacklevel=2,
             )
 
+    # -- the other ranks: sessions in rank 0's run, for their console, system metrics, failure
+    def _join_ranks(self, trainer: pl.Trainer) -> None:
+        """Rank 0 tells every rank its run; the others attach to it, logging no metrics.
+
+        Each such process is a labelled session (``monitoring/rank<k>/…``, naiad's capture),
+        so the run stays active while any rank trains and a rank's crash marks it failed.
+        """
+        if trainer.world_size < 2:
+            return
+        where: dict[str, Any] | None = None
+        run = self._run
+        if trainer.is_global_zero and run is not None and not run.closed and run.mode in ("async", "sync"):
+            where = {"run_id": run.run_id, "project": run.project, "store": run.store_location}
+            where["mode"] = run.mode
+        where = trainer.strategy.broadcast(where, src=0)  # every rank calls it: one collective
+        if trainer.is_global_zero or where is None:
+            return
+        if self._rank_run is not None and not self._rank_run.closed:
+            if self._rank_run.run_id == where["run_id"]:
+                return
+            self._leave_ranks(None)
+        try:
+            self._rank_run = Run(**where, on_error="warn")
+        except Exception as e:  # train on without this rank's capture
+            warnings.warn(
+                f"naiad: rank {trainer.global_rank} could not attach to run '{where['run_id']}': "
+                f"{type(e).__name__}: {e}",
+                NaiadWarning,
+                stacklevel=2,
+            )
+
+    def _leave_ranks(self, exception: BaseException | None) -> None:
+        run, self._rank_run = self._rank_run, None
+        if run is None:
+            return
+        try:
+            if exception is not None:
+                run.mark_failed(exception)  # names this rank in sys/diagnostics/failed_process
+            run.close()
+        except Exception:  # the training is over; never raise from the logger
+            pass
+
     def _on_train_start(self, trainer: pl.Trainer, module: Any) -> None:
         self._trainer, self._train_started = trainer, True
         existed = self._run is not None and not self._run.closed and self._framework_logged
@@ -584,9 +627,14 @@ class _NaiadCallback(Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
         if trainer.is_global_zero:
             self._logger._on_train_start(trainer, pl_module)
+        self._logger._join_ranks(trainer)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: Any, exception: BaseException) -> None:
         self._logger._exception = exception
+        self._logger._leave_ranks(exception)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: Any, stage: str) -> None:
+        self._logger._leave_ranks(None)
 
 
 def _stage(trainer: pl.Trainer | None) -> str | None:

@@ -72,7 +72,7 @@ if importlib.util.find_spec("transformers") is None:
 
 from naiad import Run
 from naiad.errors import NaiadWarning
-from naiad.training import TrainingLog, configured, log_model_policy, resume_state
+from naiad.training import TrainingLog, check_run_kwargs, configured, log_model_policy, resume_state
 
 if TYPE_CHECKING:
     from transformers.trainer_callback import ExportableState, TrainerCallback
@@ -110,6 +110,8 @@ class _NaiadCallback:
             ``True`` = last and best); it wins over ``log_checkpoints``.
         prefix: a namespace between the root and the metric paths (``training/<prefix>/...``),
             as for the Lightning logger.
+        run_kwargs: further :class:`naiad.Run` arguments, e.g. ``capture_stdout=False``,
+            ``capture_hardware_metrics=False``, ``source_files=["*.py"]``.
 
     Example:
         >>> from naiad.integrations.transformers import NaiadCallback
@@ -133,7 +135,10 @@ class _NaiadCallback:
         root: str = "training",
         log_model: bool | str | None = None,
         prefix: str = "",
+        **run_kwargs: Any,
     ) -> None:
+        check_run_kwargs(run_kwargs, "NaiadCallback")
+        self._run_kwargs = run_kwargs
         # the name NaiadLogger (and WandbLogger, MLFlowLogger) use; it wins
         log_model = log_model_policy(log_model, "NaiadCallback", every_file=False)
         if log_model is not None:
@@ -308,6 +313,7 @@ class _NaiadCallback:
             "tags": self.tags,
             "description": self.description,
             "on_error": "warn",
+            **self._run_kwargs,
         }
         # only the first run of this callback takes the configured id (None: NAIAD_RUN_ID); a
         # later train() with the same callback is a new run

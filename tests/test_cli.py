@@ -255,7 +255,7 @@ def test_trash_and_restore_hide_and_show_runs(store: Path) -> None:
 
 def test_store_info_reports_location_version_size_and_counts(shared: Path | str) -> None:
     info = json.loads(naiad_cli("store", "info", "--format", "json", "--store", shared).stdout)
-    assert info["schema_version"] == 1 and info["projects"] == {"default": 8} and info["runs"] == 8
+    assert info["schema_version"] == 2 and info["projects"] == {"default": 8} and info["runs"] == 8
     assert info["points"] == 30 and info["fields"] > 8 * 20 and info["size_bytes"] > 0
     if isinstance(shared, Path):
         conn = sqlite3.connect(shared / "naiad.db")

@@ -177,6 +177,17 @@ def test_sys_fields_are_read_only_except_tags_group_tags_description(run: naiad.
     assert run["sys/tags"].fetch() == {"x"} and run["sys/group_tags"].fetch() == {"g"}
 
 
+def test_sys_name_is_writable_and_the_experiment_stays(tmp_path: Path) -> None:
+    """Renaming a run (sys/name, its display name) leaves the experiment it belongs to alone."""
+    with naiad.Run(experiment_name="seabird", run_id="r1", store=tmp_path) as run:
+        run["sys/name"] = "seabird, lr 0.1"
+    with naiad.Run(run_id="r1", store=tmp_path, mode="read-only") as back:
+        assert back["sys/name"].fetch() == "seabird, lr 0.1"
+        assert back["sys/experiment/name"].fetch() == "seabird"
+    with naiad.Run(run_id="r2", store=tmp_path) as run, pytest.raises(naiad.FieldTypeError):
+        run["sys/name"] = 3
+
+
 def test_every_error_is_a_naiad_error_and_its_builtin() -> None:
     assert issubclass(PathError, ValueError) and issubclass(FieldTypeError, TypeError)
     assert issubclass(StepOrderError, ValueError) and issubclass(naiad.ForkParentNotFound, LookupError)

@@ -137,5 +137,5 @@ def test_a_newer_store_is_refused_with_a_clear_message(store: Path) -> None:
     conn = sqlite3.connect(store / "naiad.db")
     conn.execute("PRAGMA user_version=99")
     conn.close()
-    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 1"):
+    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 2"):
         naiad.Run(store=store)

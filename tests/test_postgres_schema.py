@@ -23,8 +23,9 @@ def conn(postgres_uri: str) -> Iterator[Any]:
         c.execute(f'CREATE SCHEMA "{schema}"')
         c.execute(f'SET search_path TO "{schema}"')
         with c.transaction():
-            for statement in MIGRATIONS[SCHEMA_VERSION]:
-                c.execute(statement)
+            for version in range(1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    c.execute(statement)
         yield c
 
 
@@ -54,3 +55,24 @@ def test_counters_heads_and_appends_are_single_atomic_statements(conn: Any) -> N
     conn.execute(q.SET_REMOVE, [run, "tags", s, [], ["b"]])
     assert conn.execute("SELECT strs FROM fields WHERE path = 'tags'").fetchone()[0] == ["a", "c"]
     assert conn.execute(q.ASSIGN, [run, "tags", int(FieldType.STRING), None, None, "x", None]).rowcount == 0
+
+
+def test_a_schema_1_store_is_migrated_to_saved_views(postgres_uri: str) -> None:
+    """A team store created by the first schema gains the views table when opened, once."""
+    from naiad._storage import SavedView, open_store
+
+    base, schema = postgres_uri.split("?schema=")
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+        c.execute(f'SET search_path TO "{schema}"')
+        with c.transaction():
+            for statement in MIGRATIONS[1]:
+                c.execute(statement)
+            c.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
+    store = open_store(postgres_uri)
+    try:
+        assert store.stats().schema_version == SCHEMA_VERSION == 2
+        store.save_view(SavedView("p", "v", "#/runs", 1.0))
+        assert store.views("p") == [SavedView("p", "v", "#/runs", 1.0)]
+    finally:
+        store.close()

@@ -8,6 +8,8 @@ unchanged by adding itself to `BACKENDS`.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from naiad._storage import (
     RunSelection,
     RunSpec,
     RunStore,
+    SavedView,
     SetChange,
     open_store,
 )
@@ -199,6 +202,70 @@ def test_sessions_decide_the_state(backend: RunStore) -> None:
     assert backend.run_state(run.pk, 200.0)[0] == "inactive"  # no heartbeat for 100 s
     backend.ping(session, 150.0, closing=True)
     assert backend.run_state(run.pk, 151.0) == ("inactive", 150.0)
+
+
+def test_saved_views_are_kept_per_project_replaced_by_name_and_deleted(backend: RunStore) -> None:
+    odd = "caf\u00e9 \x00 \U0001f680"  # NUL and astral characters survive every backend
+    backend.save_view(SavedView("p", "best", "#/runs?sort=loss", 10.0))
+    backend.save_view(SavedView("p", odd, "#/charts?run=a", 11.0))
+    backend.save_view(SavedView("q", "best", "#/runs", 12.0))  # same name, another project
+    backend.save_view(SavedView("p", "best", "#/runs?sort=acc", 13.0))  # replaces p's "best"
+    assert backend.views("p") == [
+        SavedView("p", "best", "#/runs?sort=acc", 13.0),
+        SavedView("p", odd, "#/charts?run=a", 11.0),
+    ]
+    assert [(v.project, v.name) for v in backend.views()] == [("p", "best"), ("p", odd), ("q", "best")]
+    assert backend.delete_view("p", "best") and not backend.delete_view("p", "best")
+    assert [v.name for v in backend.views("p")] == [odd] and backend.views("nobody") == []
+    assert backend.views("q") == [SavedView("q", "best", "#/runs", 12.0)]
+
+
+def test_wait_for_changes_wakes_on_a_write_and_otherwise_times_out(backend: RunStore) -> None:
+    run = backend.open_run(spec("a"))
+    token = backend.wait_for_changes(None, 5.0)  # at once: the current token
+    assert backend.wait_for_changes(token, 0.2) == token  # nothing written: the timeout ends it
+    backend.write_batch(run.pk, [Assign("x", FieldType.INTEGER, 1)])
+    moved = backend.wait_for_changes(token, 30.0)  # written before the wait: returns at once
+    assert moved != token
+    woke: list[str] = []
+    waiter = threading.Thread(target=lambda: woke.append(backend.wait_for_changes(moved, 60.0)))
+    waiter.start()
+    time.sleep(0.3)  # let the waiter block first; the test holds whichever order happens
+    writer = threading.Thread(target=backend.write_batch, args=(run.pk, [Assign("x", FieldType.INTEGER, 2)]))
+    writer.start()
+    writer.join()
+    waiter.join(30.0)
+    assert not waiter.is_alive() and woke[0] != moved  # woken by the write, long before 60 s
+    foreign = backend.wait_for_changes("not-a-token-of-this-store", 30.0)
+    assert foreign == backend.wait_for_changes(None, 0.0)  # an unknown token counts as changed
+
+
+def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> None:
+    """A store last opened by a naiad that kept views in ui/views.json keeps its views."""
+    import sqlite3
+
+    root = tmp_path / "store"
+    open_store(root).close()
+    conn = sqlite3.connect(root / "naiad.db")
+    conn.executescript("DROP TABLE views; PRAGMA user_version=1;")  # the schema-1 layout
+    conn.close()
+    (root / "ui").mkdir()
+    legacy = {
+        "p": {"best": {"url": "#/runs?sort=loss", "saved": 5.0}, "broken": "not a view"},
+        "q": {"all": {"url": "#/runs", "saved": 6.0}},
+    }
+    (root / "ui" / "views.json").write_text(json.dumps(legacy), "utf-8")
+    store = open_store(root)
+    assert store.stats().schema_version == 2
+    assert store.views() == [
+        SavedView("p", "best", "#/runs?sort=loss", 5.0),
+        SavedView("q", "all", "#/runs", 6.0),
+    ]
+    store.delete_view("p", "best")
+    store.close()
+    again = open_store(root)  # migrated once: the file is not read again
+    assert [v.name for v in again.views()] == ["all"]
+    again.close()
 
 
 def test_testing_helpers_read_back_exactly() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 import naiad
 from naiad import query
+from naiad._storage import SavedView, open_store
 
 NAN_PAYLOAD = struct.unpack(">d", bytes.fromhex("7ff80000deadbeef"))[0]
 
@@ -45,6 +46,9 @@ def _laptop(store: Path) -> None:
         experiment_name="e", run_id="child", store=store, fork_run_id="root", fork_step=150
     ) as run:
         run.log_metrics({"loss": 0.5}, step=151)
+    store_ = open_store(store)
+    store_.save_view(SavedView("default", "forks", "#/charts?run=root&run=child", 7.0))
+    store_.close()
 
 
 def test_a_laptop_store_moves_to_the_team_store_and_back_unchanged(
@@ -54,9 +58,13 @@ def test_a_laptop_store_moves_to_the_team_store_and_back_unchanged(
     _laptop(laptop)
     out = _cli("store", "copy", laptop, postgres_uri, "--target-blobs", s3_blobs).stdout
     assert "Copied 2 run(s)" in out and "0 already there" in out and "2 file blob(s) uploaded" in out
+    assert "1 saved view(s)" in out
     assert "Verified: " in out and "naiad:***@" in out and ":naiad@" not in out
     again = _cli("store", "copy", laptop, postgres_uri).stdout  # idempotent
-    assert "Copied 0 run(s)" in again and "2 already there" in again
+    assert "Copied 0 run(s)" in again and "2 already there" in again and "0 saved view(s)" in again
+    team_store = open_store(postgres_uri)
+    assert team_store.views() == [SavedView("default", "forks", "#/charts?run=root&run=child", 7.0)]
+    team_store.close()
 
     team = naiad.Run(run_id="child", store=postgres_uri, mode="read-only")
     assert team["sys/forking/parent"].fetch() == "root" and team["sys/forking/depth"].fetch() == 1

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_a_newer_schema_is_refused_naming_both_versions(team_store_uri: str) -> 
     conninfo, schema = parse_uri(team_store_uri)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'UPDATE "{schema}".meta SET value = %s WHERE key = %s', ["99", "schema_version"])  # type: ignore[arg-type]
-    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 1"):
+    with pytest.raises(naiad.SchemaVersionError, match=r"schema version 99.*understands version 2"):
         naiad.Run(store=team_store_uri)
 
 
@@ -98,9 +99,12 @@ def test_the_writer_retries_while_the_server_is_away_and_loses_nothing(team_stor
 
     from naiad._storage._postgres import parse_uri
 
-    conninfo, _ = parse_uri(team_store_uri)
+    # only this run's connections are cut: the test server is shared with other tests
+    name = f"naiad-away-{uuid.uuid4().hex[:12]}"
+    uri = f"{team_store_uri}&application_name={name}"
+    conninfo, _ = parse_uri(team_store_uri)  # the admin connection itself is not named so
     with (
-        naiad.Run(run_id="r", store=team_store_uri, on_error="raise") as run,
+        naiad.Run(run_id="r", store=uri, on_error="raise") as run,
         pytest.warns(naiad.NaiadWarning),
     ):
         for s in range(50):
@@ -108,8 +112,8 @@ def test_the_writer_retries_while_the_server_is_away_and_loses_nothing(team_stor
         run.wait()
         with psycopg.connect(conninfo, autocommit=True) as admin:
             admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND usename = current_user"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                [name],
             )
         for s in range(50, 100):
             run.log_metrics({"x": float(s)}, step=s)
@@ -117,3 +121,54 @@ def test_the_writer_retries_while_the_server_is_away_and_loses_nothing(team_stor
         run.wait()
     with naiad.Run(run_id="r", store=team_store_uri, mode="read-only") as back:
         assert back["x"].fetch_values()["value"].tolist() == [float(s) for s in range(100)]
+
+
+def _cut_listener(name: str, conninfo: str) -> int:
+    """Terminate the LISTEN connection of the store named ``name`` (as a server restart would)."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND query LIKE 'LISTEN%%'",
+            [name],
+        ).fetchall()
+    return len(rows)
+
+
+def test_change_waits_survive_the_listen_connection_being_cut(team_store_uri: str) -> None:
+    """A cut LISTEN connection counts as a change (nothing is missed), then it listens again."""
+    from naiad._storage import Assign, RunSpec, open_store
+    from naiad._storage._postgres import parse_uri
+    from naiad._types import FieldType
+
+    name = f"naiad-listen-{uuid.uuid4().hex[:12]}"
+    store = open_store(f"{team_store_uri}&application_name={name}")
+    try:
+        run = store.open_run(RunSpec("p", "a", None, None, None, 1.0, "o", "h"))
+        token = store.wait_for_changes(None, 10.0)
+        assert _cut_listener(name, parse_uri(team_store_uri)[0]) == 1
+        token = store.wait_for_changes(token, 30.0)  # woken by the cut, not by the timeout
+        for _ in range(60):  # until it listens again: two waits in a row agree
+            again = store.wait_for_changes(token, 0.5)
+            if again == token:
+                break
+            token = again
+        store.write_batch(run.pk, [Assign("x", FieldType.INTEGER, 1)])
+        assert store.wait_for_changes(token, 30.0) != token
+    finally:
+        store.close()
+
+
+def test_change_waits_fall_back_to_polling_when_nobody_can_listen() -> None:
+    """No server to listen on: every wait says "changed" after a short pause, so callers poll."""
+    from naiad._storage._postgres_listen import ChangeListener
+
+    listener = ChangeListener("postgresql://naiad@127.0.0.1:1/nothing", "naiad", str)
+    try:
+        first = listener.wait(None, 5.0)
+        assert listener.wait(first, 5.0) != first
+        assert listener.error  # why, for whoever looks
+    finally:
+        listener.close()
+    assert not listener.alive()  # no thread left behind

@@ -9,12 +9,12 @@ part                 argument / variable                 default  paths
 system metrics       capture_hardware_metrics            on       monitoring/<label>/…
 console              capture_stdout, capture_stderr      on       monitoring/<label>/stdout|stderr
 failure record       capture_traceback                   on       sys/diagnostics/…
-source files, git    capture_source, source_files        off      source_code/…
+source files, git    capture_source, source_files        off [1]  source_code/…
 environment          capture_environment                 off      environment/…
 ===================  ==================================  =======  ===============================
 
-Variables are ``NAIAD_`` plus the argument in capitals. ``<label>`` is ``rank<k>`` in a
-distributed launch (see :mod:`.ranks`), else ``main``.
+[1] on when ``source_files`` names files. Variables are ``NAIAD_`` plus the argument in
+capitals. ``<label>`` is ``rank<k>`` in a distributed launch (see :mod:`.ranks`), else ``main``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class Capture:
         if self.process.is_main:
             if settings.capture_environment:
                 run.log_configs(environment.describe(environ))
-            if settings.capture_source:
+            # naming files (source_files, NAIAD_SOURCE_FILES) is asking for them
+            if settings.capture_source or settings.source_files is not None:
                 found = source.files(settings.source_files)
                 if found:
                     run.assign_files(found)
@@ -58,12 +59,18 @@ class Capture:
                     run.assign_files({"source_code/git/diff": diff})
 
     def failed(self, exc: BaseException) -> None:
+        """How ``exc`` ends the process, and which rank it was (the traceback: ``Run.mark_failed``)."""
         if not self._settings.capture_traceback:
             return
-        values: dict[str, str | int] = {**failure.ending(exc)}  # the traceback: Run.mark_failed
+        values: dict[str, str | int] = {**failure.ending(exc)}
         if self.process.rank is not None:
             values["failed_process"] = self.process.label
         self._run._diagnose(values)
+
+    def exited(self, exc: BaseException) -> None:
+        """A clean ``sys.exit()`` left the run's ``with`` block: its exit status, no failure."""
+        if self._settings.capture_traceback:
+            self._run._diagnose(failure.ending(exc))
 
     def stop(self) -> None:
         for part in reversed(self._parts):

@@ -9,6 +9,7 @@ The original streams are put back when the last capturing run stops.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -48,6 +49,7 @@ class Console:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
+        self._pid = os.getpid()
         self._original: TextIO = getattr(sys, name)
         self._tee = _Tee(self._original, self)
         setattr(sys, name, self._tee)
@@ -55,7 +57,8 @@ class Console:
         self._thread.start()
 
     def feed(self, text: str) -> None:
-        if not text:
+        # a forked child (a DataLoader worker) inherits the tee but not the thread draining it
+        if not text or os.getpid() != self._pid:
             return
         with self._lock:
             self._chunks.append(text)

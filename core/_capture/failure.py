@@ -1,14 +1,16 @@
 """``sys/diagnostics/{traceback,signal,exit_code}``: how the process ended.
 
 ``sys/diagnostics/exception`` and ``…/traceback`` are written by ``Run.mark_failed``; this adds
-the signal naiad saw end the process (SIGTERM, SIGINT), and the exit status when the
-run is closed at interpreter exit (``sys.exit(n)`` is recorded; an uncaught exception is 1).
+the exit status the ending causes (an uncaught exception: 1; ``SystemExit(n)``: n) and the
+signal naiad saw end the process (SIGINT as ``KeyboardInterrupt``; SIGTERM through naiad's
+handler, which raises ``SystemExit(143)``). A ``sys.exit()`` / ``sys.exit(0)`` leaving a
+``with Run()`` block is a clean end: exit status 0, the run not failed. A ``sys.exit(n)``
+outside any ``with`` block is not seen (Python tells no exit hook the status).
 """
 
 from __future__ import annotations
 
 import signal
-import sys
 from typing import Any
 
 
@@ -27,5 +29,6 @@ def ending(exc: BaseException) -> dict[str, Any]:
     return out
 
 
-def is_interpreter_exit() -> bool:
-    return bool(getattr(sys, "is_finalizing", lambda: False)())
+def is_clean_exit(exc: BaseException) -> bool:
+    """``sys.exit()`` / ``sys.exit(0)``: the script ended as it meant to, not a failure."""
+    return isinstance(exc, SystemExit) and exc.code in (None, 0)

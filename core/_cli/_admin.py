@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _sys
 from .._storage import Assign, RunStore, is_journal, journal_dir, open_store
 from .._types import FieldType, epoch_micros
+from ..errors import JournalDamaged
 from . import CommandError, _output, _Parser, settings
 from ._runs import _FILTER_HELP, columns, find_run, trash_choice
 
@@ -219,10 +221,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 0
     todo = parents_first(todo)
     target = open_store(s.store, create=True, blobs=s.blobs)
+    refused = 0
     try:
         for journal in todo:
-            with _output.progress(f"syncing {journal.name}") as update:
-                results = sync_journal(journal, target, progress=update)
+            try:
+                with _output.progress(f"syncing {journal.name}") as update:
+                    results = sync_journal(journal, target, progress=update)
+            except JournalDamaged as e:  # refused before anything reached the target
+                refused += 1
+                print(f"{journal.name}: not synced: {e}", file=sys.stderr)
+                continue
             for r in results:
                 parent = ""
                 if r.parent_resolved is not None:
@@ -237,8 +245,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 )
     finally:
         target.close()
-    print(f"Synced {len(todo)} journal(s) into {target.uri}")
-    return 0
+    tail = f"; {refused} refused" if refused else ""
+    print(f"Synced {len(todo) - refused} journal(s) into {target.uri}{tail}")
+    return 1 if refused else 0
 
 
 def _replay_spools(uri: str) -> None:
@@ -317,7 +326,7 @@ def cmd_store_copy(args: argparse.Namespace) -> int:
     print(
         f"Copied {summary.runs} run(s) from {source.uri} into {target.uri} ({summary.skipped} already "
         f"there): {summary.fields} fields, {summary.points} points, {summary.blobs} file blob(s) "
-        f"uploaded ({summary.blobs_present} already there)."
+        f"uploaded ({summary.blobs_present} already there), {summary.views} saved view(s)."
     )
     if summary.mismatches:
         print(f"Verification FAILED for {len(summary.mismatches)} series:", *summary.mismatches, sep="\n  ")

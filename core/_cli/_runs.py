@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import time
 from typing import Any
 
 from .. import _sys
@@ -240,11 +241,16 @@ def describe(store: RunStore, run: RunRecord) -> dict[str, Any]:
             item["value"] = _output.plain(value, nan="nan")
         fields[rec.path] = item
     parent = None if run.parent_pk is None else store.get_run(run.parent_pk)
+    live, _ = store.run_state(run.pk, time.time())  # sessions decide: a crashed writer is not live
+    failed = fields.get(_sys.FAILED, {}).get("value") is True
+    message = fields.get(_sys.DIAGNOSTICS_EXCEPTION, {}).get("value")
     return {
         "run": run.custom_id,
         "sys_id": run.sys_id,
         "project": run.project,
         "experiment": run.experiment,
+        "state": _sys.display_state(live, failed),
+        "failure": str(message) if failed and message else None,
         "lineage": {
             "parent": None if parent is None else parent.custom_id,
             "fork_step": None if run.fork_step is None else step_value(run.fork_step),
@@ -282,8 +288,12 @@ def _tree(info: dict[str, Any]) -> None:
         f" ({info['sys_id']})",
         f"  experiment {info['experiment'] or '-'}",
         f"  project {info['project']}",
+        "  state ",
+        (str(info["state"]), "bold red" if info["state"] == _sys.FAILED_STATE else "bold"),
     )
     root = Tree(title)
+    if info["failure"]:  # why it failed comes before everything else; the traceback is a field
+        root.add(Text.assemble(("failed: ", "bold red"), info["failure"]))
     lin = info["lineage"]
     branch = root.add(Text("lineage", style="bold"))
     if lin["parent"] is not None:

@@ -7,6 +7,7 @@ behind a token):
 - ``POST /api/v1/batch``: one write batch, applied once per (writer, seq);
 - ``POST /api/v1/blobs/upload`` ``{sha256, size}``: ``{"present": true}`` or a presigned PUT;
 - ``GET /api/v1/blobs/{sha256}``: whether it is stored, and a presigned GET when it is;
+- ``POST /api/v1/changes`` ``{since, timeout}``: the store's change token, once it moved;
 - ``GET /healthz``: the database answers;
 - everything else: the web UI and its live updates (:mod:`._ui`).
 
@@ -24,6 +25,7 @@ import logging
 import os
 import queue
 import re
+import secrets
 import sys
 import threading
 import time
@@ -135,6 +137,24 @@ class Server:
         drop = os.environ.get(DROP_ACKS_ENV, "")
         self.drop_every = int(drop) if drop.isdigit() else 0
         self.applied = 0
+        self._id = secrets.token_hex(4)
+        self._changes: PostgresStore | None = None
+        self._changes_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.pool.close()
+        if self._changes is not None:
+            self._changes.close()
+
+    def wait_for_changes(self, since: str | None, timeout: float) -> str:
+        """Wait on this process's one listening handle; its tokens carry the process's id, so
+        a token of another replica or worker reads as a change (allowed), never as none."""
+        with self._changes_lock:
+            if self._changes is None:
+                self._changes = PostgresStore(self.config.store, create=False)
+        prefix = f"{self._id}:"
+        inner = since[len(prefix) :] if since and since.startswith(prefix) else None
+        return prefix + self._changes.wait_for_changes(inner, timeout)
 
     def caller(self, store: PostgresStore, request: Request, header: str | None = None) -> _auth.Caller:
         """Who sent ``request`` (its ``Authorization`` header, or ``header`` when given)."""
@@ -269,6 +289,18 @@ def create_app(config: Config | None = None) -> Starlette:
                 return _Dropped()
         return _wire({"warnings": warnings, "applied": applied})
 
+    async def changes(request: Request) -> Response:
+        def check(store: PostgresStore, caller: _auth.Caller, raw: Any) -> Any:
+            if not isinstance(raw, dict) or not isinstance(raw.get("since"), (str, type(None))):
+                raise WireError("a wait for changes names since (a token or null) and timeout")
+            timeout = raw.get("timeout")
+            if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+                raise WireError("timeout must be a number of seconds")
+            return raw["since"], min(max(float(timeout), 0.0), 25.0)
+
+        since, timeout = await server.run(request, check)  # the pooled handle is back before waiting
+        return _wire(await run_in_threadpool(server.wait_for_changes, since, timeout))
+
     async def blob_upload(request: Request) -> Response:
         def work(store: PostgresStore, caller: _auth.Caller, raw: Any) -> Any:
             if not caller.rights or not any(level == "write" for level in caller.rights.values()):
@@ -303,13 +335,14 @@ def create_app(config: Config | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        await run_in_threadpool(server.pool.close)
+        await run_in_threadpool(server.close)
 
     app = Starlette(
         routes=[
             Route("/healthz", _answers_errors(healthz)),
             Route("/api/v1/call/{method}", _answers_errors(call), methods=["POST"]),
             Route("/api/v1/batch", _answers_errors(batch), methods=["POST"]),
+            Route("/api/v1/changes", _answers_errors(changes), methods=["POST"]),
             Route("/api/v1/blobs/upload", _answers_errors(blob_upload), methods=["POST"]),
             Route("/api/v1/blobs/{sha}", _answers_errors(blob_get)),
             *_ui.routes(server),  # the web UI, behind the same tokens

@@ -56,7 +56,12 @@ METHODS: dict[str, Method] = {
     "select_runs": Method("read", "selection", "selection"),
     "count_by_experiment": Method("read", "selection", "selection"),
     "stats": Method("read", "", "all"),
+    "views": Method("read", "project", "filter"),
+    "save_view": Method("write", "view", "spec"),
+    "delete_view": Method("write", "project", "project"),
 }
+# wait_for_changes has its own endpoint: it waits on the server's one listening handle, never
+# holding a pooled connection
 _HINTS = {name: hints_of(getattr(Protocol, name)) for name in (*METHODS, "write_batch")}
 _NO_DEFAULT = object()
 
@@ -133,7 +138,7 @@ def call(store: PostgresStore, projects: Projects, caller: Caller, method: str, 
     if spec.kind == "filter":
         if method == "projects":
             return [p for p in result if caller.may(p, "read")]
-        return [r for r in result if caller.may(r.project, "read")]
+        return [r for r in result if caller.may(r.project, "read")]  # runs or saved views
     return result
 
 

@@ -27,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .._ui import _data, _media, _table
+from .._storage._http import CHANGES_MAX_WAIT_S
+from .._ui import _data, _media, _table, _views
 from .._ui._security import _FETCH_SITES_OK, _same_origin
 from .._ui._server import _CSP, STATIC, ApiError, App, _float, _need, _one
 from ..errors import AccessDenied, FieldNotFound, FilterSyntaxError, NaiadError, RunNotFound
@@ -167,6 +168,51 @@ def routes(server: Server) -> list[Route]:
             )
         return _json(200, app.api(route, q))
 
+    async def changes(request: Request) -> Response:
+        """``/api/changes?since=TOKEN&wait=SECONDS``: the page's long poll, holding no pooled
+        connection while it waits."""
+        from starlette.concurrency import run_in_threadpool
+
+        q = parse_qs(request.url.query, keep_blank_values=True)
+        guard = await guarded(request, lambda who: Response(status_code=204))
+        if guard.status_code != 204:
+            return guard
+        try:
+            wait = min(max(_float(q, "wait") or 0.0, 0.0), CHANGES_MAX_WAIT_S)
+            token = await run_in_threadpool(server.wait_for_changes, _one(q, "since") or None, wait)
+        except ApiError as e:
+            return _json(e.status, {"error": str(e), **e.extra})
+        except NaiadError as e:
+            return _json(503, {"error": str(e)})
+        return _json(200, {"token": token})
+
+    async def save_view(request: Request) -> Response:
+        """``POST /api/views`` ``{"name", "url"}`` (url null deletes): the one write of the UI."""
+        q = parse_qs(request.url.query, keep_blank_values=True)
+        raw = await request.body() if int(request.headers.get("content-length") or 0) <= 64 * 1024 else b""
+
+        def work(who: _auth.Caller) -> Response:
+            with server.pool.handle() as store:
+                app = checked_app(store, who, q)
+                try:
+                    body = json.loads(raw) if raw else None
+                    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+                        raise ApiError(400, 'Send {"name": ..., "url": ...} (url null deletes the view).')
+                    url = body.get("url")
+                    project = _one(q, "project") or app.project
+                    views = _views.save_view(
+                        app.store, project, body["name"], url if isinstance(url, str) else None
+                    )
+                    return _json(200, {"views": views})
+                except ApiError as e:
+                    return _json(e.status, {"error": str(e), **e.extra})
+                except AccessDenied as e:
+                    return _json(e.status, {"error": str(e)})
+                except (NaiadError, ValueError) as e:
+                    return _json(400, {"error": str(e)})
+
+        return await guarded(request, work)
+
     async def events(request: Request) -> Response:
         def work(who: _auth.Caller) -> Response:
             return StreamingResponse(
@@ -179,6 +225,8 @@ def routes(server: Server) -> list[Route]:
 
     return [
         Route("/api/events", events),
+        Route("/api/changes", changes),
+        Route("/api/views", save_view, methods=["POST"]),
         Route("/api/{route:path}", api),
         Route("/{path:path}", page),
     ]

@@ -26,6 +26,7 @@ from ._records import (
     RunRecord,
     RunSelection,
     RunSpec,
+    SavedView,
     SetChange,
     StoreStats,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "RunSelection",
     "RunSpec",
     "RunStore",
+    "SavedView",
     "SetChange",
     "Store",
     "StoreStats",
@@ -126,8 +128,11 @@ def journal_dir(store: str | Path) -> Path:
 
 
 def open_journal(path: Path, *, create: bool = True) -> RunStore:
-    """An offline run's journal: always the embedded store, in a local directory."""
-    return SqliteStore(path, create=create)
+    """An offline run's journal: the embedded store in a local directory, sealed on close
+    and verified on open (:mod:`._journal`)."""
+    from ._journal import JournalStore
+
+    return JournalStore(path, create=create)
 
 
 def is_journal(path: Path) -> bool:

@@ -60,9 +60,9 @@ class BlobDir:
                 os.fsync(out.fileno())
             sha = digest.hexdigest()
             final = self._path(sha)
-            if final.exists():
+            if final.exists() and _digest(final) == sha:
                 os.unlink(tmp)
-            else:
+            else:  # new, or a stored copy that no longer matches its name: this upload repairs it
                 final.parent.mkdir(exist_ok=True)
                 os.replace(tmp, final)
                 _fsync_dir(final.parent)  # the rename itself survives a power loss
@@ -94,13 +94,58 @@ class BlobDir:
         return removed
 
     def open(self, sha256: str) -> BinaryIO:
+        """The blob's content, checked against its sha256 as it is read (see :class:`Verified`)."""
         try:
-            return self._path(sha256).open("rb")
+            f = self._path(sha256).open("rb")
         except FileNotFoundError:
             raise StorageError(f"File blob {sha256} is missing from {self.root}.") from None
+        return Verified(f, sha256, os.fstat(f.fileno()).st_size, str(self.root))  # type: ignore[return-value]
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+
+class Verified:
+    """A blob being read, hashed on the way: reading its last byte raises when the content no
+    longer matches its sha256 (a disk or a hand corrupted it), so a download, a copy or a sync
+    never hands on a corrupted file as if it were the one stored."""
+
+    def __init__(self, raw: BinaryIO, sha256: str, size: int, where: str) -> None:
+        import hashlib
+
+        self._raw, self._sha, self._left, self._where = raw, sha256, size, where
+        self._digest = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        block = self._raw.read(n)
+        if self._left > 0:
+            self._digest.update(block)
+            self._left -= len(block)
+            if self._left <= 0 and self._digest.hexdigest() != self._sha:
+                raise StorageError(
+                    f"File blob {self._sha} in {self._where} is corrupted: its content no longer "
+                    "matches its sha256. Upload the same file again (to any run) to repair it."
+                )
+        return block
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> Verified:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def open_blobs(location: str | Path) -> BlobStore:

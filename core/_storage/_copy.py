@@ -5,7 +5,8 @@ references are written in one batch through the RunStore seam (float chunks unpa
 packed again, bit for bit), and each file blob is uploaded once (skipped when the target has
 it). A run that the target already has (same project and run id) is left alone, so copying
 again adds nothing. Every copied series is verified afterwards: the same number of points and
-the same sha256 over its steps, values and timestamps.
+the same sha256 over its steps, values and timestamps. The UI's saved views come along too,
+each one the target does not have by that project and name.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class CopySummary:
     points: int = 0
     blobs: int = 0
     blobs_present: int = 0
+    views: int = 0
     verified_series: int = 0
     mismatches: list[str] = dataclasses.field(default_factory=list)
 
@@ -54,6 +56,11 @@ def copy_store(
             _copy_run(source, target, run, pk_to_run, summary)
         if progress is not None:
             progress(done, len(runs))
+    present = {(v.project, v.name) for v in target.views()}
+    for view in source.views():
+        if (view.project, view.name) not in present:
+            target.save_view(view)
+            summary.views += 1
     return summary
 
 

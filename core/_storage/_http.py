@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import AccessDenied, ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
-from ._records import Chunk, FieldRecord, Heartbeat, Op, RunRecord, RunSelection, RunSpec, StoreStats
+from ._records import (
+    Chunk,
+    FieldRecord,
+    Heartbeat,
+    Op,
+    RunRecord,
+    RunSelection,
+    RunSpec,
+    SavedView,
+    StoreStats,
+)
 from ._spool import Spool
 from ._wire import WIRE_TYPE, dumps, loads
 
@@ -43,6 +53,7 @@ _ERRORS: dict[str, type[StorageError]] = {
 _UNREACHABLE_STATUS = (502, 503, 504)
 _RETRY_MAX_S = 10.0  # longest pause between two tries to reach a server that went away
 CLOSE_REPLAY_S = 10.0  # close() keeps replaying the spool this long before leaving it on disk
+CHANGES_MAX_WAIT_S = 25.0  # a long poll answers within this, under proxies' idle timeouts
 _BLOCK = 1 << 20
 SPOOL_SUFFIX = ".naiad-spool"
 
@@ -353,6 +364,31 @@ class HttpStore:
     def stats(self) -> StoreStats:
         stats: StoreStats = self._call("stats")
         return stats
+
+    # -- saved views, changes ----------------------------------------------------------------------
+    def views(self, project: str | None = None) -> list[SavedView]:
+        return list(self._call("views", project=project))
+
+    def save_view(self, view: SavedView) -> None:
+        self._call("save_view", view=view)
+
+    def delete_view(self, project: str, name: str) -> bool:
+        return bool(self._call("delete_view", project=project, name=name))
+
+    def wait_for_changes(self, since: str | None, timeout: float) -> str:
+        """Long-poll the server (at most ``CHANGES_MAX_WAIT_S`` a call): its token, which moves
+        when runs changed. A token from another server process reads as a change."""
+        import httpx
+
+        wait = max(0.0, min(timeout, CHANGES_MAX_WAIT_S))
+        body = dumps({"since": since, "timeout": wait})
+        try:
+            response = self._http.post("/api/v1/changes", content=body, timeout=wait + 15.0)
+        except httpx.TransportError as e:
+            raise Unreachable(f"Cannot reach the naiad server at {self.uri}: {e}.") from e
+        if response.status_code != 200:
+            raise StorageError(f"naiad server {self.uri}: HTTP {response.status_code}: {response.text[:200]}")
+        return str(loads(response.content))
 
     # -- the handle ------------------------------------------------------------------------------
     def check_alive(self) -> None:

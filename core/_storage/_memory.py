@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import threading
+import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from ._records import (
     RunRecord,
     RunSelection,
     RunSpec,
+    SavedView,
     SetChange,
     StoreStats,
 )
@@ -113,6 +116,10 @@ class MemoryStore:
         self._runs: dict[int, RunRecord] = {}
         self._fields: dict[int, dict[str, _Field]] = {}
         self._sessions: dict[int, list[Any]] = {}  # id -> [run_pk, ping, closed]
+        self._views: dict[tuple[str, str], SavedView] = {}
+        self._changed = threading.Condition(self._lock)  # notified on every write to a run
+        self._changes = 0
+        self._ident = os.urandom(4).hex()  # tokens of another store never match this one's
 
     # -- runs and sessions -------------------------------------------------------------------
     def open_run(self, spec: RunSpec) -> RunRecord:
@@ -147,6 +154,7 @@ class MemoryStore:
                 created=True,
             )
             self._runs[pk] = dataclasses_replace(record, created=False)
+            self._bump()
             own = self._fields[pk] = {}
             family = spec.custom_id
             inherited: list[str] = []
@@ -217,6 +225,7 @@ class MemoryStore:
 
     def open_session(self, run_pk: int, host: str, pid: int, now: float) -> int:
         with self._lock:
+            self._bump()
             sid = len(self._sessions) + 1
             self._sessions[sid] = [run_pk, now, False]
             self._set_atom(run_pk, _sys.STATE, int(FieldType.STRING), _sys.ACTIVE)
@@ -224,6 +233,8 @@ class MemoryStore:
 
     def ping(self, session: int, now: float, closing: bool = False) -> None:
         with self._lock:
+            if closing:
+                self._bump()
             self._sessions[session][1:] = [now, closing]
 
     def run_state(self, run_pk: int, now: float) -> tuple[str, float | None]:
@@ -247,6 +258,7 @@ class MemoryStore:
     ) -> list[str]:
         warnings: list[str] = []
         with self._lock:
+            self._bump()
             for op in ops:
                 if isinstance(op, Assign):
                     if not self._set_atom(run_pk, op.path, op.type, op.value):
@@ -526,6 +538,37 @@ class MemoryStore:
                 database_bytes=0,
                 files_bytes=sum(len(b) for b in self.blobs._data.values()),
             )
+
+    # -- saved views and change notification ------------------------------------------------
+    def views(self, project: str | None = None) -> list[SavedView]:
+        with self._lock:
+            return [v for _, v in sorted(self._views.items()) if project is None or v.project == project]
+
+    def save_view(self, view: SavedView) -> None:
+        with self._lock:
+            self._views[(view.project, view.name)] = view
+
+    def delete_view(self, project: str, name: str) -> bool:
+        with self._lock:
+            return self._views.pop((project, name), None) is not None
+
+    def wait_for_changes(self, since: str | None, timeout: float) -> str:
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._changed:
+            while since == self._token():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)
+            return self._token()
+
+    def _token(self) -> str:
+        return f"{self._ident}:{self._changes}"
+
+    def _bump(self) -> None:
+        """Count a write to a run and wake its waiters (the caller holds the lock)."""
+        self._changes += 1
+        self._changed.notify_all()
 
     # -- the handle itself -------------------------------------------------------------------
     def check_alive(self) -> None:

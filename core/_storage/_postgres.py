@@ -35,6 +35,7 @@ from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, Storag
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
 from ._blobs import BlobDir, open_blobs
+from ._postgres_listen import ChangeListener
 from ._postgres_schema import MIGRATIONS, SCHEMA_VERSION
 from ._records import (
     Assign,
@@ -49,6 +50,7 @@ from ._records import (
     RunRecord,
     RunSelection,
     RunSpec,
+    SavedView,
     SetChange,
     StoreStats,
 )
@@ -232,6 +234,7 @@ class PostgresStore:
         self._pid = os.getpid()
         self._small: dict[tuple[int, str], int] = {}
         self._create = create
+        self._listener: ChangeListener | None = None  # started by the first wait_for_changes
         self._retry(self._migrate)
         self.blobs: BlobStore = self._open_blobs(blobs)
 
@@ -268,10 +271,7 @@ class PostgresStore:
                 conn.close()
 
     def _message(self, e: BaseException) -> str:
-        text = " ".join(str(e).split()) or type(e).__name__
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return text
+        return _masked(e, self._secret)
 
     def _retry(
         self,
@@ -395,6 +395,9 @@ class PostgresStore:
         with self._lock:
             self._drop_connection()
             self._small.clear()
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
         closer = getattr(self.blobs, "close", None)
         if closer is not None:
             closer()
@@ -461,7 +464,12 @@ class PostgresStore:
         return self._tx(write)
 
     def ping(self, session: int, now: float, closing: bool = False) -> None:
-        self._tx(lambda conn: conn.execute(q.PING, [now, closing, session]))
+        def write(conn: psycopg.Connection[Any]) -> None:
+            row = conn.execute(q.PING + " RETURNING run_id", [now, closing, session]).fetchone()
+            if closing and row is not None:  # the run's state changes: live views re-read
+                conn.execute(q.NOTIFY, [str(row[0])])
+
+        self._tx(write)
 
     def run_state(self, run_pk: int, now: float) -> tuple[str, float | None]:
         return self._retry(lambda conn: _run_state(conn, run_pk, now))
@@ -469,9 +477,40 @@ class PostgresStore:
     def active_runs(self, run_pks: Sequence[int], now: float) -> set[int]:
         return self._retry(
             lambda conn: {
-                int(r[0]) for r in conn.execute(q.ACTIVE_RUNS, [now - _sys.STALE_AFTER_S, list(run_pks)])
+                int(r[0]) for r in conn.execute(q.ACTIVE_RUNS, [*_sys.live_window(now), list(run_pks)])
             }
         )
+
+    # -- saved views and change notification ----------------------------------------------------
+    def views(self, project: str | None = None) -> list[SavedView]:
+        def read(conn: psycopg.Connection[Any]) -> list[SavedView]:
+            if project is None:
+                rows = conn.execute(q.VIEWS)
+            else:
+                rows = conn.execute(q.VIEWS + " WHERE project = %s", [_enc(project)])
+            views = [SavedView(_dec(p), _dec(n), _dec(u), float(t)) for p, n, u, t in rows]
+            # ordered here: the escaped form of a name with a NUL would sort apart in SQL
+            return sorted(views, key=lambda v: (v.project, v.name))
+
+        return self._retry(read)
+
+    def save_view(self, view: SavedView) -> None:
+        params = [_enc(view.project), _enc(view.name), _enc(view.url), view.saved]
+        self._tx(lambda conn: conn.execute(q.SAVE_VIEW, params))
+
+    def delete_view(self, project: str, name: str) -> bool:
+        return self._tx(lambda conn: conn.execute(q.DELETE_VIEW, [_enc(project), _enc(name)]).rowcount > 0)
+
+    def wait_for_changes(self, since: str | None, timeout: float) -> str:
+        """Wait on a LISTEN connection of this handle (its own, on a daemon thread) for a
+        notification from this store's schema; while it cannot listen, every call says
+        "changed" after a short pause, so callers fall back to polling."""
+        with self._lock:
+            if self._listener is None or not self._listener.alive():
+                secret = self._secret  # not self: the thread must not keep an unclosed store alive
+                self._listener = ChangeListener(self._conninfo, self.schema, lambda e: _masked(e, secret))
+            listener = self._listener
+        return listener.wait(since, timeout)
 
     # -- writes ----------------------------------------------------------------------------------
     def write_batch(
@@ -745,6 +784,12 @@ class PostgresStore:
 
 
 # -- helpers shared by the store's transactions ----------------------------------------------------
+def _masked(e: BaseException, secret: str) -> str:
+    """The error's message on one line, the password as ``***``."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text.replace(secret, "***") if secret else text
+
+
 def _RETRYABLE(pg_errors: Any) -> tuple[type[Exception], ...]:  # noqa: N802 - reads as a constant
     return (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 
@@ -771,7 +816,7 @@ def _field_record(row: Sequence[Any], state: str | None) -> FieldRecord:
 
 
 def _run_state(conn: psycopg.Connection[Any], run_pk: int, now: float) -> tuple[str, float | None]:
-    row = conn.execute(q.RUN_STATE, [now - _sys.STALE_AFTER_S, run_pk]).fetchone()
+    row = conn.execute(q.RUN_STATE, [*_sys.live_window(now), run_pk]).fetchone()
     assert row is not None
     return _sys.state(bool(row[1])), None if row[0] is None else float(row[0])
 

@@ -12,11 +12,15 @@ Float series are packed chunks (int64 fixed-point steps, float64 values, float64
 little-endian) in three ``bytea`` columns stored ``EXTERNAL`` (uncompressed: read back with a
 binary cursor at memory speed). Each batch appends a chunk; ``small``/``small_from`` on the
 field count the small chunks trailing the series, merged into one once there are enough.
+
+The UI's saved views are rows of ``views`` (version 2). Every write transaction to a run ends
+with ``pg_notify('naiad_runs', '<schema>:<run id>')``: the schema in the payload because one
+database may hold several stores, and a listener wants only its own.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -89,5 +93,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             closed boolean NOT NULL DEFAULT false
         )""",
         "CREATE INDEX sessions_run ON sessions(run_id, ping)",
+    ),
+    # saved views of the UI, per project
+    2: (
+        """CREATE TABLE views(
+            project text COLLATE "C" NOT NULL,
+            name text COLLATE "C" NOT NULL,
+            url text NOT NULL,
+            saved double precision NOT NULL,
+            PRIMARY KEY(project, name)
+        )""",
     ),
 }

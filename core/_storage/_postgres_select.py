@@ -12,7 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _sys
-from .._filter import And, Compare, Exists, Node, Not, Or, parse_time, paths, state_matches
+from .._filter import (
+    And,
+    Compare,
+    Exists,
+    Node,
+    Not,
+    Or,
+    balanced,
+    field_groups,
+    parse_time,
+    paths,
+    state_matches,
+)
 from .._types import FieldType
 from ._records import RunSelection
 
@@ -21,7 +33,7 @@ _CMP = {"==": "=", "=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": "
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
 _TEXT = (FieldType.STRING, FieldType.STRING_SERIES)
 _NUMBER = "coalesce(f.num, f.int::double precision)"
-ACTIVE = "r.id IN (SELECT s.run_id FROM sessions s WHERE NOT s.closed AND s.ping > %s)"
+ACTIVE = "r.id IN (SELECT s.run_id FROM sessions s WHERE NOT s.closed AND s.ping > %s AND s.ping < %s)"
 
 
 def _types(types: tuple[FieldType, ...]) -> str:
@@ -35,10 +47,13 @@ def compile_filter(node: Node, now: float) -> tuple[str, list[Any]]:
 
 
 def _compile(node: Node, params: list[Any], now: float) -> str:
-    if isinstance(node, And):
-        return "(" + " AND ".join(_compile(n, params, now) for n in node.items) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(_compile(n, params, now) for n in node.items) + ")"
+    if isinstance(node, (And, Or)):
+        joiner = "AND" if isinstance(node, And) else "OR"
+        parts = [
+            _field_test(item, joiner, params) if isinstance(item, list) else _compile(item, params, now)
+            for item in field_groups(node.items, _sys.STATE)
+        ]
+        return balanced(parts, joiner)
     if isinstance(node, Not):
         return "(NOT " + _compile(node.item, params, now) + ")"
     if isinstance(node, Exists):
@@ -48,12 +63,20 @@ def _compile(node: Node, params: list[Any], now: float) -> str:
         outcome = {state: state_matches(node, state) for state in _sys.STATES}
         if outcome[_sys.ACTIVE] == outcome[_sys.INACTIVE]:
             return "TRUE" if outcome[_sys.ACTIVE] else "FALSE"
-        params.append(now - _sys.STALE_AFTER_S)
+        params.extend(_sys.live_window(now))
         return ACTIVE if outcome[_sys.ACTIVE] else f"(NOT {ACTIVE})"
-    cond, values = _condition(node)
-    params.append(node.term.path)
-    params.extend(values)
-    return f"r.id IN (SELECT f.run_id FROM fields f WHERE f.path = %s AND {cond})"
+    return _field_test([node], "AND", params)
+
+
+def _field_test(group: list[Compare], joiner: str, params: list[Any]) -> str:
+    """Runs whose field at the group's path meets every (AND) or any (OR) of its comparisons."""
+    params.append(group[0].term.path)
+    conds = []
+    for node in group:
+        cond, values = _condition(node)
+        params.extend(values)
+        conds.append(f"({cond})")
+    return f"r.id IN (SELECT f.run_id FROM fields f WHERE f.path = %s AND {balanced(conds, joiner)})"
 
 
 def _condition(node: Compare) -> tuple[str, list[Any]]:
@@ -138,7 +161,7 @@ def select_sql(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     order_params: list[Any] = []
     if sel.sort_by == _sys.STATE:
         order = f"CASE WHEN {ACTIVE} THEN 'active' ELSE 'inactive' END {direction}, r.id {direction}"
-        order_params = [now - _sys.STALE_AFTER_S]
+        order_params = _sys.live_window(now)
     elif sel.sort_by is not None:
         join, join_params = "LEFT JOIN fields s ON s.run_id = r.id AND s.path = %s", [sel.sort_by]
         # missing and NaN values last either way, like the embedded store

@@ -45,10 +45,15 @@ OPEN_SESSION = (
 )
 PING = "UPDATE sessions SET ping = %s, closed = %s WHERE id = %s"
 RUN_STATE = (
-    "SELECT max(ping), count(*) FILTER (WHERE NOT closed AND ping > %s) FROM sessions WHERE run_id = %s"
+    "SELECT max(ping), count(*) FILTER (WHERE NOT closed AND ping > %s AND ping < %s) "
+    "FROM sessions WHERE run_id = %s"
 )
-ACTIVE_RUNS = "SELECT DISTINCT run_id FROM sessions WHERE NOT closed AND ping > %s AND run_id = ANY(%s)"
-NOTIFY = "SELECT pg_notify('naiad_runs', %s)"  # live views listen; equal payloads fold per txn
+ACTIVE_RUNS = (
+    "SELECT DISTINCT run_id FROM sessions WHERE NOT closed AND ping > %s AND ping < %s AND run_id = ANY(%s)"
+)
+# live views listen (see _postgres_listen); equal payloads fold into one per transaction
+CHANNEL = "naiad_runs"
+NOTIFY = f"SELECT pg_notify('{CHANNEL}', current_schema() || ':' || %s)"
 
 # -- atoms ------------------------------------------------------------------------------------
 ASSIGN = (
@@ -149,3 +154,11 @@ LAST_POINT_BEFORE = (
     "SELECT p.step, p.value FROM points p JOIN fields f ON p.field_id = f.id "
     "WHERE f.run_id = %s AND f.path = %s AND p.step <= %s ORDER BY p.step DESC LIMIT 1"
 )
+
+# -- saved views of the UI --------------------------------------------------------------------
+VIEWS = "SELECT project, name, url, saved FROM views"
+SAVE_VIEW = (
+    "INSERT INTO views(project, name, url, saved) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (project, name) DO UPDATE SET url = excluded.url, saved = excluded.saved"
+)
+DELETE_VIEW = "DELETE FROM views WHERE project = %s AND name = %s"

@@ -8,6 +8,8 @@ Two halves, so that each can be served by its own backend:
 - :class:`RunStore`: projects, runs, sessions, fields (atoms and the head of each series),
   packed chunks of float series, rows of other series, and run selection. Every
   :meth:`RunStore.write_batch` is one transaction: a reader sees all of it or none of it.
+  It also keeps the UI's saved views (per project) and tells a reader when the runs changed
+  (:meth:`RunStore.wait_for_changes`), so live pages need not re-read on a timer.
 
 Faults are error classes (:mod:`naiad.errors`): :class:`~naiad.errors.StoreReplaced` when
 the store under an open handle was deleted or replaced (``reopen`` then ``open_run`` again),
@@ -28,7 +30,17 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from ._records import Chunk, FieldRecord, Heartbeat, Op, RunRecord, RunSelection, RunSpec, StoreStats
+from ._records import (
+    Chunk,
+    FieldRecord,
+    Heartbeat,
+    Op,
+    RunRecord,
+    RunSelection,
+    RunSpec,
+    SavedView,
+    StoreStats,
+)
 
 
 class BlobStore(Protocol):
@@ -139,6 +151,30 @@ class RunStore(Protocol):
         ...
 
     def stats(self) -> StoreStats: ...
+
+    # -- saved views of the UI ---------------------------------------------------------------
+    def views(self, project: str | None = None) -> list[SavedView]:
+        """The saved views of ``project`` (of every project when None), by project and name."""
+        ...
+
+    def save_view(self, view: SavedView) -> None:
+        """Keep ``view``, replacing the project's view of the same name."""
+        ...
+
+    def delete_view(self, project: str, name: str) -> bool:
+        """Drop the project's view ``name``; whether there was one."""
+        ...
+
+    # -- change notification -----------------------------------------------------------------
+    def wait_for_changes(self, since: str | None, timeout: float) -> str:
+        """Wait until runs changed after the token ``since`` was handed out, at most
+        ``timeout`` seconds; return the current token (at once when ``since`` is None).
+
+        Tokens are opaque and belong to this handle: a token unlike ``since`` means the runs
+        may have changed (a spurious change is allowed, a missed one is not), so a caller
+        re-reads when the token moved and waits again otherwise.
+        """
+        ...
 
     # -- the handle itself -------------------------------------------------------------------
     def check_alive(self) -> None:

@@ -170,3 +170,13 @@ class StoreStats:
     points: int
     database_bytes: int
     files_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SavedView:
+    """A named page address of the UI, kept per project in the store (never evaluated)."""
+
+    project: str
+    name: str
+    url: str
+    saved: float  # seconds since the epoch

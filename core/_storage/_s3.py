@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from ..errors import StorageError
+from ._blobs import Verified
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1 << 20
@@ -107,7 +108,7 @@ class S3Blobs:
     def open(self, sha256: str) -> BinaryIO:
         key = self.key(sha256)
         try:
-            body = self.client().get_object(Bucket=self.bucket, Key=key)["Body"]
+            obj = self.client().get_object(Bucket=self.bucket, Key=key)
         except Exception as e:
             if _code(e) in ("NoSuchKey", "404"):
                 raise StorageError(
@@ -115,7 +116,8 @@ class S3Blobs:
                     "from the bucket, or the run was logged with another blobs= location."
                 ) from None
             raise self._error("read", key, e) from e
-        return io.BufferedReader(_Body(body), buffer_size=_BLOCK)
+        raw = io.BufferedReader(_Body(obj["Body"]), buffer_size=_BLOCK)
+        return Verified(raw, sha256, int(obj["ContentLength"]), self.uri)  # type: ignore[return-value]
 
     def exists(self, sha256: str) -> bool:
         return self._head(self.key(sha256))

@@ -2,12 +2,15 @@
 
 Float series are stored as packed chunks (int64 steps, float64 values, float64 timestamps as
 raw little-endian arrays): one row holds up to thousands of points, so a million-point series
-reads as a few hundred rows. Every other series keeps one row per point.
+reads as a few hundred rows. Every other series keeps one row per point. The UI's saved
+views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
+version 1 stores kept them in).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+VIEWS_IMPORT = 2  # the migration after which an existing <store>/ui/views.json is imported
 
 # Migration N takes a store from version N-1 to N. Append, never edit.
 MIGRATIONS: dict[int, str] = {
@@ -71,5 +74,15 @@ MIGRATIONS: dict[int, str] = {
         closed INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX sessions_run ON sessions(run_id, ping);
+    """,
+    # saved views of the UI, per project (they were a ui/views.json file beside the database)
+    2: """
+    CREATE TABLE views(
+        project TEXT NOT NULL,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        saved REAL NOT NULL,
+        PRIMARY KEY(project, name)
+    ) WITHOUT ROWID;
     """,
 }

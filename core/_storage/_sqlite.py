@@ -33,7 +33,7 @@ from ..errors import (
     StorageError,
     StoreReplaced,
 )
-from . import _sqlite_select
+from . import _sqlite_select, _sqlite_views
 from ._blobs import BlobDir
 from ._records import (
     Assign,
@@ -48,10 +48,11 @@ from ._records import (
     RunRecord,
     RunSelection,
     RunSpec,
+    SavedView,
     SetChange,
     StoreStats,
 )
-from ._schema import MIGRATIONS, SCHEMA_VERSION
+from ._schema import MIGRATIONS, SCHEMA_VERSION, VIEWS_IMPORT
 
 if TYPE_CHECKING:
     from ._protocol import BlobStore
@@ -67,6 +68,7 @@ COMPACT_EVERY = 16
 STALE_AFTER_S = _sys.STALE_AFTER_S  # kept importable here for older callers
 _BUSY_DEADLINE_S = 300.0
 _BUSY_SLICE_MS = 200  # one lock wait inside SQLite; longer waits loop in Python (cancellable)
+_WATCH_POLL_S = 0.05  # how often a change waiter reads PRAGMA data_version (a few microseconds each)
 _T = TypeVar("_T")
 _INHERITED_SYS = _sys.INHERITED
 _SWAP = sys.byteorder != "little"
@@ -151,6 +153,8 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._fields: dict[tuple[int, str], _Field] = {}
         self._db_ino: int | None = None
+        self._watch: tuple[sqlite3.Connection, str] | None = None  # change waiters' connection, its id
+        self._watch_lock = threading.Lock()
         self._retry(self._migrate)
 
     # -- connections -------------------------------------------------------------------------
@@ -271,6 +275,8 @@ class SqliteStore:
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                if target == VIEWS_IMPORT:
+                    _sqlite_views.import_legacy(conn, self.root)
                 conn.execute(f"PRAGMA user_version={target}")
             conn.execute("COMMIT")
         except BaseException:
@@ -292,7 +298,17 @@ class SqliteStore:
             raise StoreReplaced(f"The store database {self.db_path} was replaced by another file.")
 
     def reopen(self, patience: float | None = None, cancel: Callable[[], bool] | None = None) -> None:
-        """Drop every connection and cache, and open (re-creating if needed) the database."""
+        """Drop every connection and cache, and open (re-creating if needed) the database.
+
+        First the old database's ``-wal`` is checkpointed into the old file (still open, even
+        if unlinked) and truncated: a ``-wal`` left beside a file moved in by ``mv`` belongs to
+        the file that was replaced, and SQLite would replay its pages onto the new one.
+        """
+        with self._lock:
+            conns = list(self._all)
+        for conn in conns[:1]:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close()
         self._local = threading.local()
         self._db_ino = None
@@ -365,7 +381,7 @@ class SqliteStore:
             wanted = set(run_pks)
             return {
                 int(r[0])
-                for r in conn.execute(_sqlite_select.ACTIVE_RUNS, (now - STALE_AFTER_S,))
+                for r in conn.execute(_sqlite_select.ACTIVE_RUNS, _sys.live_window(now))
                 if r[0] in wanted
             }
 
@@ -406,6 +422,39 @@ class SqliteStore:
         blobs = self.root / "files"
         files = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) if blobs.is_dir() else 0
         return dataclasses.replace(data, database_bytes=db, files_bytes=files)
+
+    # -- saved views and change notification ----------------------------------------------------
+    def views(self, project: str | None = None) -> list[SavedView]:
+        return self._read(lambda conn: _sqlite_views.views(conn, project))
+
+    def save_view(self, view: SavedView) -> None:
+        self._write(lambda conn: _sqlite_views.save(conn, view))
+
+    def delete_view(self, project: str, name: str) -> bool:
+        return self._write(lambda conn: _sqlite_views.delete(conn, project, name))
+
+    def wait_for_changes(self, since: str | None, timeout: float) -> str:
+        """Poll ``PRAGMA data_version`` of one connection kept for this: it moves whenever
+        another connection (any thread or process) commits to the database."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            token = self._retry(self._change_token)
+            left = deadline - time.monotonic()
+            if since is None or token != since or left <= 0:
+                return token
+            time.sleep(min(_WATCH_POLL_S, left))
+
+    def _change_token(self) -> str:
+        with self._watch_lock:
+            if self._watch is None:
+                conn = sqlite3.connect(
+                    self.db_path, timeout=_BUSY_SLICE_MS / 1000, isolation_level=None, check_same_thread=False
+                )
+                with self._lock:
+                    self._all.append(conn)
+                self._watch = (conn, os.urandom(4).hex())  # tokens of an older connection never match
+            conn, ident = self._watch
+            return f"{ident}:{conn.execute('PRAGMA data_version').fetchone()[0]}"
 
     # -- writes ----------------------------------------------------------------------------------
     def write_batch(
@@ -744,6 +793,7 @@ class SqliteStore:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
         self._local = threading.local()
+        self._watch = None
         self._fields.clear()
 
 
@@ -837,8 +887,8 @@ def _ping(conn: sqlite3.Connection, session: int, now: float, closing: bool) -> 
 
 def _run_state(conn: sqlite3.Connection, run_pk: int, now: float) -> tuple[str, float | None]:
     row = conn.execute(
-        "SELECT max(ping), sum(closed = 0 AND ping > ?) FROM sessions WHERE run_id=?",
-        (now - STALE_AFTER_S, run_pk),
+        "SELECT max(ping), sum(closed = 0 AND ping > ? AND ping < ?) FROM sessions WHERE run_id=?",
+        (*_sys.live_window(now), run_pk),
     ).fetchone()
     return ("active" if row[1] else "inactive"), row[0]
 

@@ -13,7 +13,19 @@ import sqlite3
 from typing import Any
 
 from .. import _regex, _sys
-from .._filter import And, Compare, Exists, Node, Not, Or, parse_time, paths, state_matches
+from .._filter import (
+    And,
+    Compare,
+    Exists,
+    Node,
+    Not,
+    Or,
+    balanced,
+    field_groups,
+    parse_time,
+    paths,
+    state_matches,
+)
 from .._types import FieldType
 from ._records import RunSelection
 
@@ -21,12 +33,12 @@ _COLUMNS = {"last": "value", "min": "vmin", "max": "vmax", "count": "n"}
 _CMP = {"==": "=", "=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
 _TEXT = (FieldType.STRING, FieldType.STRING_SERIES)
-ACTIVE_RUNS = "SELECT s.run_id FROM sessions s WHERE s.closed = 0 AND s.ping > ?"
+ACTIVE_RUNS = "SELECT s.run_id FROM sessions s WHERE s.closed = 0 AND s.ping > ? AND s.ping < ?"
 
 
 def active_sql(now: float) -> tuple[str, list[Any]]:
     """The condition 'a process is attached to run r' (``sys/state`` is derived, not stored)."""
-    return f"r.id IN ({ACTIVE_RUNS})", [now - _sys.STALE_AFTER_S]
+    return f"r.id IN ({ACTIVE_RUNS})", _sys.live_window(now)
 
 
 def compile_filter(node: Node, now: float) -> tuple[str, list[Any]]:
@@ -36,10 +48,13 @@ def compile_filter(node: Node, now: float) -> tuple[str, list[Any]]:
 
 
 def _compile(node: Node, params: list[Any], now: float) -> str:
-    if isinstance(node, And):
-        return "(" + " AND ".join(_compile(n, params, now) for n in node.items) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(_compile(n, params, now) for n in node.items) + ")"
+    if isinstance(node, (And, Or)):
+        joiner = "AND" if isinstance(node, And) else "OR"
+        parts = [
+            _field_test(item, joiner, params) if isinstance(item, list) else _compile(item, params, now)
+            for item in field_groups(node.items, _sys.STATE)
+        ]
+        return balanced(parts, joiner)
     if isinstance(node, Not):
         return "(NOT " + _compile(node.item, params, now) + ")"
     if isinstance(node, Exists):
@@ -48,10 +63,18 @@ def _compile(node: Node, params: list[Any], now: float) -> str:
         return "r.id IN (SELECT f.run_id FROM fields f WHERE f.path = ? OR (f.path >= ? AND f.path < ?))"
     if node.term.path == _sys.STATE and node.term.aggregate is None:
         return _state(node, params, now)
-    cond, values = _condition(node)
-    params.append(node.term.path)
-    params.extend(values)
-    return f"r.id IN (SELECT f.run_id FROM fields f WHERE f.path = ? AND {cond})"
+    return _field_test([node], "AND", params)
+
+
+def _field_test(group: list[Compare], joiner: str, params: list[Any]) -> str:
+    """Runs whose field at the group's path meets every (AND) or any (OR) of its comparisons."""
+    params.append(group[0].term.path)
+    conds = []
+    for node in group:
+        cond, values = _condition(node)
+        params.extend(values)
+        conds.append(f"({cond})")
+    return f"r.id IN (SELECT f.run_id FROM fields f WHERE f.path = ? AND {balanced(conds, joiner)})"
 
 
 def _types(types: tuple[FieldType, ...]) -> str:

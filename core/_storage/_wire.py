@@ -37,6 +37,7 @@ from ._records import (
     RunRecord,
     RunSelection,
     RunSpec,
+    SavedView,
     SetChange,
     StoreStats,
 )
@@ -45,7 +46,7 @@ RECORDS: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         Assign, Delete, SetChange, Floats, Points, Incr, Heartbeat, RunSpec, RunRecord,
-        FieldRecord, Chunk, RunSelection, StoreStats, Term, Compare, Exists, Not, And, Or,
+        FieldRecord, Chunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not, And, Or,
     )
 }  # fmt: skip
 WIRE_TYPE = "application/x-naiad-wire+json"

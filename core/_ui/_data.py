@@ -1,10 +1,9 @@
-"""What the UI's JSON API returns: runs tables (through ``naiad.query``), a run's fields,
-string series, files, lineage and comparisons. Every value is made JSON-safe here."""
+"""What the UI's JSON API returns: a run's fields, string series, files, lineage and
+comparisons (the runs table is :mod:`._table`). Every value is made JSON-safe here."""
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from datetime import datetime
 from typing import Any
@@ -16,10 +15,7 @@ from .._storage import FieldRecord, RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
 from ..errors import FieldNotFound, RunNotFound
 
-BASE_COLUMNS = [_sys.CUSTOM_RUN_ID, _sys.EXPERIMENT_NAME, _sys.STATE, _sys.TAGS, _sys.FAILED]
-DEFAULT_COLUMNS = [_sys.ID, _sys.CREATION_TIME, _sys.OWNER]
 MAX_FILES = 1000  # newest entries of a FileSeries listed on the run page
-MAX_DEFAULT_COLUMNS = 40  # of the user's own fields, when no columns are asked for
 
 
 def jsonable(value: Any) -> Any:
@@ -56,108 +52,11 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def column_values(col: Any) -> list[Any]:
-    """One DataFrame column as a JSON-ready list, converted a column at a time (10,000 rows fast)."""
-    import numpy as np
-    import pandas as pd
-
-    dtype = col.dtype
-    if dtype.kind == "f":
-        values = col.to_numpy()
-        finite = np.isfinite(values)
-        if finite.all():
-            return list(values.tolist())
-        out = values.astype(object)
-        out[~finite] = [None if v != v else str(v) for v in values[~finite]]
-        return list(out.tolist())
-    if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
-        text = np.datetime_as_string(col.to_numpy(dtype="datetime64[us]"), unit="us", timezone="UTC")
-        return [None if t == "NaT" else t for t in text.tolist()]
-    if isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
-        return [None if v is pd.NA else jsonable(v) for v in col.astype(object).tolist()]
-    return [jsonable(v) for v in col.tolist()]
-
-
 def find(store: RunStore, project: str, run_id: str) -> RunRecord:
     rec = store.find_run(project, run_id)
     if rec is None:
         raise RunNotFound(f"No run '{run_id}' in project '{project}'.")
     return rec
-
-
-# "does not start with sys/" without a lookahead (regexes run on RE2, which has none)
-_NOT_SYS = "^(?:[^s]|s[^y]|sy[^s]|sys[^/]|s$|sy$|sys$)"
-
-
-def runs_table(
-    store: RunStore,
-    project: str,
-    *,
-    heads: bool,
-    filter: str | None,
-    columns: list[str] | str | None,
-    sort: str | None,
-    ascending: bool,
-    offset: int = 0,
-    limit: int | None = None,
-    runs: list[str] | None = None,
-) -> dict[str, Any]:
-    """Rows of the runs (or experiments) table; ``columns`` is a list of paths or one regex."""
-    from .. import query
-
-    wanted: list[str] | str
-    base_re = f"^(?:{'|'.join(map(re.escape, BASE_COLUMNS))})$"
-    if columns is None:  # the few useful sys columns, then every field of the user's own
-        wanted = f"^(?:{'|'.join(map(re.escape, DEFAULT_COLUMNS))})$|{base_re}|{_NOT_SYS}"
-    elif isinstance(columns, str):
-        wanted = f"{base_re}|(?:{columns})"
-    else:
-        wanted = list(dict.fromkeys([*BASE_COLUMNS, *columns]))
-    kwargs: dict[str, Any] = {
-        "filter": filter or None,
-        "attributes": wanted,
-        "sort_by": sort or _sys.CREATION_TIME,
-        "ascending": ascending,
-        "project": project,
-        "store": store,
-    }
-    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
-    if runs is not None:
-        kwargs["experiments" if heads else "runs"] = runs
-    stop = None if limit is None else offset + limit
-    frame = fetch(**kwargs, limit=stop)  # the query sorts and limits in SQL: a first page is cheap
-    total = len(frame)
-    if stop is not None and total >= stop:
-        lister = query.list_experiments if heads else query.list_runs
-        total = len(lister(runs, filter=kwargs["filter"], project=project, store=store))
-    frame = frame.iloc[offset:stop]
-    names = [str(c) for c in frame.columns]
-    if isinstance(columns, list):
-        shown = list(dict.fromkeys(columns))
-    else:
-        shown = [c for c in names if c not in BASE_COLUMNS]
-        if columns is None:
-            shown = [c for c in DEFAULT_COLUMNS if c in shown] + [
-                c for c in shown if c not in DEFAULT_COLUMNS
-            ][:MAX_DEFAULT_COLUMNS]
-    n = len(frame)
-    data = {c: column_values(frame[c]) if c in names else [None] * n for c in {*shown, *BASE_COLUMNS}}
-    keys = [str(k) for k in frame.index]
-    rows = [
-        {
-            "key": key,
-            "run": run if run is not None else key,
-            "experiment": exp,
-            "state": _sys.display_state(state, failed is True),
-            "tags": tags or [],
-            "failed": bool(failed),
-            "cells": list(cells),
-        }
-        for key, run, exp, state, tags, failed, cells in zip(
-            keys, *(data[c] for c in BASE_COLUMNS), zip(*(data[c] for c in shown)) if shown else [()] * n
-        )
-    ]
-    return {"columns": shown, "rows": rows, "total": total, "offset": offset}
 
 
 def column_paths(store: RunStore, project: str, limit_runs: int = 300) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ then comes back in full detail once it holds few enough points.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 from typing import Any
@@ -59,6 +60,17 @@ def _floats(values: Any) -> list[Any]:
     return list(values.tolist())
 
 
+def packed(values: Any) -> str:
+    """A float array as base64 of little-endian float64 (NaN and ±inf kept: the page makes them gaps).
+
+    Encoding 100 runs' points this way takes milliseconds where JSON numbers take a quarter
+    of a second, and the GIL-bound server encodes every chart on the screen in turn.
+    """
+    import numpy as np
+
+    return base64.b64encode(np.ascontiguousarray(values, dtype="<f8").tobytes()).decode("ascii")
+
+
 def series_paths(store: RunStore, records: list[RunRecord], with_lineage: bool) -> list[str]:
     """Every float-series path of the runs (and of their ancestors when stitching)."""
     seen: set[int] = set()
@@ -84,11 +96,13 @@ def one_series(
     step_from: float | None = None,
     step_to: float | None = None,
     since: float | None = None,
+    pack: bool = False,
 ) -> dict[str, Any]:
     """One run's series at ``path`` as the chart draws it.
 
     ``x`` is ``"step"`` or ``"time"`` (epoch seconds; the page makes it relative).
     ``since`` returns only the points after that step (live updates), not downsampled.
+    ``pack``: ``x`` and ``y`` as :func:`packed` strings instead of lists of numbers.
     """
     import numpy as np
 
@@ -141,8 +155,8 @@ def one_series(
     return {
         "run": record.custom_id,
         "path": path,
-        "x": _floats(xs[picked]),
-        "y": _floats(values[picked]),
+        "x": packed(xs[picked]) if pack else _floats(xs[picked]),
+        "y": packed(values[picked]) if pack else _floats(values[picked]),
         "n": n,
         "downsampled": int(picked.size) < n,
         "last_step": float(steps[-1]) / STEP_SCALE if n else since,

@@ -5,6 +5,11 @@ Each connection gets a thread that only reads the request (its head must arrive 
 the store keeps a bounded number of SQLite connections and a slow client never holds one.
 Every request passes the :class:`~naiad._ui._security.Guard` first; every response forbids
 framing and foreign scripts.
+
+``/api/changes?since=TOKEN&wait=SECONDS`` answers ``{"token": ...}`` once the store's runs
+changed after ``TOKEN`` was handed out (or after ``wait`` seconds, at most
+``CHANGES_MAX_WAIT_S``): a page long-polls it and re-reads only when the token moved, instead
+of re-reading on a timer. It waits on the connection's own thread, never on a pool worker.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from .._storage import RunStore
 from ..errors import FieldNotFound, FilterSyntaxError, NaiadError, RunNotFound
 from . import _data, _groups, _media, _series, _table, _views
-from ._security import Guard
+from ._security import Guard, Verdict
 
 STATIC = Path(__file__).parent / "static"
 _CSP = (
@@ -36,6 +41,7 @@ HEAD_DEADLINE_S = 10.0  # time a client has to send its whole request line and h
 MAX_CONNECTIONS = 256  # open connections at once; each is a thread that only reads and writes
 _MAX_INT = 2**62  # SQLite integers are int64; a larger limit/offset is a client error
 _PAGES = {"/": "index.html", "/index.html": "index.html"}
+CHANGES_MAX_WAIT_S = 25.0  # under common proxies' idle limits; the page simply asks again
 
 
 class ApiError(Exception):
@@ -69,6 +75,7 @@ class App:
             offset=(_int(q, "offset", 0) or 0) if paged else 0,
             limit=_int(q, "limit", None) if paged else None,
             runs=q.get("run"),
+            with_total=_one(q, "total", "1") == "1",  # total=0: the page counts apart, after drawing
         )
 
     # -- API -------------------------------------------------------------------------------------
@@ -84,6 +91,9 @@ class App:
             }
         if route == "runs":
             return self.table(q, project)
+        if route == "count":
+            heads = _one(q, "heads", "1") == "1"
+            return {"total": _table.count(store, project, heads, _one(q, "filter") or None)}
         if route == "columns":
             return {"columns": _data.column_paths(store, project)}
         if route == "paths":
@@ -101,6 +111,7 @@ class App:
                 step_from=_float(q, "from"),
                 step_to=_float(q, "to"),
                 since=_floats(q, "since"),
+                pack=_one(q, "pack") == "1",
             )
         if route == "run":
             return _data.run_detail(store, project, _need(q, "id"))
@@ -134,7 +145,7 @@ class App:
                 step_to=_float(q, "to"),
             )
         if route == "views":
-            return {"views": _views.list_views(store.root, project)}
+            return {"views": _views.list_views(store, project)}
         raise ApiError(404, f"No API endpoint '/api/{route}'.")
 
 
@@ -220,18 +231,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._head_done = True
         self._deadline.cancel()
+        if urlsplit(self.path).path == "/api/changes":  # a long wait that holds no store connection
+            self._changes()
+            return
         # the store work runs on the fixed pool (bounded SQLite connections); reading the
         # request ran on this connection's own thread, so slow clients never hold a worker
         self.server.pool.submit(self._get).result()
 
+    def _guarded(self) -> tuple[Verdict, dict[str, list[str]]] | None:
+        """(the guard's verdict, the query) of an allowed request; None once refused."""
+        q = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        verdict = self.server.app.guard.check(self.headers, q)  # type: ignore[arg-type]
+        if not verdict.ok:
+            self._send(verdict.status, verdict.reason.encode(), "text/plain; charset=utf-8")
+            return None
+        return verdict, q
+
+    def _changes(self) -> None:
+        checked = self._guarded()
+        if checked is None:
+            return
+        q = checked[1]
+        try:
+            wait = min(_float(q, "wait") or 0.0, CHANGES_MAX_WAIT_S)
+            token = self.server.app.store.wait_for_changes(_one(q, "since") or None, max(wait, 0.0))
+            self._send(200, json.dumps({"token": token}).encode(), "application/json")
+        except ApiError as e:
+            self._json_error(e.status, str(e), e.extra)
+        except NaiadError as e:
+            self._json_error(503, str(e), {})
+
     def _get(self) -> None:
         app = self.server.app
         url = urlsplit(self.path)
-        q = parse_qs(url.query, keep_blank_values=True)
-        verdict = app.guard.check(self.headers, q)  # type: ignore[arg-type]
-        if not verdict.ok:
-            self._send(verdict.status, verdict.reason.encode(), "text/plain; charset=utf-8")
+        checked = self._guarded()
+        if checked is None:
             return
+        verdict, q = checked
         cookie = None
         if verdict.set_cookie:
             cookie = f"{app.guard.cookie}={app.guard.token}; HttpOnly; SameSite=Strict; Path=/"
@@ -269,11 +305,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._head_done = True
         app = self.server.app
         url = urlsplit(self.path)
-        q = parse_qs(url.query, keep_blank_values=True)
-        verdict = app.guard.check(self.headers, q)  # type: ignore[arg-type]
-        if not verdict.ok:
-            self._send(verdict.status, verdict.reason.encode(), "text/plain; charset=utf-8")
+        checked = self._guarded()
+        if checked is None:
             return
+        q = checked[1]
         if url.path != "/api/views":
             self._send(405, b"naiad ui is read-only.", "text/plain; charset=utf-8")
             return
@@ -286,7 +321,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ApiError(400, 'Send {"name": ..., "url": ...} (url null deletes the view).')
             url_ = body.get("url")
             views = _views.save_view(
-                app.store.root,
+                app.store,
                 _one(q, "project") or app.project,
                 body["name"],
                 url_ if isinstance(url_, str) else None,

@@ -1,12 +1,13 @@
 """The runs table the UI shows: one page at a time, sensible default columns, series aggregates.
 
-A page is found in two steps so that a 100,000-run project answers its first rows at once:
-the sorted run labels alone (``attributes=[]`` reads no field rows), then every field of the
-page's runs only. Columns are items of a list: an exact path, a ``/regex/`` over the paths of
-the page's runs, or ``min(path)`` / ``max(path)`` / ``last(path)`` of a float series (the
-filter grammar's names). Without columns the table picks a few useful ones
-(:func:`default_columns`); the page then sends those back explicitly for the next pages and
-live refreshes, so every row of one table has the same columns.
+A page is one store selection (filtered, sorted and limited in the store, no field read) and
+then every field of the page's runs only, so a 100,000-run project answers its first rows at
+once; the total is counted apart (the page asks for it after drawing the rows). Columns are
+items of a list: an exact path, a ``/regex/`` over the paths of the page's runs, or
+``min(path)`` / ``max(path)`` / ``last(path)`` of a float series (the filter grammar's names).
+Without columns the table picks a few useful ones (:func:`default_columns`); the page then
+sends those back explicitly for the next pages and live refreshes, so every row of one table
+has the same columns.
 """
 
 from __future__ import annotations
@@ -71,61 +72,42 @@ def is_regex_item(item: str) -> bool:
     return len(item) > 2 and item.startswith("/") and item.endswith("/")
 
 
-def _labels(
-    store: RunStore,
+def _selection(
     project: str,
     heads: bool,
     filter: str | None,
-    sort: str,
-    ascending: bool,
-    stop: int | None,
-) -> list[str]:
-    """Sorted labels (run ids, or experiment names) of the selected runs, no field read."""
+    names: list[str] | None,
+    sort: str | None = None,
+    ascending: bool = True,
+    limit: int | None = None,
+) -> RunSelection:
+    """The runs (or experiment heads) the table shows, as the store selects them."""
     from .. import query
 
-    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
-    frame = fetch(
-        filter=filter,
-        attributes=[],
-        sort_by=sort,
-        ascending=ascending,
-        limit=stop,
-        project=project,
-        store=store,
-    )
-    return [str(k) for k in frame.index]
+    return query._query(project, heads, names, filter, False, sort, ascending, limit)
 
 
 def count(store: RunStore, project: str, heads: bool, filter: str | None) -> int:
-    """How many rows the whole table has."""
-    from .. import query
-
-    lister = query.list_experiments if heads else query.list_runs
-    return len(lister(filter=filter, project=project, store=store))
+    """How many rows the whole table has (unsorted: counting needs no order)."""
+    return len(store.select_runs(_selection(project, heads, filter, None), time.time()))
 
 
-def _base(store: RunStore, project: str, heads: bool, labels: list[str], sort: str, asc: bool) -> Any:
-    from .. import query
-
-    fetch = query.fetch_experiments_table if heads else query.fetch_runs_table
-    return fetch(labels, attributes=BASE_COLUMNS, sort_by=sort, ascending=asc, project=project, store=store)
-
-
-def page_fields(
-    store: RunStore, project: str, run_ids: list[str]
-) -> dict[str, dict[str, tuple[int, Any, Any, Any]]]:
-    """Every field of these runs: ``{run id: {path: (type, value, min, max)}}``."""
-    selection = RunSelection(project=project, names=tuple(run_ids), trashed=None)
-    label_of = dict(store.select_runs(selection, time.time()))
-    out: dict[str, dict[str, tuple[int, Any, Any, Any]]] = {r: {} for r in run_ids}
-    pks = list(label_of)
+def page_fields(store: RunStore, pks: list[int]) -> dict[int, dict[str, tuple[int, Any, Any, Any]]]:
+    """Every field of these runs: ``{run pk: {path: (type, value, min, max)}}``."""
+    out: dict[int, dict[str, tuple[int, Any, Any, Any]]] = {pk: {} for pk in pks}
     for pk, path, ftype, value in store.field_rows(pks):
-        out[label_of[pk]][path] = (ftype, value, None, None)
+        out[pk][path] = (ftype, value, None, None)
     for pk, path, vmin, vmax in store.series_extremes(pks):
-        run = out[label_of[pk]]
+        run = out[pk]
         if path in run:
             run[path] = (run[path][0], run[path][1], vmin, vmax)
     return out
+
+
+def _atom(own: dict[str, tuple[int, Any, Any, Any]], path: str) -> Any:
+    """A sys atom of a run as JSON (None when the run does not have it)."""
+    entry = own.get(path)
+    return None if entry is None else jsonable(decode(entry[0], entry[1]))
 
 
 def default_columns(fields: list[dict[str, tuple[int, Any, Any, Any]]]) -> list[str]:
@@ -221,47 +203,41 @@ def runs_table(
     runs: list[str] | None = None,
     with_total: bool = True,
 ) -> dict[str, Any]:
-    """Rows ``offset`` … ``offset + limit`` of the runs (or experiments) table, and the total."""
+    """Rows ``offset`` … ``offset + limit`` of the runs (or experiments) table, and the total.
+
+    ``total`` is None when it is not known without counting and ``with_total`` is False (the
+    page then asks ``count`` separately, so the first rows never wait for a count).
+    """
+    now = time.time()
+    stop = None if limit is None else offset + limit
     sort_by = field_of(sort) if sort else _sys.CREATION_TIME
-    filter = filter or None
+    sel = _selection(project, heads, filter or None, runs, sort_by, ascending, stop)
+    chosen = store.select_runs(sel, now)  # sorted and limited by the store: one query
+    total = len(chosen) if stop is None or len(chosen) < stop else None
+    chosen = chosen[offset:]
     if runs is not None:
-        labels = runs
         total = None
-    else:
-        stop = None if limit is None else offset + limit
-        labels = _labels(store, project, heads, filter, sort_by, ascending, stop)[offset:]
-        total = len(labels) + offset if stop is None or len(labels) + offset < stop else None
-        if total is None and with_total:
-            total = count(store, project, heads, filter)
-    base = _base(store, project, heads, labels, sort_by, ascending) if labels else None
-    keys = [str(k) for k in base.index] if base is not None else []
-    if runs is None:  # keep the sorted order of the label query
-        order = {k: i for i, k in enumerate(labels)}
-        keys.sort(key=lambda k: order.get(k, len(order)))
-    get = (lambda c: base[c].astype(object).tolist()) if base is not None else (lambda c: [])
-    ids = [str(v) for v in get(_sys.CUSTOM_RUN_ID)]
-    by_key = {k: i for i, k in enumerate(str(k) for k in base.index)} if base is not None else {}
-    fields = page_fields(store, project, ids) if ids else {}
-    per_row = [fields.get(ids[by_key[k]], {}) for k in keys]
+    elif total is None and with_total:
+        total = count(store, project, heads, filter or None)
+    pks = [pk for pk, _ in chosen]
+    fields = page_fields(store, pks) if pks else {}
+    per_row = [fields[pk] for pk in pks]
     shown = expand(columns, per_row) if columns is not None else default_columns(per_row)
-    base_cols = {c: get(c) for c in BASE_COLUMNS} if base is not None else {}
+    active = store.active_runs(pks, now) if pks else set()
     rows = []
-    for key, own in zip(keys, per_row):
-        i = by_key[key]
-        b = {c: base_cols[c][i] for c in BASE_COLUMNS}
-        failed = b[_sys.FAILED] is True
-        step = b[_sys.FORKING_STEP]
+    for (pk, key), own in zip(chosen, per_row):
+        failed = _atom(own, _sys.FAILED) is True
         rows.append(
             {
                 "key": key,
-                "run": str(b[_sys.CUSTOM_RUN_ID]),
-                "experiment": jsonable(b[_sys.EXPERIMENT_NAME]),
-                "state": display_state(jsonable(b[_sys.STATE]), failed),
-                "tags": jsonable(b[_sys.TAGS]) or [],
+                "run": str(_atom(own, _sys.CUSTOM_RUN_ID) or key),
+                "experiment": _atom(own, _sys.EXPERIMENT_NAME),
+                "state": display_state(_sys.state(pk in active), failed),
+                "tags": _atom(own, _sys.TAGS) or [],
                 "failed": failed,
-                "parent": jsonable(b[_sys.FORKING_PARENT]),
-                "fork_step": jsonable(step),
-                "created": jsonable(b[_sys.CREATION_TIME]),
+                "parent": _atom(own, _sys.FORKING_PARENT),
+                "fork_step": _atom(own, _sys.FORKING_STEP),
+                "created": _atom(own, _sys.CREATION_TIME),
                 "cells": [cell(own.get(field_of(c)), c) for c in shown],
             }
         )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import FieldNotFound, FieldTypeError, NaiadError
+from .. import File as NaiadFile
 from .. import _sys as sysf
+from . import _filesets as fs
 from . import _values as v
 from .types import File, FileSet
 
@@ -62,7 +67,10 @@ class Handle:
             for key, sub in value.items():
                 self[str(key)].assign(sub)
             return
-        if isinstance(value, (File, FileSet)) or v.is_image(value):
+        if isinstance(value, FileSet):
+            self.upload_files(value.file_globs)
+            return
+        if isinstance(value, File) or v.is_image(value):
             self.upload(value)
             return
         value = v.atom(self._path, value)
@@ -96,6 +104,11 @@ class Handle:
                 self[str(key)].append(sub, step=step, timestamp=timestamp)
         else:
             point = v.series_value(self._path, value)
+            name = kwargs.get("name")
+            if isinstance(point, NaiadFile) and isinstance(name, str) and name:
+                # a file series point's name= becomes the stored file's name (its description is not kept)
+                suffix = Path(point.resolved_name()).suffix
+                point = dataclasses.replace(point, name=name if name.endswith(suffix) else name + suffix)
             if point is not None:
                 handle = self._run._naiad[self._path]
                 v.guarded(lambda: handle.append(point, step=step, timestamp=timestamp))
@@ -134,11 +147,71 @@ class Handle:
             self.append(value, step=step, timestamp=timestamp)
 
     def upload(self, value: Any, wait: bool = False) -> None:
-        """Upload a file: a path, a :class:`~naiad.neptune.types.File`, bytes, a figure or an image."""
+        """Upload a file: a path, a :class:`~naiad.neptune.types.File`, bytes, a figure, an image,
+        an array or a DataFrame (see :func:`naiad.neptune._values.to_file`)."""
+        if isinstance(value, FileSet):
+            self.upload_files(value.file_globs, wait=wait)
+            return
         file = v.to_file(self._path, value)
         if file is not None:
             handle = self._run._naiad[self._path]
             v.guarded(lambda: handle.upload(file))
+        if wait:
+            self._run._naiad.wait()
+
+    # -- FileSet (a ZIP in a File field, see naiad.neptune._filesets) ---------------------------------
+    def upload_files(self, value: str | os.PathLike[str] | Iterable[str], wait: bool = False) -> None:
+        """Add the files that paths or globs match to this FileSet (kept as ``<field>.zip``)."""
+        globs = [value] if isinstance(value, (str, os.PathLike)) else list(value)
+        archive = fs.merged(self._archive(), globs)
+        if archive is None:
+            v.warn(f"No file matches {globs!r} for the FileSet '{self._path}'; nothing was uploaded.")
+            return
+        self._store_archive(archive)
+        if wait:
+            self._run._naiad.wait()
+
+    def delete_files(self, paths: str | Iterable[str], wait: bool = False) -> None:
+        """Remove files (or directories) from this FileSet."""
+        archive = self._archive()
+        if archive is not None:
+            self._store_archive(fs.without(archive, [paths] if isinstance(paths, str) else paths))
+
+    def list_fileset_files(self, path: str | None = None) -> list[fs.FileEntry]:
+        """The files and directories directly under ``path`` in this FileSet."""
+        archive = self._archive()
+        if archive is None:
+            raise FieldNotFound(f"'{self._path}' holds no FileSet: upload_files(...) first.")
+        return fs.entries(archive, path)
+
+    def _archive(self) -> bytes | None:
+        naiad = self._run._naiad
+        if not naiad.exists(self._path):
+            return None
+        naiad.wait()
+        with tempfile.TemporaryDirectory() as tmp:
+            got = naiad[self._path].download(tmp)
+            return got.read_bytes() if isinstance(got, Path) else None
+
+    def _store_archive(self, archive: bytes) -> None:
+        stem = self._path.rsplit("/", 1)[-1]
+        file = NaiadFile(archive, name=f"{stem}.zip", mime=fs.ZIP_MIME)
+        handle = self._run._naiad[self._path]
+        v.guarded(lambda: handle.upload(file))
+
+    # -- Artifact (naiad's track_files manifest) -----------------------------------------------------
+    def track_files(
+        self, path: str | os.PathLike[str], destination: str | None = None, wait: bool = False
+    ) -> None:
+        """Record the hashes, sizes and paths of a file, a directory, a glob or an ``s3://`` URI."""
+        handle = self._run._naiad[self._path]
+        v.guarded(lambda: handle.track_files(path))
+        if wait:
+            self._run._naiad.wait()
+
+    def fetch_files_list(self) -> list[fs.ArtifactFileData]:
+        """The files an Artifact tracks (paths relative to the folder they lie in)."""
+        return fs.artifact_files(self._stored())
 
     def add(self, values: str | Sequence[str], wait: bool = False) -> None:
         """Add strings to a StringSet (``run["sys/tags"].add(["a", "b"])``)."""
@@ -193,8 +266,9 @@ class Handle:
         return df
 
     def fetch_hash(self) -> str:
-        """The stored file's content hash (naiad's SHA-256 hex; Neptune's own hash differed)."""
-        return str(self._stored()["sha256"])
+        """An Artifact's hash, or a File's content hash (SHA-256 hex; Neptune's own hashes differed)."""
+        stored = self._stored()
+        return str(stored["hash"] if "hash" in stored and "files" in stored else stored["sha256"])
 
     def fetch_extension(self) -> str:
         """The stored file's extension, without the dot (``png``, ``pkl``)."""
@@ -206,7 +280,17 @@ class Handle:
         self._run._naiad[self._path].download(Path.cwd() if destination is None else destination)
 
     def download_last(self, destination: str | os.PathLike[str] | None = None) -> None:
-        self.download(destination)
+        """Download the last file of a file series (into ``destination``, a folder or a file name)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            got = self._run._naiad[self._path].download(tmp)
+            last = got[-1] if isinstance(got, list) else got
+            if isinstance(got, list) and not got:
+                raise FieldNotFound(f"The file series '{self._path}' has no file yet.")
+            dest = Path.cwd() if destination is None else Path(destination)
+            if dest.is_dir():
+                dest = dest / f"{self._path.rsplit('/', 1)[-1]}{last.suffix}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(last), dest)
 
     def _stored(self) -> Any:
         return self._run._naiad[self._path].fetch()

@@ -1,7 +1,9 @@
-"""``neptune.init_project``: a project's runs table, as Neptune 1.x's ``Project`` gave it.
+"""``neptune.init_project``: a project's runs table and its own fields, as Neptune 1.x's ``Project``.
 
-A naiad project has no fields of its own, so project-level fields (``project["x"] = ...``)
-are not offered; the runs table maps onto :func:`naiad.query.fetch_runs_table`.
+The runs table maps onto :func:`naiad.query.fetch_runs_table`. A naiad project has no fields
+of its own, so project-level fields (``project["general/brief"] = ...``) live in one run of
+the project, custom run id :data:`PROJECT_RUN_ID`, opened on the first field access. That run
+is left out of the layer's runs tables (naiad's own ``naiad ls`` and UI show it).
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sys as sysf
 from .. import query
-from ._handle import neptune_state
+from ._handle import Handle, neptune_state
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Project", "Table", "init_project", "neptune_project", "quoted", "runs_table"]
+    from ._run import Run
+
+__all__ = ["PROJECT_RUN_ID", "Project", "Table", "init_project", "neptune_project", "quoted", "runs_table"]
+
+PROJECT_RUN_ID = "__project__"  # the run that holds a project's own fields
 
 
 def quoted(text: str) -> str:
@@ -62,6 +68,67 @@ class Project:
         **kwargs: Any,
     ) -> None:
         self._project = neptune_project(project)
+        self._mode = mode
+        self._run: Run | None = None
+
+    # -- project-level fields: one run of the project holds them ---------------------------------
+    def _fields(self) -> Run:
+        if self._run is None:
+            from .. import Run as NaiadRun
+            from ._run import MODES, Run
+
+            off = False  # the project's run records no console, monitoring or source of its own
+            naiad = NaiadRun(
+                run_id=PROJECT_RUN_ID,
+                project=self._project,
+                mode=None if self._mode is None else MODES[self._mode],
+                on_error="raise",
+                capture_stdout=off,
+                capture_stderr=off,
+                capture_hardware_metrics=off,
+                capture_traceback=off,
+                capture_source=off,
+                capture_environment=off,
+            )
+            self._run = Run.wrapping(naiad)
+        return self._run
+
+    def __getitem__(self, path: str) -> Handle:
+        return self._fields()[path]
+
+    def __setitem__(self, path: str, value: Any) -> None:
+        self._fields()[path] = value
+
+    def __delitem__(self, path: str) -> None:
+        del self._fields()[path]
+
+    def __contains__(self, path: str) -> bool:
+        return self.exists(path)
+
+    def exists(self, path: str) -> bool:
+        return self._fields().exists(path)
+
+    def fetch(self) -> dict[str, Any]:
+        """The project's fields as a nested dict (its run's ``sys`` left out)."""
+        data = self._fields().fetch()
+        data.pop(sysf.NAMESPACE, None)
+        return data
+
+    def get_structure(self) -> dict[str, Any]:
+        structure = self._fields().get_structure()
+        structure.pop(sysf.NAMESPACE, None)
+        return structure
+
+    def wait(self, disk_only: bool = False) -> None:
+        if self._run is not None:
+            self._run.wait()
+
+    def sync(self, wait: bool = True) -> None:
+        self.wait()
+
+    def get_url(self) -> str:
+        """The ``naiad ui`` page of the run that holds the project's fields."""
+        return self._fields().get_url()
 
     def fetch_runs_table(
         self,
@@ -94,8 +161,10 @@ class Project:
             ascending=ascending,
         )
 
-    def stop(self) -> None:
-        """Nothing to flush: a project holds no fields of its own."""
+    def stop(self, seconds: float | None = None) -> None:
+        """Write what is queued to the project's fields and close them."""
+        if self._run is not None:
+            self._run.stop(seconds)
 
     def __enter__(self) -> Project:
         return self
@@ -116,8 +185,9 @@ def runs_table(
 ) -> Table:
     """The runs matching every condition (naiad filter text) as Neptune's table, ``sys/id`` first."""
     attributes = None if columns is None else [sysf.ID, *(c for c in columns if c != sysf.ID)]
+    conditions = [*conditions, f"{sysf.CUSTOM_RUN_ID} != {quoted(PROJECT_RUN_ID)}"]
     frame = query.fetch_runs_table(
-        filter=" and ".join(conditions) or None,
+        filter=" and ".join(conditions),
         attributes=attributes,
         sort_by=sort_by,
         ascending=ascending,

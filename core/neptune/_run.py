@@ -18,6 +18,7 @@ from .. import _sys as sysf
 from ..neptune_scale._run import UI_URL
 from ._handle import Handle, neptune_state
 from ._project import neptune_project, quoted
+from .types import GitRef
 
 __all__ = ["MODES", "Run", "init_run"]
 
@@ -51,8 +52,10 @@ class Run:
     ``custom_run_id`` (or ``NEPTUNE_CUSTOM_RUN_ID``) is naiad's run id; ``name`` is
     ``sys/name``; ``mode`` (or ``NEPTUNE_MODE``) is ``async``, ``sync``, ``offline``,
     ``debug`` (nothing stored) or ``read-only``. ``api_token`` is ignored; the store is
-    naiad's (``NAIAD_STORE``). Accepted and not honoured: ``flush_period``, ``proxies``,
-    ``git_ref``, ``dependencies``, ``monitoring_namespace``, ``fail_on_exception``.
+    naiad's (``NAIAD_STORE``). ``source_files`` and git facts go to ``source_code/`` (off
+    with ``source_files=[]`` and ``git_ref=False``); ``dependencies`` turns on naiad's
+    ``environment/`` capture. Accepted and not honoured: ``flush_period``, ``proxies``,
+    ``monitoring_namespace`` (monitoring is ``monitoring/<process>/``), ``fail_on_exception``.
 
     Example:
         >>> import naiad.neptune as neptune
@@ -77,6 +80,8 @@ class Run:
         capture_stderr: bool | None = None,
         capture_hardware_metrics: bool | None = None,
         capture_traceback: bool | None = None,
+        git_ref: Any = None,
+        dependencies: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         mode = mode or os.environ.get("NEPTUNE_MODE") or None
@@ -101,6 +106,9 @@ class Run:
             capture_hardware_metrics=capture_hardware_metrics,
             capture_traceback=capture_traceback,
             source_files=[source_files] if isinstance(source_files, str) else source_files,
+            # Neptune uploaded the entry script and git facts unless told not to
+            capture_source=not (source_files == [] and (git_ref is False or git_ref is GitRef.DISABLED)),
+            capture_environment=True if dependencies is not None else None,
         )
 
     @classmethod

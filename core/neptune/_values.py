@@ -44,18 +44,36 @@ def unsupported(path: str, value: Any) -> None:
 
 
 def is_image(value: Any) -> bool:
+    """A matplotlib figure or a PIL image (stored as a PNG wherever a file goes)."""
     return hasattr(value, "savefig") or (hasattr(value, "save") and hasattr(value, "mode"))
 
 
+def is_array_image(value: Any) -> bool:
+    """A 2-D or 3-D numpy array or torch tensor: an image when uploaded or appended."""
+    shape = getattr(value, "shape", None)
+    return (
+        type(value).__module__.split(".", 1)[0] in ("numpy", "torch")
+        and hasattr(value, "tolist")
+        and shape is not None
+        and len(shape) in (2, 3)
+    )
+
+
 def to_file(path: str, value: Any) -> NaiadFile | None:
-    """An upload's value (path, :class:`File`, bytes, figure, image) as a naiad file."""
+    """An upload's value as a naiad file; ``None`` (warned) when Neptune could not upload it.
+
+    Neptune's implicit conversions: a figure, a PIL image, an array or a tensor becomes a PNG;
+    a pandas DataFrame or a plotly figure an HTML page.
+    """
     stem = path.rsplit("/", 1)[-1]
     if isinstance(value, File):
         return value.to_naiad(stem)
     if isinstance(value, NaiadFile):
         return value
-    if is_image(value):
+    if is_image(value) or is_array_image(value):
         return NaiadFile(_png(value), name=f"{stem}.png")
+    if hasattr(value, "to_html") and not isinstance(value, (str, bytes)):
+        return File.as_html(value).to_naiad(stem)
     if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__") or hasattr(value, "read"):
         return NaiadFile(value)
     unsupported(path, value)
@@ -77,7 +95,7 @@ def atom(path: str, value: Any) -> Any:
 def series_value(path: str, value: Any) -> Any:
     """A point for ``append``: a number, a str, or a file/image; ``None`` (warned) otherwise."""
     value = scalar(value)
-    if isinstance(value, (File, NaiadFile)) or is_image(value):
+    if isinstance(value, (File, NaiadFile)) or is_image(value) or is_array_image(value):
         return to_file(path, value)
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         return value

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import File as NaiadFile
 
-__all__ = ["File", "FileSet"]
+__all__ = ["File", "FileSet", "GitRef"]
 
 
 class File:
@@ -86,6 +86,17 @@ class File:
         return cls(content=html.encode(), extension="html")
 
     @classmethod
+    def create_from(cls, value: Any) -> File:
+        """A file from what ``upload`` takes: a path, a figure, an image, an array or a DataFrame."""
+        if isinstance(value, File):
+            return value
+        if isinstance(value, (str, os.PathLike)):
+            return cls(path=value)
+        if hasattr(value, "to_html"):
+            return cls.as_html(value)
+        return cls.as_image(value)
+
+    @classmethod
     def as_pickle(cls, obj: Any) -> File:
         """The pickle of ``obj`` (extension ``pkl``)."""
         return cls(content=pickle.dumps(obj), extension="pkl")
@@ -96,6 +107,21 @@ class File:
         if self.path is not None:
             return NaiadFile(self.path, name=Path(self.path).name if not self.extension else name)
         return NaiadFile(self.content or b"", name=name)
+
+
+class GitRef:
+    """Where ``init_run(git_ref=...)`` reads git facts; ``GitRef.DISABLED`` turns them off.
+
+    naiad reads git in the working directory; ``repository_path`` is accepted.
+    """
+
+    DISABLED: GitRef
+
+    def __init__(self, repository_path: str | os.PathLike[str] | None = None) -> None:
+        self.repository_path = repository_path
+
+
+GitRef.DISABLED = GitRef()
 
 
 class FileSet:
@@ -114,10 +140,18 @@ def _png(image: Any) -> bytes:
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         return buf.getvalue()
+    detach = getattr(image, "detach", None)  # a torch tensor that requires grad
+    if detach is not None:
+        image = detach().cpu()
     tolist = getattr(image, "tolist", None)  # numpy arrays, torch tensors
-    if tolist is None or not hasattr(image, "shape"):
+    shape = tuple(getattr(image, "shape", ()))
+    if tolist is None or not shape:
         raise TypeError(f"as_image takes a PIL image, a figure or an array, not {type(image).__name__}")
-    return _encode_png(tolist())
+    rows = tolist()
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[2] not in (1, 3, 4):
+        # channels first (CxHxW, torch's layout) → HxWxC
+        rows = [[[rows[c][y][x] for c in range(shape[0])] for x in range(shape[2])] for y in range(shape[1])]
+    return _encode_png(rows)
 
 
 def _encode_png(rows: list[Any]) -> bytes:

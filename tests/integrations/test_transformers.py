@@ -552,3 +552,18 @@ def test_a_constructor_typo_raises_at_construction() -> None:
         NaiadCallback(experimnt_name="x")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="log_model"):
         NaiadCallback(log_model="every")
+
+
+def test_capture_arguments_reach_the_run(tmp_path: Path, store: Path) -> None:
+    """NaiadCallback(capture_...=...) switches naiad's capture for its run; a typo fails at once."""
+    from naiad.errors import ConfigError
+    from naiad.testing import fields
+
+    with pytest.raises(ConfigError, match="capture_stdot"):
+        NaiadCallback(store=store, capture_stdot=False)
+    callback = NaiadCallback(store=store, capture_hardware_metrics=False, capture_environment=True)
+    trainer = make_trainer(tmp_path / "out", [callback], max_steps=2, eval_strategy="no", save_strategy="no")
+    trainer.train()
+    got = fields(store, callback.run.run_id)
+    assert got["environment/packages"].count("transformers==") == 1
+    assert not [path for path in got if path.startswith("monitoring/main/") and "std" not in path]

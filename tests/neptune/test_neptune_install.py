@@ -52,3 +52,25 @@ def test_env_hook_installs_only_when_set() -> None:
         """
     assert run_python(code).stdout.split() == ["False", "False"]
     assert run_python(code, NAIAD_NEPTUNE_SHIM="1").stdout.split() == ["True", "True"]
+
+
+def test_lightning_neptune_logger_is_the_layers_while_installed_and_lightnings_after() -> None:
+    """Installed after Lightning loaded: its NeptuneLogger names change at once; uninstall puts them back."""
+    done = run_python(
+        """
+        import lightning.pytorch.loggers as loggers
+        import lightning.pytorch.loggers.neptune as sub
+        stub = sub.NeptuneLogger  # Lightning 2.6: a stub that raises, not exported from loggers
+        had = hasattr(loggers, "NeptuneLogger")
+        import naiad.neptune
+        from naiad.neptune.integrations.pytorch_lightning import NeptuneLogger
+        naiad.neptune.install()
+        print(loggers.NeptuneLogger is NeptuneLogger, sub.NeptuneLogger is NeptuneLogger)
+        import neptune.new.types
+        print(neptune.new.types.File is naiad.neptune.types.File)
+        naiad.neptune.uninstall()
+        print(getattr(loggers, "NeptuneLogger", None) is (stub if had else None), sub.NeptuneLogger is stub)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "True", "True", "True"]

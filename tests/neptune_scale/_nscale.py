@@ -61,7 +61,9 @@ class Scripts:
         finally:
             run.close()
 
-    def series(self, run_id: str, path: str, lineage: bool = True) -> list[tuple[float, object]]:
-        with self.stored(run_id) as run:
+    def series(
+        self, run_id: str, path: str, lineage: bool = True, project: str = PROJECT
+    ) -> list[tuple[float, object]]:
+        with self.stored(run_id, project) as run:
             df = run[path].fetch_values(include_timestamp=False, lineage_to_the_root=lineage)
         return list(zip(df["step"].tolist(), df["value"].tolist()))

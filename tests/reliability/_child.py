@@ -158,6 +158,20 @@ class Remote:
                 run.log_metrics({k: float(self.step) for k in keys}, step=self.step)  # type: ignore[union-attr]
                 self.logged += len(keys)
             return {"step": self.step, "logged": self.logged}
+        if op == "series":  # n calls of two string series and of two metrics with their own steps
+            if self.step == 0:
+                run.log_metrics({"auto/x": 0.0})  # type: ignore[union-attr]  # x leads y by one step
+                self.step = 1
+            for i in range(cmd["n"]):
+                run.log_string_series({"s/a": str(i), "s/b": str(i)}, step=self.step)  # type: ignore[union-attr]
+                run.log_metrics({"auto/x": float(i), "auto/y": float(i)})  # type: ignore[union-attr]  # 2 ops
+                self.step += 1
+                self.logged += 4
+            return {"logged": self.logged, "dropped": run.dropped}  # type: ignore[union-attr]
+        if op == "configs":  # n calls assigning two config values
+            for i in range(cmd["n"]):
+                run.log_configs({"c/a": i, "c/b": i})  # type: ignore[union-attr]
+            return {"dropped": run.dropped}  # type: ignore[union-attr]
         if op == "file":
             self.fstep += 1
             run.log_files({"files/series": w.file_bytes(7, self.fstep)}, step=self.fstep)  # type: ignore[union-attr]
@@ -231,9 +245,8 @@ def reader(store: str, project: str, stop: str) -> None:
         warnings.simplefilter("always")
         while not os.path.exists(stop) or reads < 3:
             try:
-                if not os.path.exists(os.path.join(store, "naiad.db")) or not query.list_runs(
-                    project=project, store=store
-                ):
+                missing = "://" not in store and not os.path.exists(os.path.join(store, "naiad.db"))
+                if missing or not query.list_runs(project=project, store=store):
                     time.sleep(0.05)
                     continue
                 table = query.fetch_runs_table(project=project, store=store, attributes=r"/[abc]$")

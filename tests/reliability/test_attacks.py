@@ -7,6 +7,7 @@ Each test reproduces one attack a hostile (or merely unlucky) user tried, with r
 from __future__ import annotations
 
 import http.client
+import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import naiad
+import naiad.query
 from naiad._cli import main
 from naiad.errors import FieldTypeError, FieldValueError, NaiadError
 
@@ -281,3 +283,77 @@ def test_running_time_and_heartbeat_advance_while_a_run_logs_without_pause(tmp_p
     # frozen at about 1 s (the first commit) before the fix, while the run logged for 6.5 s
     assert running_time >= 5.0
     assert ping_age.total_seconds() < 5.0
+
+
+@pytest.mark.backends()
+def test_a_filter_of_a_thousand_ord_terms_selects_its_runs(store: Path | str) -> None:
+    """1,000 OR'd terms (a generated id list) compile and select; SQLite refused them as an
+    expression tree too large."""
+    for i in (3, 500, 999, 1500):
+        with naiad.Run(run_id=f"r{i}", store=store) as run:
+            run["n"] = i
+    text = " or ".join(f"n = {i}" for i in range(1000))
+    assert naiad.query.list_runs(filter=text, store=store) == ["r3", "r500", "r999"]
+    text = " and ".join(f"n != {i}" for i in range(1000))
+    assert naiad.query.list_runs(filter=text, store=store) == ["r1500"]
+
+
+@pytest.mark.backends()
+def test_a_corrupted_blob_is_refused_on_read_and_repaired_by_uploading_it_again(
+    store: Path | str, tmp_path: Path
+) -> None:
+    """A byte flipped in a stored file: download() raises naming the corruption and leaves no
+    file behind; uploading the same content again (any run) repairs the blob."""
+    data = bytes(range(256)) * 4096
+    with naiad.Run(run_id="files", store=store) as run:
+        run["model"].upload(naiad.File(data, name="model.bin"))
+    with naiad.Run(run_id="files", store=store, mode="read-only") as run:
+        sha = run["model"].fetch()["sha256"]
+        if isinstance(store, Path):
+            blob = store / "files" / sha[:2] / sha
+            raw = bytearray(blob.read_bytes())
+            raw[1000] ^= 0x01
+            blob.write_bytes(bytes(raw))
+        else:  # the team store: overwrite the object in the bucket
+            blobs = naiad._storage.open_store(store).blobs  # type: ignore[attr-defined]
+            key = blobs.key(sha)
+            blobs.client().put_object(Bucket=blobs.bucket, Key=key, Body=data[:1000] + b"X" + data[1001:])
+        with pytest.raises(naiad.errors.StorageError, match="corrupted"):
+            run["model"].download(tmp_path / "out.bin")
+        assert not (tmp_path / "out.bin").exists() and not list(tmp_path.glob("out.bin*"))
+    if isinstance(store, Path):
+        with naiad.Run(run_id="again", store=store) as run:
+            run["model"].upload(naiad.File(data, name="model.bin"))
+        with naiad.Run(run_id="files", store=store, mode="read-only") as run:
+            assert run["model"].download(tmp_path / "out.bin").read_bytes() == data
+
+
+def test_a_byte_flipped_journal_is_refused_by_name_and_leaves_nothing_in_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A journal altered after its run closed is not synced (exit 1, its name and the reason on
+    stderr) and creates no run; the good journal beside it syncs, and syncing again is fine."""
+    store = tmp_path / "store"
+    for run_id in ("good", "flipped"):
+        with naiad.Run(run_id=run_id, store=store, mode="offline") as run:
+            for step in range(3000):
+                run.log_metrics({"m/a": float(step)}, step=step)
+            run["cfg/lr"] = 0.001
+    journal = next((store / "offline").glob("*flipped*"))
+    db = journal / "naiad.db"
+    raw = bytearray(db.read_bytes())
+    raw[len(raw) // 2] ^= 0x10
+    db.write_bytes(bytes(raw))
+
+    status, out, err = _naiad(capsys, "--store", str(store), "sync")
+    assert status == 1
+    assert journal.name in err and "changed after its run closed" in err, err
+    assert "1 refused" in out
+    assert naiad.query.list_runs(store=store) == ["good"]
+    with naiad.Run(run_id="good", store=store, mode="read-only") as run:
+        assert run["m/a"].fetch_values()["value"].tolist() == [float(s) for s in range(3000)]
+    db.unlink()  # give it up; the good journal syncs again unchanged (its seal survived the reads)
+    shutil.rmtree(journal)
+    status, out, err = _naiad(capsys, "--store", str(store), "sync")
+    assert status == 0, err
+    assert "0 new points" in out

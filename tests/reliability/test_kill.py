@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import naiad
+import naiad.query
 from naiad._storage._sqlite import STALE_AFTER_S
 
 from ._harness import dump, kill_campaign, summarize
@@ -41,3 +42,39 @@ def test_sigkill_at_random_moments_keeps_every_acknowledged_point(store: Path | 
     run_id = f"kill-{results.index(first)}"
     with naiad.Run(run_id=run_id, store=store, mode="read-only") as run:
         assert run["sys/state"].fetch() == "inactive"
+
+
+_CLOCK_AHEAD = """
+import sys, time
+real = time.time
+time.time = lambda: real() + 3600  # this host's clock stepped an hour forward
+import naiad
+import naiad.query
+run = naiad.Run(run_id="ahead", store=sys.argv[1])
+run.log_metrics({"m/a": 1.0}, step=1)
+assert run.wait()
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.backends()
+def test_a_killed_run_whose_clock_ran_ahead_reads_inactive_at_once(store: Path | str, tmp_path: Path) -> None:
+    """Its last heartbeat says an hour from now: that is no evidence of life, so the run
+    does not read ``active`` until the reader's clock catches up."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "ahead.py"
+    script.write_text(_CLOCK_AHEAD)
+    proc = subprocess.Popen([sys.executable, str(script), str(store)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    proc.stdout.close()
+    with naiad.Run(run_id="ahead", store=store, mode="read-only") as run:
+        assert run["sys/state"].fetch() == "inactive"
+        assert run["m/a"].fetch() == 1.0
+    assert naiad.query.list_runs(filter='sys/state = "active"', store=store) == []
+    assert naiad.query.list_runs(filter='sys/state = "inactive"', store=store) == ["ahead"]

@@ -3,7 +3,8 @@
 Every process starts at once on a store that does not exist yet. Nobody may see "database is
 locked" (as an error or a warning), no point may be lost, and the reader, polling
 ``naiad.query`` all along, must only ever see whole batches and series that only grow.
-``NAIAD_RELIABILITY_STEPS`` sets the steps per writer (CI: 1,500).
+``NAIAD_RELIABILITY_STEPS`` sets the steps per writer (CI: 1,500). It runs on the embedded
+store and on the team store (PostgreSQL + S3) alike.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import naiad
 from naiad import query
@@ -23,8 +25,11 @@ STEPS = int(os.environ.get("NAIAD_RELIABILITY_STEPS", "1500"))
 PROJECT = "team"
 
 
-def test_eight_runs_and_four_ranks_write_at_once_while_a_reader_polls(tmp_path: Path) -> None:
-    store, stop = tmp_path / "store", tmp_path / "stop"
+@pytest.mark.backends("sqlite", "postgres")
+def test_eight_runs_and_four_ranks_write_at_once_while_a_reader_polls(
+    store: Path | str, tmp_path: Path
+) -> None:
+    stop = tmp_path / "stop"
     reader = spawn("reader", store, PROJECT, stop)
     lines = Lines(reader)
     lines.wait_for("ready", 120)

@@ -131,3 +131,92 @@ def test_close_leaves_no_thread_process_or_hook_behind(tmp_path: Path) -> None:
     assert [t for t in threading.enumerate() if t.daemon and t.name.startswith("naiad")] == []
     assert (sys.excepthook, signal.getsignal(signal.SIGTERM)) == hooks
     assert psutil.Process().children(recursive=True) == children
+
+
+_WORKER_THREAD_RUN = """
+import signal, sys, threading
+import naiad
+
+if sys.argv[2] == "handler":  # what the warning tells a user to do, in the main thread
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+stop = threading.Event()
+
+def train():
+    run = naiad.Run(run_id="worker", store=sys.argv[1])
+    for step in range(5000):
+        run.log_metrics({"m/a": float(step)}, step=step)
+    print("logged", flush=True)
+    stop.wait()
+
+worker = threading.Thread(target=train)
+worker.start()
+try:
+    worker.join()
+except SystemExit:
+    stop.set()
+    worker.join()
+    raise
+"""
+
+
+def test_a_run_opened_in_a_worker_thread_warns_and_the_advised_handler_flushes_it(tmp_path: Path) -> None:
+    """Only the main thread may set a SIGTERM handler: a run opened in a worker thread says so
+    (naming the one-line fix), and with that line a SIGTERM writes everything logged."""
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER_THREAD_RUN)
+    for mode in ("plain", "handler"):
+        store = tmp_path / mode
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(store), mode],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == "logged\n"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        if mode == "plain":
+            assert proc.returncode == -signal.SIGTERM
+            assert "outside the main thread" in err and "signal.signal(signal.SIGTERM" in err, err
+            continue
+        assert proc.returncode == 143 and "outside the main thread" not in err, err
+        with naiad.Run(run_id="worker", store=store, mode="read-only") as run:
+            assert len(run["m/a"].fetch_values()) == 5000
+            assert run["sys/state"].fetch() == "inactive"
+
+
+def test_a_run_used_in_an_os_fork_child_refuses_clearly_and_the_parent_keeps_everything(
+    tmp_path: Path,
+) -> None:
+    """After os.fork() the child's copy of a Run has no writer: logging there raises a
+    ModeError naming fork and the fix (close() is harmless), and the parent's data is whole."""
+    import os
+
+    run = naiad.Run(run_id="forked", store=tmp_path / "store")
+    for step in range(500):
+        run.log_metrics({"m/a": float(step)}, step=step)
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork of a threaded process
+        pid = os.fork()
+    if pid == 0:  # the child: report what the training code would see, then leave at once
+        os.close(read)
+        try:
+            run.log_metrics({"m/a": 1e9}, step=10**6)
+            answer = "stored"
+        except naiad.errors.ModeError as e:
+            answer = str(e)
+        answer += f"|closed={run.close()}"
+        os.write(write, answer.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    assert "os.fork()" in answer and "naiad.Run(run_id='forked')" in answer, answer
+    assert answer.endswith("|closed=True")
+    for step in range(500, 1000):
+        run.log_metrics({"m/a": float(step)}, step=step)
+    assert run.close()
+    with naiad.Run(run_id="forked", store=tmp_path / "store", mode="read-only") as again:
+        assert again["m/a"].fetch_values()["step"].tolist() == list(range(1000))

@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import re
 import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import naiad
+import naiad.query
 
 from ._harness import Remote, fill, integrity, remount, tmpfs
 
@@ -57,10 +59,10 @@ def test_full_disk_never_raises_drops_only_what_it_counts_and_resumes(tmp_path: 
         assert remote("wait", timeout=60)["ok"]
         filler = fill(disk)
 
+        remote("file")  # refused by the disk itself (the queue has room): a warning names it
         before = remote("rss")["rss"]
         logged = remote("metrics", n=300_000)["logged"]  # far more than the queue holds: drops
         assert (remote("rss")["peak"] - before) / 2**20 < 150  # memory stays bounded meanwhile
-        remote("file")
         assert remote("wait")["ok"] is False  # not durable, and wait() says so instead of hanging
         seen = remote("warnings")["warnings"]
         assert any("disk is full" in m for m in seen), seen
@@ -83,6 +85,40 @@ def test_full_disk_never_raises_drops_only_what_it_counts_and_resumes(tmp_path: 
         assert steps[-1] == logged and len(steps) > 100  # the last calls were stored again
         run.close()
         assert integrity(store) == "ok"
+
+
+def test_a_full_queue_drops_whole_calls_of_every_kind_and_counts_them(tmp_path: Path) -> None:
+    """String series, configs and metrics with per-series steps are bounded like plain metrics.
+
+    While the disk is full, 150,000 calls of each kind keep memory flat; a call is stored
+    whole or dropped whole (never one of its two series without the other), and the
+    stored points plus ``sys/diagnostics/dropped`` add up to what was logged.
+    """
+    with tmpfs(tmp_path / "disk", "16m") as disk:
+        store = disk / "store"
+        remote = Remote()
+        remote("open", store=str(store), run_id="kinds")
+        assert remote("wait", timeout=60)["ok"]
+        filler = fill(disk)
+        before = remote("rss")["rss"]
+        series = remote("series", n=150_000)
+        dropped = remote("configs", n=150_000)["dropped"]
+        assert (remote("rss")["peak"] - before) / 2**20 < 60  # was +81 MB for 600,000 uncounted calls
+        assert series["dropped"] > 0 and dropped > series["dropped"]  # both kinds were refused
+        assert 0 < dropped - series["dropped"] <= 300_000  # configs: counted by value
+        filler.unlink()
+        assert remote("wait", timeout=60)["ok"] is False  # drained again; False: points were dropped
+        assert remote("configs", n=1)["dropped"] == dropped  # space again: stored, nothing more dropped
+        assert remote("close", timeout=60)["ok"]
+        assert "Traceback" not in remote.exit()
+
+        run = naiad.Run(run_id="kinds", store=store, mode="read-only")
+        counts = {p: len(run[p].fetch_values()) for p in ("s/a", "s/b", "auto/x", "auto/y")}
+        assert counts["s/a"] == counts["s/b"] and counts["auto/x"] - 1 == counts["auto/y"], counts
+        assert sum(counts.values()) - 1 + series["dropped"] == series["logged"]  # -1: x's lead point
+        assert run["sys/diagnostics/dropped"].fetch() == dropped
+        assert run["c/a"].fetch() == run["c/b"].fetch() == 0
+        run.close()
 
 
 def test_store_made_read_only_mid_run_then_writable_again(tmp_path: Path) -> None:
@@ -177,3 +213,33 @@ def test_opening_a_store_where_no_directory_can_be_made_fails_at_run_with_the_pa
     target.write_text("not a directory")
     with pytest.raises(naiad.StorageError, match=re.escape(str(target / "store"))):
         naiad.Run(store=target / "store")
+
+
+def test_a_database_replaced_by_mv_keeps_the_moved_in_runs(tmp_path: Path) -> None:
+    """``mv other/naiad.db store/naiad.db`` under a live run: the old ``-wal`` left beside the
+    new file is never applied to it; the moved-in store's runs stay, and the live run goes on
+    in the new database."""
+    store, other = tmp_path / "store", tmp_path / "other"
+    for i in range(30):
+        with naiad.Run(run_id=f"moved-{i}", store=other, experiment_name="moved") as run:
+            run.log_metrics({"m/k0": 0.0}, step=0)
+    live = naiad.Run(run_id="live", store=store, experiment_name="live")
+    for step in range(200):
+        live.log_metrics({"m/k0": float(step)}, step=step)
+    assert live.wait()
+    assert (store / "naiad.db-wal").stat().st_size > 0  # the old database's pages, not yet checkpointed
+    os.rename(other / "naiad.db", store / "naiad.db")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for step in range(200, 300):
+            live.log_metrics({"m/k0": float(step)}, step=step)
+        live.wait(timeout=30)
+        assert live.close(timeout=30)
+    assert any("replaced" in str(w.message) for w in seen), [str(w.message) for w in seen]
+    assert integrity(store) == "ok"
+    found = set(naiad.query.list_runs(store=store))
+    assert {f"moved-{i}" for i in range(30)} <= found, sorted(found)
+    assert "live" in found  # registered again in the new database, with what came after
+    run, steps = _read(store, "live")
+    assert steps[-1] == 299
+    run.close()

@@ -3,7 +3,8 @@ markers, colours for many runs, log scale, metric filter, columns, failures, URL
 views, media, groups, parallel coordinates, dark mode and shortcuts.
 
 Assertions read what the page exposes for tests (``window.__naiad``: chart data and scales,
-table rows, the address), never pixels.
+table rows, the address), never pixels. Every test runs over the embedded store and over the
+team store (PostgreSQL + S3), as in ``test_ui.py``.
 """
 
 from __future__ import annotations
@@ -11,21 +12,23 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import png
 
 import naiad
 from naiad._cli import main as cli
+from naiad._storage import open_store
 from naiad._ui import start, stop
 
 PROJECT = "views"
 
 
-def _store(root: Path) -> None:
+def _store(root: Path | str) -> None:
     kw: dict[str, Any] = {"store": root, "project": PROJECT}
     for i, (opt, values) in enumerate(
         [("adam", 1.0), ("adam", 2.0), ("adam", 3.0), ("sgd", 10.0), ("sgd", 20.0)]
@@ -80,9 +83,13 @@ def _store(root: Path) -> None:
         pass
 
 
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("views") / "store"
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "http"])
+def ui(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    module_stores: Callable[[str, Path], Path | str],
+) -> Iterator[dict[str, Any]]:
+    root = module_stores(request.param, tmp_path_factory.mktemp("views") / "store")
     _store(root)
     server = start(store=root, project=PROJECT, port=0)
     yield {"url": server.url, "port": server.server_address[1], "store": root}
@@ -288,6 +295,19 @@ def test_naiad_ls_shows_a_crashed_run_as_failed(
     )
     out = capsys.readouterr().out
     assert out.count(",failed,") == 2 and "inactive" not in out
+    assert (
+        cli(["show", "crash-tb", "--store", str(ui["store"]), "--project", PROJECT, "--format", "json"]) == 0
+    )
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["state"] == "failed" and shown["failure"] == "ValueError: loss is NaN"
+    assert shown["fields"]["sys/diagnostics/traceback"]["value"].startswith("Traceback")
+    assert cli(["show", "crash-tb", "--store", str(ui["store"]), "--project", PROJECT]) == 0
+    tree = capsys.readouterr().out
+    assert (
+        "state failed" in tree.splitlines()[0] and "failed: ValueError: loss is NaN" in tree.splitlines()[1]
+    )
+    assert cli(["show", "grp-0", "--store", str(ui["store"]), "--project", PROJECT, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "inactive"
 
 
 def test_a_new_run_page_opens_at_its_top(page: Any, ui: dict[str, Any]) -> None:
@@ -306,8 +326,12 @@ def test_chart_options_and_zoom_survive_a_reload_and_views_are_saved(page: Any, 
     page.fill("#view-name", "zoomed parent")
     page.click("#view-save")
     page.wait_for_function("() => (window.__naiad.views || []).some((v) => v.name === 'zoomed parent')")
-    saved = json.loads((ui["store"] / "ui" / "views.json").read_text())
-    assert saved[PROJECT]["zoomed parent"]["url"].startswith("#/charts?")
+    other = open_store(ui["store"], create=False)  # what everyone else who opens the store sees
+    try:
+        saved = {v.name: v.url for v in other.views(PROJECT)}
+    finally:
+        other.close()
+    assert saved["zoomed parent"].startswith("#/charts?")
     _go(page, ui, "#/runs")
     page.wait_for_function("() => (window.__naiad.views || []).length > 0")
     page.select_option("#views", label="zoomed parent")
@@ -316,11 +340,70 @@ def test_chart_options_and_zoom_survive_a_reload_and_views_are_saved(page: Any, 
     assert _eval(page, "() => window.__naiad.state.smooth") == 0.5
 
 
+def _api(ui: dict[str, Any], method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", ui["port"], timeout=60)
+    headers = {"Host": f"127.0.0.1:{ui['port']}", "Content-Type": "application/json"}
+    conn.request(method, path, None if body is None else json.dumps(body), headers)
+    answer = conn.getresponse()
+    status, data = answer.status, json.loads(answer.read())
+    conn.close()
+    return status, data
+
+
+def test_the_views_api_saves_replaces_lists_and_deletes_per_project(ui: dict[str, Any]) -> None:
+    post = f"/api/views?project={PROJECT}"
+    assert _api(ui, "POST", post, {"name": " api view ", "url": "#/runs?sort=a"})[0] == 200
+    status, data = _api(ui, "POST", post, {"name": "api view", "url": "#/runs?sort=b"})
+    assert status == 200 and [v["url"] for v in data["views"] if v["name"] == "api view"] == ["#/runs?sort=b"]
+    assert data["views"][0]["name"] == "api view"  # newest first
+    status, err = _api(ui, "POST", post, {"name": "evil", "url": "javascript:alert(1)"})
+    assert status == 400 and "must start with '#/'" in err["error"]
+    assert _api(ui, "GET", "/api/views?project=elsewhere")[1] == {"views": []}  # per project
+    status, data = _api(ui, "POST", post, {"name": "api view", "url": None})  # url null deletes
+    assert status == 200 and "api view" not in {v["name"] for v in data["views"]}
+    assert "api view" not in {v["name"] for v in _api(ui, "GET", f"/api/views?project={PROJECT}")[1]["views"]}
+
+
+def test_api_changes_answers_a_new_token_when_a_run_writes(ui: dict[str, Any]) -> None:
+    status, first = _api(ui, "GET", "/api/changes")
+    assert status == 200 and first["token"]
+    with naiad.Run(experiment_name="notify", run_id="notify-1", store=ui["store"], project=PROJECT) as run:
+        run.log_metrics({"training/train/loss": 1.0}, step=1)
+        run.wait()
+        status, later = _api(ui, "GET", f"/api/changes?since={first['token']}&wait=20")
+        assert status == 200 and later["token"] != first["token"]
+        answers: list[Any] = []
+        waiter = threading.Thread(
+            target=lambda: answers.append(_api(ui, "GET", f"/api/changes?since={later['token']}&wait=20"))
+        )
+        waiter.start()
+        run.log_metrics({"training/train/loss": 0.5}, step=2)  # during the wait (or just before it)
+        run.wait()
+        waiter.join(30)
+    assert answers and answers[0][0] == 200 and answers[0][1]["token"] != later["token"]
+    assert _api(ui, "GET", "/api/changes?wait=abc")[0] == 400
+
+
+def test_the_page_and_the_api_never_show_the_store_password(page: Any, ui: dict[str, Any]) -> None:
+    password = urlsplit(str(ui["store"])).password if isinstance(ui["store"], str) else None
+    info = _api(ui, "GET", "/api/info")[1]
+    shown = [json.dumps(info), json.dumps(_api(ui, "GET", "/api/run?id=grp-0")[1])]
+    _go(page, ui, "#/run/grp-0")
+    page.wait_for_function("() => window.__naiad.run && window.__naiad.run.run === 'grp-0'")
+    shown.append(page.content())
+    if password is None:
+        assert info["store"] == str(Path(ui["store"]).resolve())
+        return
+    assert info["store"].startswith("postgresql://") and ":***@" in info["store"]
+    assert not [text for text in shown if f":{password}@" in text or f"password={password}" in text]
+
+
 def test_images_histograms_and_files_are_previewed_safely(page: Any, ui: dict[str, Any]) -> None:
     _go(page, ui, "#/run/vision")
     page.wait_for_function(
         "() => window.__naiad.media['images/pred'] && window.__naiad.media['hist/w'] "
-        "&& window.__naiad.media['hist/w'].bars && window.__naiad.media['report']"
+        "&& window.__naiad.media['hist/w'].bars && window.__naiad.media['report'] "
+        "&& window.__naiad.media['table']"
     )
     media = _eval(page, "() => window.__naiad.media")
     assert media["images/pred"]["step"] == 20 and media["images/pred"]["steps"] == [0, 10, 20]
@@ -350,6 +433,8 @@ def test_runs_grouped_by_a_config_value_show_mean_and_std(page: Any, ui: dict[st
     assert set(groups["adam"]["mean"]) == {2.0} and set(groups["sgd"]["mean"]) == {15.0}
     assert abs(groups["adam"]["hi"][0] - (2.0 + (2 / 3) ** 0.5)) < 1e-9
     assert groups["adam"]["color"] != groups["sgd"]["color"]
+    chips = page.locator("#legend [data-group]")  # the legend names the groups, not the runs
+    assert chips.all_text_contents() == ["adam · 3 runs", "sgd · 2 runs"]
 
 
 def test_parallel_coordinates_plot_hyperparameters_against_a_metric(page: Any, ui: dict[str, Any]) -> None:
@@ -362,6 +447,17 @@ def test_parallel_coordinates_plot_hyperparameters_against_a_metric(page: Any, u
     p = _eval(page, "() => window.__naiad.params")
     assert [a["path"] for a in p["axes"]] == ["config/lr", "config/opt", "training/train/loss"]
     assert p["axes"][1]["categories"] == ["adam", "sgd"]
+    _go(page, ui, "#/params?heads=0&filter=exists(model/hash)&axes=config/lr&metric=min(training/train/loss)")
+    page.wait_for_function("() => window.__naiad.params && window.__naiad.params.metric.startsWith('min(')")
+    names = _eval(
+        page, "() => [...document.querySelectorAll('svg.pcoords .axis-name')].map((n) => n.firstChild.data)"
+    )
+    assert names == ["lr", "min(loss)"]  # an aggregate's name is not cut at its last slash
+    page.goto(
+        ui["url"]
+        + "#/params?heads=0&filter=exists(model/hash)&axes=config/lr,config/opt&metric=training/train/loss"
+    )
+    page.wait_for_function("() => window.__naiad.params && window.__naiad.params.lines.length === 5")
     page.locator("svg.pcoords path[data-run='grp-3']").dispatch_event("click")
     page.wait_for_function("() => window.__naiad.state.selected.includes('grp-3')")
 
@@ -391,3 +487,110 @@ def test_compare_highlights_only_real_differences(page: Any, ui: dict[str, Any])
     rows = {r["path"]: r for r in _eval(page, "() => window.__naiad.compare.rows")}
     assert not rows["config/lr"]["differs"]
     assert rows["config/opt"]["differs"]  # missing in one run is a difference
+
+
+TWO_SERIES = (
+    "() => { const c = window.__naiad.charts['training/train/loss'];"
+    " return c && c.scale && c.series.length === 2; }"
+)
+
+
+def test_a_view_comes_back_from_its_address_on_reload_and_in_another_browser(
+    page: Any, browser: Any, ui: dict[str, Any]
+) -> None:
+    _go(page, ui, "#/runs?heads=0")
+    page.fill("#filter", 'config/opt == "adam"')
+    page.press("#filter", "Enter")
+    page.wait_for_function("() => window.__naiad.table.rows.length === 3")
+    page.click('#thead .th[data-col="config/lr"]')  # sort by lr, ascending
+    page.wait_for_function("() => window.__naiad.url.includes('asc=1')")
+    page.wait_for_function("() => window.__naiad.table.rows.map((r) => r.run).join() === 'grp-0,grp-1,grp-2'")
+    page.wait_for_function("() => window.__naiad.state.selected.length > 0")  # a first visit picks 5
+    page.click("#selection button")  # clear
+    page.check('#tbody .tr[data-run="grp-1"] input[type=checkbox]')
+    page.wait_for_function("() => window.__naiad.url.includes('run=grp-1')")
+    url = _eval(page, "() => location.href")
+
+    def restored(pg: Any) -> dict[str, Any]:
+        pg.wait_for_function("() => window.__naiad.table.rows.length === 3")
+        state = pg.evaluate("() => window.__naiad.state")
+        return {
+            "filter": state["filter"],
+            "sort": state["sort"],
+            "asc": state["asc"],
+            "selected": state["selected"],
+            "box": pg.input_value("#filter"),
+            "rows": [r["run"] for r in pg.evaluate("() => window.__naiad.table.rows")],
+        }
+
+    want = {
+        "filter": 'config/opt == "adam"',
+        "sort": "config/lr",
+        "asc": True,
+        "selected": ["grp-1"],
+        "box": 'config/opt == "adam"',
+        "rows": ["grp-0", "grp-1", "grp-2"],
+    }
+    page.reload()
+    assert restored(page) == want
+    other = browser.new_context(viewport={"width": 1400, "height": 900})  # no local storage shared
+    try:
+        shared = other.new_page()
+        shared.goto(url)
+        assert restored(shared) == want
+        shared.goto(ui["url"] + "#/charts?run=grp-0&run=grp-3&x=time&metrics=train/&smooth=0.3")
+        shared.wait_for_function(TWO_SERIES)
+        shared.reload()
+        shared.wait_for_function(TWO_SERIES)
+        chart = shared.evaluate("() => window.__naiad.charts['training/train/loss']")
+        assert chart["x"] == "time" and chart["smooth"] == 0.3
+        assert shared.evaluate("() => window.__naiad.chartPaths") == ["training/train/loss"]
+        assert shared.evaluate("() => document.querySelector('#xmode button.on').dataset.x") == "time"
+        assert shared.input_value("#path-filter") == "train/"
+    finally:
+        other.close()
+
+
+def test_a_series_column_switches_between_its_last_min_and_max(page: Any, ui: dict[str, Any]) -> None:
+    _go(page, ui, '#/runs?heads=0&filter=sys/custom_run_id == "narrow"&columns=training/val/loss')
+    page.wait_for_function("() => window.__naiad.table.rows.length === 1")
+    assert _eval(page, "() => window.__naiad.table.rows[0].cells") == [pytest.approx(0.12)]  # the last
+    page.select_option('#thead .th[data-col="training/val/loss"] select.agg', "min")
+    page.wait_for_function("() => window.__naiad.table.columns[0] === 'min(training/val/loss)'")
+    page.wait_for_function("() => window.__naiad.table.rows.length === 1")
+    assert abs(_eval(page, "() => window.__naiad.table.rows[0].cells[0]") - 0.1004) < 1e-9
+    assert "columns=min%28training%2Fval%2Floss%29" in _eval(page, "() => window.__naiad.url")
+    page.select_option('#thead .th[data-col="min(training/val/loss)"] select.agg', "max")
+    page.wait_for_function("() => window.__naiad.table.columns[0] === 'max(training/val/loss)'")
+    assert page.input_value("#columns") == "max(training/val/loss)"
+
+
+def _api(ui: dict[str, Any], path: str) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", ui["port"], timeout=10)
+    conn.request("GET", path, headers={"Host": f"127.0.0.1:{ui['port']}"})
+    return json.loads(conn.getresponse().read())
+
+
+def test_the_first_rows_do_not_wait_for_the_count(page: Any, ui: dict[str, Any]) -> None:
+    many = "filter=sys/experiment/name%20%3D%3D%20%22many%22"
+    first = _api(ui, f"/api/runs?heads=0&{many}&limit=10&total=0")
+    assert len(first["rows"]) == 10 and first["total"] is None  # a full page: more may follow
+    assert _api(ui, f"/api/count?heads=0&{many}") == {"total": 52}
+    assert _api(ui, f"/api/runs?heads=0&{many}&limit=10")["total"] == 52
+    assert _api(ui, f"/api/runs?heads=0&{many}&offset=50&limit=10&total=0")["total"] == 52  # the last page
+    _go(page, ui, '#/runs?heads=0&filter=sys/experiment/name == "many"')
+    page.wait_for_function("() => document.getElementById('count').textContent === '52 runs'")
+    assert [r["run"] for r in _eval(page, "() => window.__naiad.table.rows")][:2] == ["many-51", "many-50"]
+
+
+def test_packed_series_carry_the_same_points_as_json_numbers(ui: dict[str, Any]) -> None:
+    import base64
+    from array import array
+
+    query = "/api/series?run=narrow&run=parent&path=training/val/loss&width=8"
+    plain = _api(ui, query)["charts"]["training/val/loss"]
+    packed = _api(ui, query + "&pack=1")["charts"]["training/val/loss"]
+    for a, b in zip(plain, packed, strict=True):
+        assert a["downsampled"] and a["n"] > len(a["x"])  # 100 points into 8 buckets: M4 kept extremes
+        for key in ("x", "y"):
+            assert array("d", base64.b64decode(b[key])).tolist() == a[key]

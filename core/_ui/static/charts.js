@@ -17,6 +17,15 @@ function ema(ys, w) {
   return out;
 }
 
+function unpack(text) {  // base64 of little-endian float64 (the server's packed()) → numbers, NaN → null
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const out = Array.from(new Float64Array(bytes.buffer));
+  for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) out[i] = null;  // a gap in the line
+  return out;
+}
+
 function metricMatcher(text) {
   // plain text matches at a path segment boundary ("val/" is not "eval/"); /.../ or regex
   // characters make it a regular expression
@@ -80,9 +89,13 @@ class Chart {
       if (S.group) {
         this.groups = await api("groups", { ...common, by: S.group, width: Math.round(width / 3) });
         this.data = new Map();
+        renderLegend(this.groups.groups);
       } else {
-        const res = await api("series", { ...common, x: S.x, width });
-        this.data = new Map(res.charts[this.path].map((s) => [s.run, s]));
+        // many runs overlaid: fewer buckets a run (down to one per 4 px; each keeps its min and
+        // max, so spikes stay), or a chart of 100 runs would draw 100 x 4 points per pixel column
+        const buckets = runs.length > 16 ? Math.round(Math.max(width / 4, (width * 16) / runs.length)) : width;
+        const res = await api("series", { ...common, x: S.x, width: buckets, pack: "1" });
+        this.data = new Map(res.charts[this.path].map((s) => [s.run, { ...s, x: unpack(s.x), y: unpack(s.y) }]));
         this.groups = null;
       }
       this.range = range;
@@ -410,7 +423,14 @@ const Charts = {
   },
 };
 
-function renderLegend() {
+function renderLegend(groups) {
+  if (S.group && groups) {  // grouped: one chip per group (its colour, its runs), not per run
+    $("legend").replaceChildren(el("span", { class: "muted small", text: `grouped by ${S.group}:` }),
+      ...groups.map((g, i) => el("span", { class: "chip", "data-group": g.key, title: g.runs.join(", ") },
+        el("span", { class: "swatch", style: { background: colorAt(i) } }),
+        el("span", { text: g.key }), el("span", { class: "muted small", text: ` · ${g.runs.length} run${g.runs.length === 1 ? "" : "s"}` }))));
+    return;
+  }
   const items = [...S.selected.entries()].map(([run, s]) => el("span", { class: "chip" },
     el("span", { class: "swatch", style: { background: s.color } }),
     el("a", { href: viewURL("run", run), text: run }),

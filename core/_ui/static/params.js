@@ -14,6 +14,19 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
+function axisTicks(s) {  // categories; or five even values (linear), or the decades inside (log)
+  if (s.kind === "category") return s.categories;
+  if (s.kind === "log") {
+    const out = [s.min];
+    for (let e = Math.ceil(Math.log10(s.min)); Math.pow(10, e) < s.max; e++) {
+      const v = Math.pow(10, e);
+      if (Math.log10(v / s.min) > 0.15 && Math.log10(s.max / v) > 0.15) out.push(v);  // no label on another
+    }
+    return [...out, s.max];
+  }
+  return [0, 1, 2, 3, 4].map((i) => +(s.min + ((s.max - s.min) * i) / 4).toPrecision(4));
+}
+
 const Params = {
   async show() {
     const box = $("params");
@@ -22,7 +35,7 @@ const Params = {
     let metric = S.metric;
     let types = {};
     try {
-      const probe = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE });
+      const probe = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE, total: "0" });
       types = probe.types || {};
       const atoms = probe.columns.filter((c) => types[c] && !/Series$/.test(types[c]) && types[c] !== "Datetime");
       const metrics = probe.columns.filter((c) => types[c] === "FloatSeries");
@@ -81,14 +94,16 @@ const Params = {
     const axisNodes = scales.map((s) => {
       const g = svg("g", { class: "axis" });
       g.append(svg("line", { x1: s.x, x2: s.x, y1: top, y2: H - bottom }));
-      const ticks = s.kind === "category" ? s.categories : [s.min, s.max];
-      for (const t of ticks) {
-        const y = s.kind === "category" ? s.y(t) : s.y(t);
-        g.append(svg("text", { x: s.x - 6, y: y + 3, "text-anchor": "end", class: "tick" }, s.kind === "category" ? t : fmt(t)));
+      for (const t of axisTicks(s)) {
+        g.append(svg("text", { x: s.x - 6, y: s.y(t) + 3, "text-anchor": "end", class: "tick" }, s.kind === "category" ? t : fmt(t)));
+        g.append(svg("line", { x1: s.x - 3, x2: s.x, y1: s.y(t), y2: s.y(t), class: "tick-mark" }));
       }
-      const name = s.path.split("/").pop();
-      g.append(svg("text", { x: s.x, y: top - 22, "text-anchor": "middle", class: `axis-name ${s.path === metric ? "metric" : ""}` }, name, svg("title", {}, s.path)));
-      g.append(svg("text", { x: s.x, y: top - 10, "text-anchor": "middle", class: "axis-ns" }, s.path.slice(0, Math.max(0, s.path.lastIndexOf("/")))));
+      const agg = s.path.match(AGG);  // min(training/val/loss): "min(loss)" over "training/val"
+      const base = agg ? agg[2] : s.path;
+      const leaf = base.split("/").pop();
+      g.append(svg("text", { x: s.x, y: top - 22, "text-anchor": "middle", class: `axis-name ${s.path === metric ? "metric" : ""}` },
+        agg ? `${agg[1]}(${leaf})` : leaf, svg("title", {}, s.path)));
+      g.append(svg("text", { x: s.x, y: top - 10, "text-anchor": "middle", class: "axis-ns" }, base.slice(0, Math.max(0, base.lastIndexOf("/")))));
       return g;
     });
     root.append(svg("g", { class: "lines" }, ...lines, ...selected), ...axisNodes);

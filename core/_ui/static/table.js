@@ -10,7 +10,7 @@ const FIXED = () => [
   ...(S.heads ? [] : [{ id: "experiment", label: "Experiment", sort: "sys/experiment/name", width: 150 }]),
   { id: "parent", label: "Parent", sort: "sys/forking/parent", width: 150 },
   { id: "tags", label: "Tags", width: 140 },
-  { id: "created", label: "Created", sort: "sys/creation_time", width: 150 },
+  { id: "created", label: "Created", sort: "sys/creation_time", width: 170 },
 ];
 
 function tableParams() {
@@ -44,7 +44,8 @@ async function loadTable() {
   window.naiadTable.requestedAt = performance.now();
   window.naiadTable.firstRenderedAt = 0;
   try {
-    const first = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE });
+    // the first rows do not wait for the count: a full first page is drawn as "100+" until it comes
+    const first = await api("runs", { ...tableParams(), columns: S.columns, limit: PAGE, total: "0" });
     if (seq !== tableSeq) return;
     $("filter-error").hidden = true;
     window.naiadTable.error = null;
@@ -56,6 +57,13 @@ async function loadTable() {
     await nextFrame();
     window.naiadTable.firstRenderedAt = performance.now();
     window.naiadTable.renderedAt = performance.now();
+    if (first.total === null) {
+      const { total } = await api("count", { heads: tableParams().heads, filter: S.filter });
+      if (seq !== tableSeq) return;
+      S.table.total = total;
+      exposeTable();
+      renderTable(false, false);
+    }
   } catch (e) {
     if (seq !== tableSeq) return;
     const box = $("filter-error");
@@ -72,7 +80,7 @@ async function loadPage(page) {  // rows page*PAGE ... as they scroll into view
   t.pages.add(page);
   const seq = tableSeq;
   try {
-    const res = await api("runs", { ...tableParams(), col: t.columns.length ? t.columns : [""], offset: page * PAGE, limit: PAGE });
+    const res = await api("runs", { ...tableParams(), col: t.columns.length ? t.columns : [""], offset: page * PAGE, limit: PAGE, total: "0" });
     if (seq !== tableSeq) return;
     res.rows.forEach((r, i) => { t.rows[page * PAGE + i] = remap(r, res.columns); });
     exposeTable();
@@ -104,8 +112,9 @@ function headerCell(col, key, i) {
       if (S.sort === sortPath) S.asc = !S.asc; else { S.sort = sortPath; S.asc = true; }
       writeURL(); loadTable();
     } : null,
-  }, key ? headerLabel(key) : el("span", { class: "leafname", text: col.label }),
-  on ? el("span", { class: "arrow", text: S.asc ? " ▲" : " ▼" }) : "");
+  }, key ? headerLabel(AGG.test(key) ? key.replace(AGG, "$2") : key) : el("span", { class: "leafname", text: col.label }),
+  on ? el("span", { class: "arrow", text: S.asc ? " ▲" : " ▼" }) : "",
+  key && S.table.types[key] === "FloatSeries" ? aggregatePicker(key) : "");
   if (key) {
     const handle = el("span", { class: "resize", title: "Drag to resize" });
     handle.addEventListener("pointerdown", (e) => startResize(e, key, cell));
@@ -116,6 +125,27 @@ function headerCell(col, key, i) {
     cell.addEventListener("drop", (e) => { e.preventDefault(); moveColumn(e.dataTransfer.getData("text/plain"), key); });
   }
   return cell;
+}
+
+const AGG = /^(last|min|max)\((.+)\)$/;
+
+function aggregatePicker(key) {  // a float series column shows its last, lowest or highest value
+  const m = key.match(AGG);
+  const path = m ? m[2] : key;
+  const pick = el("select", { class: "agg", title: "Which value of the series this column shows" },
+    ...["last", "min", "max"].map((a) => el("option", { value: a, text: a })));
+  pick.value = m ? m[1] : "last";
+  pick.addEventListener("click", (e) => e.stopPropagation());  // not a click on the header: no sort
+  pick.addEventListener("change", () => {
+    const want = pick.value === "last" ? path : `${pick.value}(${path})`;
+    const cols = S.table.columns.map((c) => (c === key ? want : c));
+    if (S.sort === key) S.sort = want;
+    S.columns = cols.join(", ");
+    $("columns").value = S.columns;
+    writeURL();
+    loadTable();
+  });
+  return pick;
 }
 
 function startResize(e, key, cell) {
@@ -158,8 +188,9 @@ function renderTable(fresh, rebuild) {
     inner.style.width = `${widths.reduce((a, b) => a + b, 0)}px`;
     head.replaceChildren(...fixed.map((c) => headerCell(c, null)), ...cols.map((c, i) => headerCell({ id: "col", sort: c }, c, i)));
   }
-  const n = S.table.total ?? S.table.rows.length;
-  $("count").textContent = `${n} ${S.heads ? "experiments" : "runs"}`;
+  const counted = S.table.total !== null && S.table.total !== undefined;
+  const n = counted ? S.table.total : S.table.rows.length;
+  $("count").textContent = `${n}${counted ? "" : "+"} ${S.heads ? "experiments" : "runs"}`;
   const body = $("tbody");
   body.style.height = `${n * ROW_H}px`;
   const box = $("table");
@@ -222,8 +253,8 @@ async function tableLive() {
     renderTable(false);
   }
   if (tableLive.tick % 5 === 0) {  // every 10 s: did runs come or go?
-    const head = await api("runs", { ...tableParams(), col: [""], limit: 1 });
-    if (head.total !== S.table.total) await loadTable();
+    const { total } = await api("count", { heads: tableParams().heads, filter: S.filter });
+    if (S.table.total !== null && total !== S.table.total) await loadTable();
   }
 }
 

@@ -1,0 +1,141 @@
+"""Neptune scripts that use an integration (Optuna, scikit-learn, transformers, Lightning's own logger)."""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+
+import pytest
+from _nep import PROJECT, Scripts
+
+from naiad import query
+
+
+def test_optuna_callback_logs_trials_best_so_far_plots_and_the_study(scripts: Scripts) -> None:
+    """NeptuneCallback: one value per trial, the best so far, each trial's facts, plots, the pickle."""
+    pytest.importorskip("optuna")
+    pytest.importorskip("matplotlib")
+    done = scripts.run("optuna_sweep.py", NEPTUNE_CUSTOM_RUN_ID="optuna-1")
+    best_line, loaded_line = done.stdout.splitlines()
+    _, best_number, best_value = best_line.split()
+    assert loaded_line == f"loaded 10 {best_number}"  # load_study_from_run gave the same study back
+    values = scripts.series("optuna-1", "trials/values")
+    assert [s for s, _ in values] == [float(n) for n in range(10)]
+    best_so_far = [v for _, v in scripts.series("optuna-1", "best/values")]
+    assert best_so_far == [min(v for _, v in values[: i + 1]) for i in range(10)]
+    with scripts.stored("optuna-1") as run:
+        data = run.fetch()
+        plot = run["visualizations/plot_optimization_history"].download(scripts.cwd / "plot")
+        study = pickle.loads(run["study/study"].download(scripts.cwd / "study").read_bytes())  # type: ignore[union-attr]
+    assert data["best"]["trial"] == int(best_number) and data["best"]["value"] == pytest.approx(
+        float(best_value)
+    )
+    trial = data["trials"]["trials"][best_number]
+    assert trial["state"] == "COMPLETE" and set(trial["params"]) == {"x", "layers"}
+    assert data["best"]["params"] == trial["params"]
+    assert trial["value"] == pytest.approx(
+        (trial["params"]["x"] - 1.0) ** 2 + 0.1 * trial["params"]["layers"]
+    )
+    assert trial["duration"] >= 0.0 and "FloatDistribution" in trial["distributions"]["x"]
+    inter = scripts.series("optuna-1", f"trials/trials/{best_number}/intermediate_values")
+    assert [s for s, _ in inter] == [0.0, 1.0, 2.0]
+    assert (
+        data["study"]["storage_type"] == "InMemoryStorage" and data["study"]["directions"] == "['MINIMIZE']"
+    )
+    assert data["sys"]["tags"] == {"optuna", "sweep"}
+    assert plot.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
+    assert len(study.trials) == 10
+    with scripts.stored("optuna-after") as after:  # log_study_metadata: the same facts, after the fact
+        assert after["hpo/best/trial"].fetch() == int(best_number)
+        assert after["hpo/trials/values"].fetch_values()["value"].tolist() == [v for _, v in values]
+
+
+def test_sklearn_summaries_store_params_pickle_predictions_scores_and_charts(scripts: Scripts) -> None:
+    """create_*_summary dicts assigned to a run: every part readable, the pickle a working model."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    scripts.run("sklearn_summaries.py")
+    project = "common/sklearn-integration"
+    with scripts.stored("sklearn-1", project=project) as run:
+        data = run.fetch()
+        model = pickle.loads(run["rfc_summary/pickled_model"].download(scripts.cwd / "m").read_bytes())  # type: ignore[union-attr]
+        preds = run["rfr_summary/test/preds"].download(scripts.cwd / "p").read_text()  # type: ignore[union-attr]
+        chart = run["rfc_summary/diagnostics_charts/confusion_matrix"].download(scripts.cwd / "c")
+    rfc = data["rfc_summary"]
+    assert rfc["all_params"]["n_estimators"] == 12 and rfc["all_params"]["class_weight"] == "None"
+    assert type(model).__name__ == "RandomForestClassifier" and model.n_estimators == 12
+    scores = rfc["test"]["scores"]
+    assert set(scores) == {"class_0", "class_1"}
+    assert all(0.0 <= s["precision"] <= 1.0 and s["support"] > 0 for s in scores.values())
+    assert sum(s["support"] for s in scores.values()) == 30  # a quarter of 120 samples
+    assert rfc["test"]["preds_proba"]["name"] == "preds_proba.html"
+    assert chart.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
+    rfr = data["rfr_summary"]
+    assert set(rfr["test"]["scores"]) == {
+        "explained_variance_score",
+        "max_error",
+        "mean_absolute_error",
+        "r2_score",
+    }
+    assert data["scores"]["r2"] == rfr["test"]["scores"]["r2_score"] > 0.5
+    assert "<table" in preds and "y_true" in preds and "y_pred" in preds
+    assert set(rfr["diagnostics_charts"]) == {"prediction_error", "residuals"}
+    assert data["kmeans_summary"]["all_params"]["n_clusters"] == 3  # the kwargs refitted the model
+    assert data["kmeans_summary"]["cluster_labels"]["mime"] == "text/html"
+    assert data["sys"]["name"] == "classification-example"
+
+
+def test_transformers_neptune_callback_logs_under_base_namespace_into_the_users_run(scripts: Scripts) -> None:
+    """NeptuneCallback(run=run, base_namespace=...): metrics, eval, the last checkpoint's files."""
+    done = scripts.run("transformers_callback.py")
+    assert done.stdout.splitlines()[-1] == "same run hf-callback-1"  # get_run(trainer): the script's run
+    assert query.list_runs(project=PROJECT, store=scripts.store) == ["hf-callback-1"]
+    with scripts.stored("hf-callback-1") as run:
+        data = run.fetch()
+    tuned = data["finetuning"]
+    assert data["data"]["version"] == "synthetic-12" and tuned["notes"] == "two epochs"
+    assert [s for s, _ in scripts.series("hf-callback-1", "finetuning/train/loss")] == [
+        float(s) for s in range(1, 7)
+    ]
+    assert [s for s, _ in scripts.series("hf-callback-1", "finetuning/val/loss")] == [
+        3.0,
+        6.0,
+    ]  # once per epoch
+    assert tuned["hyperparams"]["max_epochs"] == 2 and tuned["status"] == "finished"
+    assert "model.safetensors" in tuned["checkpoints"]["last"]["files"]  # log_checkpoints="last"
+    assert data["sys"]["experiment"]["name"] == "bert-callback"
+
+
+def test_lightning_own_neptune_logger_logs_into_naiad_through_install(scripts: Scripts) -> None:
+    """lightning.pytorch.loggers.NeptuneLogger, unedited, after naiad.neptune.install()."""
+    done = scripts.run("lightning_own_logger.py")
+    assert done.stdout.strip() == "logger naiad.neptune.integrations.pytorch_lightning"
+    project = "common/pytorch-lightning-integration"
+    with scripts.stored("lightning-own-1", project=project) as run:
+        data = run.fetch()
+    assert data["sys"]["tags"] == {"simple", "showcase"}
+    assert data["training"]["hyperparams"]["lr"] == 0.05
+    assert data["eval"] == {"note": "fit done"}
+    loss = scripts.series("lightning-own-1", "training/train/loss", project=project)
+    assert [s for s, _ in loss] == [float(s) for s in range(1, 9)]
+
+
+def test_keras_neptune_callback_logs_the_fit_into_the_scripts_run(scripts: Scripts) -> None:
+    """NeptuneCallback(run=run): batch and epoch metrics under training/, the run left open for eval."""
+    if importlib.util.find_spec("keras") is None:  # importing it here would pick a backend for this process
+        pytest.skip("keras is not installed")
+    done = scripts.run("keras_callback.py", KERAS_BACKEND="torch")
+    accuracy = float(done.stdout.split()[-1])
+    with scripts.stored("keras-1") as run:
+        data = run.fetch()
+    assert data["parameters"] == {"lr": 0.01, "epochs": 3, "batch_size": 16}
+    assert data["eval"]["accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert [s for s, _ in scripts.series("keras-1", "training/train/loss")] == [
+        float(s) for s in range(1, 10)
+    ]
+    assert [s for s, _ in scripts.series("keras-1", "training/val/loss")] == [
+        3.0,
+        6.0,
+        9.0,
+    ]  # 3 batches an epoch
+    assert data["training"]["summary"]["epochs"] == 3 and data["sys"]["tags"] == {"keras", "dense"}
