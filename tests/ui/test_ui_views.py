@@ -565,7 +565,7 @@ def test_a_series_column_switches_between_its_last_min_and_max(page: Any, ui: di
     assert page.input_value("#columns") == "max(training/val/loss)"
 
 
-def _api(ui: dict[str, Any], path: str) -> Any:
+def _get(ui: dict[str, Any], path: str) -> Any:
     conn = http.client.HTTPConnection("127.0.0.1", ui["port"], timeout=10)
     conn.request("GET", path, headers={"Host": f"127.0.0.1:{ui['port']}"})
     return json.loads(conn.getresponse().read())
@@ -573,11 +573,11 @@ def _api(ui: dict[str, Any], path: str) -> Any:
 
 def test_the_first_rows_do_not_wait_for_the_count(page: Any, ui: dict[str, Any]) -> None:
     many = "filter=sys/experiment/name%20%3D%3D%20%22many%22"
-    first = _api(ui, f"/api/runs?heads=0&{many}&limit=10&total=0")
+    first = _get(ui, f"/api/runs?heads=0&{many}&limit=10&total=0")
     assert len(first["rows"]) == 10 and first["total"] is None  # a full page: more may follow
-    assert _api(ui, f"/api/count?heads=0&{many}") == {"total": 52}
-    assert _api(ui, f"/api/runs?heads=0&{many}&limit=10")["total"] == 52
-    assert _api(ui, f"/api/runs?heads=0&{many}&offset=50&limit=10&total=0")["total"] == 52  # the last page
+    assert _get(ui, f"/api/count?heads=0&{many}") == {"total": 52}
+    assert _get(ui, f"/api/runs?heads=0&{many}&limit=10")["total"] == 52
+    assert _get(ui, f"/api/runs?heads=0&{many}&offset=50&limit=10&total=0")["total"] == 52  # the last page
     _go(page, ui, '#/runs?heads=0&filter=sys/experiment/name == "many"')
     page.wait_for_function("() => document.getElementById('count').textContent === '52 runs'")
     assert [r["run"] for r in _eval(page, "() => window.__naiad.table.rows")][:2] == ["many-51", "many-50"]
@@ -588,8 +588,8 @@ def test_packed_series_carry_the_same_points_as_json_numbers(ui: dict[str, Any])
     from array import array
 
     query = "/api/series?run=narrow&run=parent&path=training/val/loss&width=8"
-    plain = _api(ui, query)["charts"]["training/val/loss"]
-    packed = _api(ui, query + "&pack=1")["charts"]["training/val/loss"]
+    plain = _get(ui, query)["charts"]["training/val/loss"]
+    packed = _get(ui, query + "&pack=1")["charts"]["training/val/loss"]
     for a, b in zip(plain, packed, strict=True):
         assert a["downsampled"] and a["n"] > len(a["x"])  # 100 points into 8 buckets: M4 kept extremes
         for key in ("x", "y"):
