@@ -26,7 +26,9 @@ def _post(server: NaiadServer, path: str, body: bytes, token: str | None) -> tup
 
 def test_healthz_answers_without_a_token(http_server: NaiadServer) -> None:
     with urllib.request.urlopen(f"{http_server.url}/healthz", timeout=10) as r:
-        assert json.loads(r.read()) == {"ok": True, "schema_version": 1}
+        from naiad._storage._postgres_schema import SCHEMA_VERSION
+
+        assert json.loads(r.read()) == {"ok": True, "schema_version": SCHEMA_VERSION}
 
 
 @pytest.mark.parametrize(
