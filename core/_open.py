@@ -35,7 +35,9 @@ def store_for(settings: Settings, custom_id: str) -> RunStore:
     if settings.mode == "offline":
         name = f"{settings.project}--{custom_id}.naiad-journal"
         return open_journal(journal_dir(location) / _safe(name))
-    return open_store(location, create=settings.mode != "read-only", blobs=settings.blobs)
+    return open_store(
+        location, create=settings.mode != "read-only", blobs=settings.blobs, token=settings.token
+    )
 
 
 def run_spec(

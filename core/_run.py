@@ -42,8 +42,9 @@ class Run(RunReads):
             created with a name is its head.
         run_id: your id for the run (``sys/custom_run_id``); an existing id resumes the run.
         project: project name (default ``default``).
-        store: store location: a directory (default ``./.naiad``) or
-            ``postgresql://USER:PASS@HOST:PORT/DB`` (the team store).
+        store: store location: a directory (default ``./.naiad``),
+            ``postgresql://USER:PASS@HOST:PORT/DB`` (the team store) or ``http(s)://HOST:PORT``
+            (a ``naiad server``).
         fork_run_id, fork_step: fork from run ``fork_run_id`` at ``fork_step`` (inclusive).
         creation_time: ``sys/creation_time`` (default now).
         mode: ``async`` (default), ``sync``, ``offline``, ``disabled`` or ``read-only``.
@@ -57,6 +58,8 @@ class Run(RunReads):
             itself (see :mod:`naiad._capture`; each also a ``NAIAD_*`` variable).
         monitoring_interval: seconds between system-metric samples (default 10).
         monitoring_per: ``"node"`` (default: local rank 0 samples for its node) or ``"rank"``.
+        token: a naiad server's token (else ``NAIAD_TOKEN``, else
+            ``~/.config/naiad/credentials``; never ``[tool.naiad]``).
 
     Example:
         >>> with Run(experiment_name="seabird", store=tmp) as run:  # doctest: +SKIP
@@ -80,6 +83,7 @@ class Run(RunReads):
         on_error: str | None = None,
         *,
         blobs: str | os.PathLike[str] | None = None,
+        token: str | None = None,
         capture_stdout: bool | None = None,
         capture_stderr: bool | None = None,
         capture_hardware_metrics: bool | None = None,
@@ -105,6 +109,7 @@ class Run(RunReads):
                 "project": project,
                 "store": None if store is None else os.fspath(store),
                 "blobs": None if blobs is None else os.fspath(blobs),
+                "token": token,
                 "mode": mode,
                 "on_error": on_error,
                 "capture_stdout": capture_stdout,

@@ -26,6 +26,7 @@ DEFAULT_PROJECT = "default"
 _ENV = {
     "store": "NAIAD_STORE",
     "blobs": "NAIAD_BLOBS",
+    "token": "NAIAD_TOKEN",
     "project": "NAIAD_PROJECT",
     "mode": "NAIAD_MODE",
     "owner": "NAIAD_OWNER",
@@ -56,6 +57,8 @@ class Settings:
 
     store: str = DEFAULT_STORE
     blobs: str | None = None  # where file blobs go: a directory or s3://BUCKET/PREFIX
+    # a naiad server's token: never from a config file, never shown in a repr
+    token: str | None = dataclasses.field(default=None, repr=False)
     project: str = DEFAULT_PROJECT
     mode: str = "async"
     owner: str = ""
@@ -102,6 +105,14 @@ def file_settings(cwd: Path) -> dict[str, Any]:
 
 def _relative_store(table: dict[str, Any], directory: Path) -> dict[str, Any]:
     """A relative ``store`` or ``blobs`` in a config file is relative to that file's directory."""
+    if "token" in table:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"[tool.naiad] token in {directory} is refused: tokens never go in files that get "
+            "committed. Remove it and pass token=, set NAIAD_TOKEN, or put it in "
+            "~/.config/naiad/credentials."
+        )
     for key in ("store", "blobs"):
         location = table.get(key)
         if isinstance(location, str) and "://" not in location and not os.path.isabs(location):

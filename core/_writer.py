@@ -19,7 +19,8 @@ blocking training. A write lock that another process holds longer than ``LOCK_PA
 fault (:class:`~naiad.errors.LockTimeout`); a store deleted or replaced under the writer
 (:class:`~naiad.errors.StoreReplaced`) is reopened and the run re-attached. ``flush``
 without a timeout returns False while storage is failing instead of blocking, and ``close``
-gives up on a failing store after ``CLOSE_FAULT_GRACE_S``.
+gives up on a failing store after ``CLOSE_FAULT_GRACE_S``. A store that spools batches it
+cannot deliver (a naiad server away: ``spooled()``) makes ``flush`` warn and say False.
 """
 
 from __future__ import annotations
@@ -163,11 +164,25 @@ class Writer:
         while True:
             left = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
             if done.wait(max(left, 0.0)):
-                return True
+                return self._delivered()
             if not self._thread.is_alive() or (deadline is None and self.fault is not None):
                 return False
             if deadline is not None and time.monotonic() >= deadline:
                 return False
+
+    def _delivered(self) -> bool:
+        """Committed batches are in the store, unless the store spooled them locally (a naiad
+        server that cannot be reached): then say so, and False until they are delivered."""
+        spooled = getattr(self.store, "spooled", None)
+        count = spooled() if callable(spooled) else 0
+        if count:
+            warn(
+                f"naiad: {count} batch(es) wait in the local spool {self.store.spool_path} "  # type: ignore[union-attr]
+                f"because the server at {self.store.uri} cannot be reached; they are replayed "  # type: ignore[union-attr]
+                "in order when it answers again. wait() is False until then."
+            )
+            return False
+        return True
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush, write the closing bookkeeping, stop the thread. False if it timed out.

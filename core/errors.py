@@ -19,12 +19,15 @@ so ``except TypeError`` or ``except ValueError`` keep working::
         ├── SchemaVersionError              the store was written by another naiad version
         ├── StoreReplaced                   the store was deleted or replaced under an open handle
         ├── LockTimeout                     another writer held the write lock too long
-        └── JournalDamaged                  an offline journal changed after it was sealed, or is broken
+        ├── JournalDamaged                  an offline journal changed after it was sealed, or is broken
+        └── AccessDenied    (PermissionError) a naiad server refused the token (missing,
+                                            unknown, revoked, or without the right)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
     "ConfigError",
     "FieldNotFound",
     "FieldTypeError",
@@ -163,6 +166,15 @@ class LockTimeout(StorageError):
 
 class JournalDamaged(StorageError):
     """An offline journal no longer matches its seal, or fails SQLite's integrity check: not synced."""
+
+
+class AccessDenied(StorageError, PermissionError):
+    """A naiad server refused the request's token: ``status`` 401 (no valid token) or 403
+    (the token lacks the right to the project)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class NaiadWarning(UserWarning):

@@ -88,7 +88,7 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "http"])
 def shared(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

@@ -209,7 +209,7 @@ def _build(root: Path) -> Model:
     return model
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "http"])
 def model(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

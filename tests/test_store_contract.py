@@ -1,8 +1,8 @@
 """The storage primitives every backend implements, typed against the `RunStore` Protocol.
 
-It runs against the embedded store, the in-memory store of `naiad.testing` and the team store
-(PostgreSQL + S3). A new backend (HTTP, ...) runs this module unchanged by adding itself to
-`BACKENDS`.
+It runs against the embedded store, the in-memory store of `naiad.testing`, the team store
+(PostgreSQL + S3) and a `naiad server` in front of it (HTTP). A new backend runs this module
+unchanged by adding itself to `BACKENDS`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], RunStore]] = {
     # a fresh PostgreSQL schema (and S3 bucket for its files) per test
     "postgres": lambda _root, request: open_store(
         request.getfixturevalue("postgres_uri"), blobs=request.getfixturevalue("s3_blobs")
+    ),
+    # a naiad server (uvicorn subprocess) in front of a fresh PostgreSQL schema + S3 bucket
+    "http": lambda _root, request: open_store(
+        request.getfixturevalue("http_server").url, token=request.getfixturevalue("http_server").token()
     ),
 }
 

@@ -43,7 +43,7 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from . import _admin, _import, _runs
+    from . import _admin, _import, _runs, _server
 
     parser = _Parser(
         prog="naiad",
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _runs.register(commands, common)
     _admin.register(commands, common)
     _import.register(commands, common)
+    _server.register(commands, common)
     return parser
 
 

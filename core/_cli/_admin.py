@@ -213,6 +213,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from .._sync import parents_first, sync_journal
 
     s = settings(args)
+    if s.store.startswith(("http://", "https://")) and not args.journals:
+        _replay_spools(s.store)
     todo = journals(args.journals, s.store)
     if not todo:
         print(f"Nothing to sync: no offline journals under {journal_dir(s.store)}.")
@@ -246,6 +248,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
     tail = f"; {refused} refused" if refused else ""
     print(f"Synced {len(todo) - refused} journal(s) into {target.uri}{tail}")
     return 1 if refused else 0
+
+
+def _replay_spools(uri: str) -> None:
+    """Deliver the batches that processes writing to a naiad server spooled and left behind."""
+    from .._storage._http import HttpStore
+
+    store = open_store(uri)
+    assert isinstance(store, HttpStore)
+    try:
+        for path, delivered, left in store.replay_spools(journal_dir(uri)):
+            still = f"; {left} still spooled (the server is unreachable)" if left else ""
+            print(f"{path.name}: {delivered} spooled batch(es) delivered{still}")
+    finally:
+        store.close()
 
 
 # -- trash / restore -----------------------------------------------------------------------------------

@@ -62,14 +62,27 @@ __all__ = [
 BLOBS_RECORD = "blobs.location"
 
 
-def open_store(uri: str | Path, *, create: bool = True, blobs: str | Path | None = None) -> RunStore:
-    """Open the store at ``uri``: a directory path, ``file://`` or ``sqlite://`` URI, or
-    ``postgresql://USER:PASS@HOST:PORT/DB`` (the team store).
+def open_store(
+    uri: str | Path, *, create: bool = True, blobs: str | Path | None = None, token: str | None = None
+) -> RunStore:
+    """Open the store at ``uri``: a directory path, ``file://`` or ``sqlite://`` URI,
+    ``postgresql://USER:PASS@HOST:PORT/DB`` (the team store), or ``http(s)://HOST:PORT`` (a
+    ``naiad server``, with ``token`` or one from ``NAIAD_TOKEN`` / the credentials file).
 
     ``blobs`` is where file blobs go (a directory or ``s3://BUCKET/PREFIX``); by default the
-    location recorded in the store, else the store's ``files/`` directory.
+    location recorded in the store, else the store's ``files/`` directory. A server decides
+    where its files go: ``blobs`` is refused there.
     """
     text = str(uri)
+    if text.startswith(("http://", "https://")):
+        if blobs is not None:
+            raise StorageError(
+                f"The store {text} is a naiad server, which keeps its files where it was started "
+                "with --blobs; leave blobs= (NAIAD_BLOBS, [tool.naiad] blobs) unset for it."
+            )
+        from ._http import HttpStore
+
+        return HttpStore(text, token=token)
     if text.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresStore
 
@@ -83,7 +96,8 @@ def open_store(uri: str | Path, *, create: bool = True, blobs: str | Path | None
             scheme = text.split("://", 1)[0]
             raise StorageError(
                 f"Store URI scheme '{scheme}://' is not supported by this naiad; use a directory "
-                "path (the embedded SQLite store) or postgresql://USER:PASS@HOST:PORT/DB."
+                "path (the embedded SQLite store), postgresql://USER:PASS@HOST:PORT/DB or "
+                "http(s)://HOST:PORT (a naiad server)."
             )
     root = Path(text).expanduser()
     record = root / BLOBS_RECORD

@@ -17,7 +17,9 @@ the store under an open handle was deleted or replaced (``reopen`` then ``open_r
 ``patience``, and :class:`~naiad.errors.StorageError` for the rest.
 
 :func:`naiad._storage.open_store` is the one place that picks a backend by URI. Backends:
-:class:`~naiad._storage._sqlite.SqliteStore` (embedded) and
+:class:`~naiad._storage._sqlite.SqliteStore` (embedded),
+:class:`~naiad._storage._postgres.PostgresStore` (the team store),
+:class:`~naiad._storage._http.HttpStore` (a ``naiad server``, this seam over HTTP) and
 :class:`naiad.testing.MemoryStore` (in memory, for tests). The contract suite
 ``tests/test_store_contract.py`` runs against each.
 """

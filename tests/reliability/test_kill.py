@@ -23,10 +23,10 @@ from ._harness import dump, kill_campaign, summarize
 KILLS = int(os.environ.get("NAIAD_RELIABILITY_KILLS", "50"))
 
 
-@pytest.mark.backends("sqlite", "postgres")
+@pytest.mark.backends("sqlite", "postgres", "http")
 def test_sigkill_at_random_moments_keeps_every_acknowledged_point(store: Path | str) -> None:
     """Each kill: acked points present once and bit-identical, batches whole, store sound, reopenable
-    (on the embedded store and on the team store, PostgreSQL + S3)."""
+    (on the embedded store, on the team store, PostgreSQL + S3, and through a naiad server)."""
     kills = KILLS if isinstance(store, Path) else max(KILLS // 5, 5)  # the server run is slower
     results = kill_campaign(store, kills, seed=20260305)
     summary = summarize(results)

@@ -64,7 +64,7 @@ def _make_store(root: Path | str) -> dict[str, Any]:
     return kw
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "http"])
 def ui(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
