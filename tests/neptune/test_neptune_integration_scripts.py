@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import pickle
 
 import pytest
@@ -139,3 +140,42 @@ def test_keras_neptune_callback_logs_the_fit_into_the_scripts_run(scripts: Scrip
         9.0,
     ]  # 3 batches an epoch
     assert data["training"]["summary"]["epochs"] == 3 and data["sys"]["tags"] == {"keras", "dense"}
+
+
+def test_xgboost_callback_logs_each_iterations_metrics_config_model_importance_and_trees(
+    scripts: Scripts,
+) -> None:
+    """NeptuneCallback in xgb.train: XGBoost's own evals_result per step, a loadable booster."""
+    xgb = pytest.importorskip("xgboost")
+    done = scripts.run("xgboost_train.py")
+    evals_line, predicted_line = done.stdout.splitlines()[-2:]
+    evals_result = json.loads(evals_line)
+    project = "common/xgboost-integration"
+    for stage in ("train", "valid"):
+        for metric in ("mae", "rmse"):
+            points = scripts.series("xgb-1", f"training/{stage}/{metric}", project=project)
+            assert [s for s, _ in points] == [float(i) for i in range(12)]
+            assert [v for _, v in points] == pytest.approx(evals_result[stage][metric])
+    rates = [v for _, v in scripts.series("xgb-1", "training/learning_rate", project=project)]
+    # the rate each iteration trained with: the params' eta, then the scheduler's, set after each one
+    assert rates == pytest.approx([0.7] + [0.7 * 0.9**i for i in range(11)], rel=1e-6)
+    with scripts.stored("xgb-1", project=project) as run:
+        data = run.fetch()
+        model = run["training/pickled_model"].download(scripts.cwd / "model")
+        tree = run["training/trees/tree_2"].download(scripts.cwd / "tree")
+        chart = run["training/plots/importance"].download(scripts.cwd / "chart")
+    training = data["training"]
+    booster = pickle.loads(model.read_bytes())  # type: ignore[union-attr]
+    origin = xgb.DMatrix([[0.0] * 5], feature_names=["a", "b", "c", "d", "e"])
+    assert isinstance(booster, xgb.Booster) and booster.num_boosted_rounds() == 12
+    assert float(booster.predict(origin)[0]) == float(predicted_line.split()[1])  # the trained model
+    assert training["booster_config"]["learner"]["objective"]["name"] == "reg:squarederror"
+    assert training["booster_config"]["learner"]["gradient_booster"]["tree_train_param"]["max_depth"] == "3"
+    best = training["early_stopping"]
+    assert best["best_score"] == pytest.approx(min(evals_result["valid"]["rmse"]))
+    assert evals_result["valid"]["rmse"][best["best_iteration"]] == pytest.approx(best["best_score"])
+    gain = training["feature_importance"]["gain"]
+    assert max(gain, key=gain.__getitem__) == "a"  # y leans on a the most
+    assert "leaf=" in tree.read_text()  # type: ignore[union-attr]
+    assert chart.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
+    assert data["sys"]["tags"] == {"xgb-integration", "train"}
