@@ -179,3 +179,40 @@ def test_xgboost_callback_logs_each_iterations_metrics_config_model_importance_a
     assert "leaf=" in tree.read_text()  # type: ignore[union-attr]
     assert chart.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
     assert data["sys"]["tags"] == {"xgb-integration", "train"}
+
+
+def test_lightgbm_callback_and_booster_summary_store_metrics_params_model_and_charts(
+    scripts: Scripts,
+) -> None:
+    """NeptuneCallback: LightGBM's own evaluations per step; the summary: a loadable booster, charts."""
+    lgb = pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")  # the confusion matrix
+    done = scripts.run("lightgbm_train.py")
+    evals_line, predicted_line = done.stdout.splitlines()[-2:]
+    evals_result = json.loads(evals_line)
+    project = "common/lightgbm-integration"
+    for stage in ("training", "validation"):
+        for metric in ("multi_logloss", "multi_error"):
+            points = scripts.series("lgbm-1", f"{stage}/{metric}", project=project)
+            assert [s for s, _ in points] == [float(i) for i in range(15)]
+            assert [v for _, v in points] == pytest.approx(evals_result[stage][metric])
+    with scripts.stored("lgbm-1", project=project) as run:
+        data = run.fetch()
+        model = run["lgbm_summary/pickled_model"].download(scripts.cwd / "model")
+        tree = run["lgbm_summary/trees_as_dataframe/tree_1"].download(scripts.cwd / "tree")
+        gain = run["lgbm_summary/visualizations/feature_importances/gain"].download(scripts.cwd / "gain")
+        matrix = run["lgbm_summary/visualizations/confusion_matrix"].download(scripts.cwd / "cm")
+    booster = pickle.loads(model.read_bytes())  # type: ignore[union-attr]
+    assert isinstance(booster, lgb.Booster) and booster.current_iteration() == 15
+    predicted = json.loads(predicted_line)
+    proba = [float(p) for p in booster.predict([predicted["row"]])[0]]
+    assert proba == pytest.approx(predicted["proba"])  # the trained model itself
+    assert data["params"]["objective"] == "multiclass" and data["params"]["num_leaves"] == 7
+    assert data["params"]["metric"] == "['multi_logloss', 'multi_error']"
+    assert data["train_set"] == {"num_features": 6, "num_rows": 180}
+    assert data["feature_names"] == {f"Column_{i}" for i in range(6)}
+    rows = tree.read_text().splitlines()  # type: ignore[union-attr]
+    assert rows[0].startswith("tree_index,") and all(r.startswith("1,") for r in rows[1:])
+    assert set(data["lgbm_summary"]["trees_as_dataframe"]) == {"tree_0", "tree_1"}
+    assert gain.read_bytes().startswith(b"\x89PNG") and matrix.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
+    assert data["sys"]["tags"] == {"lgbm-integration", "train", "cls"}

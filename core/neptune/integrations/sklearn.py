@@ -31,7 +31,7 @@ from typing import Any
 from ... import __version__
 from ..types import File
 from ..utils import stringify_unsupported
-from ._charts import charts
+from ._shared import charts
 
 __all__ = [
     "create_classifier_summary",

@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -37,7 +38,7 @@ import xgboost as xgb
 from .. import _values as v
 from ..types import File
 from ..utils import stringify_unsupported
-from ._charts import charts
+from ._shared import charts, safely
 
 __all__ = ["NeptuneCallback"]
 
@@ -76,7 +77,11 @@ class NeptuneCallback(xgb.callback.TrainingCallback):
         """Store the booster's configuration (``xgb.cv`` has none: one booster per fold)."""
         if hasattr(model, "save_config"):
             config = self._root["booster_config"]
-            _safely("the booster configuration", lambda: config.assign(stringify_unsupported(_config(model))))
+            safely(
+                "XGBoost",
+                "the booster configuration",
+                lambda: config.assign(stringify_unsupported(_config(model))),
+            )
         return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, dict[str, list[Any]]]) -> bool:
@@ -91,7 +96,11 @@ class NeptuneCallback(xgb.callback.TrainingCallback):
                     self._root[stage][metric].append(float(last), step=step)
         self._root["epoch"].append(epoch, step=step)
         if hasattr(model, "save_config"):
-            _safely("the learning rate", lambda: self._root["learning_rate"].append(_eta(model), step=step))
+            safely(
+                "XGBoost",
+                "the learning rate",
+                lambda: self._root["learning_rate"].append(_eta(model), step=step),
+            )
         return False
 
     def after_training(self, model: Any) -> Any:
@@ -100,16 +109,17 @@ class NeptuneCallback(xgb.callback.TrainingCallback):
         boosters = [(self._root, model)] if folds is None else self._fold_boosters(folds)
         if self._log_model:
             for root, booster in boosters:
-                _safely(
+                safely(
+                    "XGBoost",
                     "the pickled model",
-                    lambda r=root, b=booster: r["pickled_model"].upload(File.as_pickle(b)),
+                    functools.partial(_upload_pickle, root, booster),
                 )
         if folds is None:
-            _safely("the early-stopping result", lambda: self._log_early_stopping(model))
+            safely("XGBoost", "the early-stopping result", lambda: self._log_early_stopping(model))
             if self._log_importance:
-                _safely("the feature importance", lambda: self._log_feature_importance(model))
+                safely("XGBoost", "the feature importance", lambda: self._log_feature_importance(model))
             if self._log_tree:
-                _safely("the trees", lambda: self._log_trees(model))
+                safely("XGBoost", "the trees", lambda: self._log_trees(model))
         return model
 
     def _fold_boosters(self, folds: Any) -> list[tuple[Any, Any]]:
@@ -140,6 +150,10 @@ class NeptuneCallback(xgb.callback.TrainingCallback):
                 v.warn(f"log_tree: the booster has {len(dump)} trees, none at index {index}; it was skipped.")
 
 
+def _upload_pickle(root: Any, booster: Any) -> None:
+    root["pickled_model"].upload(File.as_pickle(booster))
+
+
 def _config(booster: Any) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(booster.save_config())
     return loaded
@@ -153,11 +167,3 @@ def _eta(booster: Any) -> float:
 def _importance_chart(plt: Any, booster: Any, max_num_features: int | None) -> dict[str, Any]:
     ax = xgb.plot_importance(booster, max_num_features=max_num_features)
     return {"importance": ax.figure}
-
-
-def _safely(what: str, write: Any) -> None:
-    """A failure reading the booster warns and skips that part: logging never stops training."""
-    try:
-        write()
-    except Exception as e:
-        v.warn(f"naiad.neptune's XGBoost callback could not log {what} ({e}); it was skipped.")

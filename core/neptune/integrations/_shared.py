@@ -1,4 +1,4 @@
-"""Matplotlib charts as PNG files, for the integrations that draw them (scikit-learn, XGBoost, LightGBM).
+"""What the scikit-learn, XGBoost and LightGBM integrations share: charts, and logging that never raises.
 
 matplotlib is optional: without it, or when a chart cannot be drawn, the chart is skipped
 with a warning and the training or summary goes on.
@@ -13,7 +13,7 @@ from typing import Any
 from .. import _values as v
 from ..types import File
 
-__all__ = ["charts"]
+__all__ = ["charts", "safely"]
 
 
 def charts(what: str, draw: Callable[..., dict[str, Any]], *args: Any) -> dict[str, File]:
@@ -41,3 +41,15 @@ def charts(what: str, draw: Callable[..., dict[str, Any]], *args: Any) -> dict[s
     for fig in figures.values():
         plt.close(fig)
     return out
+
+
+def safely(integration: str, what: str, write: Callable[[], None]) -> None:
+    """Run ``write``; a failure reading the framework's state warns and skips that part.
+
+    Logging never stops training: the core's refusals are already warnings
+    (``_values.guarded``); this covers the framework side (a booster without a config).
+    """
+    try:
+        write()
+    except Exception as e:
+        v.warn(f"naiad.neptune's {integration} integration could not log {what} ({e}); it was skipped.")
