@@ -216,3 +216,34 @@ def test_lightgbm_callback_and_booster_summary_store_metrics_params_model_and_ch
     assert set(data["lgbm_summary"]["trees_as_dataframe"]) == {"tree_0", "tree_1"}
     assert gain.read_bytes().startswith(b"\x89PNG") and matrix.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
     assert data["sys"]["tags"] == {"lgbm-integration", "train", "cls"}
+
+
+def test_tensorboard_logging_mirrors_summary_writer_calls_into_the_run(scripts: Scripts) -> None:
+    """enable_tensorboard_logging: SummaryWriter's scalars, text, figure and hparams, in TensorBoard too."""
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    done = scripts.run("tensorboard_pytorch.py")
+    losses = json.loads(done.stdout.splitlines()[-1])
+    project = "common/tensorboard-integration"
+    train = scripts.series("tb-1", "tensorboard/Loss/train", project=project)
+    assert [s for s, _ in train] == [float(e) for e in range(6)]
+    assert [v for _, v in train] == pytest.approx([t for t, _ in losses])
+    val = scripts.series("tb-1", "tensorboard/Loss/compare/val", project=project)
+    assert [v for _, v in val] == pytest.approx([v for _, v in losses])
+    assert [v for _, v in scripts.series("tb-1", "tensorboard/notes", project=project)] == [
+        "linear regression on synthetic data"
+    ]
+    with scripts.stored("tb-1", project=project) as run:
+        data = run.fetch()
+        figure = run["tensorboard/charts/loss"].fetch_values(include_timestamp=False)
+    board = data["tensorboard"]
+    assert board["hparams"] == {"lr": 0.1, "epochs": 6, "optimizer": "SGD"}
+    assert board["hparam_metrics"]["hparam"]["val_loss"] == pytest.approx(losses[-1][1])
+    assert "hparam" not in board  # TensorBoard's own add_scalar inside add_hparams is not logged twice
+    assert "after" not in board  # disable_tensorboard_logging(): TensorBoard only
+    assert figure["step"].tolist() == [6.0] and figure["value"][0]["mime"] == "image/png"
+    events = EventAccumulator(str(scripts.cwd / "tb_logs")).Reload()  # TensorBoard still got its files
+    assert [e.value for e in events.Scalars("Loss/train")] == pytest.approx([t for t, _ in losses])
+    assert data["sys"]["tags"] == {"tensorboard", "test"}
