@@ -1,4 +1,4 @@
-"""Neptune scripts that use an integration (Optuna, scikit-learn, transformers, Lightning's own logger)."""
+"""Neptune scripts that use an integration (Optuna, scikit-learn, XGBoost, LightGBM, TensorBoard, transformers, Keras, Lightning)."""
 
 from __future__ import annotations
 
