@@ -1,4 +1,4 @@
-"""Neptune scripts that use an integration (Optuna, scikit-learn, XGBoost, LightGBM, TensorBoard, transformers, Keras, Lightning)."""
+"""Neptune scripts that use an integration (Optuna, scikit-learn, XGBoost, LightGBM, TensorBoard, ...)."""
 
 from __future__ import annotations
 
