@@ -1,8 +1,9 @@
-"""Neptune scripts that use an integration (Optuna, scikit-learn, transformers, Lightning's own logger)."""
+"""Neptune scripts that use an integration (Optuna, scikit-learn, XGBoost, LightGBM, TensorBoard, ...)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import pickle
 
 import pytest
@@ -139,3 +140,110 @@ def test_keras_neptune_callback_logs_the_fit_into_the_scripts_run(scripts: Scrip
         9.0,
     ]  # 3 batches an epoch
     assert data["training"]["summary"]["epochs"] == 3 and data["sys"]["tags"] == {"keras", "dense"}
+
+
+def test_xgboost_callback_logs_each_iterations_metrics_config_model_importance_and_trees(
+    scripts: Scripts,
+) -> None:
+    """NeptuneCallback in xgb.train: XGBoost's own evals_result per step, a loadable booster."""
+    xgb = pytest.importorskip("xgboost")
+    done = scripts.run("xgboost_train.py")
+    evals_line, predicted_line = done.stdout.splitlines()[-2:]
+    evals_result = json.loads(evals_line)
+    project = "common/xgboost-integration"
+    for stage in ("train", "valid"):
+        for metric in ("mae", "rmse"):
+            points = scripts.series("xgb-1", f"training/{stage}/{metric}", project=project)
+            assert [s for s, _ in points] == [float(i) for i in range(12)]
+            assert [v for _, v in points] == pytest.approx(evals_result[stage][metric])
+    rates = [v for _, v in scripts.series("xgb-1", "training/learning_rate", project=project)]
+    # the rate each iteration trained with: the params' eta, then the scheduler's, set after each one
+    assert rates == pytest.approx([0.7] + [0.7 * 0.9**i for i in range(11)], rel=1e-6)
+    with scripts.stored("xgb-1", project=project) as run:
+        data = run.fetch()
+        model = run["training/pickled_model"].download(scripts.cwd / "model")
+        tree = run["training/trees/tree_2"].download(scripts.cwd / "tree")
+        chart = run["training/plots/importance"].download(scripts.cwd / "chart")
+    training = data["training"]
+    booster = pickle.loads(model.read_bytes())  # type: ignore[union-attr]
+    origin = xgb.DMatrix([[0.0] * 5], feature_names=["a", "b", "c", "d", "e"])
+    assert isinstance(booster, xgb.Booster) and booster.num_boosted_rounds() == 12
+    assert float(booster.predict(origin)[0]) == float(predicted_line.split()[1])  # the trained model
+    assert training["booster_config"]["learner"]["objective"]["name"] == "reg:squarederror"
+    assert training["booster_config"]["learner"]["gradient_booster"]["tree_train_param"]["max_depth"] == "3"
+    best = training["early_stopping"]
+    assert best["best_score"] == pytest.approx(min(evals_result["valid"]["rmse"]))
+    assert evals_result["valid"]["rmse"][best["best_iteration"]] == pytest.approx(best["best_score"])
+    gain = training["feature_importance"]["gain"]
+    assert max(gain, key=gain.__getitem__) == "a"  # y leans on a the most
+    assert "leaf=" in tree.read_text()  # type: ignore[union-attr]
+    assert chart.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
+    assert data["sys"]["tags"] == {"xgb-integration", "train"}
+
+
+def test_lightgbm_callback_and_booster_summary_store_metrics_params_model_and_charts(
+    scripts: Scripts,
+) -> None:
+    """NeptuneCallback: LightGBM's own evaluations per step; the summary: a loadable booster, charts."""
+    lgb = pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")  # the confusion matrix
+    done = scripts.run("lightgbm_train.py")
+    evals_line, predicted_line = done.stdout.splitlines()[-2:]
+    evals_result = json.loads(evals_line)
+    project = "common/lightgbm-integration"
+    for stage in ("training", "validation"):
+        for metric in ("multi_logloss", "multi_error"):
+            points = scripts.series("lgbm-1", f"{stage}/{metric}", project=project)
+            assert [s for s, _ in points] == [float(i) for i in range(15)]
+            assert [v for _, v in points] == pytest.approx(evals_result[stage][metric])
+    with scripts.stored("lgbm-1", project=project) as run:
+        data = run.fetch()
+        model = run["lgbm_summary/pickled_model"].download(scripts.cwd / "model")
+        tree = run["lgbm_summary/trees_as_dataframe/tree_1"].download(scripts.cwd / "tree")
+        gain = run["lgbm_summary/visualizations/feature_importances/gain"].download(scripts.cwd / "gain")
+        matrix = run["lgbm_summary/visualizations/confusion_matrix"].download(scripts.cwd / "cm")
+    booster = pickle.loads(model.read_bytes())  # type: ignore[union-attr]
+    assert isinstance(booster, lgb.Booster) and booster.current_iteration() == 15
+    predicted = json.loads(predicted_line)
+    proba = [float(p) for p in booster.predict([predicted["row"]])[0]]
+    assert proba == pytest.approx(predicted["proba"])  # the trained model itself
+    assert data["params"]["objective"] == "multiclass" and data["params"]["num_leaves"] == 7
+    assert data["params"]["metric"] == "['multi_logloss', 'multi_error']"
+    assert data["train_set"] == {"num_features": 6, "num_rows": 180}
+    assert data["feature_names"] == {f"Column_{i}" for i in range(6)}
+    rows = tree.read_text().splitlines()  # type: ignore[union-attr]
+    assert rows[0].startswith("tree_index,") and all(r.startswith("1,") for r in rows[1:])
+    assert set(data["lgbm_summary"]["trees_as_dataframe"]) == {"tree_0", "tree_1"}
+    assert gain.read_bytes().startswith(b"\x89PNG") and matrix.read_bytes().startswith(b"\x89PNG")  # type: ignore[union-attr]
+    assert data["sys"]["tags"] == {"lgbm-integration", "train", "cls"}
+
+
+def test_tensorboard_logging_mirrors_summary_writer_calls_into_the_run(scripts: Scripts) -> None:
+    """enable_tensorboard_logging: SummaryWriter's scalars, text, figure and hparams, in TensorBoard too."""
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    done = scripts.run("tensorboard_pytorch.py")
+    losses = json.loads(done.stdout.splitlines()[-1])
+    project = "common/tensorboard-integration"
+    train = scripts.series("tb-1", "tensorboard/Loss/train", project=project)
+    assert [s for s, _ in train] == [float(e) for e in range(6)]
+    assert [v for _, v in train] == pytest.approx([t for t, _ in losses])
+    val = scripts.series("tb-1", "tensorboard/Loss/compare/val", project=project)
+    assert [v for _, v in val] == pytest.approx([v for _, v in losses])
+    assert [v for _, v in scripts.series("tb-1", "tensorboard/notes", project=project)] == [
+        "linear regression on synthetic data"
+    ]
+    with scripts.stored("tb-1", project=project) as run:
+        data = run.fetch()
+        figure = run["tensorboard/charts/loss"].fetch_values(include_timestamp=False)
+    board = data["tensorboard"]
+    assert board["hparams"] == {"lr": 0.1, "epochs": 6, "optimizer": "SGD"}
+    assert board["hparam_metrics"]["hparam"]["val_loss"] == pytest.approx(losses[-1][1])
+    assert "hparam" not in board  # TensorBoard's own add_scalar inside add_hparams is not logged twice
+    assert "after" not in board  # disable_tensorboard_logging(): TensorBoard only
+    assert figure["step"].tolist() == [6.0] and figure["value"][0]["mime"] == "image/png"
+    events = EventAccumulator(str(scripts.cwd / "tb_logs")).Reload()  # TensorBoard still got its files
+    assert [e.value for e in events.Scalars("Loss/train")] == pytest.approx([t for t, _ in losses])
+    assert data["sys"]["tags"] == {"tensorboard", "test"}

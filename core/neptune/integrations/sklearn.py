@@ -26,13 +26,12 @@ Example:
 # ruff: noqa: N803 - scikit-learn's argument names (X_train, X_test), which scripts pass by keyword
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from ... import __version__
-from .. import _values as v
 from ..types import File
 from ..utils import stringify_unsupported
+from ._shared import charts
 
 __all__ = [
     "create_classifier_summary",
@@ -45,6 +44,8 @@ __all__ = [
     "get_test_preds",
     "get_test_preds_proba",
 ]
+
+_DIAGNOSTICS = "the scikit-learn diagnostics charts"
 
 
 def _about() -> dict[str, Any]:
@@ -118,27 +119,6 @@ def get_scores(estimator: Any, X: Any, y: Any, y_pred: Any = None) -> dict[str, 
     }
 
 
-def _charts(draw: Any, *args: Any) -> dict[str, File]:
-    """PNG charts from ``draw(plt, *args)``; none (warned) without matplotlib or when one fails."""
-    if importlib.util.find_spec("matplotlib") is None:
-        v.warn("matplotlib is not installed: the scikit-learn diagnostics charts are not drawn.")
-        return {}
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display is needed to draw a chart into a file
-    import matplotlib.pyplot as plt
-
-    try:
-        figures: dict[str, Any] = draw(plt, *args)
-    except Exception as e:  # a chart the estimator cannot have never stops the summary
-        v.warn(f"A scikit-learn diagnostics chart could not be drawn ({e}); it was skipped.")
-        return {}
-    out = {name: File.as_image(fig) for name, fig in figures.items()}
-    for fig in figures.values():
-        plt.close(fig)
-    return out
-
-
 def _classifier_charts(plt: Any, y_true: Any, y_pred: Any) -> dict[str, Any]:
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -190,7 +170,7 @@ def create_regressor_summary(
         },
     }
     if log_charts:
-        summary["diagnostics_charts"] = _charts(_regressor_charts, y_test, y_pred)
+        summary["diagnostics_charts"] = charts(_DIAGNOSTICS, _regressor_charts, y_test, y_pred)
     return summary
 
 
@@ -219,7 +199,7 @@ def create_classifier_summary(
         "test": test,
     }
     if log_charts:
-        summary["diagnostics_charts"] = _charts(_classifier_charts, y_test, y_pred)
+        summary["diagnostics_charts"] = charts(_DIAGNOSTICS, _classifier_charts, y_test, y_pred)
     return summary
 
 
@@ -242,5 +222,5 @@ def create_kmeans_summary(model: Any, X: Any, nrows: int = 1000, **kwargs: Any) 
         "all_params": stringify_unsupported(get_estimator_params(model)),
         "cluster_labels": File.as_html(pd.DataFrame({"cluster": list(labels)[:nrows]})),
         "integration": _about(),
-        "diagnostics_charts": _charts(_kmeans_charts, labels),
+        "diagnostics_charts": charts(_DIAGNOSTICS, _kmeans_charts, labels),
     }
