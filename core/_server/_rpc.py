@@ -54,6 +54,7 @@ METHODS: dict[str, Method] = {
     "points": Method("read", "run_pk", "run"),
     "last_point_before": Method("read", "run_pk", "run"),
     "select_runs": Method("read", "selection", "selection"),
+    "count_runs": Method("read", "selection", "selection"),
     "count_by_experiment": Method("read", "selection", "selection"),
     "stats": Method("read", "", "all"),
     "views": Method("read", "project", "filter"),

@@ -332,9 +332,17 @@ class HttpStore:
         return list(self._call("series_extremes", run_pks=list(run_pks)))
 
     def chunks(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
     ) -> list[Chunk]:
-        return list(self._call("chunks", run_pk=run_pk, path=path, max_step=max_step, min_step=min_step))
+        return list(
+            self._call("chunks", run_pk=run_pk, path=path, max_step=max_step, min_step=min_step, limit=limit)
+        )
 
     def points(
         self,
@@ -357,6 +365,9 @@ class HttpStore:
 
     def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
         return list(self._call("select_runs", selection=selection, now=now))
+
+    def count_runs(self, selection: RunSelection, now: float) -> int:
+        return int(self._call("count_runs", selection=selection, now=now))
 
     def count_by_experiment(self, selection: RunSelection, now: float) -> dict[str, int]:
         return dict(self._call("count_by_experiment", selection=selection, now=now))
