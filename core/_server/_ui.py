@@ -255,14 +255,16 @@ class Listener:
 
         from .._storage._postgres import parse_uri
 
-        conninfo, _ = parse_uri(self._server.config.store)
+        conninfo, schema = parse_uri(self._server.config.store)
         while True:
             try:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute("LISTEN naiad_runs")
                     for note in conn.notifies():
-                        if note.payload.isdigit():
-                            self._publish(int(note.payload))
+                        # '<schema>:<run id>': one database may hold several stores
+                        where, _, pk = note.payload.rpartition(":")
+                        if where == schema and pk.isdigit():
+                            self._publish(int(pk))
             except psycopg.Error:
                 time.sleep(1.0)  # the database went away: listen again when it is back
 
