@@ -9,6 +9,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from ._storage._blobs import sha256_of
 from .errors import FieldValueError, StorageError
 
 
@@ -83,19 +84,11 @@ def manifest(path: str, target: Any) -> str:
                 files.append(p)
         if not files:
             raise FieldValueError(f"Nothing to track at '{text}' for '{path}': no file matches.", path)
-        entries = [{"path": str(f.resolve()), "size": f.stat().st_size, "sha256": _sha256(f)} for f in files]
+        entries = [
+            {"path": str(f.resolve()), "size": f.stat().st_size, "sha256": sha256_of(f)} for f in files
+        ]
     digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()
     return json.dumps({"hash": digest, "files": entries})
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

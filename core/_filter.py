@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -138,6 +139,25 @@ def field_groups(items: tuple[Node, ...], alone: str) -> list[Node | list[Compar
         else:
             out.append(item)
     return out
+
+
+def field_test(
+    group: list[Compare],
+    joiner: str,
+    params: list[Any],
+    condition: Callable[[Compare], tuple[str, list[Any]]],
+    mark: str,
+) -> str:
+    """SQL for "runs whose field at the group's path meets every (AND) or any (OR) of its
+    comparisons", for a backend whose ``condition`` compiles one comparison on ``fields f`` and
+    whose parameter placeholder is ``mark``; the parameters go to ``params`` in order."""
+    params.append(group[0].term.path)
+    conds = []
+    for node in group:
+        cond, values = condition(node)
+        params.extend(values)
+        conds.append(f"({cond})")
+    return f"r.id IN (SELECT f.run_id FROM fields f WHERE f.path = {mark} AND {balanced(conds, joiner)})"
 
 
 def balanced(parts: list[str], joiner: str) -> str:

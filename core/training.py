@@ -65,7 +65,6 @@ training loop: it warns (``NaiadWarning``) and counts the drop in ``sys/diagnost
 from __future__ import annotations
 
 import csv
-import hashlib
 import inspect
 import io
 import json
@@ -83,6 +82,7 @@ from . import _sys
 from ._files import File
 from ._run import Run
 from ._settings import _ENV, Settings, file_settings, resolve
+from ._storage._blobs import sha256_of
 from ._types import MAX_STRING_BYTES, STEP_SCALE, unwrap_scalar
 from .errors import ConfigError, NaiadWarning
 
@@ -226,11 +226,8 @@ def flat_params(params: Mapping[str, Any] | Any, prefix: str = "") -> dict[str, 
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """The hex sha256 of a file (a checkpoint's ``sha256``)."""
+    return sha256_of(Path(path))
 
 
 def truncate_utf8(text: str, limit: int = MAX_STRING_BYTES) -> str:

@@ -60,7 +60,7 @@ class BlobDir:
                 os.fsync(out.fileno())
             sha = digest.hexdigest()
             final = self._path(sha)
-            if final.exists() and _digest(final) == sha:
+            if final.exists() and sha256_of(final) == sha:
                 os.unlink(tmp)
             else:  # new, or a stored copy that no longer matches its name: this upload repairs it
                 final.parent.mkdir(exist_ok=True)
@@ -138,7 +138,8 @@ class Verified:
         self.close()
 
 
-def _digest(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file, read in blocks."""
     import hashlib
 
     digest = hashlib.sha256()

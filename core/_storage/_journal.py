@@ -11,12 +11,13 @@ pages though not a changed value.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import JournalDamaged
+from ._blobs import sha256_of
 from ._sqlite import DB_NAME, SqliteStore
 
 SEAL_NAME = DB_NAME + ".sha256"
@@ -36,10 +37,10 @@ class JournalStore(SqliteStore):
         self._reopening = False
         super().__init__(root, create=create)
 
-    def reopen(self, *args: object, **kwargs: object) -> None:
-        self._reopening = True
+    def reopen(self, patience: float | None = None, cancel: Callable[[], bool] | None = None) -> None:
+        self._reopening = True  # closing to reopen is no end of writing: no seal
         try:
-            super().reopen(*args, **kwargs)  # type: ignore[arg-type]
+            super().reopen(patience, cancel)
         finally:
             self._reopening = False
 
@@ -47,14 +48,6 @@ class JournalStore(SqliteStore):
         super().close()
         if self._seal_on_close and not self._reopening:
             _seal(self.root)
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _seal(root: Path) -> None:
@@ -65,7 +58,7 @@ def _seal(root: Path) -> None:
         if wal.exists() and wal.stat().st_size > 0:
             return
         tmp = root / (SEAL_NAME + ".tmp")
-        tmp.write_text(_digest(root / DB_NAME) + "\n", encoding="ascii")
+        tmp.write_text(sha256_of(root / DB_NAME) + "\n", encoding="ascii")
         os.replace(tmp, root / SEAL_NAME)
     except OSError:
         pass  # an unsealed journal is still synced, after an integrity check
@@ -80,7 +73,7 @@ def _verify(root: Path, seal: Path) -> bool:
     except OSError as e:
         raise JournalDamaged(f"Cannot read the seal of journal {root.name}: {e.strerror or e}.") from e
     if expected is not None:
-        if _digest(root / DB_NAME) != expected:
+        if sha256_of(root / DB_NAME) != expected:
             raise JournalDamaged(
                 f"Journal {root.name} changed after its run closed: its database no longer matches "
                 f"the sha256 naiad sealed it with ({SEAL_NAME}), so a disk or a copy altered it. It "

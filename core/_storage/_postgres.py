@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import re
-import sys
 import threading
 import time
 from array import array
@@ -53,6 +52,8 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
+    pack,
+    unpack,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +66,6 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _DEFAULT_SCHEMA = "naiad"
 _RETRY_DEADLINE_S = 300.0
 _MIGRATION_LOCK = 0x6E61696164  # pg_advisory_xact_lock key: one migrating process at a time
-_SWAP = sys.byteorder != "little"
 _ATOM_TYPES = [int(t) for t in FieldType if t.is_atom]
 _FLOATS = (FieldType.FLOAT, FieldType.FLOAT_SERIES)
 _INTS = (FieldType.INTEGER, FieldType.DATETIME, FieldType.BOOLEAN)
@@ -108,21 +108,6 @@ def parse_uri(uri: str) -> tuple[str, str]:
         )
     scheme = "postgresql"
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept, quote_via=quote), "")), schema
-
-
-def _pack(values: array[Any]) -> bytes:
-    if _SWAP:  # pragma: no cover - big-endian hosts only
-        values = array(values.typecode, values)
-        values.byteswap()
-    return values.tobytes()
-
-
-def _unpack(typecode: str, data: bytes) -> array[Any]:
-    out = array(typecode)
-    out.frombytes(data)
-    if _SWAP:  # pragma: no cover
-        out.byteswap()
-    return out
 
 
 # PostgreSQL text cannot hold NUL: a string with one (or starting with the marker) is stored
@@ -736,7 +721,7 @@ class PostgresStore:
             cur = conn.cursor(binary=True)
             row = cur.execute(q.LAST_CHUNK_BEFORE, [run_pk, path, max_step]).fetchone()
             if row is not None:
-                steps, vals = _unpack("q", row[0]), _unpack("d", row[1])
+                steps, vals = unpack("q", row[0]), unpack("d", row[1])
                 i = max(i for i, s in enumerate(steps) if s <= max_step)
                 return steps[i], vals[i]
             point = cur.execute(q.LAST_POINT_BEFORE, [run_pk, path, max_step]).fetchone()
@@ -854,9 +839,9 @@ def _chunk_params(
         "hi": hi,
         "small": small,
         "small_from": steps[0] if small else None,
-        "steps": _pack(steps),
-        "vals": _pack(vals),
-        "ts": _pack(stamps),
+        "steps": pack(steps),
+        "vals": pack(vals),
+        "ts": pack(stamps),
     }
 
 

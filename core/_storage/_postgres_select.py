@@ -21,6 +21,7 @@ from .._filter import (
     Or,
     balanced,
     field_groups,
+    field_test,
     parse_time,
     paths,
     state_matches,
@@ -49,10 +50,12 @@ def compile_filter(node: Node, now: float) -> tuple[str, list[Any]]:
 def _compile(node: Node, params: list[Any], now: float) -> str:
     if isinstance(node, (And, Or)):
         joiner = "AND" if isinstance(node, And) else "OR"
-        parts = [
-            _field_test(item, joiner, params) if isinstance(item, list) else _compile(item, params, now)
-            for item in field_groups(node.items, _sys.STATE)
-        ]
+        parts = []
+        for item in field_groups(node.items, _sys.STATE):
+            if isinstance(item, list):
+                parts.append(field_test(item, joiner, params, _condition, "%s"))
+            else:
+                parts.append(_compile(item, params, now))
         return balanced(parts, joiner)
     if isinstance(node, Not):
         return "(NOT " + _compile(node.item, params, now) + ")"
@@ -65,18 +68,7 @@ def _compile(node: Node, params: list[Any], now: float) -> str:
             return "TRUE" if outcome[_sys.ACTIVE] else "FALSE"
         params.extend(_sys.live_window(now))
         return ACTIVE if outcome[_sys.ACTIVE] else f"(NOT {ACTIVE})"
-    return _field_test([node], "AND", params)
-
-
-def _field_test(group: list[Compare], joiner: str, params: list[Any]) -> str:
-    """Runs whose field at the group's path meets every (AND) or any (OR) of its comparisons."""
-    params.append(group[0].term.path)
-    conds = []
-    for node in group:
-        cond, values = _condition(node)
-        params.extend(values)
-        conds.append(f"({cond})")
-    return f"r.id IN (SELECT f.run_id FROM fields f WHERE f.path = %s AND {balanced(conds, joiner)})"
+    return field_test([node], "AND", params, _condition, "%s")
 
 
 def _condition(node: Compare) -> tuple[str, list[Any]]:

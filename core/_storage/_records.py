@@ -8,11 +8,14 @@ one path (``array('q')`` fixed-point steps, ``array('d')`` values and timestamps
 from __future__ import annotations
 
 import dataclasses
+import sys
 from array import array
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .._filter import Node
+
+_SWAP = sys.byteorder != "little"  # chunk columns are little-endian on every host
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -133,6 +136,23 @@ class Chunk:
     steps: bytes
     values: bytes
     stamps: bytes
+
+
+def pack(values: array[Any]) -> bytes:
+    """An array as a chunk column stores it: raw little-endian items, whatever the host."""
+    if _SWAP:  # pragma: no cover - big-endian hosts only
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def unpack(typecode: str, data: bytes) -> array[Any]:
+    """The array a chunk column (see :func:`pack`) holds."""
+    out = array(typecode)
+    out.frombytes(data)
+    if _SWAP:  # pragma: no cover
+        out.byteswap()
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

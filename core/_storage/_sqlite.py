@@ -15,7 +15,6 @@ import json
 import os
 import re
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -49,6 +48,7 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
+    unpack,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION, VIEWS_IMPORT
 from ._sqlite_append import (
@@ -60,7 +60,6 @@ from ._sqlite_append import (
     conflict,
     fields_of,
     insert_fields,
-    unpack,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +72,6 @@ _BUSY_SLICE_MS = 200  # one lock wait inside SQLite; longer waits loop in Python
 _WATCH_POLL_S = 0.05  # how often a change waiter reads PRAGMA data_version (a few microseconds each)
 _T = TypeVar("_T")
 _INHERITED_SYS = _sys.INHERITED
-_SWAP = sys.byteorder != "little"
 
 
 def project_key(name: str) -> str:

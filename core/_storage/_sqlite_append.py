@@ -19,19 +19,17 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import sys
 from array import array
 from collections.abc import Sequence
 from typing import Any
 
 from .._types import FieldType, float_bits, step_value
-from ._records import Assign, Floats
+from ._records import Assign, Floats, pack, unpack
 
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
 COMPACT_EVERY = 16
 GROUP_SLICE = 10_000  # ops whose rows are pending at once
-_SWAP = sys.byteorder != "little"
 
 UPSERT_ATOM = (
     "INSERT INTO fields(run_id, path, type, value) VALUES(?,?,?,?) "
@@ -50,21 +48,6 @@ _INSERT_CHUNK = (
 )
 _UPDATE_CHUNK = "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
 _UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?"
-
-
-def pack(values: array[Any]) -> bytes:
-    if _SWAP:  # pragma: no cover - big-endian hosts only
-        values = array(values.typecode, values)
-        values.byteswap()
-    return values.tobytes()
-
-
-def unpack(typecode: str, data: bytes) -> array[Any]:
-    out = array(typecode)
-    out.frombytes(data)
-    if _SWAP:  # pragma: no cover
-        out.byteswap()
-    return out
 
 
 class Field:

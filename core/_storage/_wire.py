@@ -40,6 +40,8 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
+    pack,
+    unpack,
 )
 
 RECORDS: dict[str, type[Any]] = {
@@ -51,7 +53,6 @@ RECORDS: dict[str, type[Any]] = {
 }  # fmt: skip
 WIRE_TYPE = "application/x-naiad-wire+json"
 _TYPECODES = ("q", "d")
-_SWAP = sys.byteorder != "little"
 _MAX_DEPTH = 64  # filter trees nest; deeper input is refused, not recursed into
 
 
@@ -92,10 +93,7 @@ def encode(value: Any) -> Any:
     if isinstance(value, array):
         if value.typecode not in _TYPECODES:
             raise WireError(f"array of type {value.typecode!r} has no wire form")
-        if _SWAP:  # pragma: no cover - big-endian hosts only
-            value = array(value.typecode, value)
-            value.byteswap()
-        return {"$a": value.typecode, "b": base64.b64encode(value.tobytes()).decode("ascii")}
+        return {"$a": value.typecode, "b": base64.b64encode(pack(value)).decode("ascii")}
     name = type(value).__name__
     if RECORDS.get(name) is type(value):
         fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -130,11 +128,7 @@ def decode(raw: Any, depth: int = 0) -> Any:
             code = raw["$a"]
             if code not in _TYPECODES:
                 raise WireError(f"array of type {code!r} has no wire form")
-            out = array(code)
-            out.frombytes(base64.b64decode(str(raw["b"]), validate=True))
-            if _SWAP:  # pragma: no cover
-                out.byteswap()
-            return out
+            return unpack(code, base64.b64decode(str(raw["b"]), validate=True))
         if "$r" in raw:
             cls = RECORDS.get(str(raw["$r"]))
             values = raw.get("v")
