@@ -254,6 +254,7 @@ class Listener:
         import psycopg
 
         from .._storage._postgres import parse_uri
+        from .._storage._postgres_listen import notified_run
 
         conninfo, schema = parse_uri(self._server.config.store)
         while True:
@@ -261,10 +262,9 @@ class Listener:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute("LISTEN naiad_runs")
                     for note in conn.notifies():
-                        # '<schema>:<run id>': one database may hold several stores
-                        where, _, pk = note.payload.rpartition(":")
-                        if where == schema and pk.isdigit():
-                            self._publish(int(pk))
+                        pk = notified_run(note.payload, schema)
+                        if pk is not None:
+                            self._publish(pk)
             except psycopg.Error:
                 time.sleep(1.0)  # the database went away: listen again when it is back
 

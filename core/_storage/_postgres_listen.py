@@ -23,11 +23,18 @@ _DOWN_PAUSE_S = 1.0  # the pause of a wait while nobody listens: polling, not sp
 _TICK_S = 0.5  # how often the listening thread looks at its stop flag
 
 
+def notified_run(payload: str, schema: str) -> int | None:
+    """The run id a ``naiad_runs`` notification names, if it is of the store in ``schema``
+    (the payload is ``'<schema>:<run id>'``: one database may hold several stores)."""
+    where, _, pk = payload.rpartition(":")
+    return int(pk) if where == schema and pk.isdigit() else None
+
+
 class ChangeListener:
     """Counts this schema's ``naiad_runs`` notifications on a daemon thread."""
 
     def __init__(self, conninfo: str, schema: str, describe: Callable[[BaseException], str]) -> None:
-        self._conninfo, self._prefix, self._describe = conninfo, f"{schema}:", describe
+        self._conninfo, self._schema, self._describe = conninfo, schema, describe
         self._cond = threading.Condition()
         self._ident: str | None = None  # the listening connection's id; None while none listens
         self._count = 0
@@ -75,7 +82,7 @@ class ChangeListener:
                 delay = 0.2
                 while not self._stop.is_set():
                     for note in conn.notifies(timeout=_TICK_S):
-                        if note.payload.startswith(self._prefix):
+                        if notified_run(note.payload, self._schema) is not None:
                             with self._cond:
                                 self._count += 1
                                 self._cond.notify_all()
