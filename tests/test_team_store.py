@@ -191,6 +191,49 @@ def test_change_waits_survive_the_listen_connection_being_cut(team_store_uri: st
         store.close()
 
 
+def test_run_watchers_hear_each_write_even_after_the_listen_connection_is_cut(team_store_uri: str) -> None:
+    """The server's live stream watches runs on the store's own listening connection: a write
+    names its run, a cut connection is listened again, and a stopped watcher hears nothing."""
+    import queue
+
+    from naiad._storage import Assign, RunSpec, open_store
+    from naiad._storage._postgres import parse_uri
+    from naiad._types import FieldType
+
+    name = f"naiad-watch-{uuid.uuid4().hex[:12]}"
+    store = open_store(f"{team_store_uri}&application_name={name}")
+    heard: queue.Queue[int] = queue.Queue()
+    try:
+        run = store.open_run(RunSpec("p", "a", None, None, None, 1.0, "o", "h"))
+        other = store.open_run(RunSpec("p", "b", None, None, None, 1.0, "o", "h"))
+        stop = store.watch_runs(heard.put)
+        store.wait_for_changes(None, 10.0)  # listening now
+        store.write_batch(other.pk, [Assign("x", FieldType.INTEGER, 1)])
+        assert heard.get(timeout=30) == other.pk
+        assert _cut_listener(name, parse_uri(team_store_uri)[0]) == 1
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # written until the new connection hears one
+            store.write_batch(run.pk, [Assign("x", FieldType.INTEGER, 2)])
+            try:
+                if heard.get(timeout=1.0) == run.pk:
+                    break
+            except queue.Empty:
+                continue
+        else:
+            pytest.fail("no write was heard after the LISTEN connection was cut")
+        stop()
+        time.sleep(0.5)  # what was already in flight
+        while not heard.empty():
+            heard.get()
+        token = store.wait_for_changes(None, 1.0)
+        store.write_batch(run.pk, [Assign("x", FieldType.INTEGER, 3)])
+        assert store.wait_for_changes(token, 30.0) != token  # the listener heard it...
+        time.sleep(0.2)
+        assert heard.empty()  # ...and handed it to nobody
+    finally:
+        store.close()
+
+
 def test_change_waits_fall_back_to_polling_when_nobody_can_listen() -> None:
     """No server to listen on: every wait says "changed" after a short pause, so callers poll."""
     from naiad._storage._postgres_listen import ChangeListener

@@ -146,15 +146,20 @@ class Server:
         if self._changes is not None:
             self._changes.close()
 
-    def wait_for_changes(self, since: str | None, timeout: float) -> str:
-        """Wait on this process's one listening handle; its tokens carry the process's id, so
-        a token of another replica or worker reads as a change (allowed), never as none."""
+    def changes(self) -> PostgresStore:
+        """This process's one listening handle: its LISTEN connection serves every long-poll
+        (``wait_for_changes``) and every live stream (``watch_runs``)."""
         with self._changes_lock:
             if self._changes is None:
                 self._changes = PostgresStore(self.config.store, create=False)
+            return self._changes
+
+    def wait_for_changes(self, since: str | None, timeout: float) -> str:
+        """Wait on :meth:`changes`; its tokens carry the process's id, so a token of another
+        replica or worker reads as a change (allowed), never as none."""
         prefix = f"{self._id}:"
         inner = since[len(prefix) :] if since and since.startswith(prefix) else None
-        return prefix + self._changes.wait_for_changes(inner, timeout)
+        return prefix + self.changes().wait_for_changes(inner, timeout)
 
     def caller(self, store: PostgresStore, request: Request, header: str | None = None) -> _auth.Caller:
         """Who sent ``request`` (its ``Authorization`` header, or ``header`` when given)."""

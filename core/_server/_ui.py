@@ -9,7 +9,8 @@ brings the token once as ``/?token=naiad_...``: it is kept in an ``HttpOnly``,
 URLs; images (at most 32 MB, shown inline under the page's CSP) are relayed.
 
 ``/api/events`` streams ``data: {"run": ..., "project": ...}`` whenever a run the token may read
-changes: one ``LISTEN naiad_runs`` connection per worker process feeds every open stream.
+changes: the worker process's one ``LISTEN naiad_runs`` connection (the long-poll's too) feeds
+every open stream.
 """
 
 from __future__ import annotations
@@ -233,40 +234,21 @@ def routes(server: Server) -> list[Route]:
 
 
 class Listener:
-    """``LISTEN naiad_runs`` on one connection (a thread), fanned out to every SSE stream."""
+    """The server's one listening handle (:meth:`Server.changes`), fanned out to every SSE
+    stream."""
 
     def __init__(self, server: Server) -> None:
         self._server = server
         self._queues: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[int]]] = set()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._watching = False
         self._runs: dict[int, Any] = {}
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._listen, name="naiad-listen", daemon=True)
-                self._thread.start()
-
-    def _listen(self) -> None:
-        import time
-
-        import psycopg
-
-        from .._storage._postgres import parse_uri
-        from .._storage._postgres_listen import notified_run
-
-        conninfo, schema = parse_uri(self._server.config.store)
-        while True:
-            try:
-                with psycopg.connect(conninfo, autocommit=True) as conn:
-                    conn.execute("LISTEN naiad_runs")
-                    for note in conn.notifies():
-                        pk = notified_run(note.payload, schema)
-                        if pk is not None:
-                            self._publish(pk)
-            except psycopg.Error:
-                time.sleep(1.0)  # the database went away: listen again when it is back
+            if not self._watching:
+                self._server.changes().watch_runs(self._publish)
+                self._watching = True
 
     def _publish(self, run_pk: int) -> None:
         with self._lock:
@@ -277,7 +259,7 @@ class Listener:
     async def stream(self, who: _auth.Caller) -> AsyncIterator[bytes]:
         from starlette.concurrency import run_in_threadpool
 
-        self._start()
+        await run_in_threadpool(self._start)  # the first opens the listening handle: blocking
         q: asyncio.Queue[int] = asyncio.Queue()
         entry = (asyncio.get_running_loop(), q)
         with self._lock:

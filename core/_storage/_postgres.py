@@ -34,7 +34,7 @@ from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, Storag
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
 from ._blobs import BlobDir, open_blobs
-from ._postgres_listen import ChangeListener
+from ._postgres_listen import ChangeListener, Watcher
 from ._postgres_schema import MIGRATIONS, SCHEMA_VERSION
 from ._records import (
     Assign,
@@ -219,7 +219,8 @@ class PostgresStore:
         self._pid = os.getpid()
         self._small: dict[tuple[int, str], int] = {}
         self._create = create
-        self._listener: ChangeListener | None = None  # started by the first wait_for_changes
+        self._listener: ChangeListener | None = None  # started by the first wait or watch
+        self._watchers: list[Watcher] = []
         self._retry(self._migrate)
         self.blobs: BlobStore = self._open_blobs(blobs)
 
@@ -490,12 +491,24 @@ class PostgresStore:
         """Wait on a LISTEN connection of this handle (its own, on a daemon thread) for a
         notification from this store's schema; while it cannot listen, every call says
         "changed" after a short pause, so callers fall back to polling."""
+        return self._change_listener().wait(since, timeout)
+
+    def watch_runs(self, watcher: Watcher) -> Callable[[], None]:
+        """Call ``watcher(run_pk)`` on this handle's listening thread for every committed write
+        to a run of this store (it must be quick); returns the call that
+        stops it. Notifications sent while the connection was down are not replayed."""
+        self._watchers.append(watcher)
+        self._change_listener()
+        return lambda: self._watchers.remove(watcher) if watcher in self._watchers else None
+
+    def _change_listener(self) -> ChangeListener:
         with self._lock:
             if self._listener is None or not self._listener.alive():
                 secret = self._secret  # not self: the thread must not keep an unclosed store alive
-                self._listener = ChangeListener(self._conninfo, self.schema, lambda e: _masked(e, secret))
-            listener = self._listener
-        return listener.wait(since, timeout)
+                self._listener = ChangeListener(
+                    self._conninfo, self.schema, lambda e: _masked(e, secret), self._watchers
+                )
+            return self._listener
 
     # -- writes ----------------------------------------------------------------------------------
     def write_batch(

@@ -3,7 +3,8 @@
 Every write transaction to a run ends with ``pg_notify('naiad_runs', '<schema>:<run id>')``
 (:mod:`._postgres_sql`), delivered by PostgreSQL when it commits. A daemon thread holds the
 listening connection and counts the notifications of its own schema; waiters sleep on a
-condition until the count moves. A token is ``<connection id>:<count>``: a new listening
+condition until the count moves, and watchers (the server's live stream) are handed each
+notified run id. A token is ``<connection id>:<count>``: a new listening
 connection (after a drop) has a new id, so a waiter whose token predates it is told "changed"
 rather than miss what happened while nobody listened. While the server cannot be reached,
 tokens are unique per call after a short pause: callers then simply poll.
@@ -30,11 +31,23 @@ def notified_run(payload: str, schema: str) -> int | None:
     return int(pk) if where == schema and pk.isdigit() else None
 
 
-class ChangeListener:
-    """Counts this schema's ``naiad_runs`` notifications on a daemon thread."""
+Watcher = Callable[[int], None]
 
-    def __init__(self, conninfo: str, schema: str, describe: Callable[[BaseException], str]) -> None:
+
+class ChangeListener:
+    """Counts this schema's ``naiad_runs`` notifications on a daemon thread and hands each
+    notified run id to ``watchers`` (a list its owner may change: a listener started again
+    after a fork serves the same watchers)."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        schema: str,
+        describe: Callable[[BaseException], str],
+        watchers: list[Watcher] | None = None,
+    ) -> None:
         self._conninfo, self._schema, self._describe = conninfo, schema, describe
+        self._watchers = watchers if watchers is not None else []
         self._cond = threading.Condition()
         self._ident: str | None = None  # the listening connection's id; None while none listens
         self._count = 0
@@ -82,10 +95,14 @@ class ChangeListener:
                 delay = 0.2
                 while not self._stop.is_set():
                     for note in conn.notifies(timeout=_TICK_S):
-                        if notified_run(note.payload, self._schema) is not None:
+                        pk = notified_run(note.payload, self._schema)
+                        if pk is not None:
                             with self._cond:
                                 self._count += 1
                                 self._cond.notify_all()
+                            for watch in list(self._watchers):
+                                with contextlib.suppress(Exception):  # one bad watcher stops no other
+                                    watch(pk)
             except Exception as e:  # any fault: drop this connection, wake waiters, try again
                 with self._cond:
                     self._ident, self._tried, self.error = None, True, self._describe(e)
