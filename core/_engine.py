@@ -20,13 +20,12 @@ import math
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from . import _sys
+from . import _sys, errors
 from ._fields import CallPaths, FieldState, Inherited
 from ._files import File, as_file, file_meta, manifest, source_of
 from ._read import Lineage, decode, lineage
@@ -51,7 +50,6 @@ from .errors import (
     FieldValueError,
     ModeError,
     NaiadError,
-    NaiadWarning,
     StorageError,
     article,
 )
@@ -240,7 +238,7 @@ class Engine:
         if self._raise:
             raise error
         self._writer.dropped += 1  # type: ignore[union-attr]
-        warnings.warn(f"naiad: dropped: {error}", NaiadWarning, stacklevel=4)
+        errors.warn(f"naiad: dropped: {error}")
 
     def _room(self, count: int) -> bool:
         """Back-pressure for one call, checked before it moves any state; False: dropped whole.
@@ -432,7 +430,7 @@ class Engine:
             if self.mode == "sync":
                 raise
             self._writer.dropped += 1  # type: ignore[union-attr]
-            warnings.warn(f"naiad: the file for '{path}' was not stored: {e}", NaiadWarning, stacklevel=4)
+            errors.warn(f"naiad: the file for '{path}' was not stored: {e}")
             return None
         self._put(BlobStored(size))
         return file_meta(file, sha, size)
@@ -562,12 +560,10 @@ class Engine:
             return True
         ok = self._writer.close(timeout)
         if not ok:
-            warnings.warn(
+            errors.warn(
                 f"naiad: run '{self.run_id}' closed before its data was written "
                 f"({len(self._writer.queue)} queued op(s)): "
-                f"{self._writer.fault or 'storage did not answer in time'}.",
-                NaiadWarning,
-                stacklevel=3,
+                f"{self._writer.fault or 'storage did not answer in time'}."
             )
         return ok
 

@@ -26,6 +26,10 @@ so ``except TypeError`` or ``except ValueError`` keep working::
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = [
     "AccessDenied",
     "ConfigError",
@@ -179,3 +183,15 @@ class AccessDenied(StorageError, PermissionError):
 
 class NaiadWarning(UserWarning):
     """A logging problem that naiad reports instead of raising (dropped points, storage faults)."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message: str, category: type[Warning] = NaiadWarning) -> None:
+    """Warn at the user's line: the first caller outside the naiad package (its layers and
+    integrations included), however deep inside naiad the warning is raised."""
+    level, frame = 2, sys._getframe(1)
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

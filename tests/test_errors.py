@@ -221,3 +221,25 @@ def test_warn_policy_drops_the_bad_point_and_counts_it(store: Path) -> None:
     back = naiad.Run(run_id=run.run_id, store=store, mode="read-only")
     assert back["good"].fetch_last() == 1.0 and not back.exists("bad")
     assert back["sys/diagnostics/dropped"].fetch() == 1
+
+
+def test_a_dropped_value_is_warned_at_the_users_line(store: Path) -> None:
+    """The warning names the line of the user's script, not a line inside naiad, however deep
+    the value sits (a dict, a handle, the Neptune layer)."""
+    from naiad import neptune
+
+    run = naiad.Run(store=store, on_error="warn")
+    nrun = neptune.init_run(project="ws/p", store=store)
+    calls = [
+        lambda: run.log_metrics({"bad": "text"}, step=0),
+        lambda: run.__setitem__("params", {"lr": 0.1, "bad": object()}),
+        lambda: run["series"].append(object()),
+        lambda: nrun.__setitem__("params", {"lr": 0.1, "bad": object()}),
+        lambda: nrun["series"].append({"a": 1.0, "b": object()}),
+    ]
+    for call in calls:
+        with pytest.warns(Warning) as caught:
+            call()
+        assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
+    run.close()
+    nrun.stop()

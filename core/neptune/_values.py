@@ -7,13 +7,12 @@ turn a user's value into what :class:`naiad.Run` takes, and a core refusal into 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from .. import File as NaiadFile
-from .. import NaiadError
+from .. import NaiadError, errors
 from ..neptune_scale._convert import scalar
 from .types import File, _png
 
@@ -31,7 +30,7 @@ class NeptuneUnsupportedType(NeptuneWarning):
 
 
 def warn(message: str, category: type[Warning] = NeptuneWarning) -> None:
-    warnings.warn(message, category, stacklevel=4)
+    errors.warn(message, category)
 
 
 def unsupported(path: str, value: Any) -> None:
