@@ -185,6 +185,20 @@ class Engine:
         assert self._store is not None
         return self._store.fields(self._record.pk)
 
+    def _fetch_tree(self, namespace: str) -> dict[str, Any]:
+        """The fields under ``namespace`` (every field for ``""``) as a nested dict."""
+        prefix = f"{namespace}/" if namespace else ""
+        out: dict[str, Any] = {}
+        for rec in self._fresh_fields():
+            if not rec.path.startswith(prefix):
+                continue
+            node = out
+            *spaces, leaf = rec.path[len(prefix) :].split("/")
+            for name in spaces:
+                node = node.setdefault(name, {})
+            node[leaf] = decode(rec.type, rec.value)
+        return out
+
     def _sync_reads(self) -> None:
         self._check_fork()
         if self._store is None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._files import File, download_target, safe_filename, write_blob
 from ._read import Lineage, decode, float_series, other_series, series_frame
 from ._types import FieldType, step_text, to_float
-from .errors import FieldValueError
+from .errors import FieldNotFound, FieldValueError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,8 +122,15 @@ class Handle:
 
     # -- reading ----------------------------------------------------------------------------------
     def fetch(self) -> Any:
-        """The value (atoms), the last value (series), or metadata (files)."""
-        rec = self._run._field_record(self._path)
+        """The value (atoms), the last value (series), metadata (files), or, for a namespace,
+        its fields as a nested dict (as ``run.fetch()`` gives the whole run)."""
+        try:
+            rec = self._run._field_record(self._path)
+        except FieldNotFound:
+            tree = self._run._fetch_tree(self._path)
+            if not tree:
+                raise
+            return tree
         return decode(rec.type, rec.value)
 
     def fetch_last(self) -> Any:

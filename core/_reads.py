@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ._engine import Engine
-from ._read import decode
 
 
 class RunReads(Engine):
@@ -17,14 +16,7 @@ class RunReads(Engine):
 
     def fetch(self) -> dict[str, Any]:
         """Every field as a nested dict: atoms' values, series' last values, file metadata."""
-        out: dict[str, Any] = {}
-        for rec in self._fresh_fields():
-            node = out
-            *spaces, leaf = rec.path.split("/")
-            for name in spaces:
-                node = node.setdefault(name, {})
-            node[leaf] = decode(rec.type, rec.value)
-        return out
+        return self._fetch_tree("")
 
     def exists(self, path: str) -> bool:
         """True when ``path`` is a field or a namespace of this run."""

@@ -236,3 +236,14 @@ def test_every_type_reads_back_identically_in_a_new_process(store: Path) -> None
     assert got["loss"] == ["0100000000f8ff7f", struct.pack("<d", -0.0).hex()]
     assert got["steps"] == [0.0, 1.0]
     assert got["types"]["loss"] == "FloatSeries" and got["types"]["when"] == "Datetime"
+
+
+def test_fetching_a_namespace_gives_its_fields_as_a_nested_dict(store: Path) -> None:
+    with naiad.Run(store=store) as run:
+        run["params"] = {"lr": 0.1, "opt": {"name": "adam", "beta": 0.9}}
+        run.log_metrics({"params/seen": 3.0}, step=1)
+        run["paramsx"] = 1
+        assert run["params"].fetch() == {"lr": 0.1, "opt": {"name": "adam", "beta": 0.9}, "seen": 3.0}
+        assert run["params/opt"].fetch() == {"name": "adam", "beta": 0.9}
+        with pytest.raises(naiad.errors.FieldNotFound, match="holds nothing"):
+            run["param"].fetch()  # a prefix of a name is no namespace

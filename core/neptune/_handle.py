@@ -239,16 +239,13 @@ class Handle:
 
     def fetch(self) -> Any:
         """The value; for a namespace, the nested dict of its values (Neptune 1.x's ``fetch``)."""
-        try:
-            value = self._stored()
-        except FieldNotFound:
-            tree: Any = self._run.fetch()
-            for part in self._path.split("/"):
-                if not isinstance(tree, dict) or part not in tree:
-                    raise
-                tree = tree[part]
-            return tree
-        return neptune_state(value) if self._path == sysf.STATE else value
+        value = self._stored()
+        if self._path == sysf.STATE:
+            return neptune_state(value)
+        state = sysf.STATE.removeprefix(self._path + "/")
+        if isinstance(value, dict) and state != sysf.STATE and state in value:  # the sys namespace
+            value[state] = neptune_state(value[state])
+        return value
 
     def fetch_last(self) -> Any:
         return self._run._naiad[self._path].fetch_last()
