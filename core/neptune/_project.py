@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sys as sysf
 from .. import query
+from ..errors import FieldNotFound, RunNotFound
 from ._handle import Handle, neptune_state
 
 if TYPE_CHECKING:
@@ -93,8 +94,24 @@ class Project:
             self._run = Run.wrapping(naiad)
         return self._run
 
+    def _stored(self, path: str | None = None) -> Run | None:
+        """The project's run for reading; None when a read-only project has none yet (no field
+        was ever written), unless ``path`` is asked for: then that field is not found."""
+        try:
+            return self._fields()
+        except RunNotFound:
+            if self._mode != "read-only":
+                raise
+            if path is None:
+                return None
+            raise FieldNotFound(
+                f"Project '{self._project}' has no field '{path}': no field of the project was written yet."
+            ) from None
+
     def __getitem__(self, path: str) -> Handle:
-        return self._fields()[path]
+        run = self._stored(path)
+        assert run is not None
+        return run[path]
 
     def __setitem__(self, path: str, value: Any) -> None:
         self._fields()[path] = value
@@ -106,16 +123,19 @@ class Project:
         return self.exists(path)
 
     def exists(self, path: str) -> bool:
-        return self._fields().exists(path)
+        run = self._stored()
+        return run is not None and run.exists(path)
 
     def fetch(self) -> dict[str, Any]:
         """The project's fields as a nested dict (its run's ``sys`` left out)."""
-        data = self._fields().fetch()
+        run = self._stored()
+        data = {} if run is None else run.fetch()
         data.pop(sysf.NAMESPACE, None)
         return data
 
     def get_structure(self) -> dict[str, Any]:
-        structure = self._fields().get_structure()
+        run = self._stored()
+        structure = {} if run is None else run.get_structure()
         structure.pop(sysf.NAMESPACE, None)
         return structure
 

@@ -113,3 +113,16 @@ def test_fetch_hash_and_extension_of_an_uploaded_file(store: Path) -> None:
     assert run["model/pickled"].fetch_extension() == "pkl"
     assert run["model/pickled"].fetch_hash() == hashlib.sha256(pickle.dumps([1, 2])).hexdigest()
     run.stop()
+
+
+def test_a_read_only_project_without_fields_reads_as_empty(store: Path) -> None:
+    """Nothing was ever written at the project level: its fields read as none, not as a missing
+    run named after naiad's internal ``__project__``."""
+    neptune.init_run(project="ws/other").stop()  # the store exists, this project has no fields
+    project = neptune.init_project(project="ws/empty", mode="read-only")
+    assert project.fetch() == {} and project.get_structure() == {}
+    assert not project.exists("general/brief")
+    with pytest.raises(naiad.errors.FieldNotFound, match="Project 'ws/empty' has no field 'general/brief'"):
+        project["general/brief"].fetch()
+    assert project.fetch_runs_table().to_pandas().empty
+    project.stop()
