@@ -101,10 +101,10 @@ elif kind in ("tail", "raw_tail", "table", "raw_table"):
     elif kind == "table":
         import pandas  # a UI server has it loaded
         from naiad._storage import open_store
-        from naiad._ui import _data
+        from naiad._ui import _table
         st = open_store(a["store"], create=False)
-        fn = lambda: _data.runs_table(st, "bench", heads=False, filter=None, columns=None, sort=None,
-                                      ascending=False, offset=0, limit=50)
+        fn = lambda: _table.runs_table(st, "bench", heads=False, filter=None, columns=None, sort=None,
+                                       ascending=False, offset=0, limit=50)
     elif kind == "raw_tail":
         import sqlite3
         c = sqlite3.connect(a["db"])
