@@ -589,7 +589,7 @@ class PostgresStore:
             return
         params = _postgres_text.append_params(run_pk, path, rows, _enc)
         cur.execute(_postgres_text.APPEND, params)
-        texts = (_postgres_text.COMPACT_MERGE, _postgres_text.COMPACT_DELETE)
+        texts = (_postgres_text.COMPACT_MERGE, _postgres_text.COMPACT_DELETE, _postgres_text.COMPACT_RESET)
         self._maybe_compact(conn, run_pk, path, q.COMPACT_SMALL if not params["small"] else 1, texts)
 
     def _maybe_compact(
@@ -598,10 +598,10 @@ class PostgresStore:
         run_pk: int,
         path: str,
         n: int,
-        statements: tuple[str, str] = (q.COMPACT_MERGE, q.COMPACT_DELETE),
+        statements: tuple[str, str, str] = (q.COMPACT_MERGE, q.COMPACT_DELETE, q.COMPACT_RESET),
     ) -> None:
         """Send the (conditional) merge of small trailing chunks when enough may have gathered
-        (``statements``: the merge and delete of the series' kind of chunks)."""
+        (``statements``: the merge, delete and counter reset of the series' kind of chunks)."""
         key = (run_pk, path)
         seen = self._small.get(key)
         if n >= q.COMPACT_SMALL:
@@ -611,9 +611,8 @@ class PostgresStore:
             self._small[key] = seen + 1
             return
         params = {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
-        conn.execute(statements[0], params)
-        conn.execute(statements[1], params)
-        conn.execute(q.COMPACT_RESET, params)
+        for statement in statements:
+            conn.execute(statement, params)
         self._small[key] = 0 if seen is not None else q.COMPACT_EVERY // 2
 
     def _explain(self, conn: psycopg.Connection[Any], run_pk: int, op: Op, warnings: list[str]) -> None:

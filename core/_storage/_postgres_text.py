@@ -4,7 +4,9 @@ As for float chunks (:mod:`._postgres_sql`), one statement appends a batch's chu
 the field's head, and changes nothing when the field has another type or a later step (the
 store then explains). The ``small``/``small_from`` counters of the field row count the small
 chunks trailing the series; once there are ``COMPACT_EVERY`` they are merged (when the
-merged chunk stays within the size caps) by ``string_agg`` of their columns. The chunk
+merged chunk stays within the size caps) by ``string_agg`` of their columns, and a merged
+chunk that is still small takes part in the next merge, so a series logged a line at a time
+ends up in chunks of about ``COMPACT_SMALL`` lines. The chunk
 columns are ``bytea`` stored ``EXTERNAL``: uncompressed, read back at memory speed.
 """
 
@@ -73,6 +75,21 @@ DELETE FROM text_chunks c USING fields f, text_chunks h
 WHERE f.run_id = %(run)s AND f.path = %(path)s AND f.small >= %(every)s
   AND h.field_id = f.id AND h.first_step = f.small_from
   AND c.field_id = f.id AND c.first_step > h.first_step AND c.first_step <= h.last_step
+"""
+# After a merge that reached the series' last point, a merged chunk that is still small stays
+# the start of the small run (so the next merge takes it in and chunks keep growing, as the
+# embedded store's open chunk does). A merge skipped for size leaves that chunk behind: the
+# run then starts at the next chunk, and counts the small chunks it already has.
+_AFTER_HEAD = "(SELECT {agg} FROM text_chunks x WHERE x.field_id = f.id AND x.first_step > h.first_step)"
+COMPACT_RESET = f"""
+UPDATE fields f SET
+    small = CASE WHEN h.last_step = f.step THEN (CASE WHEN h.n < {COMPACT_SMALL} THEN 1 ELSE 0 END)
+        ELSE {_AFTER_HEAD.format(agg="count(*)")} END,
+    small_from = CASE WHEN h.last_step = f.step THEN (CASE WHEN h.n < {COMPACT_SMALL} THEN h.first_step END)
+        ELSE {_AFTER_HEAD.format(agg="min(x.first_step)")} END
+FROM text_chunks h
+WHERE f.run_id = %(run)s AND f.path = %(path)s AND f.small >= %(every)s
+  AND h.field_id = f.id AND h.first_step = f.small_from
 """
 # a range starts at the chunk that holds its first step: an index seek, never a scan from step 0
 _RANGE = """
