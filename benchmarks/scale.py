@@ -6,7 +6,8 @@ imports and peak RSS are its own):
 - read one 10,000,000-point float series (``fetch_values``), and its RSS above the process's
   baseline; baseline: a raw SQLite read of the same chunk bytes into numpy arrays;
 - read one 1,000,000-point string series, and the UI's tail of it (the live console poll);
-  baseline: a raw SQLite read of the same rows;
+  baseline: a raw SQLite read of the same chunk rows, decoded into numpy steps and times and
+  a list of str (the tail: the last chunk);
 - ``naiad ls`` and the UI runs table's first page over 100,000 runs; baselines: the
   interpreter plus ``import naiad`` (for the command), a raw ``SELECT`` of a page and a count;
 - ``log_configs`` of a 1,000,000-key dict and ``log_metrics`` of 1,000,000 keys, until
@@ -46,11 +47,22 @@ from typing import Any
 from naiad._storage import open_store
 from naiad._storage._records import Assign, Floats, Points, RunSpec
 from naiad._storage._schema import SCHEMA_VERSION
+from naiad._storage._text_chunks import TextChunk, rows_of
 from naiad._types import STEP_SCALE, FieldType
 
 # One measurement: python -c WORKER kind json-args; prints one JSON object.
 WORKER = r"""
 import json, resource, sys, time
+def text_columns(rows):  # (steps, ts, lens, vals) chunk rows: numpy steps/times, a list of str
+    import numpy as np
+    from itertools import accumulate
+    steps = np.concatenate([np.frombuffer(r[0], "<i8") for r in rows])
+    stamps = np.concatenate([np.frombuffer(r[1], "<f8") for r in rows])
+    values = []
+    for r in rows:
+        text, ends = r[3].decode(), list(accumulate(np.frombuffer(r[2], "<u4").tolist()))
+        values.extend([text[i:j] for i, j in zip([0, *ends[:-1]], ends)])
+    return steps, stamps, values
 kind, a = sys.argv[1], json.loads(sys.argv[2])
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -88,9 +100,9 @@ elif kind == "raw_strings":
     import sqlite3
     base, c0 = rss(), cpu()
     t0 = time.perf_counter()
-    sql = "SELECT step, ts, value FROM points ORDER BY field_id, step"
-    rows = sqlite3.connect(a["db"]).execute(sql).fetchall()
-    out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(rows)
+    sql = "SELECT steps, ts, lens, vals FROM text_chunks ORDER BY field_id, first_step"
+    cols = text_columns(sqlite3.connect(a["db"]).execute(sql).fetchall())
+    out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(cols[2])
 elif kind in ("tail", "raw_tail", "table", "raw_table"):
     times = []
     if kind == "tail":
@@ -108,8 +120,8 @@ elif kind in ("tail", "raw_tail", "table", "raw_table"):
     elif kind == "raw_tail":
         import sqlite3
         c = sqlite3.connect(a["db"])
-        sql = "SELECT step, ts, value FROM points ORDER BY field_id DESC, step DESC LIMIT 1000"
-        fn = lambda: c.execute(sql).fetchall()
+        sql = "SELECT steps, ts, lens, vals FROM text_chunks ORDER BY field_id DESC, first_step DESC LIMIT 1"
+        fn = lambda: text_columns(c.execute(sql).fetchall()[::-1])
     else:
         import sqlite3
         c = sqlite3.connect(a["db"])
@@ -188,8 +200,10 @@ elif kind == "pg_read_raw":
         if a["floats"]:
             sql = "SELECT steps, vals, ts FROM chunks ORDER BY field_id, first_step"
         else:
-            sql = "SELECT step, ts, value FROM points ORDER BY field_id, step"
+            sql = "SELECT steps, ts, lens, vals FROM text_chunks ORDER BY field_id, first_step"
         rows = c.cursor(binary=True).execute(sql).fetchall()
+        if not a["floats"]:
+            rows = text_columns(rows)[2]
     out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(rows)
 if c0 is not None:
     out["cpu"] = cpu() - c0
@@ -202,7 +216,8 @@ _DOWNGRADED: dict[str, str] = {}
 
 def for_old_tree(store: str, naiad_path: str) -> str:
     """The store as the old tree can open it: a copy at its schema version (migration 2 only
-    adds an index, so version 1 is the same file without it)."""
+    adds an index, so version 1 is the same file without it; before version 6 string series
+    were rows of ``points``, so their chunks are unpacked into rows)."""
     text = (Path(naiad_path) / "naiad" / "_storage" / "_schema.py").read_text()
     version = int(text.split("SCHEMA_VERSION = ", 1)[1].split()[0])
     if version >= SCHEMA_VERSION or "://" in store:
@@ -214,6 +229,13 @@ def for_old_tree(store: str, naiad_path: str) -> str:
         shutil.copytree(store, copy)
         conn = sqlite3.connect(Path(copy) / "naiad.db")
         conn.execute("DROP INDEX IF EXISTS fields_true")
+        if version < 6:
+            for fid, *chunk in conn.execute(
+                "SELECT field_id, first_step, last_step, n, steps, ts, lens, vals FROM text_chunks"
+            ).fetchall():
+                rows = rows_of(TextChunk(*chunk))
+                conn.executemany("INSERT INTO points VALUES(?,?,?,?)", [(fid, *r) for r in rows])
+            conn.execute("DROP TABLE text_chunks")
         conn.execute(f"PRAGMA user_version={version}")
         conn.commit()
         conn.close()

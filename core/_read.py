@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._storage import RunRecord
+from ._storage import RunRecord, TextChunk, values_of
 from ._types import STEP_SCALE, FieldType, float_from_store, from_micros
 
 if TYPE_CHECKING:
@@ -151,6 +151,8 @@ def other_series(
 ) -> dict[str, Any]:
     """Columns of a non-float series along ``chain``; the step range and ``tail`` are pushed
     into the store, newest link first, so a tail never reads more rows than it returns."""
+    if FieldType(ftype) is FieldType.STRING_SERIES:
+        return string_series(store, chain, path, step_range, tail)
     import numpy as np
 
     lo, hi = (None if x is None else round(x * STEP_SCALE) for x in step_range)
@@ -173,7 +175,7 @@ def other_series(
         steps.append(np.array(s, dtype=np.int64))
         stamps.append(np.array(t, dtype=np.float64))
         column = np.empty(len(v), dtype=object)
-        column[:] = v if convert is None else [convert(x) for x in v]
+        column[:] = [convert(x) for x in v]
         vals.append(column)
         owners.append(np.full(len(s), i, dtype=np.int32))
     for column_list in (steps, vals, stamps, owners):
@@ -193,11 +195,81 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _decoder(ftype: int) -> Callable[[Any], Any] | None:
-    """The per-value decoder of a series type; None when stored values are already the values."""
-    if FieldType(ftype) is FieldType.STRING_SERIES:
-        return None
+def _decoder(ftype: int) -> Callable[[Any], Any]:
+    """The per-value decoder of a series type."""
     return functools.partial(decode, ftype)
+
+
+def string_series(
+    store: Store,
+    chain: Lineage,
+    path: str,
+    step_range: tuple[float | None, float | None] = (None, None),
+    tail: int | None = None,
+) -> dict[str, Any]:
+    """Columns of a string series along ``chain``, read as packed chunks (see
+    ``_storage._text_chunks``): steps and timestamps straight into arrays, values one decode
+    per chunk. Newest link first, so a tail reads only the chunks that hold it."""
+    import numpy as np
+
+    lo, hi = (None if x is None else round(x * STEP_SCALE) for x in step_range)
+    steps, vals, stamps, owners = [], [], [], []
+    left = tail
+    for i in reversed(range(len(chain))):
+        if left is not None and left <= 0:
+            break
+        run, limit = chain[i]
+        top = limit if hi is None else (hi if limit is None else min(hi, limit))
+        s_parts, t_parts, values = [], [], []
+        trim = False  # whether an edge chunk reaches outside [lo, top]
+        with _gc_paused():  # a million strings would otherwise trigger many full collections
+            for c in _text_pages(store, run.pk, path, top, lo, left):
+                s_parts.append(np.frombuffer(c.steps, "<i8"))
+                t_parts.append(np.frombuffer(c.stamps, "<f8"))
+                values.extend(values_of(c))
+                trim = (
+                    trim or (top is not None and c.last_step > top) or (lo is not None and c.first_step < lo)
+                )
+            if not values:
+                continue
+            s = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
+            t = np.concatenate(t_parts) if len(t_parts) > 1 else t_parts[0]
+            column = np.empty(len(values), dtype=object)
+            column[:] = values
+            del values
+        if trim:
+            keep = np.ones(s.size, bool)
+            if lo is not None:
+                keep &= s >= lo
+            if top is not None:
+                keep &= s <= top
+            s, t, column = s[keep], t[keep], column[keep]
+        if left is not None:
+            s, t, column = s[-left:], t[-left:], column[-left:]
+            left -= s.size
+        steps.append(s)
+        stamps.append(t)
+        vals.append(column)
+        owners.append(np.full(s.size, i, dtype=np.int32))
+    for column_list in (steps, vals, stamps, owners):
+        column_list.reverse()
+    return _finish(np, steps, vals, stamps, owners, (None, None), None, object)
+
+
+def _text_pages(
+    store: Store, pk: int, path: str, top: int | None, lo: int | None, tail: int | None
+) -> Iterator[TextChunk]:
+    """The string series' chunks in [lo, top]: the tail's few, or all, ``_PAGE`` at a time."""
+    if tail is not None:
+        yield from store.text_chunks(pk, path, top, min_step=lo, tail=tail)
+        return
+    seen = lo
+    while True:
+        page = store.text_chunks(pk, path, top, min_step=seen, limit=_PAGE)
+        yield from page
+        if len(page) < _PAGE:
+            return
+        seen = page[-1].last_step + 1  # by step, not by chunk: a compaction between pages is harmless
 
 
 def _finish(

@@ -281,7 +281,9 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     root = tmp_path / "store"
     open_store(root).close()
     conn = sqlite3.connect(root / "naiad.db")
-    conn.executescript("DROP TABLE views; DROP INDEX fields_true; PRAGMA user_version=1;")  # schema 1
+    conn.executescript(  # schema 1
+        "DROP TABLE views; DROP INDEX fields_true; DROP TABLE text_chunks; PRAGMA user_version=1;"
+    )
     conn.close()
     (root / "ui").mkdir()
     legacy = {
@@ -343,3 +345,59 @@ def test_a_long_float_series_reads_page_by_page_exactly_along_a_fork(backend: Ru
     assert cols["timestamp"][:3].tolist() == [1.5e9, 1.5e9 + 1e6, 1.5e9 + 2e6]
     window = float_series(backend, [(backend.get_run(root.pk), None)], "m", (30 * per - 2, 30 * per + 1))
     assert window["step"].tolist() == [s * 1_000_000 for s in range(30 * per - 2, 30 * per + 2)]
+
+
+_ODD_TEXT = ["", "é日本語", "nul\x00inside", "\x01starts with the team store's escape", "😀🚀", "a\r\nb\tc"]
+
+
+def test_a_long_string_series_reads_back_exactly_by_range_tail_and_along_a_fork(backend: RunStore) -> None:
+    """Lines logged one at a time, in small batches and in batches larger than a chunk (very
+    long lines among them) read back exactly: whole, by step range, by tail, along a fork."""
+    from naiad._read import lineage, string_series
+    from naiad._storage._text_chunks import rows_in
+
+    root = backend.open_run(spec("root"))
+    expected: list[tuple[int, float, str]] = []
+
+    def log(run_pk: int, values: list[str]) -> None:
+        start = len(expected)
+        rows = [((start + i) * 1_000_000, 1.7e9 + start + i, v) for i, v in enumerate(values)]
+        expected.extend(rows)
+        backend.write_batch(run_pk, [Points("logs/out", int(FieldType.STRING_SERIES), rows)])
+
+    for i in range(40):  # one line per batch: the trailing chunk grows, small ones merge
+        log(root.pk, [_ODD_TEXT[i % len(_ODD_TEXT)] + str(i)])
+    log(root.pk, [f"line {i}" for i in range(9000)])  # more points than one chunk holds
+    log(root.pk, ["x" * 300_000, "y" * 700_000, "z" * 400_000, "short"])  # more text than one chunk
+    for i in range(30):
+        log(root.pk, [f"tail {i}", _ODD_TEXT[i % len(_ODD_TEXT)]])
+    n = len(expected)
+    assert backend.points(root.pk, "logs/out", None) == expected
+    assert backend.points(root.pk, "logs/out", None, tail=5) == expected[-5:]
+    assert backend.points(root.pk, "logs/out", 9100 * 1_000_000, min_step=20 * 1_000_000) == expected[20:9101]
+    chunks = backend.text_chunks(root.pk, "logs/out", None)
+    assert sum(c.count for c in chunks) == n and [c.first_step for c in chunks] == sorted(
+        c.first_step for c in chunks
+    )
+    assert backend.text_chunks(root.pk, "logs/out", None, limit=2) == chunks[:2]
+    tail = backend.text_chunks(root.pk, "logs/out", None, tail=3)
+    assert rows_in(tail, None, None, 3) == expected[-3:] and len(tail) <= 2  # a chunk or two
+    assert backend.text_chunks(root.pk, "missing", None) == []
+    found = backend.last_point_before(root.pk, "logs/out", 45 * 1_000_000)
+    assert found == (45 * 1_000_000, expected[45][2])
+    fork_at = 9020
+    child = backend.open_run(spec("child", fork_parent="root", fork_step=fork_at))
+    backend.write_batch(
+        child.pk,
+        [Points("logs/out", int(FieldType.STRING_SERIES), [((fork_at + 1) * 1_000_000, 2e9, "child")])],
+    )
+    chain = lineage(backend, backend.get_run(child.pk))
+    cols = string_series(backend, chain, "logs/out")
+    assert cols["value"].tolist() == [v for _, _, v in expected[: fork_at + 1]] + ["child"]
+    assert cols["step"].tolist() == [s for s, _, _ in expected[: fork_at + 1]] + [(fork_at + 1) * 1_000_000]
+    assert cols["timestamp"][-2:].tolist() == [expected[fork_at][1], 2e9]
+    assert cols["source"].tolist() == [0] * (fork_at + 1) + [1]
+    last = string_series(backend, chain, "logs/out", tail=3)
+    assert last["value"].tolist() == [expected[fork_at - 1][2], expected[fork_at][2], "child"]
+    window = string_series(backend, chain, "logs/out", (9005.0, 9010.0))
+    assert window["value"].tolist() == [v for _, _, v in expected[9005:9011]]

@@ -52,6 +52,7 @@ METHODS: dict[str, Method] = {
     "series_extremes": Method("read", "run_pks", "runs"),
     "chunks": Method("read", "run_pk", "run"),
     "points": Method("read", "run_pk", "run"),
+    "text_chunks": Method("read", "run_pk", "run"),
     "last_point_before": Method("read", "run_pk", "run"),
     "select_runs": Method("read", "selection", "selection"),
     "count_runs": Method("read", "selection", "selection"),

@@ -31,6 +31,7 @@ from ._records import (
     StoreStats,
 )
 from ._sqlite import DB_NAME, SqliteStore  # the default backend: imported with naiad, as before
+from ._text_chunks import TextChunk, values_of
 
 __all__ = [
     "Assign",
@@ -51,10 +52,12 @@ __all__ = [
     "SetChange",
     "Store",
     "StoreStats",
+    "TextChunk",
     "is_journal",
     "journal_dir",
     "open_journal",
     "open_store",
+    "values_of",
 ]
 
 # A directory store remembers where its blobs go when that is not its own files/ directory,

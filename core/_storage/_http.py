@@ -39,6 +39,7 @@ from ._records import (
     StoreStats,
 )
 from ._spool import Spool
+from ._text_chunks import TextChunk
 from ._wire import WIRE_TYPE, dumps, loads
 
 if TYPE_CHECKING:
@@ -355,6 +356,28 @@ class HttpStore:
     ) -> list[tuple[int, float, Any]]:
         return list(
             self._call("points", run_pk=run_pk, path=path, max_step=max_step, min_step=min_step, tail=tail)
+        )
+
+    def text_chunks(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> list[TextChunk]:
+        return list(
+            self._call(
+                "text_chunks",
+                run_pk=run_pk,
+                path=path,
+                max_step=max_step,
+                min_step=min_step,
+                limit=limit,
+                tail=tail,
+            )
         )
 
     def last_point_before(self, run_pk: int, path: str, max_step: int) -> tuple[int, Any] | None:

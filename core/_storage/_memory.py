@@ -42,6 +42,7 @@ from ._records import (
     SetChange,
     StoreStats,
 )
+from ._text_chunks import TextChunk, pack_rows
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
@@ -442,6 +443,25 @@ class MemoryStore:
                 if (max_step is None or r[0] <= max_step) and (min_step is None or r[0] >= min_step)
             ]
             return out[-tail:] if tail else ([] if tail == 0 else out)
+
+    def text_chunks(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> list[TextChunk]:
+        # rows are what this store keeps: the range (or its tail) packed on the way out
+        with self._lock:
+            f = self._fields.get(run_pk, {}).get(path)
+            if f is None or f.type != FieldType.STRING_SERIES or limit == 0:
+                return []
+        rows = self.points(run_pk, path, max_step, min_step=min_step, tail=tail)
+        chunks = pack_rows(rows) if rows else []
+        return chunks if limit is None else chunks[:limit]
 
     def last_point_before(self, run_pk: int, path: str, max_step: int) -> tuple[int, Any] | None:
         with self._lock:

@@ -33,9 +33,10 @@ from .._types import FieldType, fixed_fork_step, float_bits, float_from_store, s
 from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
+from . import _postgres_text
 from ._blobs import BlobDir, open_blobs
 from ._postgres_listen import ChangeListener, Watcher
-from ._postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from ._postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT_CHUNKS
 from ._records import (
     Assign,
     Chunk,
@@ -55,6 +56,7 @@ from ._records import (
     pack,
     unpack,
 )
+from ._text_chunks import TextChunk, rows_in
 
 if TYPE_CHECKING:
     import psycopg
@@ -335,9 +337,11 @@ class PostgresStore:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK])
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             version = self._version(conn)  # another process may have migrated meanwhile
-            for target in range(version + 1, SCHEMA_VERSION + 1):
+            for target in sorted(t for t in MIGRATIONS if version < t <= SCHEMA_VERSION):
                 for statement in MIGRATIONS[target]:
                     conn.execute(statement)  # trusted DDL, no values
+                if target == TEXT_CHUNKS:
+                    _postgres_text.migrate(conn, _dec)
                 conn.execute(
                     "INSERT INTO meta(key, value) VALUES ('schema_version', %s) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -548,7 +552,7 @@ class PostgresStore:
                 elif cls is Points:
                     assert isinstance(op, Points)
                     cur = conn.cursor()
-                    cur.execute(q.APPEND_POINTS, _points_params(run_pk, op.path, op.type, op.rows))
+                    self._append_points(conn, cur, run_pk, op.path, op.type, op.rows)
                     checks.append((op, cur))
                 elif cls is SetChange:
                     assert isinstance(op, SetChange)
@@ -583,8 +587,34 @@ class PostgresStore:
                 self._explain(conn, run_pk, op, warnings)
         return warnings
 
-    def _maybe_compact(self, conn: psycopg.Connection[Any], run_pk: int, path: str, n: int) -> None:
-        """Send the (conditional) merge of small trailing chunks when enough may have gathered."""
+    def _append_points(
+        self,
+        conn: psycopg.Connection[Any],
+        cur: psycopg.Cursor[Any],
+        run_pk: int,
+        path: str,
+        ftype: int,
+        rows: Sequence[tuple[int, float, Any]],
+    ) -> None:
+        """Send the append of ``rows``: string series as packed chunks, others a row per point."""
+        if ftype != FieldType.STRING_SERIES:
+            cur.execute(q.APPEND_POINTS, _points_params(run_pk, path, ftype, rows))
+            return
+        params = _postgres_text.append_params(run_pk, path, rows, _enc)
+        cur.execute(_postgres_text.APPEND, params)
+        texts = (_postgres_text.COMPACT_MERGE, _postgres_text.COMPACT_DELETE, _postgres_text.COMPACT_RESET)
+        self._maybe_compact(conn, run_pk, path, q.COMPACT_SMALL if not params["small"] else 1, texts)
+
+    def _maybe_compact(
+        self,
+        conn: psycopg.Connection[Any],
+        run_pk: int,
+        path: str,
+        n: int,
+        statements: tuple[str, str, str] = (q.COMPACT_MERGE, q.COMPACT_DELETE, q.COMPACT_RESET),
+    ) -> None:
+        """Send the (conditional) merge of small trailing chunks when enough may have gathered
+        (``statements``: the merge, delete and counter reset of the series' kind of chunks)."""
         key = (run_pk, path)
         seen = self._small.get(key)
         if n >= q.COMPACT_SMALL:
@@ -594,9 +624,8 @@ class PostgresStore:
             self._small[key] = seen + 1
             return
         params = {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
-        conn.execute(q.COMPACT_MERGE, params)
-        conn.execute(q.COMPACT_DELETE, params)
-        conn.execute(q.COMPACT_RESET, params)
+        for statement in statements:
+            conn.execute(statement, params)
         self._small[key] = 0 if seen is not None else q.COMPACT_EVERY // 2
 
     def _explain(self, conn: psycopg.Connection[Any], run_pk: int, op: Op, warnings: list[str]) -> None:
@@ -631,7 +660,7 @@ class PostgresStore:
             rows = [r for r in op.rows if last is None or r[0] > last]
             dropped = len(op.rows) - len(rows)
             if rows:
-                conn.execute(q.APPEND_POINTS, _points_params(run_pk, op.path, op.type, rows))
+                self._append_points(conn, conn.cursor(), run_pk, op.path, op.type, rows)
         else:
             return
         if dropped:
@@ -714,6 +743,10 @@ class PostgresStore:
         tail: int | None = None,
     ) -> list[tuple[int, float, Any]]:
         def read(conn: psycopg.Connection[Any]) -> list[tuple[int, float, Any]]:
+            field = conn.execute(q.FIELD_TYPE_STEP, [run_pk, path]).fetchone()
+            if field is not None and field[0] == FieldType.STRING_SERIES:
+                chunks = _postgres_text.read(conn, run_pk, path, max_step, min_step, tail=tail)
+                return rows_in(chunks, min_step, max_step, tail)
             params: list[Any] = [run_pk, path, max_step, max_step, min_step, min_step]
             cur = conn.cursor(binary=True)
             if tail is None:
@@ -729,8 +762,26 @@ class PostgresStore:
 
         return self._retry(read)
 
+    def text_chunks(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> list[TextChunk]:
+        return self._retry(
+            lambda conn: _postgres_text.read(conn, run_pk, path, max_step, min_step, limit=limit, tail=tail)
+        )
+
     def last_point_before(self, run_pk: int, path: str, max_step: int) -> tuple[int, Any] | None:
         def read(conn: psycopg.Connection[Any]) -> tuple[int, Any] | None:
+            text = _postgres_text.read(conn, run_pk, path, max_step, None, tail=1)
+            if text:
+                last = rows_in(text, None, max_step, 1)
+                return (last[0][0], last[0][2]) if last else None
             cur = conn.cursor(binary=True)
             row = cur.execute(q.LAST_CHUNK_BEFORE, [run_pk, path, max_step]).fetchone()
             if row is not None:
@@ -781,7 +832,9 @@ class PostgresStore:
                 runs=one("SELECT count(*) FROM runs"),
                 trashed_runs=one("SELECT count(*) FROM fields WHERE path = %s AND int = 1", _sys.TRASHED),
                 fields=one("SELECT count(*) FROM fields"),
-                points=one("SELECT coalesce(sum(n), 0) FROM chunks") + one("SELECT count(*) FROM points"),
+                points=one("SELECT coalesce(sum(n), 0) FROM chunks")
+                + one("SELECT coalesce(sum(n), 0) FROM text_chunks")
+                + one("SELECT count(*) FROM points"),
                 database_bytes=one(
                     "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",

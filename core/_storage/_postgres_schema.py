@@ -13,6 +13,9 @@ little-endian) in three ``bytea`` columns stored ``EXTERNAL`` (uncompressed: rea
 binary cursor at memory speed). Each batch appends a chunk; ``small``/``small_from`` on the
 field count the small chunks trailing the series, merged into one once there are enough.
 
+String series are packed chunks too (version 6, ``text_chunks``: steps, timestamps, value
+lengths and the values' UTF-8, see :mod:`._postgres_text`); other series keep a row per point.
+
 The UI's saved views are rows of ``views`` (version 2). Every write transaction to a run ends
 with ``pg_notify('naiad_runs', '<schema>:<run id>')``: the schema in the payload because one
 database may hold several stores, and a listener wants only its own.
@@ -20,9 +23,13 @@ database may hold several stores, and a listener wants only its own.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+from ._postgres_text import MIGRATION as _TEXT_CHUNKS
+
+SCHEMA_VERSION = 6
+TEXT_CHUNKS = 6  # the migration after which string series points are moved into text_chunks
 
 # Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
+# Numbers may be missing while parallel work is unmerged; the store runs the ones it has, in order.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL)",
@@ -108,4 +115,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # embedded store's migration 3: the run listing leaves the trash out, or picks heads, from
     # a few index entries. The selection SQL spells the condition with literals.
     3: ("CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND int = 1",),
+    # String series in packed chunks (see _text_chunks, _postgres_text); the store's Python step
+    # after these statements moves each existing string series' points rows into chunks.
+    6: _TEXT_CHUNKS,
 }

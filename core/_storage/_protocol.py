@@ -6,7 +6,7 @@ Two halves, so that each can be served by its own backend:
   ``files/`` directory (:class:`naiad._storage._blobs.BlobDir`) is the first; an S3 bucket
   would implement only this half.
 - :class:`RunStore`: projects, runs, sessions, fields (atoms and the head of each series),
-  packed chunks of float series, rows of other series, and run selection. Every
+  packed chunks of float and of string series, rows of other series, and run selection. Every
   :meth:`RunStore.write_batch` is one transaction: a reader sees all of it or none of it.
   It also keeps the UI's saved views (per project) and tells a reader when the runs changed
   (:meth:`RunStore.wait_for_changes`), so live pages need not re-read on a timer.
@@ -41,6 +41,7 @@ from ._records import (
     SavedView,
     StoreStats,
 )
+from ._text_chunks import TextChunk
 
 
 class BlobStore(Protocol):
@@ -145,6 +146,22 @@ class RunStore(Protocol):
     ) -> list[tuple[int, float, Any]]:
         """(step, timestamp, stored value) rows of a series in [min_step, max_step], in step
         order; with ``tail`` only the last ``tail`` of them."""
+        ...
+
+    def text_chunks(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> list[TextChunk]:
+        """The string series' packed chunks that overlap [min_step, max_step], in step order
+        (empty for any other field): the first ``limit`` of them, or with ``tail`` the fewest
+        last ones that hold the range's last ``tail`` points. Edge chunks may hold points
+        outside the range; the reader drops them."""
         ...
 
     def last_point_before(self, run_pk: int, path: str, max_step: int) -> tuple[int, Any] | None: ...

@@ -2,17 +2,22 @@
 
 Float series are stored as packed chunks (int64 steps, float64 values, float64 timestamps as
 raw little-endian arrays): one row holds up to thousands of points, so a million-point series
-reads as a few hundred rows. Every other series keeps one row per point. The UI's saved
+reads as a few hundred rows. String series are packed chunks too (version 6, ``text_chunks``:
+steps, timestamps, value lengths and the values' UTF-8; see :mod:`._text_chunks`), which
+moves the ``points`` rows of existing string series into chunks. Every other series keeps
+one row per point. The UI's saved
 views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
 version 1 stores kept them in).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 6
 VIEWS_IMPORT = 2  # the migration after which an existing <store>/ui/views.json is imported
+TEXT_CHUNKS = 6  # the migration after which string series points are moved into text_chunks
 
-# Migration N takes a store from version N-1 to N. Append, never edit.
+# Migration N takes a store from version N-1 to N. Append, never edit. Numbers may be missing
+# while parallel work is unmerged; the store runs the ones it has, in order.
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE projects(
@@ -91,5 +96,20 @@ MIGRATIONS: dict[int, str] = {
     # SQL spells the condition with literals, as a partial index needs.
     3: """
     CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND value = 1;
+    """,
+    # String series in packed chunks (see _text_chunks); the store's Python step after this
+    # SQL moves each existing string series' points rows into chunks.
+    6: """
+    CREATE TABLE text_chunks(
+        field_id INTEGER NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
+        first_step INTEGER NOT NULL,
+        last_step INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        steps BLOB NOT NULL,
+        ts BLOB NOT NULL,
+        lens BLOB NOT NULL,
+        vals BLOB NOT NULL,
+        PRIMARY KEY(field_id, first_step)
+    );
     """,
 }

@@ -30,7 +30,7 @@ from ..errors import (
     StorageError,
     StoreReplaced,
 )
-from . import _sqlite_select, _sqlite_views
+from . import _sqlite_select, _sqlite_text, _sqlite_views
 from ._blobs import BlobDir
 from ._records import (
     Assign,
@@ -50,7 +50,7 @@ from ._records import (
     StoreStats,
     unpack,
 )
-from ._schema import MIGRATIONS, SCHEMA_VERSION, VIEWS_IMPORT
+from ._schema import MIGRATIONS, SCHEMA_VERSION, TEXT_CHUNKS, VIEWS_IMPORT
 from ._sqlite_append import (
     UPSERT_ATOM,
     Cache,
@@ -61,6 +61,7 @@ from ._sqlite_append import (
     fields_of,
     insert_fields,
 )
+from ._text_chunks import TextChunk, rows_in
 
 if TYPE_CHECKING:
     from ._protocol import BlobStore
@@ -227,12 +228,14 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-            for target in range(version + 1, SCHEMA_VERSION + 1):
+            for target in sorted(t for t in MIGRATIONS if version < t <= SCHEMA_VERSION):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 if target == VIEWS_IMPORT:
                     _sqlite_views.import_legacy(conn, self.root)
+                elif target == TEXT_CHUNKS:
+                    _sqlite_text.migrate(conn)
                 conn.execute(f"PRAGMA user_version={target}")
             conn.execute("COMMIT")
         except BaseException:
@@ -371,7 +374,9 @@ class SqliteStore:
                 runs=one("SELECT count(*) FROM runs"),
                 trashed_runs=one("SELECT count(*) FROM fields WHERE path = ? AND value = 1", _sys.TRASHED),
                 fields=one("SELECT count(*) FROM fields"),
-                points=one("SELECT coalesce(sum(n), 0) FROM chunks") + one("SELECT count(*) FROM points"),
+                points=one("SELECT coalesce(sum(n), 0) FROM chunks")
+                + one("SELECT coalesce(sum(n), 0) FROM text_chunks")
+                + one("SELECT count(*) FROM points"),
                 database_bytes=0,
                 files_bytes=0,
             )
@@ -507,10 +512,13 @@ class SqliteStore:
             rows = kept
             if not rows:
                 return
-        conn.executemany(
-            "INSERT INTO points(field_id, step, ts, value) VALUES(?,?,?,?)",
-            [(f.id, s, t, v) for s, t, v in rows],
-        )
+        if ftype == FieldType.STRING_SERIES:
+            _sqlite_text.append(conn, f.id, rows)
+        else:
+            conn.executemany(
+                "INSERT INTO points(field_id, step, ts, value) VALUES(?,?,?,?)",
+                [(f.id, s, t, v) for s, t, v in rows],
+            )
         f.step = rows[-1][0]
         f.n += len(rows)
         conn.execute("UPDATE fields SET value=?, step=?, n=? WHERE id=?", (rows[-1][2], f.step, f.n, f.id))
@@ -588,6 +596,10 @@ class SqliteStore:
         tail: int | None = None,
     ) -> list[tuple[int, float, Any]]:
         def read(conn: sqlite3.Connection) -> list[tuple[int, float, Any]]:
+            text_id = _sqlite_text.string_series_id(conn, run_pk, path)
+            if text_id is not None:
+                chunks = _sqlite_text.read(conn, text_id, max_step, min_step, tail=tail)
+                return rows_in(chunks, min_step, max_step, tail)
             where = (
                 "FROM points p JOIN fields f ON p.field_id = f.id WHERE f.run_id=? AND f.path=? "
                 "AND (? IS NULL OR p.step <= ?) AND (? IS NULL OR p.step >= ?)"
@@ -606,10 +618,33 @@ class SqliteStore:
 
         return self._read(read)
 
+    def text_chunks(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> list[TextChunk]:
+        def read(conn: sqlite3.Connection) -> list[TextChunk]:
+            text_id = _sqlite_text.string_series_id(conn, run_pk, path)
+            if text_id is None:
+                return []
+            return _sqlite_text.read(conn, text_id, max_step, min_step, limit=limit, tail=tail)
+
+        return self._read(read)
+
     def last_point_before(self, run_pk: int, path: str, max_step: int) -> tuple[int, Any] | None:
         """The last (step, value) of ``path`` at or before ``max_step`` (for fork inheritance)."""
 
         def read(conn: sqlite3.Connection) -> tuple[int, Any] | None:
+            text_id = _sqlite_text.string_series_id(conn, run_pk, path)
+            if text_id is not None:
+                found = _sqlite_text.read(conn, text_id, max_step, None, tail=1)
+                last = rows_in(found, None, max_step, 1)
+                return (last[0][0], last[0][2]) if last else None
             row = conn.execute(
                 "SELECT c.steps, c.vals FROM chunks c JOIN fields f ON c.field_id = f.id "
                 "WHERE f.run_id=? AND f.path=? AND c.first_step <= ? "

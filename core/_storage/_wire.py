@@ -43,12 +43,13 @@ from ._records import (
     pack,
     unpack,
 )
+from ._text_chunks import TextChunk
 
 RECORDS: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
-        Assign, Delete, SetChange, Floats, Points, Incr, Heartbeat, RunSpec, RunRecord,
-        FieldRecord, Chunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not, And, Or,
+        Assign, Delete, SetChange, Floats, Points, Incr, Heartbeat, RunSpec, RunRecord, FieldRecord,
+        Chunk, TextChunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not, And, Or,
     )
 }  # fmt: skip
 WIRE_TYPE = "application/x-naiad-wire+json"
