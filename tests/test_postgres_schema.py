@@ -34,7 +34,7 @@ def _chunk(run: int, steps: list[int]) -> dict[str, Any]:
     return {
         "run": run, "path": "loss", "type": int(FieldType.FLOAT_SERIES), "last": vals[-1],
         "first": steps[0], "last_step": steps[-1], "n": len(steps), "lo": min(vals), "hi": max(vals),
-        "small": 1, "small_from": steps[0], "steps": array("q", steps).tobytes(),
+        "small": 1, "small_from": steps[0], "codec": 0, "steps": array("q", steps).tobytes(),
         "vals": vals.tobytes(), "ts": vals.tobytes(),
     }  # fmt: skip
 
@@ -71,7 +71,7 @@ def test_a_schema_1_store_is_migrated_to_saved_views(postgres_uri: str) -> None:
             c.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
     store = open_store(postgres_uri)
     try:
-        assert store.stats().schema_version == SCHEMA_VERSION == 3
+        assert store.stats().schema_version == SCHEMA_VERSION == 4
         store.save_view(SavedView("p", "v", "#/runs", 1.0))
         assert store.views("p") == [SavedView("p", "v", "#/runs", 1.0)]
     finally:

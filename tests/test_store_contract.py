@@ -281,7 +281,9 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     root = tmp_path / "store"
     open_store(root).close()
     conn = sqlite3.connect(root / "naiad.db")
-    conn.executescript("DROP TABLE views; DROP INDEX fields_true; PRAGMA user_version=1;")  # schema 1
+    conn.executescript(  # schema 1
+        "DROP TABLE views; DROP INDEX fields_true; ALTER TABLE chunks DROP COLUMN codec; PRAGMA user_version=1;"
+    )
     conn.close()
     (root / "ui").mkdir()
     legacy = {

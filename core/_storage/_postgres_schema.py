@@ -10,8 +10,10 @@ value of other series) and ``strs`` (``text[]``: StringSet). ``fillfactor = 80``
 
 Float series are packed chunks (int64 fixed-point steps, float64 values, float64 timestamps,
 little-endian) in three ``bytea`` columns stored ``EXTERNAL`` (uncompressed: read back with a
-binary cursor at memory speed). Each batch appends a chunk; ``small``/``small_from`` on the
-field count the small chunks trailing the series, merged into one once there are enough.
+binary cursor at memory speed; since version 4 a row's ``codec`` says whether they are raw
+or packed by :mod:`._codec`, which compresses them itself). Each batch appends a chunk;
+``small``/``small_from`` on the field count the small chunks trailing the series, merged
+into one once there are enough.
 
 The UI's saved views are rows of ``views`` (version 2). Every write transaction to a run ends
 with ``pg_notify('naiad_runs', '<schema>:<run id>')``: the schema in the payload because one
@@ -20,7 +22,7 @@ database may hold several stores, and a listener wants only its own.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -108,4 +110,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # embedded store's migration 3: the run listing leaves the trash out, or picks heads, from
     # a few index entries. The selection SQL spells the condition with literals.
     3: ("CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND int = 1",),
+    # Packed chunk columns (_codec), as in the embedded store's migration 4: the default is
+    # the raw layout of every existing chunk, so no row is rewritten.
+    4: ("ALTER TABLE chunks ADD COLUMN codec smallint NOT NULL DEFAULT 0",),
 }

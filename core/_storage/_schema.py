@@ -4,12 +4,13 @@ Float series are stored as packed chunks (int64 steps, float64 values, float64 t
 raw little-endian arrays): one row holds up to thousands of points, so a million-point series
 reads as a few hundred rows. Every other series keeps one row per point. The UI's saved
 views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
-version 1 stores kept them in).
+version 1 stores kept them in). Since version 4 a chunk row's ``codec`` says how its columns
+are stored (:mod:`._codec`: 0 raw, as every chunk written before; 1 packed).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 VIEWS_IMPORT = 2  # the migration after which an existing <store>/ui/views.json is imported
 
 # Migration N takes a store from version N-1 to N. Append, never edit.
@@ -91,5 +92,10 @@ MIGRATIONS: dict[int, str] = {
     # SQL spells the condition with literals, as a partial index needs.
     3: """
     CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND value = 1;
+    """,
+    # Packed chunk columns (_codec): each row says how its columns are stored; the default
+    # is the raw layout every existing chunk has, so no row is rewritten.
+    4: """
+    ALTER TABLE chunks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
     """,
 }
