@@ -186,6 +186,7 @@ def test_chunks_written_at_schema_3_stay_readable_and_extendable(tmp_path: Path)
         df = run["loss"].fetch_values()
         assert df["value"].to_numpy().tobytes() == v.tobytes()
         assert df["step"].to_numpy().tobytes() == (np.frombuffer(s, np.int64) / STEP_SCALE).tobytes()
+        assert (df["timestamp"].array.asi8 == np.rint(np.frombuffer(t, np.float64) * 1e9)).all()
         first = float(s[-1]) / STEP_SCALE
         for i in range(1, 400):  # extends the raw open chunk, seals and compacts next to old rows
             run["loss"].append(-0.0 if i % 2 else math.nan, step=first + i)
