@@ -4,7 +4,7 @@ Rows (each timing the median of ``--repeats``, each measurement in a fresh subpr
 imports and peak RSS are its own):
 
 - read one 10,000,000-point float series (``fetch_values``), and its RSS above the process's
-  baseline; baseline: a raw SQLite read of the same chunk bytes into numpy arrays;
+  baseline; baseline: a raw SQLite read of the same chunk rows, decoded and concatenated;
 - read one 1,000,000-point string series, and the UI's tail of it (the live console poll);
   baseline: a raw SQLite read of the same rows;
 - ``naiad ls`` and the UI runs table's first page over 100,000 runs; baselines: the
@@ -43,8 +43,8 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from naiad._storage import open_store
-from naiad._storage._records import Assign, Floats, Points, RunSpec
+from naiad._storage import _codec, open_store
+from naiad._storage._records import Assign, Chunk, Floats, Points, RunSpec
 from naiad._storage._schema import SCHEMA_VERSION
 from naiad._types import STEP_SCALE, FieldType
 
@@ -81,8 +81,11 @@ elif kind == "raw_floats":
     base, c0 = rss(), cpu()
     t0 = time.perf_counter()
     c = sqlite3.connect(a["db"])
-    rows = c.execute("SELECT steps, vals, ts FROM chunks ORDER BY field_id, first_step").fetchall()
-    cols = [np.concatenate([np.frombuffer(r[k], "<f8") for r in rows]) for k in range(3)]
+    from naiad._storage._codec import columns
+    from naiad._storage._records import Chunk
+    sql = "SELECT first_step, last_step, n, steps, vals, ts, codec FROM chunks ORDER BY field_id, first_step"
+    parts = [columns(Chunk(*r)) for r in c.execute(sql).fetchall()]  # decoded as the store packs them
+    cols = [np.concatenate([p[k] for p in parts]) for k in range(3)]
     out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, cols[0].size
 elif kind == "raw_strings":
     import sqlite3
@@ -201,8 +204,8 @@ _DOWNGRADED: dict[str, str] = {}
 
 
 def for_old_tree(store: str, naiad_path: str) -> str:
-    """The store as the old tree can open it: a copy at its schema version (migration 2 only
-    adds an index, so version 1 is the same file without it)."""
+    """The store as the old tree can open it: a copy at its schema version (migration 3 only
+    adds an index; before migration 4 chunk columns were raw, so packed ones are unpacked)."""
     text = (Path(naiad_path) / "naiad" / "_storage" / "_schema.py").read_text()
     version = int(text.split("SCHEMA_VERSION = ", 1)[1].split()[0])
     if version >= SCHEMA_VERSION or "://" in store:
@@ -214,6 +217,15 @@ def for_old_tree(store: str, naiad_path: str) -> str:
         shutil.copytree(store, copy)
         conn = sqlite3.connect(Path(copy) / "naiad.db")
         conn.execute("DROP INDEX IF EXISTS fields_true")
+        if version < 4:
+            unpacked = [
+                (*_codec.raw_columns(Chunk(*row[1:])), row[0])
+                for row in conn.execute(
+                    "SELECT rowid, first_step, last_step, n, steps, vals, ts, codec FROM chunks"
+                )
+            ]
+            conn.executemany("UPDATE chunks SET steps=?, vals=?, ts=? WHERE rowid=?", unpacked)
+            conn.execute("ALTER TABLE chunks DROP COLUMN codec")
         conn.execute(f"PRAGMA user_version={version}")
         conn.commit()
         conn.close()

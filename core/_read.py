@@ -275,7 +275,7 @@ def series_frame(
     return pd.DataFrame(data, copy=False)
 
 
-_BLOCK = 1 << 20  # points converted at a time
+_BLOCK = 1 << 16  # points converted at a time: their temporaries stay small (and are given back)
 
 
 def _convert(np: Any, src: Any, fn: Callable[[Any], Any], dtype: Any) -> Any:
