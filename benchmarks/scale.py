@@ -473,6 +473,13 @@ def postgres(t: Table, server: str, points: int, floats_n: int, repeats: int, ol
             print(f"(built a {n:,}-point {kind} series on PostgreSQL in {time.perf_counter() - t0:.1f} s)")
             args = {"store": uri, "run": run, "path": path, "dsn": server, "schema": schema}
             args["floats"] = kind == "float"
+            if kind == "float":  # the chunks table with its TOAST (where the packed columns live)
+                with psycopg.connect(server, autocommit=True) as conn:
+                    size = conn.execute(
+                        "SELECT pg_total_relation_size(%s::regclass)", [f'"{schema}".chunks']
+                    ).fetchone()
+                name = "PostgreSQL: bytes per float point (chunks table)"
+                t.row(name, size[0] / n, None, 24.0, "16 B", "B")
             new, base = measure("read", args, None, repeats), measure("pg_read_raw", args, None, repeats)
             before = measure("read", args, old, repeats) if old else None
             t.row(

@@ -9,9 +9,10 @@ column, whose first byte says how the rest is encoded:
 - ``_STRIDE``: int64 steps in an arithmetic progression, as ``(start, stride)``;
 - ``_DELTA``: the first item's bit pattern, then the differences between consecutive bit
   patterns (wrapping int64 arithmetic, so any float, NaN payloads and -0.0 included, comes
-  back bit-identical), narrowed to the fewest bytes that hold them all, byte-shuffled (all
-  first bytes, then all second bytes...) and zlib'd. Timestamps and irregular steps differ
-  by small amounts, so most of their bytes are zeros that zlib removes.
+  back bit-identical), narrowed to the fewest bytes that hold them all, and split into byte
+  planes (all first bytes, then all second bytes...), each stored as one repeated byte, as
+  is (when it looks random) or zlib'd. Timestamps and irregular steps differ by small
+  amounts, so their high planes are constant and their middle ones compress.
 
 Values are kept raw unless the delta form is clearly smaller (a noisy metric barely
 compresses, and decoding it would cost read time for nothing). Decoding writes straight into
@@ -42,6 +43,10 @@ _HEAD = struct.Struct("<Bq")  # tag, and the first item (or start) for _STRIDE/_
 _STRIDE_BODY = struct.Struct("<q")
 _WIDTHS = ((1, "<i1"), (2, "<i2"), (4, "<i4"))
 _LEVEL = 1  # zlib level: nearly all of the gain at a fraction of the encode cost
+_PLANE = struct.Struct("<BI")  # a delta column's byte plane: how it is stored, its size
+_CONST, _PLAIN, _ZLIB = 0, 1, 2  # a byte plane: one repeated byte, raw bytes, zlib'd
+_RANDOM_BITS = 7.8  # a byte plane with more entropy per byte than this is stored raw
+_SAMPLE = 4096  # bytes of a plane its entropy is judged from (a random one shows about 7.95)
 _VALUES_PAY = 0.85  # values are packed only when the delta form is at most this share of raw
 _STAMPS_PAY = 0.9  # timestamps likewise (they nearly always shrink to a fraction)
 
@@ -185,12 +190,44 @@ def _encode_column(np: Any, bits: Any, pays: float) -> bytes:
             if -limit <= lo and hi < limit:
                 width, dtype = w, dt
                 break
-    narrow = deltas.astype(dtype, copy=False)
-    shuffled = narrow.view(np.uint8).reshape(-1, width).T.tobytes()
-    body = bytes([width]) + zlib.compress(shuffled, _LEVEL)
-    if _HEAD.size + len(body) > pays * raw_size:
+    planes = deltas.astype(dtype, copy=False).view(np.uint8).reshape(-1, width).T.copy()
+    modes = _plane_modes(np, planes)
+    if 1 + 8 * modes.count(_PLAIN) * planes.shape[1] / width > pays * raw_size:
+        return bytes([_RAW]) + bytes(bits.tobytes())  # cannot pay, whatever zlib makes of the rest
+    heads, bodies = [], []
+    for p, judged in enumerate(modes):
+        plane = planes[p]
+        mode, body = judged, bytes(plane[:1].tobytes()) if judged == _CONST else bytes(plane.tobytes())
+        if judged == _ZLIB:
+            squeezed = zlib.compress(body, _LEVEL)
+            mode, body = (_ZLIB, squeezed) if len(squeezed) < len(body) else (_PLAIN, body)
+        heads.append(_PLANE.pack(mode, len(body)))
+        bodies.append(body)
+    packed = b"".join([_HEAD.pack(_DELTA, int(bits[0])), bytes([width]), *heads, *bodies])
+    if len(packed) > pays * raw_size:
         return bytes([_RAW]) + bytes(bits.tobytes())
-    return _HEAD.pack(_DELTA, int(bits[0])) + body
+    return packed
+
+
+def _plane_modes(np: Any, planes: Any) -> list[int]:
+    """How to store each byte plane (a row of ``planes``): a constant as one byte, one that
+    looks random as it is (zlib would spend time on both ends for nothing), any other zlib'd.
+    Randomness is judged by the byte entropy of an evenly spread sample of the plane."""
+    width, size = planes.shape
+    if not size:
+        return [_CONST] * width
+    const = (planes == planes[:, :1]).all(axis=1)
+    sample = planes[:, :: max(1, size // _SAMPLE)]
+    counts = np.bincount(
+        (sample + (np.arange(width, dtype=np.int64) * 256)[:, None]).ravel(), minlength=256 * width
+    )
+    freq = counts.reshape(width, 256) / sample.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.nansum(freq * np.log2(freq), axis=1)
+    return [
+        _CONST if c else _PLAIN if e > _RANDOM_BITS else _ZLIB
+        for c, e in zip(const.tolist(), entropy.tolist())
+    ]
 
 
 def _decode_column(np: Any, blob: bytes, n: int, out: Any) -> None:
@@ -213,14 +250,25 @@ def _decode_column(np: Any, blob: bytes, n: int, out: Any) -> None:
     dtype = {w: dt for w, dt in _WIDTHS}.get(width, "<i8" if width == 8 else None)
     if dtype is None:
         raise _damaged(f"a delta-packed column of width {width}")
-    try:
-        planes = zlib.decompress(memoryview(blob)[_HEAD.size + 1 :])
-    except zlib.error as e:
-        raise _damaged(f"a delta-packed column that does not inflate ({e})") from e
-    if len(planes) != width * (n - 1):
-        raise _damaged(f"a delta-packed column of {len(planes)} bytes for {n} points")
     deltas = np.empty(n - 1, dtype)
-    deltas.view(np.uint8).reshape(n - 1, width)[:] = np.frombuffer(planes, np.uint8).reshape(width, n - 1).T
+    planes = deltas.view(np.uint8).reshape(n - 1, width)
+    at = _HEAD.size + 1 + width * _PLANE.size
+    view = memoryview(blob)
+    try:
+        for p in range(width):
+            mode, size = _PLANE.unpack_from(blob, _HEAD.size + 1 + p * _PLANE.size)
+            body = view[at : at + size]
+            at += size
+            if mode == _CONST:
+                planes[:, p] = body[0] if n > 1 else 0
+            elif mode == _PLAIN:
+                planes[:, p] = np.frombuffer(body, np.uint8)
+            elif mode == _ZLIB:
+                planes[:, p] = np.frombuffer(zlib.decompress(body), np.uint8)
+            else:
+                raise _damaged(f"a byte plane in an unknown encoding ({mode})")
+    except (ValueError, IndexError, struct.error, zlib.error) as e:
+        raise _damaged(f"a delta-packed column that does not hold {n} points ({e})") from e
     out[0] = first
     if n > 1:
         np.cumsum(deltas, dtype=np.int64, out=out[1:])
