@@ -199,3 +199,47 @@ def test_chunks_written_at_schema_3_stay_readable_and_extendable(tmp_path: Path)
         values = again["loss"].fetch_values()["value"].to_numpy()
     tail = np.array([-0.0 if i % 2 else math.nan for i in range(1, 400)])
     assert values.tobytes() == np.concatenate([np.frombuffer(v, np.float64), tail]).tobytes()
+
+
+def test_team_store_chunks_written_at_schema_3_stay_readable_and_extendable(postgres_uri: str) -> None:
+    """A PostgreSQL store last written at schema 3 (raw chunk columns, no codec column) reads
+    back after migration 4, and its series keeps growing: small raw chunks merged with the old
+    ones, and a packed one."""
+    psycopg = pytest.importorskip("psycopg")
+    backend = open_store(postgres_uri)
+    rec = backend.open_run(RunSpec("p", "old", None, None, None, time.time(), "me", "host"))
+    s, v, t = _exact_series(3000)
+    backend.write_batch(rec.pk, [Floats("loss", s[:10], v[:10], t[:10])])
+    backend.close()
+    base, schema = postgres_uri.split("?schema=")
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'SET search_path TO "{schema}"')
+        c.execute("ALTER TABLE chunks DROP COLUMN codec")
+        c.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        field = c.execute("SELECT id FROM fields WHERE path = 'loss'").fetchone()[0]
+        for a in range(10, 1000, 99):  # small raw chunks, as schema 3 wrote them, left to merge
+            b = min(1000, a + 99)
+            c.execute(
+                "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [field, s[a], s[b - 1], b - a, s[a:b].tobytes(), v[a:b].tobytes(), t[a:b].tobytes()],
+            )
+        c.execute(
+            "UPDATE fields SET step = %s, n = 1000, small = 11, small_from = %s WHERE id = %s",
+            [s[999], s[0], field],
+        )
+    again = open_store(postgres_uri)
+    try:
+        assert again.stats().schema_version >= 4
+        for a in range(1000, 1800, 50):  # small: merged (by concatenation) with the old rows
+            again.write_batch(rec.pk, [Floats("loss", s[a : a + 50], v[a : a + 50], t[a : a + 50])])
+        again.write_batch(rec.pk, [Floats("loss", s[1800:], v[1800:], t[1800:])])  # packed
+        chunks = again.chunks(rec.pk, "loss", None)
+        assert {c.codec for c in chunks} == {_codec.RAW, _codec.PACKED}
+        got = [np.concatenate(c) for c in zip(*(_codec.columns(ch) for ch in chunks))]
+        assert [g.tobytes() for g in got] == [s.tobytes(), v.tobytes(), t.tobytes()]
+        assert len(chunks) < 20  # of 28 small ones, the old among them were merged
+        step, value = again.last_point_before(rec.pk, "loss", s[2500]) or (None, None)
+        assert step == s[2500] and struct.pack("<d", value) == struct.pack("<d", v[2500])
+    finally:
+        again.close()
