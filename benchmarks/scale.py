@@ -4,7 +4,7 @@ Rows (each timing the median of ``--repeats``, each measurement in a fresh subpr
 imports and peak RSS are its own):
 
 - read one 10,000,000-point float series (``fetch_values``), and its RSS above the process's
-  baseline; baseline: a raw SQLite read of the same chunk bytes into numpy arrays;
+  baseline; baseline: a raw SQLite read of the same chunk rows, decoded and concatenated;
 - read one 1,000,000-point string series, and the UI's tail of it (the live console poll);
   baseline: a raw SQLite read of the same chunk rows, decoded into numpy steps and times and
   a list of str (the tail: the last chunk);
@@ -44,8 +44,8 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from naiad._storage import open_store
-from naiad._storage._records import Assign, Floats, Points, RunSpec
+from naiad._storage import _codec, open_store
+from naiad._storage._records import Assign, Chunk, Floats, Points, RunSpec
 from naiad._storage._schema import SCHEMA_VERSION
 from naiad._storage._text_chunks import TextChunk, rows_of
 from naiad._types import STEP_SCALE, FieldType
@@ -93,8 +93,11 @@ elif kind == "raw_floats":
     base, c0 = rss(), cpu()
     t0 = time.perf_counter()
     c = sqlite3.connect(a["db"])
-    rows = c.execute("SELECT steps, vals, ts FROM chunks ORDER BY field_id, first_step").fetchall()
-    cols = [np.concatenate([np.frombuffer(r[k], "<f8") for r in rows]) for k in range(3)]
+    from naiad._storage._codec import columns
+    from naiad._storage._records import Chunk
+    sql = "SELECT first_step, last_step, n, steps, vals, ts, codec FROM chunks ORDER BY field_id, first_step"
+    parts = [columns(Chunk(*r)) for r in c.execute(sql).fetchall()]  # decoded as the store packs them
+    cols = [np.concatenate([p[k] for p in parts]) for k in range(3)]
     out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, cols[0].size
 elif kind == "raw_strings":
     import sqlite3
@@ -215,9 +218,9 @@ _DOWNGRADED: dict[str, str] = {}
 
 
 def for_old_tree(store: str, naiad_path: str) -> str:
-    """The store as the old tree can open it: a copy at its schema version (migration 2 only
-    adds an index, so version 1 is the same file without it; before version 6 string series
-    were rows of ``points``, so their chunks are unpacked into rows)."""
+    """The store as the old tree can open it: a copy at its schema version (migration 3 only
+    adds an index; before migration 4 chunk columns were raw, so packed ones are unpacked;
+    before version 6 string series were rows of ``points``, so their chunks become rows)."""
     text = (Path(naiad_path) / "naiad" / "_storage" / "_schema.py").read_text()
     version = int(text.split("SCHEMA_VERSION = ", 1)[1].split()[0])
     if version >= SCHEMA_VERSION or "://" in store:
@@ -236,6 +239,15 @@ def for_old_tree(store: str, naiad_path: str) -> str:
                 rows = rows_of(TextChunk(*chunk))
                 conn.executemany("INSERT INTO points VALUES(?,?,?,?)", [(fid, *r) for r in rows])
             conn.execute("DROP TABLE text_chunks")
+        if version < 4:
+            unpacked = [
+                (*_codec.raw_columns(Chunk(*row[1:])), row[0])
+                for row in conn.execute(
+                    "SELECT rowid, first_step, last_step, n, steps, vals, ts, codec FROM chunks"
+                )
+            ]
+            conn.executemany("UPDATE chunks SET steps=?, vals=?, ts=? WHERE rowid=?", unpacked)
+            conn.execute("ALTER TABLE chunks DROP COLUMN codec")
         conn.execute(f"PRAGMA user_version={version}")
         conn.commit()
         conn.close()
@@ -483,6 +495,13 @@ def postgres(t: Table, server: str, points: int, floats_n: int, repeats: int, ol
             print(f"(built a {n:,}-point {kind} series on PostgreSQL in {time.perf_counter() - t0:.1f} s)")
             args = {"store": uri, "run": run, "path": path, "dsn": server, "schema": schema}
             args["floats"] = kind == "float"
+            if kind == "float":  # the chunks table with its TOAST (where the packed columns live)
+                with psycopg.connect(server, autocommit=True) as conn:
+                    size = conn.execute(
+                        "SELECT pg_total_relation_size(%s::regclass)", [f'"{schema}".chunks']
+                    ).fetchone()
+                name = "PostgreSQL: bytes per float point (chunks table)"
+                t.row(name, size[0] / n, None, 24.0, "16 B", "B")
             new, base = measure("read", args, None, repeats), measure("pg_read_raw", args, None, repeats)
             before = measure("read", args, old, repeats) if old else None
             t.row(

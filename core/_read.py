@@ -9,12 +9,13 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._storage import RunRecord, TextChunk, values_of
+from ._storage import RunRecord, TextChunk, _codec, values_of
 from ._types import STEP_SCALE, FieldType, float_from_store, from_micros
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._storage import Chunk
     from ._storage._protocol import Store
 
 Lineage = list[tuple[RunRecord, int | None]]  # (run, last step it contributes; None = all)
@@ -89,13 +90,12 @@ def float_series(
         while True:
             page = store.chunks(pk, path, top, min_step=seen, limit=_PAGE)
             for c in page:
-                s = np.frombuffer(c.steps, "<i8")
-                v = np.frombuffer(c.values, "<f8")
-                t = np.frombuffer(c.stamps, "<f8")
-                if s[-1] > top or (seen is not None and s[0] < seen):
-                    keep = s <= top if seen is None else (s >= seen) & (s <= top)
-                    s, v, t = s[keep], v[keep], t[keep]
-                out.append(s, v, t, i)
+                if c.last_step <= top and (seen is None or c.first_step >= seen):
+                    out.fill(c, i)  # decoded straight into the result
+                    continue
+                s, v, t = _codec.columns(c)
+                keep = s <= top if seen is None else (s >= seen) & (s <= top)
+                out.append(s[keep], v[keep], t[keep], i)
             if len(page) < _PAGE:
                 break
             seen = page[-1].last_step + 1  # by step, not by chunk: a compaction between pages is harmless
@@ -120,19 +120,31 @@ class _Columns:
         ]
 
     def append(self, steps: Any, values: Any, stamps: Any, owner: int) -> None:
-        k, n = steps.size, self._n
-        if n + k > self._cols[0].size:  # a fork's link, whose share of its series is unknown
-            size = max(2 * self._cols[0].size, n + k)
-            for j, col in enumerate(self._cols):
-                grown = self._np.empty(size, col.dtype)
-                grown[:n] = col[:n]
-                self._cols[j] = grown
+        k, n = steps.size, self._reserve(steps.size)
         steps_col, values_col, stamps_col, owners_col = self._cols
         steps_col[n : n + k] = steps
         values_col[n : n + k] = values
         stamps_col[n : n + k] = stamps
         owners_col[n : n + k] = owner
         self._n = n + k
+
+    def fill(self, chunk: Chunk, owner: int) -> None:
+        """Append every point of ``chunk``, decoded in place."""
+        k, n = chunk.count, self._reserve(chunk.count)
+        _codec.fill(chunk, *(col[n : n + k] for col in self._cols[:3]))
+        self._cols[3][n : n + k] = owner
+        self._n = n + k
+
+    def _reserve(self, k: int) -> int:
+        """Make room for ``k`` more points; the index of the first of them."""
+        n = self._n
+        if n + k > self._cols[0].size:  # a fork's link, whose share of its series is unknown
+            size = max(2 * self._cols[0].size, n + k)
+            for j, col in enumerate(self._cols):
+                grown = self._np.empty(size, col.dtype)
+                grown[:n] = col[:n]
+                self._cols[j] = grown
+        return n
 
     def finish(self) -> list[Any]:
         n = self._n
@@ -323,7 +335,8 @@ def series_frame(
     }
     if include_time:
         ns = _convert(np, columns["timestamp"], lambda b: np.rint(b * 1e9), np.int64)
-        data["timestamp"] = pd.Series(ns.view("M8[ns]"), copy=False).dt.tz_localize("UTC")
+        # int64 nanoseconds are read as UTC instants in place (tz_localize would copy them)
+        data["timestamp"] = pd.Series(ns, dtype=pd.DatetimeTZDtype("ns", "UTC"), copy=False)
     if with_run:
         names = [run.custom_id for run, _ in chain]
         data["run_id"] = (
@@ -334,7 +347,7 @@ def series_frame(
     return pd.DataFrame(data, copy=False)
 
 
-_BLOCK = 1 << 20  # points converted at a time
+_BLOCK = 1 << 16  # points converted at a time: their temporaries stay small (and are given back)
 
 
 def _convert(np: Any, src: Any, fn: Callable[[Any], Any], dtype: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import _sys
 from ._read import decode
-from ._storage import Assign, Floats, Op, Points, RunRecord, RunSpec, RunStore, open_journal
+from ._storage import Assign, Floats, Op, Points, RunRecord, RunSpec, RunStore, _codec, open_journal
 from ._types import FieldType
 from .errors import JournalDamaged
 
@@ -123,10 +123,7 @@ def _sync_run(
         last = have[f.path].step if f.path in have else None
         if ftype is FieldType.FLOAT_SERIES:
             for chunk in source.chunks(rec.pk, f.path, None):
-                steps, vals, stamps = array("q"), array("d"), array("d")
-                steps.frombytes(chunk.steps)
-                vals.frombytes(chunk.values)
-                stamps.frombytes(chunk.stamps)
+                steps, vals, stamps = _codec.arrays(chunk)
                 keep = [j for j, s in enumerate(steps) if last is None or s > last]
                 if keep:
                     ops.append(

@@ -282,7 +282,8 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     open_store(root).close()
     conn = sqlite3.connect(root / "naiad.db")
     conn.executescript(  # schema 1
-        "DROP TABLE views; DROP INDEX fields_true; DROP TABLE text_chunks; PRAGMA user_version=1;"
+        "DROP TABLE views; DROP INDEX fields_true; DROP TABLE text_chunks; "
+        "ALTER TABLE chunks DROP COLUMN codec; PRAGMA user_version=1;"
     )
     conn.close()
     (root / "ui").mkdir()

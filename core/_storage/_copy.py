@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from array import array
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import _sys
 from .._types import FieldType, fork_step_of_fixed
+from . import _codec
 from ._protocol import RunStore
 from ._records import Assign, FieldRecord, Floats, Op, Points, RunRecord, RunSpec
 
@@ -121,10 +121,7 @@ def _copy_run(
         ftype = FieldType(f.type)
         if ftype is FieldType.FLOAT_SERIES:
             for chunk in source.chunks(run.pk, f.path, None):
-                steps, values, stamps = array("q"), array("d"), array("d")
-                steps.frombytes(chunk.steps)
-                values.frombytes(chunk.values)
-                stamps.frombytes(chunk.stamps)
+                steps, values, stamps = _codec.arrays(chunk)
                 ops.append(Floats(f.path, steps, values, stamps))
                 summary.points += chunk.count
         elif ftype.is_series:
@@ -164,9 +161,10 @@ def _digest(store: RunStore, run_pk: int, rec: FieldRecord) -> tuple[int, str]:
     n = 0
     if rec.type == FieldType.FLOAT_SERIES:
         chunks = store.chunks(run_pk, rec.path, None)
-        for part in ("steps", "values", "stamps"):
-            for chunk in chunks:
-                h.update(getattr(chunk, part))
+        columns = [_codec.raw_columns(chunk) for chunk in chunks]  # the points, however stored
+        for part in range(3):
+            for raw in columns:
+                h.update(raw[part])
         n = sum(c.count for c in chunks)
     else:
         rows = store.points(run_pk, rec.path, None)

@@ -31,9 +31,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from .. import _sys
 from .._types import FieldType, fixed_fork_step, float_bits, float_from_store, step_value
 from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
+from . import _codec, _postgres_text
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
-from . import _postgres_text
 from ._blobs import BlobDir, open_blobs
 from ._postgres_listen import ChangeListener, Watcher
 from ._postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT_CHUNKS
@@ -53,8 +53,6 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
-    pack,
-    unpack,
 )
 from ._text_chunks import TextChunk, rows_in
 
@@ -785,7 +783,7 @@ class PostgresStore:
             cur = conn.cursor(binary=True)
             row = cur.execute(q.LAST_CHUNK_BEFORE, [run_pk, path, max_step]).fetchone()
             if row is not None:
-                steps, vals = unpack("q", row[0]), unpack("d", row[1])
+                steps, vals, _ = _codec.arrays(Chunk(*row))
                 i = max(i for i, s in enumerate(steps) if s <= max_step)
                 return steps[i], vals[i]
             point = cur.execute(q.LAST_POINT_BEFORE, [run_pk, path, max_step]).fetchone()
@@ -893,6 +891,10 @@ def _chunk_params(
 ) -> dict[str, Any]:
     lo, hi = _min_max(vals)
     small = 1 if len(steps) < q.COMPACT_SMALL else 0
+    # small chunks stay raw: the merge of a run of them (COMPACT_MERGE) concatenates their columns
+    codec, packed_steps, packed_vals, packed_ts = _codec.encode(
+        steps, vals, stamps, raw_below=q.COMPACT_SMALL
+    )
     return {
         "run": run_pk,
         "path": path,
@@ -905,9 +907,10 @@ def _chunk_params(
         "hi": hi,
         "small": small,
         "small_from": steps[0] if small else None,
-        "steps": pack(steps),
-        "vals": pack(vals),
-        "ts": pack(stamps),
+        "codec": codec,
+        "steps": packed_steps,
+        "vals": packed_vals,
+        "ts": packed_ts,
     }
 
 

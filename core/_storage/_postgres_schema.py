@@ -10,8 +10,10 @@ value of other series) and ``strs`` (``text[]``: StringSet). ``fillfactor = 80``
 
 Float series are packed chunks (int64 fixed-point steps, float64 values, float64 timestamps,
 little-endian) in three ``bytea`` columns stored ``EXTERNAL`` (uncompressed: read back with a
-binary cursor at memory speed). Each batch appends a chunk; ``small``/``small_from`` on the
-field count the small chunks trailing the series, merged into one once there are enough.
+binary cursor at memory speed; since version 4 a row's ``codec`` says whether they are raw
+or packed by :mod:`._codec`, which compresses them itself). Each batch appends a chunk;
+``small``/``small_from`` on the field count the small chunks trailing the series, merged
+into one once there are enough.
 
 String series are packed chunks too (version 6, ``text_chunks``: steps, timestamps, value
 lengths and the values' UTF-8, see :mod:`._postgres_text`); other series keep a row per point.
@@ -115,6 +117,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # embedded store's migration 3: the run listing leaves the trash out, or picks heads, from
     # a few index entries. The selection SQL spells the condition with literals.
     3: ("CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND int = 1",),
+    # Packed chunk columns (_codec), as in the embedded store's migration 4: the default is
+    # the raw layout of every existing chunk, so no row is rewritten.
+    4: ("ALTER TABLE chunks ADD COLUMN codec smallint NOT NULL DEFAULT 0",),
     # String series in packed chunks (see _text_chunks, _postgres_text); the store's Python step
     # after these statements moves each existing string series' points rows into chunks.
     6: _TEXT_CHUNKS,

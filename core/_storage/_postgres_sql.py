@@ -94,11 +94,12 @@ WITH f AS (
     WHERE f0.type = excluded.type AND (f0.step IS NULL OR f0.step < %(first)s)
     RETURNING id
 )
-INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts)
-SELECT id, %(first)s, %(last_step)s, %(n)s, %(steps)s, %(vals)s, %(ts)s FROM f
+INSERT INTO chunks(field_id, first_step, last_step, n, codec, steps, vals, ts)
+SELECT id, %(first)s, %(last_step)s, %(n)s, %(codec)s, %(steps)s, %(vals)s, %(ts)s FROM f
 """
 # Merging the small chunks trailing a series: three statements, each a no-op unless the field
 # has COMPACT_EVERY of them (so they can be sent unconditionally in the batch's pipeline).
+# Small chunks are raw (codec 0, see _chunk_params), so their columns concatenate.
 COMPACT_MERGE = """
 UPDATE chunks c SET last_step = a.last_step, n = a.n, steps = a.steps, vals = a.vals, ts = a.ts
 FROM (
@@ -137,7 +138,7 @@ FROM f, unnest(%(steps)s::bigint[], %(ts)s::float8[], %(vals)s::text[]) AS u(s, 
 # -- reads ------------------------------------------------------------------------------------
 FIELDS = "SELECT path, type, num, int, txt, strs, step, n FROM fields WHERE run_id = %s"
 CHUNKS = (
-    "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
+    "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts, c.codec FROM chunks c "
     "JOIN fields f ON c.field_id = f.id WHERE f.run_id = %s AND f.path = %s "
     "AND (%s::bigint IS NULL OR c.first_step <= %s) AND (%s::bigint IS NULL OR c.last_step >= %s) "
     "ORDER BY c.first_step LIMIT %s::bigint"  # LIMIT NULL: no limit
@@ -147,7 +148,8 @@ POINTS_WHERE = (
     "AND (%s::bigint IS NULL OR p.step <= %s) AND (%s::bigint IS NULL OR p.step >= %s)"
 )
 LAST_CHUNK_BEFORE = (
-    "SELECT c.steps, c.vals FROM chunks c JOIN fields f ON c.field_id = f.id "
+    "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts, c.codec FROM chunks c "
+    "JOIN fields f ON c.field_id = f.id "
     "WHERE f.run_id = %s AND f.path = %s AND c.first_step <= %s ORDER BY c.first_step DESC LIMIT 1"
 )
 LAST_POINT_BEFORE = (

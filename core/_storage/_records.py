@@ -128,7 +128,8 @@ class FieldRecord:
 
 @dataclasses.dataclass(frozen=True)
 class Chunk:
-    """A packed run of float-series points: int64 fixed-point steps, float64 values and times."""
+    """A packed run of float-series points: int64 fixed-point steps, float64 values and times,
+    each column stored as ``codec`` says (:mod:`._codec`: 0 raw little-endian items)."""
 
     first_step: int
     last_step: int
@@ -136,6 +137,7 @@ class Chunk:
     steps: bytes
     values: bytes
     stamps: bytes
+    codec: int = 0
 
 
 def pack(values: array[Any]) -> bytes:

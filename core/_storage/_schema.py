@@ -7,7 +7,8 @@ steps, timestamps, value lengths and the values' UTF-8; see :mod:`._text_chunks`
 moves the ``points`` rows of existing string series into chunks. Every other series keeps
 one row per point. The UI's saved
 views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
-version 1 stores kept them in).
+version 1 stores kept them in). Since version 4 a chunk row's ``codec`` says how its columns
+are stored (:mod:`._codec`: 0 raw, as every chunk written before; 1 packed).
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ MIGRATIONS: dict[int, str] = {
     # SQL spells the condition with literals, as a partial index needs.
     3: """
     CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND value = 1;
+    """,
+    # Packed chunk columns (_codec): each row says how its columns are stored; the default
+    # is the raw layout every existing chunk has, so no row is rewritten.
+    4: """
+    ALTER TABLE chunks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
     """,
     # String series in packed chunks (see _text_chunks); the store's Python step after this
     # SQL moves each existing string series' points rows into chunks.

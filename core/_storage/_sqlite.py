@@ -30,7 +30,7 @@ from ..errors import (
     StorageError,
     StoreReplaced,
 )
-from . import _sqlite_select, _sqlite_text, _sqlite_views
+from . import _codec, _sqlite_select, _sqlite_text, _sqlite_views
 from ._blobs import BlobDir
 from ._records import (
     Assign,
@@ -48,7 +48,6 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
-    unpack,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION, TEXT_CHUNKS, VIEWS_IMPORT
 from ._sqlite_append import (
@@ -72,6 +71,7 @@ _BUSY_DEADLINE_S = 300.0
 _BUSY_SLICE_MS = 200  # one lock wait inside SQLite; longer waits loop in Python (cancellable)
 _WATCH_POLL_S = 0.05  # how often a change waiter reads PRAGMA data_version (a few microseconds each)
 _T = TypeVar("_T")
+_MMAP_SIZE = 1 << 30
 _INHERITED_SYS = _sys.INHERITED
 
 
@@ -128,7 +128,9 @@ class SqliteStore:
                 conn.execute(f"PRAGMA busy_timeout={_BUSY_SLICE_MS}")
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.execute("PRAGMA synchronous=FULL")
-                conn.execute("PRAGMA mmap_size=1073741824")  # large chunk reads without a syscall per page
+                conn.execute(
+                    f"PRAGMA mmap_size={_MMAP_SIZE}"
+                )  # index and row reads without a syscall per page
             except sqlite3.Error as e:
                 raise StorageError(f"Cannot open the store database {self.db_path}: {e}.") from e
             self._local.conn = conn
@@ -576,7 +578,7 @@ class SqliteStore:
             return [
                 Chunk(*r)
                 for r in conn.execute(
-                    "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts FROM chunks c "
+                    "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts, c.codec FROM chunks c "
                     "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
                     "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
                     "ORDER BY c.first_step LIMIT ?",
@@ -584,7 +586,14 @@ class SqliteStore:
                 )
             ]
 
-        return self._read(read)
+        # Chunk blobs are copied out of the file anyway: read them without the memory map, whose
+        # pages would otherwise stay in this process's resident memory for as long as it runs.
+        conn = self._conn()
+        conn.execute("PRAGMA mmap_size=0")
+        try:
+            return self._read(read)
+        finally:
+            conn.execute(f"PRAGMA mmap_size={_MMAP_SIZE}")
 
     def points(
         self,
@@ -646,13 +655,14 @@ class SqliteStore:
                 last = rows_in(found, None, max_step, 1)
                 return (last[0][0], last[0][2]) if last else None
             row = conn.execute(
-                "SELECT c.steps, c.vals FROM chunks c JOIN fields f ON c.field_id = f.id "
+                "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts, c.codec "
+                "FROM chunks c JOIN fields f ON c.field_id = f.id "
                 "WHERE f.run_id=? AND f.path=? AND c.first_step <= ? "
                 "ORDER BY c.first_step DESC LIMIT 1",
                 (run_pk, path, max_step),
             ).fetchone()
             if row is not None:
-                steps, vals = unpack("q", row[0]), unpack("d", row[1])
+                steps, vals, _ = _codec.arrays(Chunk(*row))
                 i = max(i for i, s in enumerate(steps) if s <= max_step)
                 return steps[i], vals[i]
             point: tuple[int, Any] | None = conn.execute(

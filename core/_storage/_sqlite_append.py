@@ -10,8 +10,9 @@ of the group is invisible; a compaction, which reads the chunks back, flushes th
 
 Chunk policy: a series' trailing chunk smaller than ``OPEN_CHUNK_MAX`` is extended in place
 by the next batch (a cheap rewrite while it is small); once sealed, ``COMPACT_EVERY`` small
-chunks in a row are merged into one by concatenating their blobs. Slow logging thus costs a
-small rewrite per batch, and a long series still reads as a few hundred rows.
+chunks in a row are merged into one (re-packed by :mod:`._codec`: small chunks are raw, the
+merged one packed). Slow logging thus costs a small rewrite per batch, and a long series
+still reads as a few hundred rows.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._types import FieldType, float_bits, step_value
-from ._records import Assign, Floats, pack, unpack
+from . import _codec
+from ._records import Assign, Chunk, Floats
 
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
@@ -41,12 +43,15 @@ _FIELD_ROWS = (
     "WHERE run_id=? AND path IN (SELECT value FROM json_each(?))"
 )
 _LAST_CHUNK = (
-    "SELECT first_step, n, steps, vals, ts FROM chunks WHERE field_id=? ORDER BY first_step DESC LIMIT 1"
+    "SELECT first_step, last_step, n, steps, vals, ts, codec FROM chunks WHERE field_id=? "
+    "ORDER BY first_step DESC LIMIT 1"
 )
 _INSERT_CHUNK = (
-    "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)"
+    "INSERT INTO chunks(field_id, first_step, last_step, n, codec, steps, vals, ts) VALUES(?,?,?,?,?,?,?,?)"
 )
-_UPDATE_CHUNK = "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
+_UPDATE_CHUNK = (
+    "UPDATE chunks SET last_step=?, n=?, codec=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
+)
 _UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?"
 
 
@@ -83,11 +88,9 @@ class Field:
     def load_open_chunk(self, conn: sqlite3.Connection) -> None:
         """Pick up the series' trailing chunk when it is still small enough to extend."""
         last = conn.execute(_LAST_CHUNK, (self.id,)).fetchone()
-        if last is not None and last[1] < OPEN_CHUNK_MAX:
+        if last is not None and last[2] < OPEN_CHUNK_MAX:
             self.open_first = last[0]
-            self.open_steps = unpack("q", last[2])
-            self.open_vals = unpack("d", last[3])
-            self.open_ts = unpack("d", last[4])
+            self.open_steps, self.open_vals, self.open_ts = _codec.arrays(Chunk(*last))
 
 
 Cache = dict[tuple[int, str], Field]
@@ -234,9 +237,7 @@ class FloatAppender:
                 (
                     f.open_steps[-1],
                     len(f.open_steps),
-                    pack(f.open_steps),
-                    pack(f.open_vals),
-                    pack(f.open_ts),
+                    *_codec.encode(f.open_steps, f.open_vals, f.open_ts),
                     f.id,
                     f.open_first,
                 )
@@ -244,9 +245,7 @@ class FloatAppender:
         else:
             if f.open_first is not None:  # the open chunk is sealed as it is
                 f.sealed.append(f.open_first)
-            self.inserts.append(
-                (f.id, steps[0], steps[-1], len(steps), pack(steps), pack(vals), pack(stamps))
-            )
+            self.inserts.append((f.id, steps[0], steps[-1], len(steps), *_codec.encode(steps, vals, stamps)))
             if len(steps) < OPEN_CHUNK_MAX:
                 f.open_first, f.open_steps = steps[0], array("q", steps)
                 f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
@@ -278,7 +277,7 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
     if len(sealed) < 2:
         return
     rows = conn.execute(
-        "SELECT first_step, last_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
+        "SELECT first_step, last_step, n, steps, vals, ts, codec FROM chunks WHERE field_id=? "
         "AND first_step >= ? AND (? IS NULL OR first_step < ?) ORDER BY first_step",
         (f.id, sealed[0], upto, upto),
     ).fetchall()
@@ -288,18 +287,8 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
         "DELETE FROM chunks WHERE field_id=? AND first_step >= ? AND (? IS NULL OR first_step < ?)",
         (f.id, sealed[0], upto, upto),
     )
-    conn.execute(
-        _INSERT_CHUNK,
-        (
-            f.id,
-            rows[0][0],
-            rows[-1][1],
-            sum(r[2] for r in rows),
-            b"".join(r[3] for r in rows),
-            b"".join(r[4] for r in rows),
-            b"".join(r[5] for r in rows),
-        ),
-    )
+    merged = _codec.merge([Chunk(*r) for r in rows])
+    conn.execute(_INSERT_CHUNK, (f.id, rows[0][0], rows[-1][1], sum(r[2] for r in rows), *merged))
 
 
 def min_max(vals: array[float]) -> tuple[float | None, float | None]:
