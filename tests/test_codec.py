@@ -163,6 +163,7 @@ def _schema_3_store(root: Path, n: int) -> tuple[array[int], array[float], array
     conn = sqlite3.connect(root / "naiad.db")
     field = conn.execute("SELECT id FROM fields WHERE path = 'loss'").fetchone()[0]
     conn.execute("DELETE FROM chunks")
+    conn.execute("DROP TABLE text_chunks")
     conn.execute("ALTER TABLE chunks DROP COLUMN codec")
     conn.execute("PRAGMA user_version=3")
     s, v, t = _exact_series(n)
@@ -214,6 +215,7 @@ def test_team_store_chunks_written_at_schema_3_stay_readable_and_extendable(post
     base, schema = postgres_uri.split("?schema=")
     with psycopg.connect(base, autocommit=True) as c:
         c.execute(f'SET search_path TO "{schema}"')
+        c.execute("DROP TABLE text_chunks")
         c.execute("ALTER TABLE chunks DROP COLUMN codec")
         c.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         field = c.execute("SELECT id FROM fields WHERE path = 'loss'").fetchone()[0]
