@@ -71,7 +71,7 @@ def test_a_schema_1_store_is_migrated_to_saved_views(postgres_uri: str) -> None:
             c.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
     store = open_store(postgres_uri)
     try:
-        assert store.stats().schema_version == SCHEMA_VERSION == 3
+        assert store.stats().schema_version == SCHEMA_VERSION == 5
         store.save_view(SavedView("p", "v", "#/runs", 1.0))
         assert store.views("p") == [SavedView("p", "v", "#/runs", 1.0)]
     finally:

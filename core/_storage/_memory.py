@@ -41,7 +41,9 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
+    unpack,
 )
+from ._summary import ChunkSummary, summarize
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _NUMERIC = (FieldType.FLOAT, FieldType.INTEGER, FieldType.FLOAT_SERIES)
@@ -423,6 +425,19 @@ class MemoryStore:
             vals = array("d", [f.vals[i] for i in idx])
             stamps = array("d", [f.stamps[i] for i in idx])
             return [Chunk(steps[0], steps[-1], len(steps), steps.tobytes(), vals.tobytes(), stamps.tobytes())]
+
+    def chunk_summaries(
+        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+    ) -> list[ChunkSummary]:
+        return [  # the one chunk chunks() returns for the range, summarized as it is read
+            ChunkSummary(
+                c.first_step,
+                c.last_step,
+                c.count,
+                summarize(unpack("q", c.steps), unpack("d", c.values), unpack("d", c.stamps)),
+            )
+            for c in self.chunks(run_pk, path, max_step, min_step=min_step)
+        ]
 
     def points(
         self,

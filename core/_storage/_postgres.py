@@ -55,6 +55,7 @@ from ._records import (
     pack,
     unpack,
 )
+from ._summary import ChunkSummary, summarize
 
 if TYPE_CHECKING:
     import psycopg
@@ -691,6 +692,18 @@ class PostgresStore:
 
         return self._retry(read)
 
+    def chunk_summaries(
+        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+    ) -> list[ChunkSummary]:
+        def read(conn: psycopg.Connection[Any]) -> list[ChunkSummary]:
+            params = [run_pk, path, max_step, max_step, min_step, min_step]
+            rows = conn.cursor(binary=True).execute(q.CHUNK_SUMMARIES, params)
+            return [
+                ChunkSummary(int(a), int(b), int(n), None if p is None else bytes(p)) for a, b, n, p in rows
+            ]
+
+        return self._retry(read)
+
     def points(
         self,
         run_pk: int,
@@ -842,6 +855,7 @@ def _chunk_params(
         "steps": pack(steps),
         "vals": pack(vals),
         "ts": pack(stamps),
+        "summary": summarize(steps, vals, stamps),
     }
 
 

@@ -20,7 +20,7 @@ database may hold several stores, and a listener wants only its own.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 # Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -108,4 +108,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # embedded store's migration 3: the run listing leaves the trash out, or picks heads, from
     # a few index entries. The selection SQL spells the condition with literals.
     3: ("CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND int = 1",),
+    # 4 is the chunk codec's (merged from its own branch); nothing here until then
+    4: (),
+    # Each float chunk's summary, as in the embedded store's migration 5 (NULL for the chunks
+    # written before: read point by point); EXTERNAL like the other chunk columns.
+    5: (
+        "ALTER TABLE chunks ADD COLUMN summary bytea",
+        "ALTER TABLE chunks ALTER COLUMN summary SET STORAGE EXTERNAL",
+    ),
 }

@@ -4,12 +4,13 @@ Float series are stored as packed chunks (int64 steps, float64 values, float64 t
 raw little-endian arrays): one row holds up to thousands of points, so a million-point series
 reads as a few hundred rows. Every other series keeps one row per point. The UI's saved
 views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
-version 1 stores kept them in).
+version 1 stores kept them in). Since version 5 each chunk also carries its summary
+(:mod:`._summary`), which charts read instead of the points.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 VIEWS_IMPORT = 2  # the migration after which an existing <store>/ui/views.json is imported
 
 # Migration N takes a store from version N-1 to N. Append, never edit.
@@ -91,5 +92,13 @@ MIGRATIONS: dict[int, str] = {
     # SQL spells the condition with literals, as a partial index needs.
     3: """
     CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND value = 1;
+    """,
+    # 4 is the chunk codec's (merged from its own branch); nothing here until then
+    4: "",
+    # Each float chunk's summary (the M4 picks of its blocks, see _summary): a chart over a
+    # range much wider than its pixels reads these instead of every point. Chunks written
+    # before have none (NULL) and are read point by point.
+    5: """
+    ALTER TABLE chunks ADD COLUMN summary BLOB;
     """,
 }

@@ -61,6 +61,7 @@ from ._sqlite_append import (
     fields_of,
     insert_fields,
 )
+from ._summary import ChunkSummary
 
 if TYPE_CHECKING:
     from ._protocol import BlobStore
@@ -573,6 +574,23 @@ class SqliteStore:
                     "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
                     "ORDER BY c.first_step LIMIT ?",
                     (run_pk, path, max_step, max_step, min_step, min_step, -1 if limit is None else limit),
+                )
+            ]
+
+        return self._read(read)
+
+    def chunk_summaries(
+        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+    ) -> list[ChunkSummary]:
+        def read(conn: sqlite3.Connection) -> list[ChunkSummary]:
+            return [
+                ChunkSummary(*r)
+                for r in conn.execute(
+                    "SELECT c.first_step, c.last_step, c.n, c.summary FROM chunks c "
+                    "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
+                    "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
+                    "ORDER BY c.first_step",
+                    (run_pk, path, max_step, max_step, min_step, min_step),
                 )
             ]
 

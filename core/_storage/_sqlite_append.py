@@ -25,6 +25,7 @@ from typing import Any
 
 from .._types import FieldType, float_bits, step_value
 from ._records import Assign, Floats, pack, unpack
+from ._summary import merged, summarize
 
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
@@ -44,9 +45,11 @@ _LAST_CHUNK = (
     "SELECT first_step, n, steps, vals, ts FROM chunks WHERE field_id=? ORDER BY first_step DESC LIMIT 1"
 )
 _INSERT_CHUNK = (
-    "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)"
+    "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts, summary) VALUES(?,?,?,?,?,?,?,?)"
 )
-_UPDATE_CHUNK = "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
+_UPDATE_CHUNK = (
+    "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=?, summary=? WHERE field_id=? AND first_step=?"
+)
 _UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?"
 
 
@@ -237,6 +240,7 @@ class FloatAppender:
                     pack(f.open_steps),
                     pack(f.open_vals),
                     pack(f.open_ts),
+                    summarize(f.open_steps, f.open_vals, f.open_ts),
                     f.id,
                     f.open_first,
                 )
@@ -245,7 +249,16 @@ class FloatAppender:
             if f.open_first is not None:  # the open chunk is sealed as it is
                 f.sealed.append(f.open_first)
             self.inserts.append(
-                (f.id, steps[0], steps[-1], len(steps), pack(steps), pack(vals), pack(stamps))
+                (
+                    f.id,
+                    steps[0],
+                    steps[-1],
+                    len(steps),
+                    pack(steps),
+                    pack(vals),
+                    pack(stamps),
+                    summarize(steps, vals, stamps),
+                )
             )
             if len(steps) < OPEN_CHUNK_MAX:
                 f.open_first, f.open_steps = steps[0], array("q", steps)
@@ -278,7 +291,7 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
     if len(sealed) < 2:
         return
     rows = conn.execute(
-        "SELECT first_step, last_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
+        "SELECT first_step, last_step, n, steps, vals, ts, summary FROM chunks WHERE field_id=? "
         "AND first_step >= ? AND (? IS NULL OR first_step < ?) ORDER BY first_step",
         (f.id, sealed[0], upto, upto),
     ).fetchall()
@@ -298,6 +311,7 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
             b"".join(r[3] for r in rows),
             b"".join(r[4] for r in rows),
             b"".join(r[5] for r in rows),
+            merged([r[6] for r in rows]),
         ),
     )
 

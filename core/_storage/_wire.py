@@ -43,12 +43,14 @@ from ._records import (
     pack,
     unpack,
 )
+from ._summary import ChunkSummary
 
 RECORDS: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         Assign, Delete, SetChange, Floats, Points, Incr, Heartbeat, RunSpec, RunRecord,
-        FieldRecord, Chunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not, And, Or,
+        FieldRecord, Chunk, ChunkSummary, RunSelection,
+        StoreStats, SavedView, Term, Compare, Exists, Not, And, Or,
     )
 }  # fmt: skip
 WIRE_TYPE = "application/x-naiad-wire+json"
