@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import naiad
@@ -33,6 +34,7 @@ from naiad._storage import (
     open_store,
 )
 from naiad._storage._schema import SCHEMA_VERSION
+from naiad._storage._summary import columns
 from naiad._types import FieldType
 from naiad.testing import MemoryStore, fields, series, temporary_store
 
@@ -281,7 +283,10 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     root = tmp_path / "store"
     open_store(root).close()
     conn = sqlite3.connect(root / "naiad.db")
-    conn.executescript("DROP TABLE views; DROP INDEX fields_true; PRAGMA user_version=1;")  # schema 1
+    conn.executescript(  # schema 1
+        "DROP TABLE views; DROP INDEX fields_true; ALTER TABLE chunks DROP COLUMN summary; "
+        "PRAGMA user_version=1;"
+    )
     conn.close()
     (root / "ui").mkdir()
     legacy = {
@@ -343,3 +348,39 @@ def test_a_long_float_series_reads_page_by_page_exactly_along_a_fork(backend: Ru
     assert cols["timestamp"][:3].tolist() == [1.5e9, 1.5e9 + 1e6, 1.5e9 + 2e6]
     window = float_series(backend, [(backend.get_run(root.pk), None)], "m", (30 * per - 2, 30 * per + 1))
     assert window["step"].tolist() == [s * 1_000_000 for s in range(30 * per - 2, 30 * per + 2)]
+
+
+def test_every_backend_summarizes_its_chunks_with_stored_points(backend: RunStore) -> None:
+    """chunk_summaries (a seam method) covers the chunks of the range, with their counts, and
+    its picks are stored points including each chunk's first, last, min and max."""
+    rec = backend.open_run(spec("a"))
+    for lo in range(0, 3000, 1000):
+        steps = np.arange(lo, lo + 1000)
+        vals = np.sin(steps / 37.0) + (steps == 1500) * 5.0
+        backend.write_batch(
+            rec.pk,
+            [
+                Floats(
+                    "m",
+                    array("q", steps.tolist()),
+                    array("d", vals.tolist()),
+                    array("d", (steps * 1.0).tolist()),
+                )
+            ],
+        )
+    sums = backend.chunk_summaries(rec.pk, "m", None)
+    chunks = backend.chunks(rec.pk, "m", None)
+    assert sum(c.count for c in sums) == 3000
+    assert [(c.first_step, c.last_step) for c in sums] == [(c.first_step, c.last_step) for c in chunks]
+    raw_s = np.concatenate([np.frombuffer(c.steps, "<i8") for c in chunks])
+    raw_v = np.concatenate([np.frombuffer(c.values, "<f8") for c in chunks])
+    for c in sums:
+        assert c.picks is not None
+        s, v, _ = columns(c.picks)
+        assert s.size < c.count and np.array_equal(raw_v[np.searchsorted(raw_s, s)], v)
+        inside = (raw_s >= c.first_step) & (raw_s <= c.last_step)
+        assert {c.first_step, c.last_step} <= set(s.tolist())
+        assert v.max() == raw_v[inside].max() and v.min() == raw_v[inside].min()
+    assert [c.first_step for c in backend.chunk_summaries(rec.pk, "m", 1200, min_step=1100)] == [
+        c.first_step for c in backend.chunks(rec.pk, "m", 1200, min_step=1100)
+    ]
