@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import naiad
+from naiad import _sys
 from naiad._filter import parse
 from naiad._storage import (
     Assign,
@@ -384,3 +385,44 @@ def test_every_backend_summarizes_its_chunks_with_stored_points(backend: RunStor
     assert [c.first_step for c in backend.chunk_summaries(rec.pk, "m", 1200, min_step=1100)] == [
         c.first_step for c in backend.chunks(rec.pk, "m", 1200, min_step=1100)
     ]
+
+
+def test_runs_in_creation_order_follow_their_creation_times_not_their_arrival(backend: RunStore) -> None:
+    """The table's default order is creation time (a backdated or imported run sorts by its
+    own time), both ways, with a page limit."""
+    for run_id, created in (("a", 30.0), ("b", 10.0), ("c", 20.0), ("d", 40.0)):
+        backend.open_run(spec(run_id, creation_time=created, experiment=None))
+
+    def order(ascending: bool, limit: int | None) -> list[str]:
+        sel = RunSelection("p", sort_by=_sys.CREATION_TIME, ascending=ascending, limit=limit)
+        return [label for _, label in backend.select_runs(sel, time.time())]
+
+    assert order(True, None) == ["b", "c", "a", "d"]
+    assert order(True, 2) == ["b", "c"]
+    assert order(False, 3) == ["d", "a", "c"]
+
+
+def test_a_run_without_a_creation_time_is_listed_last_in_creation_order(tmp_path: Path) -> None:
+    """A run whose creation time row is gone (by hand: naiad never writes one so) still
+    appears in the creation-ordered listing, after the others, with or without a limit."""
+    import sqlite3
+
+    store = open_store(tmp_path / "store")
+    for run_id, created in (("a", 3.0), ("b", 1.0), ("c", 2.0)):
+        store.open_run(spec(run_id, creation_time=created, experiment=None))
+    store.close()
+    conn = sqlite3.connect(tmp_path / "store" / "naiad.db")
+    with conn:
+        conn.execute(
+            "DELETE FROM fields WHERE path = ? AND run_id = (SELECT id FROM runs WHERE custom_id = 'b')",
+            (_sys.CREATION_TIME,),
+        )
+    conn.close()
+    store = open_store(tmp_path / "store")
+    sel = RunSelection("p", sort_by=_sys.CREATION_TIME)
+    assert [label for _, label in store.select_runs(sel, time.time())] == ["c", "a", "b"]
+    sel = dataclasses.replace(sel, limit=2)
+    assert [label for _, label in store.select_runs(sel, time.time())] == ["c", "a"]
+    sel = dataclasses.replace(sel, limit=3, ascending=False)
+    assert [label for _, label in store.select_runs(sel, time.time())] == ["a", "c", "b"]
+    store.close()
