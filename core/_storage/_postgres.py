@@ -744,6 +744,17 @@ class PostgresStore:
 
     # -- selection -------------------------------------------------------------------------------
     def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
+        if selection.sort_by == _sys.CREATION_TIME:  # the table's default order, along its index
+            (head, head_params), (rest, rest_params) = select_sql.creation_sql(selection, now)
+
+            def read(conn: psycopg.Connection[Any]) -> list[tuple[int, str]]:
+                rows = [(int(pk), str(label)) for pk, label in conn.execute(head, head_params)]
+                if selection.limit is None or len(rows) < selection.limit:
+                    left = None if selection.limit is None else selection.limit - len(rows)
+                    rows += [(int(pk), str(label)) for pk, label in conn.execute(rest, [*rest_params, left])]
+                return rows
+
+            return self._retry(read)
         sql, params = select_sql.select_sql(selection, now)
         return self._retry(lambda c: [(int(pk), str(label)) for pk, label in c.execute(sql, params)])
 
