@@ -147,7 +147,9 @@ def test_chunks_stored_before_summaries_are_drawn_from_their_points(tmp_path: Pa
     assert rec is not None
     store.close()
     conn = sqlite3.connect(root / "naiad.db")
-    conn.executescript("ALTER TABLE chunks DROP COLUMN summary; PRAGMA user_version=3;")  # schema 3
+    conn.executescript(  # back to what schema 3 wrote
+        "ALTER TABLE chunks DROP COLUMN summary; DROP INDEX fields_created; PRAGMA user_version=3;"
+    )
     conn.close()
     store = open_store(root)
     assert store.stats().schema_version == SCHEMA_VERSION == 5
