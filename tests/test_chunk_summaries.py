@@ -148,7 +148,7 @@ def test_chunks_stored_before_summaries_are_drawn_from_their_points(tmp_path: Pa
     store.close()
     conn = sqlite3.connect(root / "naiad.db")
     conn.executescript(  # back to what schema 3 wrote
-        "ALTER TABLE chunks DROP COLUMN summary; DROP INDEX fields_created; PRAGMA user_version=3;"
+        "DROP TABLE summaries; DROP INDEX fields_created; PRAGMA user_version=3;"
     )
     conn.close()
     store = open_store(root)
@@ -202,3 +202,19 @@ def test_the_memory_store_draws_the_same_chart() -> None:
     got = one_series(store, rec, lineage(store, rec), PATH, width=50)
     assert got["downsampled"]
     assert_real_and_extremes(store, "a", "step", got)
+
+
+def test_small_batches_extended_and_merged_keep_their_summaries(tmp_path: Path) -> None:
+    """A series logged 37 points at a time (its open chunk rewritten, then small chunks
+    merged by compaction) keeps a summary for every chunk, and charts from them."""
+    store = open_store(tmp_path / "store")
+    n = 12_000
+    write(store, "a", np.arange(n), noisy(n, 3), batch=37)
+    rec = store.find_run("p", "a")
+    assert rec is not None
+    sums = store.chunk_summaries(rec.pk, PATH, None)
+    assert len(sums) < n // 37 and all(c.picks is not None for c in sums)  # merged, every one summarized
+    got = one_series(store, rec, lineage(store, rec), PATH, width=40)
+    assert got["downsampled"]
+    assert_real_and_extremes(store, "a", "step", got)
+    store.close()

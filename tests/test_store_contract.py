@@ -286,7 +286,7 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     conn = sqlite3.connect(root / "naiad.db")
     conn.executescript(  # schema 1
         "DROP TABLE views; DROP INDEX fields_true; DROP INDEX fields_created; "
-        "ALTER TABLE chunks DROP COLUMN summary; "
+        "DROP TABLE summaries; "
         "PRAGMA user_version=1;"
     )
     conn.close()

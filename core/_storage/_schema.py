@@ -95,13 +95,22 @@ MIGRATIONS: dict[int, str] = {
     """,
     # 4 is the chunk codec's (merged from its own branch); nothing here until then
     4: "",
-    # Each float chunk's summary (the M4 picks of its blocks, see _summary): a chart over a
-    # range much wider than its pixels reads these instead of every point. Chunks written
-    # before have none (NULL) and are read point by point. And the runs in creation order (the
-    # table's default sort) as a small partial index, so that the first rows of 100,000 runs
-    # are a walk along it that stops at the page's end, not a sort of every run.
+    # Each float chunk's summary (the M4 picks of its blocks, see _summary), keyed as its chunk
+    # with the chunk's count (a summary whose n differs is stale, and unused): a chart over a
+    # range much wider than its pixels reads these instead of every point. A table of its own,
+    # not a column of chunks: a row's last column lies past its point blobs' overflow pages,
+    # which SQLite walks to reach it. Chunks written before have none and are read point by
+    # point. And the runs in creation order (the table's default sort) as a small partial
+    # index, so that the first rows of 100,000 runs are a walk along it that stops at the
+    # page's end, not a sort of every run.
     5: """
-    ALTER TABLE chunks ADD COLUMN summary BLOB;
+    CREATE TABLE summaries(
+        field_id INTEGER NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
+        first_step INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        picks BLOB NOT NULL,
+        PRIMARY KEY(field_id, first_step)
+    );
     CREATE INDEX fields_created ON fields(value, run_id) WHERE path = 'sys/creation_time';
     """,
 }

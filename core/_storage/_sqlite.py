@@ -586,8 +586,9 @@ class SqliteStore:
             return [
                 ChunkSummary(*r)
                 for r in conn.execute(
-                    "SELECT c.first_step, c.last_step, c.n, c.summary FROM chunks c "
-                    "JOIN fields f ON c.field_id = f.id WHERE f.run_id=? AND f.path=? "
+                    "SELECT c.first_step, c.last_step, c.n, s.picks FROM chunks c "
+                    "JOIN fields f ON c.field_id = f.id LEFT JOIN summaries s ON s.field_id = c.field_id "
+                    "AND s.first_step = c.first_step AND s.n = c.n WHERE f.run_id=? AND f.path=? "
                     "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
                     "ORDER BY c.first_step",
                     (run_pk, path, max_step, max_step, min_step, min_step),

@@ -45,11 +45,10 @@ _LAST_CHUNK = (
     "SELECT first_step, n, steps, vals, ts FROM chunks WHERE field_id=? ORDER BY first_step DESC LIMIT 1"
 )
 _INSERT_CHUNK = (
-    "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts, summary) VALUES(?,?,?,?,?,?,?,?)"
+    "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)"
 )
-_UPDATE_CHUNK = (
-    "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=?, summary=? WHERE field_id=? AND first_step=?"
-)
+_UPDATE_CHUNK = "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
+_PUT_SUMMARY = "INSERT OR REPLACE INTO summaries(field_id, first_step, n, picks) VALUES(?,?,?,?)"
 _UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?"
 
 
@@ -178,6 +177,7 @@ class FloatAppender:
         self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[tuple[Any, ...]] = []
         self.heads: list[tuple[Any, ...]] = []
+        self.summaries: list[tuple[Any, ...]] = []  # one per chunk written (see _summary)
         self.new: list[str] = []  # fields created by this group whose rows are not written yet
         self.unwritten: set[str] = set()
 
@@ -202,6 +202,7 @@ class FloatAppender:
         for sql, rows in (
             (_INSERT_CHUNK, self.inserts),
             (_UPDATE_CHUNK, self.updates),
+            (_PUT_SUMMARY, self.summaries),
             (_UPDATE_HEAD, self.heads),
         ):
             if rows:
@@ -240,26 +241,19 @@ class FloatAppender:
                     pack(f.open_steps),
                     pack(f.open_vals),
                     pack(f.open_ts),
-                    summarize(f.open_steps, f.open_vals, f.open_ts),
                     f.id,
                     f.open_first,
                 )
             )
+            picks = summarize(f.open_steps, f.open_vals, f.open_ts)
+            self.summaries.append((f.id, f.open_first, len(f.open_steps), picks))
         else:
             if f.open_first is not None:  # the open chunk is sealed as it is
                 f.sealed.append(f.open_first)
             self.inserts.append(
-                (
-                    f.id,
-                    steps[0],
-                    steps[-1],
-                    len(steps),
-                    pack(steps),
-                    pack(vals),
-                    pack(stamps),
-                    summarize(steps, vals, stamps),
-                )
+                (f.id, steps[0], steps[-1], len(steps), pack(steps), pack(vals), pack(stamps))
             )
+            self.summaries.append((f.id, steps[0], len(steps), summarize(steps, vals, stamps)))
             if len(steps) < OPEN_CHUNK_MAX:
                 f.open_first, f.open_steps = steps[0], array("q", steps)
                 f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
@@ -285,22 +279,32 @@ class FloatAppender:
             self.heads.append((float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, f.id))
 
 
+_RANGE = "first_step >= ? AND (? IS NULL OR first_step < ?)"  # the chunks a compaction merges
+
+
 def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
     """Merge the field's small sealed chunks (all before ``upto``) into one chunk."""
     sealed, f.sealed = f.sealed, []
     if len(sealed) < 2:
         return
     rows = conn.execute(
-        "SELECT first_step, last_step, n, steps, vals, ts, summary FROM chunks WHERE field_id=? "
-        "AND first_step >= ? AND (? IS NULL OR first_step < ?) ORDER BY first_step",
+        "SELECT first_step, last_step, n, steps, vals, ts FROM chunks WHERE field_id=? "
+        f"AND {_RANGE} ORDER BY first_step",
         (f.id, sealed[0], upto, upto),
     ).fetchall()
     if len(rows) < 2:
         return
-    conn.execute(
-        "DELETE FROM chunks WHERE field_id=? AND first_step >= ? AND (? IS NULL OR first_step < ?)",
-        (f.id, sealed[0], upto, upto),
-    )
+    counts = {r[0]: r[2] for r in rows}
+    summaries = {  # a stale summary (another count than its chunk's) is none
+        first: picks
+        for first, n, picks in conn.execute(
+            f"SELECT first_step, n, picks FROM summaries WHERE field_id=? AND {_RANGE}",
+            (f.id, sealed[0], upto, upto),
+        )
+        if counts.get(first) == n
+    }
+    for table in ("chunks", "summaries"):
+        conn.execute(f"DELETE FROM {table} WHERE field_id=? AND {_RANGE}", (f.id, sealed[0], upto, upto))
     conn.execute(
         _INSERT_CHUNK,
         (
@@ -311,9 +315,11 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
             b"".join(r[3] for r in rows),
             b"".join(r[4] for r in rows),
             b"".join(r[5] for r in rows),
-            merged([r[6] for r in rows]),
         ),
     )
+    picks = merged([summaries.get(r[0]) for r in rows])
+    if picks is not None:
+        conn.execute(_PUT_SUMMARY, (f.id, rows[0][0], sum(r[2] for r in rows), picks))
 
 
 def min_max(vals: array[float]) -> tuple[float | None, float | None]:
