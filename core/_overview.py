@@ -2,9 +2,10 @@
 
 A chart of ``width`` pixel columns over a range of ten million points needs at most four
 points per column (M4, :func:`naiad._ui._series.m4_indices`). Every stored chunk carries the
-M4 picks of its blocks of ``BLOCK`` points (:mod:`naiad._storage._summary`), so for a chunk
-wholly inside the range whose blocks are no wider than a pixel column, those picks draw the
-same picture as its points, at about an eighth of the read. The points themselves are read
+M4 picks of its blocks of ``BLOCK`` points, and of ``COARSE`` points
+(:mod:`naiad._storage._summary`), so for a chunk wholly inside the range whose blocks are no
+wider than a pixel column, those picks draw the same picture as its points, at about an
+eighth of the read (1/256 for the coarse ones, tried first). The points themselves are read
 only for the chunks at the range's edges, the chunks stored without a summary, and where a
 column is narrower than a block (zoomed in). Every returned point is a stored point, and a
 series' first, last, smallest and largest points in the range are always among them.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._read import Columns, Lineage, owner_dtype, read_chunks, read_plan
-from ._storage._summary import BLOCK, ChunkSummary, columns
+from ._storage._summary import ChunkSummary, columns
 from ._types import STEP_SCALE
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def float_overview(
     x_lo, x_hi = np.inf, -np.inf
     for i, pk, top, _ in plan:
         chunks = []
-        for c in store.chunk_summaries(pk, path, top, min_step=lo):
+        for c in store.chunk_summaries(pk, path, top, min_step=lo, coarse=True):
             inside = c.picks is not None and (lo is None or c.first_step >= lo) and c.last_step <= top
             picks = columns(c.picks) if inside and c.picks else None
             chunks.append((c, picks))
@@ -61,16 +62,25 @@ def float_overview(
         for i, pk, top, chunks in links:
             for c, picks in chunks:
                 if picks is None:
-                    raw[(i, c.first_step)] = cols = _points(store, chain, i, pk, path, c, lo, top)
-                    if cols[0].size:
-                        x_lo, x_hi = min(x_lo, float(cols[2].min())), max(x_hi, float(cols[2].max()))
+                    raw[(i, c.first_step)] = got = _points(store, chain, i, pk, path, c, lo, top)
+                    if got[0].size:
+                        x_lo, x_hi = min(x_lo, float(got[2].min())), max(x_hi, float(got[2].max()))
     bucket = (x_hi - x_lo) / max(1, width) if x_hi > x_lo else 0.0
     parts: list[tuple[Any, Any, Any, int]] = []
     counts = np.zeros(len(chain), np.int64)
     for i, pk, top, chunks in links:
-        for c, picks in chunks:
-            if picks is not None and _fine(picks[0] if x == "step" else picks[2], c.count, bucket):
-                cols = picks
+        finer: dict[int, ChunkSummary] | None = None  # the link's summaries of BLOCK points, once needed
+        for c, coarse in chunks:
+            cols: tuple[Any, Any, Any] | None = None
+            if coarse is not None and _fine(coarse, x, c, bucket):
+                cols = coarse
+            if cols is None and coarse is not None:  # its coarse blocks are too wide: the fine ones?
+                if finer is None:
+                    finer = {f.first_step: f for f in store.chunk_summaries(pk, path, top, min_step=lo)}
+                f = finer.get(c.first_step)
+                picks = columns(f.picks) if f is not None and f.picks and f.count == c.count else None
+                cols = picks if picks is not None and f is not None and _fine(picks, x, f, bucket) else None
+            if cols is not None:
                 counts[i] += c.count
             else:
                 known = raw.get((i, c.first_step))
@@ -101,10 +111,11 @@ def _points(
     return steps, values, stamps
 
 
-def _fine(xs: Any, count: int, bucket: float) -> bool:
-    """Whether a chunk's picks (at ``xs``) draw what its ``count`` points would, in pixel
-    columns ``bucket`` wide: when they are all its points, or its blocks fit in a column."""
-    if xs.size == count:
+def _fine(picks: tuple[Any, Any, Any], x: str, c: ChunkSummary, bucket: float) -> bool:
+    """Whether a chunk's picks draw what its points would, in pixel columns ``bucket`` wide
+    along ``x``: when they are all its points, or its blocks fit in a column."""
+    xs = picks[0] if x == "step" else picks[2]
+    if xs.size == c.count:
         return True
-    block = abs(float(xs[-1]) - float(xs[0])) * BLOCK / (count - 1)  # the mean span of BLOCK points
-    return block <= bucket
+    span = abs(float(xs[-1]) - float(xs[0])) * c.block / (c.count - 1)  # the mean span of a block
+    return span <= bucket

@@ -81,22 +81,25 @@ def assert_real_and_extremes(store: RunStore, run_id: str, x: str, got: dict[str
     assert got["n"] == steps.size  # the chart says how many points it stands for
 
 
-@pytest.mark.parametrize("x", ["step", "time"])
-def test_a_wide_chart_draws_stored_points_with_every_extreme(tmp_path: Path, x: str) -> None:
-    """100,000 points in chunks of 5,000 drawn 200 columns wide: read from the summaries,
-    the chart holds only stored points, among them the spikes and both ends."""
+@pytest.mark.parametrize(
+    ("x", "width", "read"), [("step", 200, 4), ("time", 200, 4), ("step", 50, 128), ("time", 50, 128)]
+)
+def test_a_wide_chart_draws_stored_points_with_every_extreme(
+    tmp_path: Path, x: str, width: int, read: int
+) -> None:
+    """100,000 points in chunks of 5,000 drawn 200 columns wide (from the 32-point blocks'
+    summaries) or 50 wide (from the 1,024-point ones): the chart holds only stored points,
+    among them the spikes and both ends."""
     store = open_store(tmp_path / "store")
     n = 100_000
     write(store, "a", np.arange(n), noisy(n), batch=5_000)
-    got = one_series(
-        store, store.find_run("p", "a"), lineage(store, store.find_run("p", "a")), PATH, x=x, width=200
-    )  # type: ignore[arg-type]
-    assert got["downsampled"] and len(got["x"]) <= 4 * 200
-    assert_real_and_extremes(store, "a", x, got)
     rec = store.find_run("p", "a")
     assert rec is not None
-    cols = float_overview(store, lineage(store, rec), PATH, width=200, x=x)
-    assert cols["step"].size < n / 4  # it read summaries, not the points
+    got = one_series(store, rec, lineage(store, rec), PATH, x=x, width=width)
+    assert got["downsampled"] and len(got["x"]) <= 4 * width
+    assert_real_and_extremes(store, "a", x, got)
+    cols = float_overview(store, lineage(store, rec), PATH, width=width, x=x)
+    assert cols["step"].size < n / read  # it read summaries, not the points
     assert int(cols["counts"].sum()) == n
     store.close()
 

@@ -37,6 +37,7 @@ def _chunk(run: int, steps: list[int]) -> dict[str, Any]:
         "first": steps[0], "last_step": steps[-1], "n": len(steps), "lo": min(vals), "hi": max(vals),
         "small": 1, "small_from": steps[0], "steps": array("q", steps).tobytes(),
         "vals": vals.tobytes(), "ts": vals.tobytes(), "summary": summarize(array("q", steps), vals, vals),
+        "coarse": summarize(array("q", steps), vals, vals, 1024),
     }  # fmt: skip
 
 

@@ -346,10 +346,23 @@ class HttpStore:
         )
 
     def chunk_summaries(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
     ) -> list[ChunkSummary]:
         return list(
-            self._call("chunk_summaries", run_pk=run_pk, path=path, max_step=max_step, min_step=min_step)
+            self._call(
+                "chunk_summaries",
+                run_pk=run_pk,
+                path=path,
+                max_step=max_step,
+                min_step=min_step,
+                coarse=coarse,
+            )
         )
 
     def points(

@@ -55,7 +55,7 @@ from ._records import (
     pack,
     unpack,
 )
-from ._summary import ChunkSummary, summarize
+from ._summary import BLOCK, COARSE, ChunkSummary, summarize
 
 if TYPE_CHECKING:
     import psycopg
@@ -693,13 +693,22 @@ class PostgresStore:
         return self._retry(read)
 
     def chunk_summaries(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
     ) -> list[ChunkSummary]:
+        sql = q.CHUNK_SUMMARIES.format(column="coarse" if coarse else "summary")
+        block = COARSE if coarse else BLOCK
+
         def read(conn: psycopg.Connection[Any]) -> list[ChunkSummary]:
             params = [run_pk, path, max_step, max_step, min_step, min_step]
-            rows = conn.cursor(binary=True).execute(q.CHUNK_SUMMARIES, params)
             return [
-                ChunkSummary(int(a), int(b), int(n), None if p is None else bytes(p)) for a, b, n, p in rows
+                ChunkSummary(int(a), int(b), int(n), None if p is None else bytes(p), block)
+                for a, b, n, p in conn.cursor(binary=True).execute(sql, params)
             ]
 
         return self._retry(read)
@@ -867,6 +876,7 @@ def _chunk_params(
         "vals": pack(vals),
         "ts": pack(stamps),
         "summary": summarize(steps, vals, stamps),
+        "coarse": summarize(steps, vals, stamps, COARSE),
     }
 
 

@@ -110,13 +110,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     3: ("CREATE INDEX fields_true ON fields(path, run_id) WHERE type = 3 AND int = 1",),
     # 4 is the chunk codec's (merged from its own branch); nothing here until then
     4: (),
-    # Each float chunk's summary, as in the embedded store's migration 5 (NULL for the chunks
+    # Each float chunk's summaries, as in the embedded store's migration 5 (NULL for the chunks
     # written before: read point by point); EXTERNAL like the other chunk columns. And the
     # creation times (Datetimes: microseconds in int) as a partial index, the runs table's
     # default order, walked up to a page's end instead of sorting every run.
     5: (
-        "ALTER TABLE chunks ADD COLUMN summary bytea",
-        "ALTER TABLE chunks ALTER COLUMN summary SET STORAGE EXTERNAL",
+        "ALTER TABLE chunks ADD COLUMN summary bytea, ADD COLUMN coarse bytea",
+        "ALTER TABLE chunks ALTER COLUMN summary SET STORAGE EXTERNAL, "
+        "ALTER COLUMN coarse SET STORAGE EXTERNAL",
         "CREATE INDEX fields_created ON fields(int, run_id) WHERE path = 'sys/creation_time'",
     ),
 }

@@ -136,12 +136,19 @@ class RunStore(Protocol):
         ...
 
     def chunk_summaries(
-        self, run_pk: int, path: str, max_step: int | None, *, min_step: int | None = None
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
     ) -> list[ChunkSummary]:
         """The extent, count and summary (:mod:`._summary`: the M4 picks of blocks of the
-        chunk's points) of the float series' chunks that overlap [min_step, max_step], in step
-        order; ``picks`` is None for a chunk stored without one (read its points instead).
-        A chart over a range much wider than its pixels reads these instead of the points."""
+        chunk's points; with ``coarse`` of blocks of ``COARSE`` points) of the float series'
+        chunks that overlap [min_step, max_step], in step order; ``picks`` is None for a chunk
+        stored without one (read its points instead). A chart over a range much wider than
+        its pixels reads these instead of the points."""
         ...
 
     def points(

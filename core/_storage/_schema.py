@@ -95,7 +95,7 @@ MIGRATIONS: dict[int, str] = {
     """,
     # 4 is the chunk codec's (merged from its own branch); nothing here until then
     4: "",
-    # Each float chunk's summary (the M4 picks of its blocks, see _summary), keyed as its chunk
+    # Each float chunk's summaries (the M4 picks of its blocks, see _summary), keyed as its chunk
     # with the chunk's count (a summary whose n differs is stale, and unused): a chart over a
     # range much wider than its pixels reads these instead of every point. A table of its own,
     # not a column of chunks: a row's last column lies past its point blobs' overflow pages,
@@ -108,6 +108,7 @@ MIGRATIONS: dict[int, str] = {
         field_id INTEGER NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
         first_step INTEGER NOT NULL,
         n INTEGER NOT NULL,
+        coarse BLOB NOT NULL,
         picks BLOB NOT NULL,
         PRIMARY KEY(field_id, first_step)
     );

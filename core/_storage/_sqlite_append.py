@@ -25,7 +25,7 @@ from typing import Any
 
 from .._types import FieldType, float_bits, step_value
 from ._records import Assign, Floats, pack, unpack
-from ._summary import merged, summarize
+from ._summary import COARSE, summarize
 
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
@@ -48,7 +48,7 @@ _INSERT_CHUNK = (
     "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)"
 )
 _UPDATE_CHUNK = "UPDATE chunks SET last_step=?, n=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
-_PUT_SUMMARY = "INSERT OR REPLACE INTO summaries(field_id, first_step, n, picks) VALUES(?,?,?,?)"
+_PUT_SUMMARY = "INSERT OR REPLACE INTO summaries(field_id, first_step, n, coarse, picks) VALUES(?,?,?,?,?)"
 _UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?"
 
 
@@ -245,15 +245,14 @@ class FloatAppender:
                     f.open_first,
                 )
             )
-            picks = summarize(f.open_steps, f.open_vals, f.open_ts)
-            self.summaries.append((f.id, f.open_first, len(f.open_steps), picks))
+            self.summaries.append((f.id, f.open_first, *summaries(f.open_steps, f.open_vals, f.open_ts)))
         else:
             if f.open_first is not None:  # the open chunk is sealed as it is
                 f.sealed.append(f.open_first)
             self.inserts.append(
                 (f.id, steps[0], steps[-1], len(steps), pack(steps), pack(vals), pack(stamps))
             )
-            self.summaries.append((f.id, steps[0], len(steps), summarize(steps, vals, stamps)))
+            self.summaries.append((f.id, steps[0], *summaries(steps, vals, stamps)))
             if len(steps) < OPEN_CHUNK_MAX:
                 f.open_first, f.open_steps = steps[0], array("q", steps)
                 f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
@@ -295,10 +294,10 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
     if len(rows) < 2:
         return
     counts = {r[0]: r[2] for r in rows}
-    summaries = {  # a stale summary (another count than its chunk's) is none
-        first: picks
-        for first, n, picks in conn.execute(
-            f"SELECT first_step, n, picks FROM summaries WHERE field_id=? AND {_RANGE}",
+    found = {  # a stale summary (another count than its chunk's) is none
+        first: (coarse, picks)
+        for first, n, coarse, picks in conn.execute(
+            f"SELECT first_step, n, coarse, picks FROM summaries WHERE field_id=? AND {_RANGE}",
             (f.id, sealed[0], upto, upto),
         )
         if counts.get(first) == n
@@ -317,9 +316,14 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
             b"".join(r[5] for r in rows),
         ),
     )
-    picks = merged([summaries.get(r[0]) for r in rows])
-    if picks is not None:
-        conn.execute(_PUT_SUMMARY, (f.id, rows[0][0], sum(r[2] for r in rows), picks))
+    if all(r[0] in found for r in rows):
+        coarse, picks = (b"".join(found[r[0]][k] for r in rows) for k in (0, 1))
+        conn.execute(_PUT_SUMMARY, (f.id, rows[0][0], sum(r[2] for r in rows), coarse, picks))
+
+
+def summaries(steps: array[int], vals: array[float], stamps: array[float]) -> tuple[int, bytes, bytes]:
+    """(count, coarse summary, summary) of a chunk's points, as a summaries row holds them."""
+    return len(steps), summarize(steps, vals, stamps, COARSE), summarize(steps, vals, stamps)
 
 
 def min_max(vals: array[float]) -> tuple[float | None, float | None]:

@@ -5,7 +5,9 @@ block's first, last, minimum and maximum point (M4 of the block: at most four re
 points, fewer when they coincide), as ``(int64 step, float64 value, float64 timestamp)``
 little-endian records in step order. A chart whose pixel column spans at least a block then
 draws the same picture from the summaries as from the points, reading about an eighth of
-them; the series' first, last, smallest and largest points are always among the picks.
+them; the series' first, last, smallest and largest points are always among the picks. A
+second, coarse summary does the same for blocks of :data:`COARSE` points (about 1/256 of
+the points), for charts whose columns span that many: a whole run's curve at a glance.
 
 The format is a plain sequence of records with no header, so the summary of chunks merged
 by a compaction is the concatenation of theirs (a merged block is still at most ``BLOCK``
@@ -21,23 +23,28 @@ from collections.abc import Sequence
 from typing import Any
 
 BLOCK = 32  # points per summary block; a divisor of the embedded store's open-chunk size (128)
+COARSE = 1024  # points per block of the coarse summary
 RECORD = "<qdd"  # step, value, timestamp of one picked point
 _RECORD_SIZE = struct.calcsize(RECORD)
 
 
 @dataclasses.dataclass(frozen=True)
 class ChunkSummary:
-    """A chunk's extent and point count, and its summary (the records described above; None
-    for a chunk written before summaries existed)."""
+    """A chunk's extent and point count, and its summary (the records described above, of
+    blocks of ``block`` points; None for a chunk written before summaries existed)."""
 
     first_step: int
     last_step: int
     count: int
     picks: bytes | None
+    block: int = BLOCK
 
 
-def summarize(steps: Sequence[int], values: Sequence[float], stamps: Sequence[float]) -> bytes:
-    """The summary of one chunk's points (arrays or sequences of equal length, step order).
+def summarize(
+    steps: Sequence[int], values: Sequence[float], stamps: Sequence[float], block: int = BLOCK
+) -> bytes:
+    """The summary of one chunk's points (arrays or sequences of equal length, step order) in
+    blocks of ``block`` points.
 
     NaN is no minimum or maximum (as in the chart's own bucketing); a block of NaN keeps its
     first and last point.
@@ -50,16 +57,16 @@ def summarize(steps: Sequence[int], values: Sequence[float], stamps: Sequence[fl
     s = np.asarray(steps, dtype=np.int64)
     v = np.asarray(values, dtype=np.float64)
     t = np.asarray(stamps, dtype=np.float64)
-    blocks = -(-n // BLOCK)
-    pad = blocks * BLOCK - n
+    blocks = -(-n // block)
+    pad = blocks * block - n
     nan = np.isnan(v)
-    low = np.concatenate((np.where(nan, np.inf, v), np.full(pad, np.inf))).reshape(blocks, BLOCK)
-    high = np.concatenate((np.where(nan, -np.inf, v), np.full(pad, -np.inf))).reshape(blocks, BLOCK)
-    starts = np.arange(blocks) * BLOCK
+    low = np.concatenate((np.where(nan, np.inf, v), np.full(pad, np.inf))).reshape(blocks, block)
+    high = np.concatenate((np.where(nan, -np.inf, v), np.full(pad, -np.inf))).reshape(blocks, block)
+    starts = np.arange(blocks) * block
     picks = np.concatenate(
         (
             starts,
-            np.minimum(starts + BLOCK - 1, n - 1),
+            np.minimum(starts + block - 1, n - 1),
             starts + np.argmin(low, axis=1),  # all-NaN block: argmin is 0, the block's first
             starts + np.argmax(high, axis=1),
         )
@@ -71,13 +78,6 @@ def summarize(steps: Sequence[int], values: Sequence[float], stamps: Sequence[fl
 
 
 RECORD_DTYPE: Any = [("step", "<i8"), ("value", "<f8"), ("stamp", "<f8")]
-
-
-def merged(picks: Sequence[bytes | None]) -> bytes | None:
-    """The summary of chunks merged into one (in step order): None when one of them has none."""
-    if any(p is None for p in picks):
-        return None
-    return b"".join(p for p in picks if p is not None)
 
 
 def columns(picks: bytes) -> tuple[Any, Any, Any]:
