@@ -160,6 +160,8 @@ def test_a_version_1_store_is_upgraded_on_open_and_lists_as_before(store: Path) 
     conn.execute("UPDATE fields SET value = 1 WHERE path = 'sys/trashed' AND run_id = 1")
     conn.execute("DROP INDEX fields_true")
     conn.execute("DROP TABLE views")
+    conn.execute("DROP TABLE summaries")  # and what schema 5 added
+    conn.execute("DROP INDEX fields_created")
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
