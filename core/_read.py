@@ -72,8 +72,22 @@ def float_series(
     import numpy as np
 
     lo, hi = (None if x is None else round(x * STEP_SCALE) for x in step_range)
-    plan: list[tuple[int, int, int]] = []  # (link index, run pk, last step to read)
-    capacity = 0
+    plan = read_plan(store, chain, path, lo, hi)
+    capacity = sum(count for *_, count in plan)
+    out = Columns(np, capacity, owner_dtype(np, chain))
+    for i, pk, top, _ in plan:
+        read_chunks(store, out, i, pk, path, lo, top)
+    steps, vals, stamps, owners = out.finish()
+    return _finish(np, [steps], [vals], [stamps], [owners], (None, None), tail, np.float64)
+
+
+def read_plan(
+    store: Store, chain: Lineage, path: str, lo: int | None, hi: int | None
+) -> list[tuple[int, int, int, int]]:
+    """(link index, run pk, last step to read, size hint) of each link of ``chain`` holding
+    float points of ``path`` in [lo, hi] (fixed-point steps); the hint is the series' exact
+    size when the whole of it is read, else 0."""
+    plan = []
     for i, (run, limit) in enumerate(chain):
         rec = store.field(run.pk, path)
         if rec is None or rec.type != FieldType.FLOAT_SERIES or rec.step is None:
@@ -81,33 +95,39 @@ def float_series(
         top = min(b for b in (rec.step, limit, hi) if b is not None)
         if lo is not None and top < lo:
             continue
-        plan.append((i, run.pk, top))
-        if top == rec.step and lo is None:
-            capacity += rec.count  # the whole series: its exact size
-    out = _Columns(np, capacity, np.int8 if len(chain) <= 127 else np.int32)
-    for i, pk, top in plan:
-        seen = lo
-        while True:
-            page = store.chunks(pk, path, top, min_step=seen, limit=_PAGE)
-            for c in page:
-                if c.last_step <= top and (seen is None or c.first_step >= seen):
-                    out.fill(c, i)  # decoded straight into the result
-                    continue
-                s, v, t = _codec.columns(c)
-                keep = s <= top if seen is None else (s >= seen) & (s <= top)
-                out.append(s[keep], v[keep], t[keep], i)
-            if len(page) < _PAGE:
-                break
-            seen = page[-1].last_step + 1  # by step, not by chunk: a compaction between pages is harmless
-            del page
-    steps, vals, stamps, owners = out.finish()
-    return _finish(np, [steps], [vals], [stamps], [owners], (None, None), tail, np.float64)
+        plan.append((i, run.pk, top, rec.count if top == rec.step and lo is None else 0))
+    return plan
+
+
+def owner_dtype(np: Any, chain: Lineage) -> Any:
+    """The smallest integer type that numbers the links of ``chain``."""
+    return np.int8 if len(chain) <= 127 else np.int32
+
+
+def read_chunks(store: Store, out: Columns, link: int, pk: int, path: str, lo: int | None, top: int) -> None:
+    """Append the run's float points of ``path`` in [lo, top] to ``out`` (as link ``link``),
+    ``_PAGE`` chunks at a time."""
+
+    seen = lo
+    while True:
+        page = store.chunks(pk, path, top, min_step=seen, limit=_PAGE)
+        for c in page:
+            if c.last_step <= top and (seen is None or c.first_step >= seen):
+                out.fill(c, link)  # decoded straight into the result
+                continue
+            s, v, t = _codec.columns(c)
+            keep = s <= top if seen is None else (s >= seen) & (s <= top)
+            out.append(s[keep], v[keep], t[keep], link)
+        if len(page) < _PAGE:
+            break
+        seen = page[-1].last_step + 1  # by step, not by chunk: a compaction between pages is harmless
+        del page
 
 
 _PAGE = 16  # chunks held at once while a float series is read
 
 
-class _Columns:
+class Columns:
     """Growable step/value/timestamp/source arrays filled chunk by chunk (no concatenation)."""
 
     def __init__(self, np: Any, capacity: int, owner_type: Any) -> None:

@@ -41,10 +41,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _filter, _regex, _sys
 from . import _query_frames as _frames
+from . import _regex, _sys
 from ._files import safe_filename, unique_path, write_blob
 from ._read import Lineage, decode, float_series, lineage, other_series
+from ._selection import Names
+from ._selection import selection as _query
 from ._settings import resolve
 from ._storage import RunSelection, RunStore, open_store
 from ._types import STEP_SCALE, FieldType, step_text
@@ -62,16 +64,9 @@ __all__ = [
     "list_runs",
 ]
 
-Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str] | None
 StoreArg = str | os.PathLike[str] | RunStore | None  # a location, or an open store (kept open)
 DEFAULT_COLUMNS = (_sys.NAME, _sys.STATE, _sys.CREATION_TIME)
-_REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
-
-
-def is_regex(name: str) -> bool:
-    """True when a ``runs=`` / ``experiments=`` string is read as a regular expression."""
-    return any(c in _REGEX_CHARS for c in name)
 
 
 # -- opening and selecting ---------------------------------------------------------------------------
@@ -89,49 +84,6 @@ def _opened(project: str | None, store: StoreArg) -> Iterator[tuple[RunStore, st
         yield opened, settings.project
     finally:
         opened.close()
-
-
-def _query(
-    project: str,
-    heads: bool,
-    names: Names,
-    filter: str | None,
-    trashed: bool | None,
-    sort_by: str | None = None,
-    ascending: bool = True,
-    limit: int | None = None,
-) -> RunSelection:
-    """Check the arguments and describe the selection; the store compiles it."""
-    exact: tuple[str, ...] | None = None
-    regex: str | None = None
-    if names is not None:
-        if isinstance(names, str):
-            if is_regex(names):
-                try:
-                    _regex.compile(names)
-                except _regex.RegexError as e:
-                    raise ValueError(f"Invalid regular expression {names!r} for the names: {e}.") from None
-                regex = names
-            else:
-                exact = (names,)
-        elif not all(isinstance(n, str) for n in names):
-            raise TypeError("runs= / experiments= take a name, a list of names, or a regex string.")
-        else:
-            exact = tuple(names)
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a whole number >= 0; got {limit!r}.")
-    node = _filter.parse(filter) if filter is not None and filter.strip() else None
-    return RunSelection(
-        project=project,
-        heads=heads,
-        names=exact,
-        names_regex=regex,
-        filter=node,
-        trashed=trashed,
-        sort_by=sort_by,
-        ascending=ascending,
-        limit=limit,
-    )
 
 
 # -- listing ---------------------------------------------------------------------------------------

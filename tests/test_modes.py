@@ -162,6 +162,8 @@ def test_a_version_1_store_is_upgraded_on_open_and_lists_as_before(store: Path) 
     conn.execute("DROP TABLE views")
     conn.execute("DROP TABLE text_chunks")
     conn.execute("ALTER TABLE chunks DROP COLUMN codec")
+    conn.execute("DROP TABLE summaries")  # and what schema 5 added
+    conn.execute("DROP INDEX fields_created")
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()

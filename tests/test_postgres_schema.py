@@ -11,6 +11,7 @@ import pytest
 
 from naiad._storage import _postgres_sql as q
 from naiad._storage._postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from naiad._storage._summary import summarize
 from naiad._types import FieldType
 
 psycopg = pytest.importorskip("psycopg")
@@ -35,7 +36,8 @@ def _chunk(run: int, steps: list[int]) -> dict[str, Any]:
         "run": run, "path": "loss", "type": int(FieldType.FLOAT_SERIES), "last": vals[-1],
         "first": steps[0], "last_step": steps[-1], "n": len(steps), "lo": min(vals), "hi": max(vals),
         "small": 1, "small_from": steps[0], "codec": 0, "steps": array("q", steps).tobytes(),
-        "vals": vals.tobytes(), "ts": vals.tobytes(),
+        "vals": vals.tobytes(), "ts": vals.tobytes(), "summary": summarize(array("q", steps), vals, vals),
+        "coarse": summarize(array("q", steps), vals, vals, 1024),
     }  # fmt: skip
 
 

@@ -16,9 +16,11 @@ from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import naiad
+from naiad import _sys
 from naiad._filter import parse
 from naiad._storage import (
     Assign,
@@ -33,6 +35,7 @@ from naiad._storage import (
     open_store,
 )
 from naiad._storage._schema import SCHEMA_VERSION
+from naiad._storage._summary import columns
 from naiad._types import FieldType
 from naiad.testing import MemoryStore, fields, series, temporary_store
 
@@ -282,8 +285,8 @@ def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> No
     open_store(root).close()
     conn = sqlite3.connect(root / "naiad.db")
     conn.executescript(  # schema 1
-        "DROP TABLE views; DROP INDEX fields_true; DROP TABLE text_chunks; "
-        "ALTER TABLE chunks DROP COLUMN codec; PRAGMA user_version=1;"
+        "DROP TABLE views; DROP INDEX fields_true; DROP TABLE text_chunks; DROP INDEX fields_created; "
+        "DROP TABLE summaries; ALTER TABLE chunks DROP COLUMN codec; PRAGMA user_version=1;"
     )
     conn.close()
     (root / "ui").mkdir()
@@ -402,3 +405,80 @@ def test_a_long_string_series_reads_back_exactly_by_range_tail_and_along_a_fork(
     assert last["value"].tolist() == [expected[fork_at - 1][2], expected[fork_at][2], "child"]
     window = string_series(backend, chain, "logs/out", (9005.0, 9010.0))
     assert window["value"].tolist() == [v for _, _, v in expected[9005:9011]]
+
+
+def test_every_backend_summarizes_its_chunks_with_stored_points(backend: RunStore) -> None:
+    """chunk_summaries (a seam method) covers the chunks of the range, with their counts, and
+    its picks are stored points including each chunk's first, last, min and max."""
+    rec = backend.open_run(spec("a"))
+    for lo in range(0, 3000, 1000):
+        steps = np.arange(lo, lo + 1000)
+        vals = np.sin(steps / 37.0) + (steps == 1500) * 5.0
+        backend.write_batch(
+            rec.pk,
+            [
+                Floats(
+                    "m",
+                    array("q", steps.tolist()),
+                    array("d", vals.tolist()),
+                    array("d", (steps * 1.0).tolist()),
+                )
+            ],
+        )
+    sums = backend.chunk_summaries(rec.pk, "m", None)
+    chunks = backend.chunks(rec.pk, "m", None)
+    assert sum(c.count for c in sums) == 3000
+    assert [(c.first_step, c.last_step) for c in sums] == [(c.first_step, c.last_step) for c in chunks]
+    raw_s = np.concatenate([np.frombuffer(c.steps, "<i8") for c in chunks])
+    raw_v = np.concatenate([np.frombuffer(c.values, "<f8") for c in chunks])
+    for c in sums:
+        assert c.picks is not None
+        s, v, _ = columns(c.picks)
+        assert s.size < c.count and np.array_equal(raw_v[np.searchsorted(raw_s, s)], v)
+        inside = (raw_s >= c.first_step) & (raw_s <= c.last_step)
+        assert {c.first_step, c.last_step} <= set(s.tolist())
+        assert v.max() == raw_v[inside].max() and v.min() == raw_v[inside].min()
+    assert [c.first_step for c in backend.chunk_summaries(rec.pk, "m", 1200, min_step=1100)] == [
+        c.first_step for c in backend.chunks(rec.pk, "m", 1200, min_step=1100)
+    ]
+
+
+def test_runs_in_creation_order_follow_their_creation_times_not_their_arrival(backend: RunStore) -> None:
+    """The table's default order is creation time (a backdated or imported run sorts by its
+    own time), both ways, with a page limit."""
+    for run_id, created in (("a", 30.0), ("b", 10.0), ("c", 20.0), ("d", 40.0)):
+        backend.open_run(spec(run_id, creation_time=created, experiment=None))
+
+    def order(ascending: bool, limit: int | None) -> list[str]:
+        sel = RunSelection("p", sort_by=_sys.CREATION_TIME, ascending=ascending, limit=limit)
+        return [label for _, label in backend.select_runs(sel, time.time())]
+
+    assert order(True, None) == ["b", "c", "a", "d"]
+    assert order(True, 2) == ["b", "c"]
+    assert order(False, 3) == ["d", "a", "c"]
+
+
+def test_a_run_without_a_creation_time_is_listed_last_in_creation_order(tmp_path: Path) -> None:
+    """A run whose creation time row is gone (by hand: naiad never writes one so) still
+    appears in the creation-ordered listing, after the others, with or without a limit."""
+    import sqlite3
+
+    store = open_store(tmp_path / "store")
+    for run_id, created in (("a", 3.0), ("b", 1.0), ("c", 2.0)):
+        store.open_run(spec(run_id, creation_time=created, experiment=None))
+    store.close()
+    conn = sqlite3.connect(tmp_path / "store" / "naiad.db")
+    with conn:
+        conn.execute(
+            "DELETE FROM fields WHERE path = ? AND run_id = (SELECT id FROM runs WHERE custom_id = 'b')",
+            (_sys.CREATION_TIME,),
+        )
+    conn.close()
+    store = open_store(tmp_path / "store")
+    sel = RunSelection("p", sort_by=_sys.CREATION_TIME)
+    assert [label for _, label in store.select_runs(sel, time.time())] == ["c", "a", "b"]
+    sel = dataclasses.replace(sel, limit=2)
+    assert [label for _, label in store.select_runs(sel, time.time())] == ["c", "a"]
+    sel = dataclasses.replace(sel, limit=3, ascending=False)
+    assert [label for _, label in store.select_runs(sel, time.time())] == ["a", "c", "b"]
+    store.close()

@@ -112,6 +112,8 @@ def test_a_version_1_team_store_is_upgraded_on_open_and_lists_as_before(team_sto
         conn.execute("DROP TABLE views")
         conn.execute("DROP TABLE text_chunks")
         conn.execute("ALTER TABLE chunks DROP COLUMN codec")
+        conn.execute("DROP INDEX fields_created")  # and what schema 5 added
+        conn.execute("ALTER TABLE chunks DROP COLUMN summary, DROP COLUMN coarse")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     assert query.list_runs(store=team_store_uri) == ["r1", "r2"]
     assert query._count_runs(store=team_store_uri, trashed=True) == 1

@@ -105,7 +105,7 @@ def _count(text: str) -> int:
 
 def columns(values: list[str] | None) -> list[str] | str | None:
     """``--columns`` as the API takes it: exact paths, or one regex when any item is a regex."""
-    from ..query import is_regex
+    from .._selection import is_regex
 
     if not values:
         return None

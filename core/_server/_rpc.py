@@ -51,6 +51,7 @@ METHODS: dict[str, Method] = {
     "field_rows": Method("read", "run_pks", "runs"),
     "series_extremes": Method("read", "run_pks", "runs"),
     "chunks": Method("read", "run_pk", "run"),
+    "chunk_summaries": Method("read", "run_pk", "run"),
     "points": Method("read", "run_pk", "run"),
     "text_chunks": Method("read", "run_pk", "run"),
     "last_point_before": Method("read", "run_pk", "run"),

@@ -39,6 +39,7 @@ from ._records import (
     StoreStats,
 )
 from ._spool import Spool
+from ._summary import ChunkSummary
 from ._text_chunks import TextChunk
 from ._wire import WIRE_TYPE, dumps, loads
 
@@ -343,6 +344,26 @@ class HttpStore:
     ) -> list[Chunk]:
         return list(
             self._call("chunks", run_pk=run_pk, path=path, max_step=max_step, min_step=min_step, limit=limit)
+        )
+
+    def chunk_summaries(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
+    ) -> list[ChunkSummary]:
+        return list(
+            self._call(
+                "chunk_summaries",
+                run_pk=run_pk,
+                path=path,
+                max_step=max_step,
+                min_step=min_step,
+                coarse=coarse,
+            )
         )
 
     def points(

@@ -41,7 +41,9 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
+    unpack,
 )
+from ._summary import BLOCK, COARSE, ChunkSummary, summarize
 from ._text_chunks import TextChunk, pack_rows
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -424,6 +426,27 @@ class MemoryStore:
             vals = array("d", [f.vals[i] for i in idx])
             stamps = array("d", [f.stamps[i] for i in idx])
             return [Chunk(steps[0], steps[-1], len(steps), steps.tobytes(), vals.tobytes(), stamps.tobytes())]
+
+    def chunk_summaries(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
+    ) -> list[ChunkSummary]:
+        block = COARSE if coarse else BLOCK
+        return [  # the one chunk chunks() returns for the range, summarized as it is read
+            ChunkSummary(
+                c.first_step,
+                c.last_step,
+                c.count,
+                summarize(unpack("q", c.steps), unpack("d", c.values), unpack("d", c.stamps), block),
+                block,
+            )
+            for c in self.chunks(run_pk, path, max_step, min_step=min_step)
+        ]
 
     def points(
         self,

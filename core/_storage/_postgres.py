@@ -54,6 +54,7 @@ from ._records import (
     SetChange,
     StoreStats,
 )
+from ._summary import BLOCK, COARSE, ChunkSummary, summarize
 from ._text_chunks import TextChunk, rows_in
 
 if TYPE_CHECKING:
@@ -731,6 +732,27 @@ class PostgresStore:
 
         return self._retry(read)
 
+    def chunk_summaries(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
+    ) -> list[ChunkSummary]:
+        sql = q.CHUNK_SUMMARIES.format(column="coarse" if coarse else "summary")
+        block = COARSE if coarse else BLOCK
+
+        def read(conn: psycopg.Connection[Any]) -> list[ChunkSummary]:
+            params = [run_pk, path, max_step, max_step, min_step, min_step]
+            return [
+                ChunkSummary(int(a), int(b), int(n), None if p is None else bytes(p), block)
+                for a, b, n, p in conn.cursor(binary=True).execute(sql, params)
+            ]
+
+        return self._retry(read)
+
     def points(
         self,
         run_pk: int,
@@ -793,6 +815,17 @@ class PostgresStore:
 
     # -- selection -------------------------------------------------------------------------------
     def select_runs(self, selection: RunSelection, now: float) -> list[tuple[int, str]]:
+        if selection.sort_by == _sys.CREATION_TIME:  # the table's default order, along its index
+            (head, head_params), (rest, rest_params) = select_sql.creation_sql(selection, now)
+
+            def read(conn: psycopg.Connection[Any]) -> list[tuple[int, str]]:
+                rows = [(int(pk), str(label)) for pk, label in conn.execute(head, head_params)]
+                if selection.limit is None or len(rows) < selection.limit:
+                    left = None if selection.limit is None else selection.limit - len(rows)
+                    rows += [(int(pk), str(label)) for pk, label in conn.execute(rest, [*rest_params, left])]
+                return rows
+
+            return self._retry(read)
         sql, params = select_sql.select_sql(selection, now)
         return self._retry(lambda c: [(int(pk), str(label)) for pk, label in c.execute(sql, params)])
 
@@ -911,6 +944,8 @@ def _chunk_params(
         "steps": packed_steps,
         "vals": packed_vals,
         "ts": packed_ts,
+        "summary": summarize(steps, vals, stamps),
+        "coarse": summarize(steps, vals, stamps, COARSE),
     }
 
 

@@ -120,6 +120,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Packed chunk columns (_codec), as in the embedded store's migration 4: the default is
     # the raw layout of every existing chunk, so no row is rewritten.
     4: ("ALTER TABLE chunks ADD COLUMN codec smallint NOT NULL DEFAULT 0",),
+    # Each float chunk's summaries, as in the embedded store's migration 5 (NULL for the chunks
+    # written before: read point by point); EXTERNAL like the other chunk columns. And the
+    # creation times (Datetimes: microseconds in int) as a partial index, the runs table's
+    # default order, walked up to a page's end instead of sorting every run.
+    5: (
+        "ALTER TABLE chunks ADD COLUMN summary bytea, ADD COLUMN coarse bytea",
+        "ALTER TABLE chunks ALTER COLUMN summary SET STORAGE EXTERNAL, "
+        "ALTER COLUMN coarse SET STORAGE EXTERNAL",
+        "CREATE INDEX fields_created ON fields(int, run_id) WHERE path = 'sys/creation_time'",
+    ),
     # String series in packed chunks (see _text_chunks, _postgres_text); the store's Python step
     # after these statements moves each existing string series' points rows into chunks.
     6: _TEXT_CHUNKS,

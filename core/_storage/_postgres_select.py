@@ -170,6 +170,29 @@ def select_sql(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     return sql, all_params
 
 
+# The partial index of migration 5 and the queries that use it spell the path as a literal
+_CREATED = f"s.path = '{_sys.CREATION_TIME}'"
+
+
+def creation_sql(sel: RunSelection, now: float) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """The selection in creation order as two statements: the runs along the partial index
+    ``fields_created`` (a walk that stops at the limit, not a sort of every run), then, for
+    what the limit leaves, the runs without a creation time (none that naiad wrote), last as
+    in any sort. The second takes the number of rows still wanted as its last parameter."""
+    label = "r.experiment" if sel.heads else "r.custom_id"
+    cond, params = where(sel, now)
+    direction = "ASC" if sel.ascending else "DESC"
+    head = (
+        f"SELECT r.id, {label} FROM fields s JOIN runs r ON r.id = s.run_id WHERE {_CREATED} AND {cond} "
+        f"ORDER BY s.int {direction}, s.run_id {direction} LIMIT %s::bigint"
+    )
+    rest = (
+        f"SELECT r.id, {label} FROM runs r WHERE {cond} AND r.id NOT IN "
+        f"(SELECT s.run_id FROM fields s WHERE {_CREATED}) ORDER BY r.id {direction} LIMIT %s::bigint"
+    )
+    return (head, [*params, sel.limit]), (rest, list(params))
+
+
 def count_sql(sel: RunSelection, now: float) -> tuple[str, list[Any]]:
     cond, params = where(sel, now)
     return (

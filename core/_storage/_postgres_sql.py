@@ -94,19 +94,26 @@ WITH f AS (
     WHERE f0.type = excluded.type AND (f0.step IS NULL OR f0.step < %(first)s)
     RETURNING id
 )
-INSERT INTO chunks(field_id, first_step, last_step, n, codec, steps, vals, ts)
-SELECT id, %(first)s, %(last_step)s, %(n)s, %(codec)s, %(steps)s, %(vals)s, %(ts)s FROM f
+INSERT INTO chunks(field_id, first_step, last_step, n, codec, steps, vals, ts, summary, coarse)
+SELECT id, %(first)s, %(last_step)s, %(n)s, %(codec)s, %(steps)s, %(vals)s, %(ts)s,
+       %(summary)s, %(coarse)s FROM f
 """
 # Merging the small chunks trailing a series: three statements, each a no-op unless the field
 # has COMPACT_EVERY of them (so they can be sent unconditionally in the batch's pipeline).
 # Small chunks are raw (codec 0, see _chunk_params), so their columns concatenate.
 COMPACT_MERGE = """
-UPDATE chunks c SET last_step = a.last_step, n = a.n, steps = a.steps, vals = a.vals, ts = a.ts
+UPDATE chunks c SET last_step = a.last_step, n = a.n, steps = a.steps, vals = a.vals, ts = a.ts,
+    summary = a.summary, coarse = a.coarse
 FROM (
     SELECT ch.field_id, f.small_from AS first, max(ch.last_step) AS last_step, sum(ch.n)::int AS n,
            string_agg(ch.steps, ''::bytea ORDER BY ch.first_step) AS steps,
            string_agg(ch.vals, ''::bytea ORDER BY ch.first_step) AS vals,
-           string_agg(ch.ts, ''::bytea ORDER BY ch.first_step) AS ts
+           string_agg(ch.ts, ''::bytea ORDER BY ch.first_step) AS ts,
+           -- summaries concatenate (see _summary); one chunk without one leaves the merge without
+           CASE WHEN bool_and(ch.summary IS NOT NULL)
+                THEN string_agg(ch.summary, ''::bytea ORDER BY ch.first_step) END AS summary,
+           CASE WHEN bool_and(ch.coarse IS NOT NULL)
+                THEN string_agg(ch.coarse, ''::bytea ORDER BY ch.first_step) END AS coarse
     FROM fields f JOIN chunks ch ON ch.field_id = f.id AND ch.first_step >= f.small_from
     WHERE f.run_id = %(run)s AND f.path = %(path)s AND f.small >= %(every)s
     GROUP BY ch.field_id, f.small_from
@@ -142,6 +149,12 @@ CHUNKS = (
     "JOIN fields f ON c.field_id = f.id WHERE f.run_id = %s AND f.path = %s "
     "AND (%s::bigint IS NULL OR c.first_step <= %s) AND (%s::bigint IS NULL OR c.last_step >= %s) "
     "ORDER BY c.first_step LIMIT %s::bigint"  # LIMIT NULL: no limit
+)
+CHUNK_SUMMARIES = (  # {column}: summary, or coarse
+    "SELECT c.first_step, c.last_step, c.n, c.{column} FROM chunks c "
+    "JOIN fields f ON c.field_id = f.id WHERE f.run_id = %s AND f.path = %s "
+    "AND (%s::bigint IS NULL OR c.first_step <= %s) AND (%s::bigint IS NULL OR c.last_step >= %s) "
+    "ORDER BY c.first_step"
 )
 POINTS_WHERE = (
     "FROM points p JOIN fields f ON p.field_id = f.id WHERE f.run_id = %s AND f.path = %s "

@@ -41,6 +41,7 @@ from ._records import (
     SavedView,
     StoreStats,
 )
+from ._summary import ChunkSummary
 from ._text_chunks import TextChunk
 
 
@@ -133,6 +134,22 @@ class RunStore(Protocol):
         """The float series' chunks that overlap [min_step, max_step] (fixed-point steps), in
         step order; with ``limit`` only the first ``limit`` of them (a reader pages through a
         long series this way, holding a few chunks at a time)."""
+        ...
+
+    def chunk_summaries(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
+    ) -> list[ChunkSummary]:
+        """The extent, count and summary (:mod:`._summary`: the M4 picks of blocks of the
+        chunk's points; with ``coarse`` of blocks of ``COARSE`` points) of the float series'
+        chunks that overlap [min_step, max_step], in step order; ``picks`` is None for a chunk
+        stored without one (read its points instead). A chart over a range much wider than
+        its pixels reads these instead of the points."""
         ...
 
     def points(

@@ -8,7 +8,8 @@ moves the ``points`` rows of existing string series into chunks. Every other ser
 one row per point. The UI's saved
 views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
 version 1 stores kept them in). Since version 4 a chunk row's ``codec`` says how its columns
-are stored (:mod:`._codec`: 0 raw, as every chunk written before; 1 packed).
+are stored (:mod:`._codec`: 0 raw, as every chunk written before; 1 packed). Since version 5
+each chunk also carries its summary (:mod:`._summary`), which charts read instead of the points.
 """
 
 from __future__ import annotations
@@ -102,6 +103,25 @@ MIGRATIONS: dict[int, str] = {
     # is the raw layout every existing chunk has, so no row is rewritten.
     4: """
     ALTER TABLE chunks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+    """,
+    # Each float chunk's summaries (the M4 picks of its blocks, see _summary), keyed as its chunk
+    # with the chunk's count (a summary whose n differs is stale, and unused): a chart over a
+    # range much wider than its pixels reads these instead of every point. A table of its own,
+    # not a column of chunks: a row's last column lies past its point blobs' overflow pages,
+    # which SQLite walks to reach it. Chunks written before have none and are read point by
+    # point. And the runs in creation order (the table's default sort) as a small partial
+    # index, so that the first rows of 100,000 runs are a walk along it that stops at the
+    # page's end, not a sort of every run.
+    5: """
+    CREATE TABLE summaries(
+        field_id INTEGER NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
+        first_step INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        coarse BLOB NOT NULL,
+        picks BLOB NOT NULL,
+        PRIMARY KEY(field_id, first_step)
+    );
+    CREATE INDEX fields_created ON fields(value, run_id) WHERE path = 'sys/creation_time';
     """,
     # String series in packed chunks (see _text_chunks); the store's Python step after this
     # SQL moves each existing string series' points rows into chunks.

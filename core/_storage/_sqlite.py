@@ -60,6 +60,7 @@ from ._sqlite_append import (
     fields_of,
     insert_fields,
 )
+from ._summary import BLOCK, COARSE, ChunkSummary
 from ._text_chunks import TextChunk, rows_in
 
 if TYPE_CHECKING:
@@ -594,6 +595,32 @@ class SqliteStore:
             return self._read(read)
         finally:
             conn.execute(f"PRAGMA mmap_size={_MMAP_SIZE}")
+
+    def chunk_summaries(
+        self,
+        run_pk: int,
+        path: str,
+        max_step: int | None,
+        *,
+        min_step: int | None = None,
+        coarse: bool = False,
+    ) -> list[ChunkSummary]:
+        column, block = ("s.coarse", COARSE) if coarse else ("s.picks", BLOCK)
+
+        def read(conn: sqlite3.Connection) -> list[ChunkSummary]:
+            return [
+                ChunkSummary(r[0], r[1], r[2], r[3], block)
+                for r in conn.execute(
+                    f"SELECT c.first_step, c.last_step, c.n, {column} FROM chunks c "
+                    "JOIN fields f ON c.field_id = f.id LEFT JOIN summaries s ON s.field_id = c.field_id "
+                    "AND s.first_step = c.first_step AND s.n = c.n WHERE f.run_id=? AND f.path=? "
+                    "AND (? IS NULL OR c.first_step <= ?) AND (? IS NULL OR c.last_step >= ?) "
+                    "ORDER BY c.first_step",
+                    (run_pk, path, max_step, max_step, min_step, min_step),
+                )
+            ]
+
+        return self._read(read)
 
     def points(
         self,

@@ -27,6 +27,7 @@ from typing import Any
 from .._types import FieldType, float_bits, step_value
 from . import _codec
 from ._records import Assign, Chunk, Floats
+from ._summary import COARSE, summarize
 
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
@@ -52,6 +53,7 @@ _INSERT_CHUNK = (
 _UPDATE_CHUNK = (
     "UPDATE chunks SET last_step=?, n=?, codec=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
 )
+_PUT_SUMMARY = "INSERT OR REPLACE INTO summaries(field_id, first_step, n, coarse, picks) VALUES(?,?,?,?,?)"
 _UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?"
 
 
@@ -178,6 +180,7 @@ class FloatAppender:
         self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[tuple[Any, ...]] = []
         self.heads: list[tuple[Any, ...]] = []
+        self.summaries: list[tuple[Any, ...]] = []  # one per chunk written (see _summary)
         self.new: list[str] = []  # fields created by this group whose rows are not written yet
         self.unwritten: set[str] = set()
 
@@ -202,6 +205,7 @@ class FloatAppender:
         for sql, rows in (
             (_INSERT_CHUNK, self.inserts),
             (_UPDATE_CHUNK, self.updates),
+            (_PUT_SUMMARY, self.summaries),
             (_UPDATE_HEAD, self.heads),
         ):
             if rows:
@@ -242,10 +246,12 @@ class FloatAppender:
                     f.open_first,
                 )
             )
+            self.summaries.append((f.id, f.open_first, *summaries(f.open_steps, f.open_vals, f.open_ts)))
         else:
             if f.open_first is not None:  # the open chunk is sealed as it is
                 f.sealed.append(f.open_first)
             self.inserts.append((f.id, steps[0], steps[-1], len(steps), *_codec.encode(steps, vals, stamps)))
+            self.summaries.append((f.id, steps[0], *summaries(steps, vals, stamps)))
             if len(steps) < OPEN_CHUNK_MAX:
                 f.open_first, f.open_steps = steps[0], array("q", steps)
                 f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
@@ -271,6 +277,9 @@ class FloatAppender:
             self.heads.append((float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, f.id))
 
 
+_RANGE = "first_step >= ? AND (? IS NULL OR first_step < ?)"  # the chunks a compaction merges
+
+
 def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
     """Merge the field's small sealed chunks (all before ``upto``) into one chunk."""
     sealed, f.sealed = f.sealed, []
@@ -278,17 +287,32 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
         return
     rows = conn.execute(
         "SELECT first_step, last_step, n, steps, vals, ts, codec FROM chunks WHERE field_id=? "
-        "AND first_step >= ? AND (? IS NULL OR first_step < ?) ORDER BY first_step",
+        f"AND {_RANGE} ORDER BY first_step",
         (f.id, sealed[0], upto, upto),
     ).fetchall()
     if len(rows) < 2:
         return
-    conn.execute(
-        "DELETE FROM chunks WHERE field_id=? AND first_step >= ? AND (? IS NULL OR first_step < ?)",
-        (f.id, sealed[0], upto, upto),
-    )
+    counts = {r[0]: r[2] for r in rows}
+    found = {  # a stale summary (another count than its chunk's) is none
+        first: (coarse, picks)
+        for first, n, coarse, picks in conn.execute(
+            f"SELECT first_step, n, coarse, picks FROM summaries WHERE field_id=? AND {_RANGE}",
+            (f.id, sealed[0], upto, upto),
+        )
+        if counts.get(first) == n
+    }
+    for table in ("chunks", "summaries"):
+        conn.execute(f"DELETE FROM {table} WHERE field_id=? AND {_RANGE}", (f.id, sealed[0], upto, upto))
     merged = _codec.merge([Chunk(*r) for r in rows])
     conn.execute(_INSERT_CHUNK, (f.id, rows[0][0], rows[-1][1], sum(r[2] for r in rows), *merged))
+    if all(r[0] in found for r in rows):
+        coarse, picks = (b"".join(found[r[0]][k] for r in rows) for k in (0, 1))
+        conn.execute(_PUT_SUMMARY, (f.id, rows[0][0], sum(r[2] for r in rows), coarse, picks))
+
+
+def summaries(steps: array[int], vals: array[float], stamps: array[float]) -> tuple[int, bytes, bytes]:
+    """(count, coarse summary, summary) of a chunk's points, as a summaries row holds them."""
+    return len(steps), summarize(steps, vals, stamps, COARSE), summarize(steps, vals, stamps)
 
 
 def min_max(vals: array[float]) -> tuple[float | None, float | None]:

@@ -43,13 +43,15 @@ from ._records import (
     pack,
     unpack,
 )
+from ._summary import ChunkSummary
 from ._text_chunks import TextChunk
 
 RECORDS: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         Assign, Delete, SetChange, Floats, Points, Incr, Heartbeat, RunSpec, RunRecord, FieldRecord,
-        Chunk, TextChunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not, And, Or,
+        Chunk, ChunkSummary, TextChunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not,
+        And, Or,
     )
 }  # fmt: skip
 WIRE_TYPE = "application/x-naiad-wire+json"

@@ -14,6 +14,7 @@ import itertools
 import time
 from typing import Any
 
+from .._overview import float_overview
 from .._read import Lineage, float_series, lineage
 from .._storage import RunRecord, RunStore
 from .._types import STEP_SCALE, FieldType
@@ -107,28 +108,34 @@ def one_series(
     import numpy as np
 
     lo = step_from if since is None else since
-    cols = float_series(store, chain, path, (lo, step_to))
+    buckets = max(1, min(width, MAX_WIDTH))
+    if since is None:  # the chunks' summaries where they are fine enough for this many buckets
+        cols = float_overview(store, chain, path, (lo, step_to), width=buckets, x=x)
+        counts = cols["counts"]
+    else:
+        cols = float_series(store, chain, path, (lo, step_to))
     steps, values, stamps, source = cols["step"], cols["value"], cols["timestamp"], cols["source"]
     if since is not None:
         keep = steps > round(since * STEP_SCALE)
         steps, values, stamps, source = steps[keep], values[keep], stamps[keep], source[keep]
-    n = int(steps.size)
+        counts = np.bincount(source, minlength=len(chain))
+    n = int(counts.sum())
     xs = steps / STEP_SCALE if x == "step" else stamps
-    if x != "step" and n > 1 and np.any(np.diff(xs) < 0):  # clocks can step back across a fork
+    if x != "step" and xs.size > 1 and np.any(np.diff(xs) < 0):  # clocks can step back across a fork
         order = np.argsort(xs, kind="stable")
         steps, values, xs, source = steps[order], values[order], xs[order], source[order]
-    picked = m4_indices(xs, values, max(1, min(width, MAX_WIDTH))) if since is None else np.arange(n)
+    picked = m4_indices(xs, values, buckets) if since is None else np.arange(xs.size)
     names = [run.custom_id for run, _ in chain]
     segments = []
-    if n:
+    if steps.size:
         cuts = np.flatnonzero(np.diff(source)) + 1
-        for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [n]))):
+        for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [steps.size]))):
             segments.append(
                 {
                     "run": names[int(source[a])],
                     "from": float(steps[a]) / STEP_SCALE,
                     "to": float(steps[b - 1]) / STEP_SCALE,
-                    "n": int(b - a),
+                    "n": int(counts[int(source[a])]),  # stored points, not just those drawn
                 }
             )
     forks = []
@@ -159,7 +166,7 @@ def one_series(
         "y": packed(values[picked]) if pack else _floats(values[picked]),
         "n": n,
         "downsampled": int(picked.size) < n,
-        "last_step": float(steps[-1]) / STEP_SCALE if n else since,
+        "last_step": float(steps[-1]) / STEP_SCALE if steps.size else since,
         "segments": segments,
         "forks": forks,
         "active": state == "active",

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import _sys
 from .._read import decode
+from .._selection import selection
 from .._storage import RunSelection, RunStore
 from .._sys import display_state
 from .._types import FieldType, float_from_store
@@ -82,14 +83,12 @@ def _selection(
     limit: int | None = None,
 ) -> RunSelection:
     """The runs (or experiment heads) the table shows, as the store selects them."""
-    from .. import query
-
-    return query._query(project, heads, names, filter, False, sort, ascending, limit)
+    return selection(project, heads, names, filter, False, sort, ascending, limit)
 
 
 def count(store: RunStore, project: str, heads: bool, filter: str | None) -> int:
     """How many rows the whole table has (unsorted: counting needs no order)."""
-    return len(store.select_runs(_selection(project, heads, filter, None), time.time()))
+    return store.count_runs(_selection(project, heads, filter, None), time.time())
 
 
 def page_fields(store: RunStore, pks: list[int]) -> dict[int, dict[str, tuple[int, Any, Any, Any]]]:

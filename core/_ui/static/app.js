@@ -2,17 +2,35 @@
 // naiad ui: live polling, wiring of the controls, keyboard shortcuts, saved views, start-up.
 
 // -- live ------------------------------------------------------------------------------------
-async function poll() {
-  if (S.live && !document.hidden) {
-    try {
-      if (S.view === "runs") await tableLive();
-      else if (S.view === "charts") await Charts.live();
-      else if (S.view === "run" && S.runPage && S.runPage.state === "active") {
-        for (const p of document.querySelectorAll("[data-console]")) await p.poll();
-      }
-    } catch (e) { toast(e.message); }
+// The page re-reads when the store says its runs changed: /api/changes (both `naiad ui` and
+// `naiad server`) answers at once when the token we hold is stale, else once a write lands or
+// after its wait. Re-reads are at least LIVE_MIN_MS apart, so a run logging every millisecond
+// costs a few reads a second; where the wait fails, the page polls every POLL_MS instead.
+const LIVE_MIN_MS = 300, CHANGES_WAIT_S = 20;
+let changeToken = null;
+
+async function refreshLive() {
+  if (S.view === "runs") await tableLive();
+  else if (S.view === "charts") await Charts.live();
+  else if (S.view === "run" && S.runPage && S.runPage.state === "active") {
+    for (const p of document.querySelectorAll("[data-console]")) await p.poll();
   }
-  setTimeout(poll, POLL_MS);
+}
+
+async function poll() {
+  let next = POLL_MS;
+  if (S.live && !document.hidden) {
+    const started = performance.now();
+    try {
+      const res = await api("changes", { since: changeToken, wait: changeToken === null ? 0 : CHANGES_WAIT_S });
+      const moved = res.token !== changeToken;
+      changeToken = res.token;
+      next = Math.max(0, LIVE_MIN_MS - (performance.now() - started));
+      if (!moved) { setTimeout(poll, next); return; }  // the wait ran out: nothing to re-read
+    } catch (e) { changeToken = null; }  // no change feed now: re-read, and poll
+    try { await refreshLive(); } catch (e) { toast(e.message); }
+  }
+  setTimeout(poll, next);
 }
 
 function nextFrame() {  // the next painted frame (or 100 ms in a hidden tab, which paints none)
