@@ -9,12 +9,12 @@ stores against the raw series read point by point.
 from __future__ import annotations
 
 import math
-import sqlite3
 from array import array
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _downgrade import sqlite_back_to
 
 from naiad._overview import float_overview
 from naiad._read import float_series, lineage
@@ -149,13 +149,9 @@ def test_chunks_stored_before_summaries_are_drawn_from_their_points(tmp_path: Pa
     rec = store.find_run("p", "a")
     assert rec is not None
     store.close()
-    conn = sqlite3.connect(root / "naiad.db")
-    conn.executescript(  # back to what schema 3 wrote
-        "DROP TABLE summaries; DROP INDEX fields_created; PRAGMA user_version=3;"
-    )
-    conn.close()
+    sqlite_back_to(root / "naiad.db", 3)
     store = open_store(root)
-    assert store.stats().schema_version == SCHEMA_VERSION == 5
+    assert store.stats().schema_version == SCHEMA_VERSION == 6
     assert all(c.picks is None for c in store.chunk_summaries(rec.pk, PATH, None))
     got = one_series(store, rec, lineage(store, rec), PATH, width=150)
     assert_real_and_extremes(store, "a", "step", got)

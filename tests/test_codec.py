@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _downgrade import postgres_back_to, sqlite_back_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -160,12 +161,10 @@ def _schema_3_store(root: Path, n: int) -> tuple[array[int], array[float], array
     """A store as naiad wrote it at schema 3: raw chunk columns and no codec column."""
     with naiad.Run(store=root, run_id="old", project="p") as run:
         run["loss"].append(0.5, step=0)
+    sqlite_back_to(root / "naiad.db", 3)
     conn = sqlite3.connect(root / "naiad.db")
     field = conn.execute("SELECT id FROM fields WHERE path = 'loss'").fetchone()[0]
     conn.execute("DELETE FROM chunks")
-    conn.execute("DROP TABLE text_chunks")
-    conn.execute("ALTER TABLE chunks DROP COLUMN codec")
-    conn.execute("PRAGMA user_version=3")
     s, v, t = _exact_series(n)
     rows = []
     for a in range(0, n, 1000):  # 1000-point chunks, then a small trailing one left open
@@ -212,12 +211,10 @@ def test_team_store_chunks_written_at_schema_3_stay_readable_and_extendable(post
     s, v, t = _exact_series(3000)
     backend.write_batch(rec.pk, [Floats("loss", s[:10], v[:10], t[:10])])
     backend.close()
+    postgres_back_to(postgres_uri, 3)
     base, schema = postgres_uri.split("?schema=")
     with psycopg.connect(base, autocommit=True) as c:
         c.execute(f'SET search_path TO "{schema}"')
-        c.execute("DROP TABLE text_chunks")
-        c.execute("ALTER TABLE chunks DROP COLUMN codec")
-        c.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         field = c.execute("SELECT id FROM fields WHERE path = 'loss'").fetchone()[0]
         for a in range(10, 1000, 99):  # small raw chunks, as schema 3 wrote them, left to merge
             b = min(1000, a + 99)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _downgrade import sqlite_back_to
 
 import naiad
 from naiad._settings import resolve
@@ -158,15 +159,9 @@ def test_a_version_1_store_is_upgraded_on_open_and_lists_as_before(store: Path) 
 
     conn = sqlite3.connect(store / "naiad.db")
     conn.execute("UPDATE fields SET value = 1 WHERE path = 'sys/trashed' AND run_id = 1")
-    conn.execute("DROP INDEX fields_true")
-    conn.execute("DROP TABLE views")
-    conn.execute("DROP TABLE text_chunks")
-    conn.execute("ALTER TABLE chunks DROP COLUMN codec")
-    conn.execute("DROP TABLE summaries")  # and what schema 5 added
-    conn.execute("DROP INDEX fields_created")
-    conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
+    sqlite_back_to(store / "naiad.db", 1)
     assert query.list_runs(store=store) == ["r1", "r2"]
     assert query.list_runs(store=store, trashed=True) == ["r0"]
     assert query.list_experiments(store=store) == ["e"]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _downgrade import sqlite_back_to
 
 import naiad
 from naiad import _sys
@@ -279,16 +280,10 @@ def test_wait_for_changes_wakes_on_a_write_and_otherwise_times_out(backend: RunS
 
 def test_a_schema_1_store_brings_its_views_json_along_once(tmp_path: Path) -> None:
     """A store last opened by a naiad that kept views in ui/views.json keeps its views."""
-    import sqlite3
 
     root = tmp_path / "store"
     open_store(root).close()
-    conn = sqlite3.connect(root / "naiad.db")
-    conn.executescript(  # schema 1
-        "DROP TABLE views; DROP INDEX fields_true; DROP TABLE text_chunks; DROP INDEX fields_created; "
-        "DROP TABLE summaries; ALTER TABLE chunks DROP COLUMN codec; PRAGMA user_version=1;"
-    )
-    conn.close()
+    sqlite_back_to(root / "naiad.db", 1)
     (root / "ui").mkdir()
     legacy = {
         "p": {"best": {"url": "#/runs?sort=loss", "saved": 5.0}, "broken": "not a view"},
@@ -429,8 +424,11 @@ def test_every_backend_summarizes_its_chunks_with_stored_points(backend: RunStor
     chunks = backend.chunks(rec.pk, "m", None)
     assert sum(c.count for c in sums) == 3000
     assert [(c.first_step, c.last_step) for c in sums] == [(c.first_step, c.last_step) for c in chunks]
-    raw_s = np.concatenate([np.frombuffer(c.steps, "<i8") for c in chunks])
-    raw_v = np.concatenate([np.frombuffer(c.values, "<f8") for c in chunks])
+    from naiad._storage import _codec
+
+    decoded = [_codec.columns(c) for c in chunks]
+    raw_s = np.concatenate([s for s, _, _ in decoded])
+    raw_v = np.concatenate([v for _, v, _ in decoded])
     for c in sums:
         assert c.picks is not None
         s, v, _ = columns(c.picks)

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _downgrade import postgres_back_to, sqlite_back_to
 from hypothesis import given
 from hypothesis import strategies as st
 
 import naiad
 from naiad._storage import open_store
-from naiad._storage._text_chunks import TextChunk, pack_rows, rows_of, values_of
+from naiad._storage._text_chunks import pack_rows, rows_of, values_of
 from naiad._ui import _data
 
 LINES = ["", "é日本語", "nul\x00inside", "\x01escape mark first", "😀", "a\r\nb", "x" * 60_000]
@@ -81,16 +82,7 @@ def test_a_line_per_batch_series_stays_a_few_rows_and_reads_back_exactly(store: 
 
 def _downgrade_sqlite(store: Path) -> None:
     """Make ``store`` what a schema-3 naiad left: string series as rows of ``points``."""
-    conn = sqlite3.connect(store / "naiad.db")
-    for field_id, *chunk in conn.execute(
-        "SELECT field_id, first_step, last_step, n, steps, ts, lens, vals FROM text_chunks"
-    ).fetchall():
-        rows = rows_of(TextChunk(*chunk))
-        conn.executemany("INSERT INTO points VALUES(?,?,?,?)", [(field_id, *r) for r in rows])
-    conn.execute("DROP TABLE text_chunks")
-    conn.execute("PRAGMA user_version=3")
-    conn.commit()
-    conn.close()
+    sqlite_back_to(store / "naiad.db", 3)
 
 
 def test_a_schema_3_store_moves_its_string_series_into_chunks_on_open(tmp_path: Path) -> None:
@@ -112,25 +104,12 @@ def test_a_schema_3_store_moves_its_string_series_into_chunks_on_open(tmp_path: 
 
 def test_a_schema_3_team_store_moves_its_string_series_into_chunks_on_open(team_store_uri: str) -> None:
     psycopg = pytest.importorskip("psycopg")
-    from naiad._storage._postgres import _enc, parse_uri
+    from naiad._storage._postgres import parse_uri
 
     _log_lines(team_store_uri)
     before = _read(team_store_uri)
     conninfo, schema = parse_uri(team_store_uri)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'SET search_path TO "{schema}"')
-        with conn.transaction():
-            chunks = conn.execute(
-                "SELECT field_id, first_step, last_step, n, steps, ts, lens, vals FROM text_chunks"
-            ).fetchall()
-            for field_id, *chunk in chunks:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO points(field_id, step, ts, value) VALUES (%s, %s, %s, %s)",
-                        [(field_id, s, t, _enc(v)) for s, t, v in rows_of(TextChunk(*chunk))],
-                    )
-            conn.execute("DROP TABLE text_chunks")
-            conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    postgres_back_to(team_store_uri, 3)
     assert _read(team_store_uri) == before
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')

@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from _downgrade import postgres_back_to
 
 import naiad
 from naiad import query
@@ -108,13 +109,7 @@ def test_a_version_1_team_store_is_upgraded_on_open_and_lists_as_before(team_sto
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type]
         conn.execute("UPDATE fields SET int = 1 WHERE path = 'sys/trashed' AND run_id = 1")
-        conn.execute("DROP INDEX fields_true")
-        conn.execute("DROP TABLE views")
-        conn.execute("DROP TABLE text_chunks")
-        conn.execute("ALTER TABLE chunks DROP COLUMN codec")
-        conn.execute("DROP INDEX fields_created")  # and what schema 5 added
-        conn.execute("ALTER TABLE chunks DROP COLUMN summary, DROP COLUMN coarse")
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    postgres_back_to(team_store_uri, 1)
     assert query.list_runs(store=team_store_uri) == ["r1", "r2"]
     assert query._count_runs(store=team_store_uri, trashed=True) == 1
     with psycopg.connect(conninfo, autocommit=True) as conn:
