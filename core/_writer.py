@@ -381,30 +381,31 @@ class Writer:
         group_keys: tuple[str, ...] | None = None
         g_steps = array("q")
         g_stamps = array("d")
-        g_rows: list[tuple[float, ...]] = []
+        g_vals = array("d")  # the group's rows one after another: column j is g_vals[j::width]
         size = 0
         last_ts = 0.0
 
         def spill_group() -> None:
-            nonlocal g_steps, g_stamps, g_rows
-            if not g_rows:
+            nonlocal g_steps, g_stamps, g_vals
+            if not g_steps:
                 return
             # one steps and one stamps column shared by the group's keys (a wide call makes a
             # million series): copied only when a later group of this drain extends a key
-            steps, stamps = array("q", g_steps), array("d", g_stamps)
+            steps, stamps, width = g_steps, g_stamps, len(group_keys)  # type: ignore[arg-type]
             get = floats.get
-            for key, column in zip(group_keys, zip(*g_rows)):  # type: ignore[arg-type]
+            for j, key in enumerate(group_keys):  # type: ignore[arg-type]
+                column = g_vals[j::width]
                 acc = get(key)
                 if acc is None:
-                    floats[key] = [steps, array("d", column), stamps]
+                    floats[key] = [steps, column, stamps]
                 else:
-                    if len(acc) == 3:  # still the group's shared columns
+                    if len(acc) == 3:  # still a group's shared columns
                         acc[0], acc[2] = array("q", acc[0]), array("d", acc[2])
                         acc.append(True)  # owned from now on
-                    acc[0].extend(g_steps)
+                    acc[0].extend(steps)
                     acc[1].extend(column)
-                    acc[2].extend(g_stamps)
-            g_steps, g_stamps, g_rows = array("q"), array("d"), []
+                    acc[2].extend(stamps)
+            g_steps, g_stamps, g_vals = array("q"), array("d"), array("d")
 
         def spill_all() -> None:
             spill_group()
@@ -424,7 +425,7 @@ class Writer:
                     group_keys = keys
                 g_steps.append(head)
                 g_stamps.append(ts)
-                g_rows.append(row)
+                g_vals.extend(row)
                 size += 16 * len(keys)
                 last_ts = ts
             elif cls is PointMsg:
