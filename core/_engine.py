@@ -581,7 +581,7 @@ class Engine:
                         return False
         if not self._room(len(paths)):
             return True  # dropped whole, and counted
-        if FieldType.FLOAT in ftypes and not math.isfinite(math.fsum(v for v in values if type(v) is float)):
+        if FieldType.FLOAT in ftypes and not math.isfinite(sum(v for v in values if type(v) is float)):
             values = [float_bits(v) if type(v) is float else v for v in values]  # NaN as its bits
         if known:
             fresh = [i for i, p in enumerate(paths) if p not in known]
