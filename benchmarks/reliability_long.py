@@ -4,7 +4,7 @@ They run the very checks the CI tests run (``tests/reliability/_harness.py``), w
 of issue 9, and print the numbers the README's Guarantees section quotes::
 
     python benchmarks/reliability_long.py kills --count 1000      # about 20 minutes
-    python benchmarks/reliability_long.py memory --points 10000000
+    python benchmarks/reliability_long.py memory --points 10000000   # points/s until durable, vs the loop
     python benchmarks/reliability_long.py soak --seconds 1800     # the documented soak
     python benchmarks/reliability_long.py all                     # all three, about an hour
 
@@ -69,6 +69,9 @@ def memory(points: int) -> dict[str, Any]:
         "log_seconds": report["log_seconds"],
         "durable_seconds": report["durable_seconds"],
         "points_per_second": points / report["durable_seconds"],
+        # the baseline, side by side: the same loop making the same dicts without logging them
+        "loop_points_per_second": points / report["loop_seconds"],
+        "x_loop": report["durable_seconds"] / report["loop_seconds"],
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import os
@@ -26,12 +27,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from . import _sys, errors
-from ._fields import CallPaths, FieldState, Inherited
+from ._fields import BULK_MIN, CallPaths, FieldState, Inherited
 from ._files import File, as_file, file_meta, manifest, source_of
+from ._paths import all_plain
 from ._read import Lineage, decode, lineage
 from ._settings import Settings
 from ._storage import Assign, Delete, RunRecord, RunSpec, RunStore, SetChange
 from ._types import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_STRING_BYTES,
     FieldType,
     Histogram,
     check_string,
@@ -43,7 +48,7 @@ from ._types import (
     to_float,
     unwrap_scalar,
 )
-from ._writer import MAX_QUEUE, BlobStored, PointMsg, Writer
+from ._writer import MAX_QUEUE, BlobStored, PointMsg, Writer, gc_paused
 from .errors import (
     FieldNotFound,
     FieldTypeError,
@@ -301,8 +306,7 @@ class Engine:
         if len(self._groups) >= _MAX_GROUPS:
             self._materialize()
         self._groups[keys] = [step, values]
-        for key in keys:
-            self._group_of[key] = keys
+        self._group_of.update(dict.fromkeys(keys, keys))
 
     def _stamp(self, timestamp: datetime | float | None, data: Mapping[str, Any]) -> float:
         if timestamp is None:
@@ -334,6 +338,12 @@ class Engine:
         if not isinstance(data, Mapping):
             raise FieldValueError(f"log_metrics takes a dict of path → number, not {type(data).__name__}.")
         ts = self._stamp(timestamp, data)
+        if len(data) >= BULK_MIN and step is not None:
+            with gc_paused():  # a big call: a million objects made, none in a cycle
+                done = self._log_floats_bulk(data, step, ts, timestamp is None)
+            if done:
+                self._after_write()
+                return
         f = self._f
         call = CallPaths()
         accepted: list[tuple[str, int, float, bool]] = []
@@ -372,6 +382,66 @@ class Engine:
         else:  # per-series automatic steps; one call, one batch (extend is atomic)
             self._queue.extend([(s, ts, (path,), (value,)) for path, s, value, _ in accepted])
         self._after_write()
+
+    def _log_floats_bulk(self, data: Mapping[str, Any], step: Any, ts: float, now: bool) -> bool:
+        """:meth:`_log_floats` of a big call at one ``step`` with its checks done as set operations.
+
+        False (nothing moved) unless every key is a plain path, new or a float series, every
+        value a plain ``float`` or ``int``, and the run no fork (a new series of a fork checks
+        the step against what it inherits, path by path): then the per-key path runs, and says
+        what is wrong.
+        """
+        keys = list(data)
+        values = list(data.values())
+        kinds = {*map(type, values)}
+        if not kinds <= _NUMBERS or self._record.parent_pk is not None or not all_plain(keys):
+            return False
+        f = self._f
+        checked = f.in_bulk(keys)
+        if checked is None:
+            return False
+        parents, known = checked
+        try:
+            s = fixed_step(keys[0], step)
+            if int in kinds:
+                values = list(map(float, values))
+        except (NaiadError, OverflowError):
+            return False
+        skip: set[str] = set()
+        if known:
+            self._materialize()
+            types = f.types
+            try:
+                for path, value in zip(keys, values):
+                    if path in known:
+                        if types[path] is not FieldType.FLOAT_SERIES:
+                            return False
+                        if not f.check_step(path, s, value):
+                            skip.add(path)  # an identical re-send: a no-op
+            except NaiadError:
+                return False
+        if skip:
+            kept = [i for i, p in enumerate(keys) if p not in skip]
+            keys, values, parents = (
+                [keys[i] for i in kept],
+                [values[i] for i in kept],
+                [parents[i] for i in kept],
+            )
+        if not keys or not self._room(len(keys)):
+            return True
+        if known:
+            new = [i for i, p in enumerate(keys) if p not in known]
+            f.add_many([keys[i] for i in new], [FieldType.FLOAT_SERIES] * len(new), [parents[i] for i in new])
+        else:
+            f.add_many(keys, [FieldType.FLOAT_SERIES] * len(keys), parents)
+        group, row = tuple(keys), tuple(values)
+        self._put((s, ts, group, row))
+        self._writer.big_call()  # type: ignore[union-attr]
+        if type(step) is int and now and not skip:
+            self._remember_group(group, s, row)  # the positions live in the group
+        else:
+            self._floats.update(zip(keys, map(list, zip(itertools.repeat(s), values))))
+        return True
 
     @serialized
     def _append_many(self, data: Mapping[str, Any], ftype: FieldType, step: Any, timestamp: Any) -> None:
@@ -455,7 +525,15 @@ class Engine:
         if isinstance(value, File):
             self._upload(path, value)
             return
-        items = list(flatten(path, value)) if is_namespace_value(value) else [(path, value)]
+        if is_namespace_value(value):
+            with gc_paused():  # a big dict: a million objects made, none in a cycle
+                items = flatten(path, value)
+                done = len(items) >= BULK_MIN and self._assign_bulk(items)
+            if done:
+                self._after_write()
+                return
+        else:
+            items = [(path, value)]
         staged: list[tuple[str, FieldType, Any, bool]] = []
         call = CallPaths()
         for key, raw in items:
@@ -486,6 +564,47 @@ class Engine:
             ops.append(Assign(p, int(ftype), stored))
         self._queue.extend(ops)  # one call, one batch: extend is atomic against the writer
         self._after_write()
+
+    def _assign_bulk(self, items: list[tuple[str, Any]]) -> bool:
+        """:meth:`_assign` of a big call with its checks done as set operations.
+
+        False (nothing moved) unless every path is plain and new or of the same type, and every
+        value a plain ``float``, ``int``, ``bool`` or ``str`` that needs no per-value message:
+        then the per-key path runs, and says what is wrong.
+        """
+        paths, values = cast("tuple[list[str], list[Any]]", map(list, zip(*items)))
+        if not all_plain(paths) or not {*map(type, values)} <= _ATOM_KINDS.keys():
+            return False
+        checked = self._f.in_bulk(paths)
+        if checked is None:
+            return False
+        parents, known = checked
+        ftypes = list(map(_ATOM_KINDS.__getitem__, map(type, values)))
+        if not _plain_atoms(values, ftypes):
+            return False
+        if known:  # fields already there: the same type, or an integer widened to a float
+            types = self._f.types
+            for i, p in enumerate(paths):
+                if p in known:
+                    had, ftype = types[p], ftypes[i]
+                    if ftype is FieldType.INTEGER and had is FieldType.FLOAT:
+                        ftypes[i], values[i] = had, float(values[i])
+                    elif had is not ftype:
+                        return False
+        if not self._room(len(paths)):
+            return True  # dropped whole, and counted
+        if FieldType.FLOAT in ftypes and not math.isfinite(sum(v for v in values if type(v) is float)):
+            values = [float_bits(v) if type(v) is float else v for v in values]  # NaN as its bits
+        if known:
+            fresh = [i for i, p in enumerate(paths) if p not in known]
+            self._f.add_many(
+                [paths[i] for i in fresh], [ftypes[i] for i in fresh], [parents[i] for i in fresh]
+            )
+        else:
+            self._f.add_many(paths, ftypes, parents)
+        self._queue.extend(list(map(Assign, paths, map(int, ftypes), values)))
+        self._writer.big_call()  # type: ignore[union-attr]
+        return True
 
     @serialized
     def _upload(self, path: str, file: File) -> None:
@@ -655,6 +774,30 @@ def check_configs(data: Mapping[str, Any], flatten: bool) -> None:
                 "to store it as a namespace.",
                 str(key),
             )
+
+
+_NUMBERS = {float, int}
+_ATOM_KINDS = {float: FieldType.FLOAT, int: FieldType.INTEGER, bool: FieldType.BOOLEAN, str: FieldType.STRING}
+
+
+def _plain_atoms(values: list[Any], ftypes: list[FieldType]) -> bool:
+    """Whether :func:`naiad._types.classify` takes each value as it is (a float, an int in the
+    int64 range, a bool, a str of at most ``MAX_STRING_BYTES`` valid UTF-8), checked per kind."""
+    ints = [v for v, t in zip(values, ftypes) if t is FieldType.INTEGER]
+    if ints and not (min(ints) >= INT64_MIN and max(ints) <= INT64_MAX):
+        return False
+    texts = [v for v, t in zip(values, ftypes) if t is FieldType.STRING]
+    if texts:
+        joined = "".join(texts)
+        longest = max(map(len, texts))
+        if joined.isascii():
+            return longest <= MAX_STRING_BYTES
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return longest * 4 <= MAX_STRING_BYTES
+    return True
 
 
 def _strings(path: str, items: Iterable[str] | str) -> list[str]:

@@ -7,7 +7,8 @@ raises before anything is queued, so a rejected call stores nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _sys
@@ -35,6 +36,8 @@ _ACTIONS = {
     FieldType.ARTIFACT: "track files (Artifact)",
     FieldType.HISTOGRAM_SERIES: "append a histogram",
 }
+
+BULK_MIN = 256  # keys in one call from which its checks are first tried in bulk (see in_bulk)
 
 # Inherited last point of a series along the fork lineage: (step, value, parent id, fork step)
 Inherited = tuple[int, Any, str, int]
@@ -117,6 +120,38 @@ class FieldState:
                 )
         return True
 
+    def in_bulk(self, paths: Sequence[str]) -> tuple[list[str], set[str]] | None:
+        """The checks of :class:`CallPaths` and :meth:`check_type` for a big call, as set
+        operations: (each path's parent, the paths that are fields already) when no path is
+        given twice, none clashes with another or with the run's fields and namespaces, and
+        none is in ``sys``; else None, and the caller checks path by path (which says what is
+        wrong). ``paths`` are normalized (:func:`naiad._paths.all_plain`); the types of the
+        fields already there are the caller's to compare.
+        """
+        given = set(paths)
+        if len(given) != len(paths):
+            return None
+        parents = [p.rpartition("/")[0] for p in paths]
+        spaces = ancestors(parents)
+        if _sys.NAMESPACE in spaces or _sys.NAMESPACE in given:
+            return None
+        if not (
+            given.isdisjoint(spaces) and given.isdisjoint(self.namespaces) and spaces.isdisjoint(self.types)
+        ):
+            return None
+        return parents, given.intersection(self.types)
+
+    def add_many(self, paths: Sequence[str], ftypes: Sequence[FieldType], parents: Sequence[str]) -> None:
+        """:meth:`add` for the new fields of a call checked by :meth:`in_bulk` (``parents``:
+        each path's parent, as it returned)."""
+        self.types.update(zip(paths, ftypes))
+        namespaces = self.namespaces
+        counts = Counter(parents)
+        counts.pop("", None)
+        for parent, n in counts.items():
+            for ns in (*prefixes(parent), parent):
+                namespaces[ns] = namespaces.get(ns, 0) + n
+
     def _example_under(self, namespace: str) -> str:
         return next((p for p in self.types if p.startswith(namespace + "/")), namespace + "/…")
 
@@ -188,6 +223,17 @@ class FieldState:
         if inherited is not None:
             return next_whole_step(inherited[0])
         return 0
+
+
+def ancestors(parents: Sequence[str]) -> set[str]:
+    """Every namespace above paths whose parents are ``parents`` ("" for a top-level path)."""
+    out: set[str] = set()
+    level = set(parents)
+    while level:
+        level.discard("")
+        out |= level
+        level = {p.rpartition("/")[0] for p in level}.difference(out)
+    return out
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import cast
 
 from .errors import PathError
 
@@ -44,3 +47,30 @@ def prefixes(path: str) -> tuple[str, ...]:
     """The namespaces that contain ``path``: ``a/b/c`` → ``('a', 'a/b')``."""
     parts = path.split("/")
     return tuple("/".join(parts[:i]) for i in range(1, len(parts)))
+
+
+_BLANK_SEGMENT = re.compile(r"/\s+/")  # \s is str.isspace for str patterns
+
+
+def all_plain(paths: Sequence[object]) -> bool:
+    """True when every one of ``paths`` is a str that :func:`check_path` returns unchanged.
+
+    The check of a big call (a million keys) done on one joined string, in C: a False asks the
+    caller to check path by path, which finds the first bad path and says what is wrong.
+    """
+    if not paths:
+        return True
+    if {*map(type, paths)} != {str}:
+        return False
+    strings = cast("Sequence[str]", paths)
+    wrapped = "/" + "/".join(strings) + "/"  # joined by "/": a path's boundaries are segment ends
+    if "//" in wrapped or "/./" in wrapped or "/../" in wrapped or _BLANK_SEGMENT.search(wrapped):
+        return False  # an empty path, a leading or trailing or doubled "/", a bad segment
+    longest = max(map(len, strings))
+    if wrapped.isascii():
+        return longest <= MAX_PATH_BYTES
+    try:
+        wrapped.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate somewhere
+        return False
+    return longest * 4 <= MAX_PATH_BYTES  # at most 4 bytes a character; longer ones path by path

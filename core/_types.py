@@ -12,7 +12,7 @@ import enum
 import math
 import struct
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -336,16 +336,23 @@ def namespace_items(value: Any) -> Iterable[tuple[Any, Any]]:
     return ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
 
 
-def flatten(prefix: str, value: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
+_LEAVES = frozenset({float, int, str, bool, type(None)})  # never a namespace: skip the test
+
+
+def flatten(
+    prefix: str, value: Any, depth: int = 0, out: list[tuple[str, Any]] | None = None
+) -> list[tuple[str, Any]]:
     """Walk dicts, ``argparse.Namespace`` and dataclasses into (path, leaf) pairs."""
     if depth > 512:
         raise FieldValueError(f"Namespace at '{prefix}' is nested more than 512 levels deep.", prefix)
+    found: list[tuple[str, Any]] = [] if out is None else out
     for key, sub in namespace_items(value):
-        path = join(prefix, key)
-        if is_namespace_value(sub):
-            yield from flatten(path, sub, depth + 1)
+        path = f"{prefix}/{key}" if prefix and type(key) is str else join(prefix, key)
+        if type(sub) in _LEAVES or not is_namespace_value(sub):
+            found.append((path, sub))
         else:
-            yield path, sub
+            flatten(path, sub, depth + 1, found)
+    return found
 
 
 def _short(value: Any) -> str:

@@ -25,13 +25,15 @@ cannot deliver (a naiad server away: ``spooled()``) makes ``flush`` warn and say
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 import threading
 import time
 import warnings
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import _sys
@@ -49,6 +51,33 @@ PING_S = 5.0  # sys/ping_time and sys/running_time advance at least this often w
 LOCK_PATIENCE_S = 30.0  # a write lock held longer by another process is a fault, not contention
 CLOSE_FAULT_GRACE_S = 10.0  # close() without a timeout retries a failing store this long
 _POLL_S = 0.05
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a big call makes its million objects.
+
+    Why: each collection walks every tracked object; creating a million of them triggers
+    enough collections to double the call's time, and these objects hold no cycles.
+    """
+    with _gc_lock:
+        global _gc_depth
+        if _gc_depth == 0:
+            _gc_was[0] = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was[0]:
+                gc.enable()
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was = [True]
 
 
 class PointMsg:
@@ -123,6 +152,7 @@ class Writer:
         self._pending: list[Op] = []  # converted but not yet committed (kept across faults)
         self._barriers: list[threading.Event] = []  # flush() events released by the next commit
         self._urgent = False  # a flush() is waiting: commit at the next wake-up
+        self.bulk = False  # a big call was queued (set by the calling thread): see big_call
         self._last_commit = time.monotonic()
         self._backoff = interval
         self.base_running_time = 0.0  # seconds the run was active before this process
@@ -142,6 +172,15 @@ class Writer:
                 return False
             time.sleep(0.001)
         return True
+
+    def big_call(self) -> None:
+        """A call of many keys was queued: commit it now, with the collector paused.
+
+        Why: a million-key call is one queued message, not the ``COMMIT_OPS`` the policy counts,
+        and its conversion makes a million objects (see :func:`gc_paused`).
+        """
+        self.bulk = True
+        self._wake.set()
 
     def refuse(self, count: int) -> None:
         """Count a call dropped whole by back-pressure: ``count`` values not stored."""
@@ -244,9 +283,17 @@ class Writer:
 
     def _step(self) -> bool:
         """Drain, commit, release barriers; True when the writer should stop."""
+        if not self.bulk:
+            return self._step_now()
+        with gc_paused():
+            return self._step_now()
+
+    def _step_now(self) -> bool:
         stopping = self._stop
+        bulk, self.bulk = self.bulk, False
         if not (
             stopping
+            or bulk
             or self._urgent
             or self.fault is not None
             or len(self.queue) >= COMMIT_OPS
@@ -334,29 +381,35 @@ class Writer:
         group_keys: tuple[str, ...] | None = None
         g_steps = array("q")
         g_stamps = array("d")
-        g_rows: list[tuple[float, ...]] = []
+        g_vals = array("d")  # the group's rows one after another: column j is g_vals[j::width]
         size = 0
         last_ts = 0.0
 
         def spill_group() -> None:
-            nonlocal g_steps, g_stamps, g_rows
-            if not g_rows:
+            nonlocal g_steps, g_stamps, g_vals
+            if not g_steps:
                 return
-            columns = zip(*g_rows)
-            for key, column in zip(group_keys, columns):  # type: ignore[arg-type]
-                acc = floats.get(key)
+            # one steps and one stamps column shared by the group's keys (a wide call makes a
+            # million series): copied only when a later group of this drain extends a key
+            steps, stamps, width = g_steps, g_stamps, len(group_keys)  # type: ignore[arg-type]
+            get = floats.get
+            for j, key in enumerate(group_keys):  # type: ignore[arg-type]
+                column = g_vals[j::width]
+                acc = get(key)
                 if acc is None:
-                    floats[key] = [array("q", g_steps), array("d", column), array("d", g_stamps)]
+                    floats[key] = [steps, column, stamps]
                 else:
-                    acc[0].extend(g_steps)
+                    if len(acc) == 3:  # still a group's shared columns
+                        acc[0], acc[2] = array("q", acc[0]), array("d", acc[2])
+                        acc.append(True)  # owned from now on
+                    acc[0].extend(steps)
                     acc[1].extend(column)
-                    acc[2].extend(g_stamps)
-            g_steps, g_stamps, g_rows = array("q"), array("d"), []
+                    acc[2].extend(stamps)
+            g_steps, g_stamps, g_vals = array("q"), array("d"), array("d")
 
         def spill_all() -> None:
             spill_group()
-            for key, (steps, vals, stamps) in floats.items():
-                ops.append(Floats(key, steps, vals, stamps))
+            ops.extend([Floats(key, acc[0], acc[1], acc[2]) for key, acc in floats.items()])
             for key, (ftype, rows) in points.items():
                 ops.append(Points(key, ftype, rows))
             floats.clear()
@@ -372,7 +425,7 @@ class Writer:
                     group_keys = keys
                 g_steps.append(head)
                 g_stamps.append(ts)
-                g_rows.append(row)
+                g_vals.extend(row)
                 size += 16 * len(keys)
                 last_ts = ts
             elif cls is PointMsg:

@@ -1,0 +1,103 @@
+"""A call of many keys (checked in bulk) stores and refuses exactly what a small call does."""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+import pytest
+
+import naiad
+from naiad.errors import FieldTypeError, PathError, ReadOnlyFieldError, StepOrderError
+
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
+N = 600  # keys of a wide call: over the size from which naiad checks a call in bulk
+
+
+def reader(run: naiad.Run, store: Path | str) -> naiad.Run:
+    run.close()
+    return naiad.Run(run_id=run.run_id, store=store, mode="read-only")
+
+
+def test_wide_configs_round_trip_every_kind_of_value_exactly(store: Path | str) -> None:
+    nan = struct.unpack("<d", bytes.fromhex("0100000000f8ff7f"))[0]  # a NaN with a payload
+    values: dict[str, object] = {f"f{i}": i / 7 for i in range(N)}
+    values |= {"nan": nan, "inf": -math.inf, "plus": math.inf, "yes": True}
+    values |= {"big": 2**63 - 1, "small": -(2**63)}
+    values |= {"text": "héllo ✓", "ascii": "x" * 65536, "none_nested": 0}
+    run = naiad.Run(store=store)
+    run["params/kept"] = 1.5  # a Float already there: an int for it is widened, as in a small call
+    run.log_configs({"params": {**values, "kept": 2}, "top": {"a": {"b": 1}}}, flatten=True)
+    back = reader(run, store)
+    assert struct.pack("<d", back["params/nan"].fetch()) == struct.pack("<d", nan)
+    assert back["params/inf"].fetch() == -math.inf and back["params/plus"].fetch() == math.inf
+    assert back["params/big"].fetch() == 2**63 - 1 and back["params/small"].fetch() == -(2**63)
+    assert back["params/yes"].fetch() is True and back["params/text"].fetch() == "héllo ✓"
+    assert back["params/ascii"].fetch() == "x" * 65536
+    assert [back[f"params/f{i}"].fetch() for i in range(N)] == [i / 7 for i in range(N)]
+    kept = back["params/kept"].fetch()
+    assert kept == 2.0 and type(kept) is float
+    assert back["top/a/b"].fetch() == 1
+    assert set(back.get_structure()["params"]) >= set(values)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "names"),
+    [
+        ({"a//b": 1}, PathError, "a//b"),
+        ({"a/./b": 1}, PathError, "'.'"),
+        ({"a/ /b": 1}, PathError, "whitespace"),
+        ({"k3/x": 1}, PathError, "k3"),  # a field and a field under it in one call
+        ({"sys/state": "x"}, ReadOnlyFieldError, "sys/state"),
+        ({"taken": "text"}, FieldTypeError, "taken"),
+        ({"taken/under": 1}, PathError, "taken"),
+        ({"k9": 2**63}, Exception, "int64"),
+        ({"k9": "\ud800"}, Exception, "surrogate"),
+        ({"k9": "y" * 65537}, Exception, "65537"),
+        ({"k9": object()}, Exception, "cast_unsupported"),
+    ],
+)
+def test_a_wide_configs_call_with_one_bad_key_raises_what_a_small_one_does_and_stores_nothing(
+    store: Path | str, bad: dict[str, object], error: type[Exception], names: str
+) -> None:
+    run = naiad.Run(store=store)
+    run["taken"] = 1.0
+    data = {f"k{i}": i for i in range(N)}
+    data.update(bad)
+    with pytest.raises(error, match=names.replace("(", r"\(")):
+        run.log_configs(data, flatten=True)
+    back = reader(run, store)
+    assert not back.exists("k0") and not back.exists("k599")
+
+
+def test_wide_metrics_keep_step_order_resends_and_type_locks(store: Path | str) -> None:
+    run = naiad.Run(store=store)
+    keys = [f"train/m{i}" for i in range(N)]
+    run.log_metrics(dict.fromkeys(keys, 0.5), step=1)
+    run.log_metrics({k: float(i) for i, k in enumerate(keys)}, step=2)  # the fast path of a known group
+    grown = {**{k: 3.0 for k in keys}, "train/new": 3}  # known series and a new one, an int widened
+    run.log_metrics(grown, step=3)
+    run.log_metrics(grown, step=3)  # the same points again: a no-op
+    with pytest.raises(StepOrderError, match="train/m0"):
+        run.log_metrics({**{k: 9.0 for k in keys}, "train/new": 9.0}, step=2)
+    run["atom"] = 1.0
+    with pytest.raises(FieldTypeError, match="atom"):
+        run.log_metrics({**{k: 4.0 for k in keys}, "atom": 4.0}, step=4)
+    back = reader(run, store)
+    m7 = back["train/m7"].fetch_values()
+    assert list(m7["step"]) == [1.0, 2.0, 3.0] and list(m7["value"]) == [0.5, 7.0, 3.0]
+    new = back["train/new"].fetch_values()
+    assert list(new["step"]) == [3.0] and list(new["value"]) == [3.0]
+
+
+def test_wide_metrics_under_warn_drop_and_count_the_bad_values_only(store: Path | str) -> None:
+    run = naiad.Run(store=store, on_error="warn")
+    data: dict[str, object] = {f"m{i}": float(i) for i in range(N)}
+    data["m5"] = "five"
+    with pytest.warns(naiad.NaiadWarning, match="m5"):
+        run.log_metrics(data, step=1)
+    assert run.dropped == 1
+    back = reader(run, store)
+    assert back["m4"].fetch_last() == 4.0 and not back.exists("m5")
