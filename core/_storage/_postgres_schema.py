@@ -31,7 +31,6 @@ SCHEMA_VERSION = 6
 TEXT_CHUNKS = 6  # the migration after which string series points are moved into text_chunks
 
 # Migration N takes a store from version N-1 to N, in one transaction. Append, never edit.
-# Numbers may be missing while parallel work is unmerged; the store runs the ones it has, in order.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL)",

@@ -1,15 +1,15 @@
 """The SQLite schema, its version, and the ordered migrations that reach it.
 
-Float series are stored as packed chunks (int64 steps, float64 values, float64 timestamps as
-raw little-endian arrays): one row holds up to thousands of points, so a million-point series
-reads as a few hundred rows. String series are packed chunks too (version 6, ``text_chunks``:
-steps, timestamps, value lengths and the values' UTF-8; see :mod:`._text_chunks`), which
-moves the ``points`` rows of existing string series into chunks. Every other series keeps
-one row per point. The UI's saved
-views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
-version 1 stores kept them in). Since version 4 a chunk row's ``codec`` says how its columns
-are stored (:mod:`._codec`: 0 raw, as every chunk written before; 1 packed). Since version 5
-each chunk also carries its summary (:mod:`._summary`), which charts read instead of the points.
+Float series are stored as chunks (int64 steps, float64 values, float64 timestamps): one row
+holds up to thousands of points, so a million-point series reads as a few hundred rows. Since
+version 4 a chunk row's ``codec`` says how its columns are stored (:mod:`._codec`: 0 raw
+little-endian arrays, as every chunk written before; 1 packed); since version 5 each chunk has
+a summary (:mod:`._summary`, table ``summaries``), which charts read instead of the points.
+String series are packed chunks too (version 6, ``text_chunks``: steps, timestamps, value
+lengths and the values' UTF-8; see :mod:`._text_chunks`), which moves the ``points`` rows of
+existing string series into chunks. Every other series keeps one row per point. The UI's
+saved views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
+version 1 stores kept them in).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ SCHEMA_VERSION = 6
 VIEWS_IMPORT = 2  # the migration after which an existing <store>/ui/views.json is imported
 TEXT_CHUNKS = 6  # the migration after which string series points are moved into text_chunks
 
-# Migration N takes a store from version N-1 to N. Append, never edit. Numbers may be missing
-# while parallel work is unmerged; the store runs the ones it has, in order.
+# Migration N takes a store from version N-1 to N. Append, never edit.
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE projects(
