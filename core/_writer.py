@@ -130,6 +130,11 @@ class Writer:
         interval: float = 0.1,
         reattach: Callable[[], tuple[int, int | None]] | None = None,
     ) -> None:
+        # the writer thread packs chunks with numpy (_storage._codec): imported here, on the
+        # caller's thread, since an import on the writer thread when Ctrl-C arrives turns the
+        # process's exit status 130 into 1
+        import numpy  # noqa: F401
+
         self.queue: deque[Message] = deque()
         self.store = store
         self.run_pk = run_pk
