@@ -30,7 +30,7 @@ from . import _sys, errors
 from ._fields import BULK_MIN, CallPaths, FieldState, Inherited
 from ._files import File, as_file, file_meta, manifest, source_of
 from ._paths import all_plain
-from ._read import Lineage, decode, lineage
+from ._read import Lineage, decode, lineage, nested
 from ._settings import Settings
 from ._storage import Assign, Delete, RunRecord, RunSpec, RunStore, SetChange
 from ._types import (
@@ -193,16 +193,11 @@ class Engine:
     def _fetch_tree(self, namespace: str) -> dict[str, Any]:
         """The fields under ``namespace`` (every field for ``""``) as a nested dict."""
         prefix = f"{namespace}/" if namespace else ""
-        out: dict[str, Any] = {}
-        for rec in self._fresh_fields():
-            if not rec.path.startswith(prefix):
-                continue
-            node = out
-            *spaces, leaf = rec.path[len(prefix) :].split("/")
-            for name in spaces:
-                node = node.setdefault(name, {})
-            node[leaf] = decode(rec.type, rec.value)
-        return out
+        return nested(
+            (rec.path[len(prefix) :], decode(rec.type, rec.value))
+            for rec in self._fresh_fields()
+            if rec.path.startswith(prefix)
+        )
 
     def _sync_reads(self) -> None:
         self._check_fork()

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import gc
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._storage import RunRecord, TextChunk, _codec, values_of
@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from ._storage._protocol import Store
 
 Lineage = list[tuple[RunRecord, int | None]]  # (run, last step it contributes; None = all)
+
+
+def nested(leaves: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``(path, value)`` pairs as a tree of namespaces, each value at its path's last segment."""
+    out: dict[str, Any] = {}
+    for path, value in leaves:
+        node = out
+        *spaces, leaf = path.split("/")
+        for name in spaces:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    return out
 
 
 def decode(ftype: int, value: Any) -> Any:

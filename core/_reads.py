@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._engine import Engine
+from ._read import nested
 
 
 class RunReads(Engine):
@@ -25,14 +26,7 @@ class RunReads(Engine):
 
     def get_structure(self) -> dict[str, Any]:
         """The tree of namespaces, with each field's type name at the leaves."""
-        out: dict[str, Any] = {}
-        for path, ftype in sorted(self._f.types.items()):
-            node = out
-            *spaces, leaf = path.split("/")
-            for name in spaces:
-                node = node.setdefault(name, {})
-            node[leaf] = ftype.label
-        return out
+        return nested((path, ftype.label) for path, ftype in sorted(self._f.types.items()))
 
     def __contains__(self, path: str) -> bool:
         return self.exists(path)
