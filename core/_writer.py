@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import _sys
-from ._storage import Assign, Delete, Floats, Heartbeat, Incr, Op, Points, RunStore
+from ._storage import Assign, Delete, FloatRow, Floats, Heartbeat, Incr, Op, Points, RunStore
 from ._types import FieldType, epoch_micros
 from .errors import NaiadWarning, StorageError, StoreReplaced
 
@@ -51,6 +51,7 @@ PING_S = 5.0  # sys/ping_time and sys/running_time advance at least this often w
 LOCK_PATIENCE_S = 30.0  # a write lock held longer by another process is a fault, not contention
 CLOSE_FAULT_GRACE_S = 10.0  # close() without a timeout retries a failing store this long
 _POLL_S = 0.05
+WIDE_ROW = 1_000  # a single step of at least this many keys is queued as one FloatRow op
 
 
 @contextlib.contextmanager
@@ -393,6 +394,12 @@ class Writer:
         def spill_group() -> None:
             nonlocal g_steps, g_stamps, g_vals
             if not g_steps:
+                return
+            keys: Any = group_keys
+            if len(g_steps) == 1 and len(keys) >= WIDE_ROW and floats.keys().isdisjoint(keys):
+                # one step of many keys: one op, which the store may write in bulk
+                ops.append(FloatRow(keys, g_steps[0], g_stamps[0], g_vals))
+                g_steps, g_stamps, g_vals = array("q"), array("d"), array("d")
                 return
             # one steps and one stamps column shared by the group's keys (a wide call makes a
             # million series): copied only when a later group of this drain extends a key

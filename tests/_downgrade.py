@@ -10,8 +10,9 @@ from naiad._storage._text_chunks import TextChunk, rows_of
 
 _TEXT_CHUNKS = "SELECT field_id, first_step, last_step, n, steps, ts, lens, vals FROM text_chunks"
 
-# migration -> the statements that undo it (after _text_rows_back for 6)
+# migration -> the statements that undo it (after _text_rows_back for 6, _heads_to_chunks for 7)
 _SQLITE_UNDO = {
+    7: ["ALTER TABLE fields DROP COLUMN head_ts"],
     6: ["DROP TABLE text_chunks"],
     5: ["DROP TABLE summaries", "DROP INDEX fields_created"],
     4: ["ALTER TABLE chunks DROP COLUMN codec"],
@@ -31,6 +32,8 @@ def sqlite_back_to(db: Any, version: int) -> None:
     """Undo the embedded store's migrations after ``version`` in the database file ``db``
     (string series go back to rows of ``points``; raw chunk columns are what schema 3 read)."""
     conn = sqlite3.connect(db)
+    if version < 7:
+        _heads_to_chunks(conn)
     if version < 6:
         for field_id, *chunk in conn.execute(_TEXT_CHUNKS).fetchall():
             rows = rows_of(TextChunk(*chunk))
@@ -67,6 +70,20 @@ def postgres_back_to(uri: str, version: int) -> None:
             for statement in _POSTGRES_UNDO[undo]:
                 conn.execute(statement)  # type: ignore[arg-type]
         conn.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", [str(version)])
+
+
+def _heads_to_chunks(conn: sqlite3.Connection) -> None:
+    """Move the float series' points kept in their field rows into chunks, as before version 7."""
+    from naiad._storage._sqlite_append import head_chunk
+
+    heads = conn.execute("SELECT id, run_id, path FROM fields WHERE head_ts IS NOT NULL").fetchall()
+    for field_id, run_pk, path in heads:
+        c = head_chunk(conn, run_pk, path, None, None)
+        assert c is not None
+        conn.execute(
+            "INSERT INTO chunks(field_id, first_step, last_step, n, steps, vals, ts) VALUES(?,?,?,?,?,?,?)",
+            (field_id, c.first_step, c.last_step, c.count, c.steps, c.values, c.stamps),
+        )
 
 
 def _raw_chunks(conn: Any, mark: str) -> None:

@@ -18,8 +18,9 @@ from _downgrade import sqlite_back_to
 
 from naiad._overview import float_overview
 from naiad._read import float_series, lineage
-from naiad._storage import Floats, RunSpec, RunStore, open_store
+from naiad._storage import FloatRow, Floats, RunSpec, RunStore, open_store
 from naiad._storage._schema import SCHEMA_VERSION
+from naiad._storage._sqlite_append import COMPACT_EVERY, SUMMARIZED_FROM
 from naiad._storage._summary import BLOCK, columns, summarize
 from naiad._types import STEP_SCALE
 from naiad._ui._series import chart, m4_indices, one_series
@@ -151,16 +152,16 @@ def test_chunks_stored_before_summaries_are_drawn_from_their_points(tmp_path: Pa
     store.close()
     sqlite_back_to(root / "naiad.db", 3)
     store = open_store(root)
-    assert store.stats().schema_version == SCHEMA_VERSION == 6
+    assert store.stats().schema_version == SCHEMA_VERSION
     assert all(c.picks is None for c in store.chunk_summaries(rec.pk, PATH, None))
     got = one_series(store, rec, lineage(store, rec), PATH, width=150)
     assert_real_and_extremes(store, "a", "step", got)
     raw = float_series(store, lineage(store, rec), PATH)  # what a chart drew before summaries
     xs = raw["step"] / STEP_SCALE
     assert got["x"] == xs[m4_indices(xs, raw["value"], 150)].tolist()
-    store.write_batch(
-        rec.pk, [Floats(PATH, array("q", [n * STEP_SCALE]), array("d", [0.5]), array("d", [99.0]))]
-    )
+    more = range(n, n + SUMMARIZED_FROM)  # a chunk big enough to have a summary
+    steps = array("q", [s * STEP_SCALE for s in more])
+    store.write_batch(rec.pk, [Floats(PATH, steps, array("d", [0.5] * len(more)), array("d", more))])
     assert store.chunk_summaries(rec.pk, PATH, None)[-1].picks is not None
     store.close()
 
@@ -205,15 +206,30 @@ def test_the_memory_store_draws_the_same_chart() -> None:
 
 def test_small_batches_extended_and_merged_keep_their_summaries(tmp_path: Path) -> None:
     """A series logged 37 points at a time (its open chunk rewritten, then small chunks
-    merged by compaction) keeps a summary for every chunk, and charts from them."""
+    merged by compaction) keeps a summary for every chunk but the few small ones at its end,
+    and charts from them."""
     store = open_store(tmp_path / "store")
     n = 12_000
     write(store, "a", np.arange(n), noisy(n, 3), batch=37)
     rec = store.find_run("p", "a")
     assert rec is not None
     sums = store.chunk_summaries(rec.pk, PATH, None)
-    assert len(sums) < n // 37 and all(c.picks is not None for c in sums)  # merged, every one summarized
+    assert len(sums) < n // 37  # merged
+    assert all(c.picks is not None for c in sums if c.count >= SUMMARIZED_FROM)
+    assert sum(c.count for c in sums if c.picks is None) < COMPACT_EVERY * SUMMARIZED_FROM
     got = one_series(store, rec, lineage(store, rec), PATH, width=40)
     assert got["downsampled"]
     assert_real_and_extremes(store, "a", "step", got)
+    store.close()
+
+
+def test_series_of_one_point_made_in_bulk_are_drawn_and_counted(tmp_path: Path) -> None:
+    """A wide step's series keep their one point in the field row (no chunk, no summary):
+    a chart still draws it and the store counts it."""
+    store = open_store(tmp_path / "store")
+    rec = store.open_run(spec("a"))
+    store.write_batch(rec.pk, [FloatRow([PATH, "other"], 3 * STEP_SCALE, 1000.0, array("d", [0.5, 1.5]))])
+    got = one_series(store, rec, lineage(store, rec), PATH, width=50)
+    assert got["x"] == [3.0] and got["y"] == [0.5]
+    assert store.stats().points == 2
     store.close()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import struct
 from pathlib import Path
 
 import pytest
+from _downgrade import sqlite_back_to
 
 import naiad
 from naiad.errors import FieldTypeError, PathError, ReadOnlyFieldError, StepOrderError
@@ -101,3 +103,83 @@ def test_wide_metrics_under_warn_drop_and_count_the_bad_values_only(store: Path 
     assert run.dropped == 1
     back = reader(run, store)
     assert back["m4"].fetch_last() == 4.0 and not back.exists("m5")
+
+
+WIDE = 2_500  # keys of one step: over the size from which the writer queues them as one op
+
+
+@pytest.mark.backends("sqlite", "postgres", "http")
+def test_a_step_of_many_new_series_reads_back_exactly_through_every_reader(store: Path | str) -> None:
+    """One wide step makes thousands of one-point series (stored in bulk); every reader sees
+    each point: values, last values, charts, a fork's inheritance; a later step extends them."""
+    nan = struct.unpack("<d", bytes.fromhex("0100000000f8ff7f"))[0]
+    first = {f"wide/m{i}": i / 3 for i in range(WIDE)} | {"wide/nan": nan, "wide/inf": -math.inf}
+    with naiad.Run(run_id="parent", experiment_name="e", store=store) as run:
+        run.log_metrics(first, step=1)
+    with naiad.Run(
+        run_id="child", experiment_name="e", store=store, fork_run_id="parent", fork_step=1
+    ) as child:
+        child.log_metrics({"wide/m7": 70.0}, step=2)
+    back = naiad.Run(run_id="parent", store=store, mode="read-only")
+    m5 = back["wide/m5"].fetch_values()
+    assert list(m5["step"]) == [1.0] and list(m5["value"]) == [5 / 3] and len(m5["timestamp"]) == 1
+    assert back["wide/m2499"].fetch_last() == 2499 / 3
+    assert struct.pack("<d", back["wide/nan"].fetch_values()["value"][0]) == struct.pack("<d", nan)
+    assert back["wide/inf"].fetch_last() == -math.inf
+    kid = naiad.Run(run_id="child", store=store, mode="read-only")
+    inherited = kid["wide/m7"].fetch_values(lineage_to_the_root=True)
+    assert list(inherited["step"]) == [1.0, 2.0] and list(inherited["value"]) == [7 / 3, 70.0]
+    assert kid["wide/m8"].fetch_values(lineage_to_the_root=True)["value"].tolist() == [8 / 3]
+    back.close()
+    kid.close()
+    with naiad.Run(run_id="parent", store=store) as run:  # resumed, a later step: each series grows
+        run.log_metrics({k: 1.0 for k in first}, step=2)
+        run.log_metrics({k: 2.0 for k in first}, step=3)
+    back = naiad.Run(run_id="parent", store=store, mode="read-only")
+    m9 = back["wide/m9"].fetch_values()
+    assert list(m9["step"]) == [1.0, 2.0, 3.0] and list(m9["value"]) == [3.0, 1.0, 2.0]
+    assert back["wide/nan"].fetch_values()["value"].tolist()[1:] == [1.0, 2.0]
+    back.close()
+
+
+@pytest.mark.backends("sqlite", "postgres", "http")
+def test_a_wide_step_over_series_another_process_made_keeps_their_type_and_order(
+    store: Path | str,
+) -> None:
+    """The bulk write of a wide step meets paths another writer created meanwhile: a path of
+    another type keeps it (reported), a series already past the step keeps its points, and
+    every other path is stored."""
+    keys = [f"m{i}" for i in range(WIDE)]
+    run = naiad.Run(run_id="r", store=store)
+    other = naiad.Run(run_id="r", store=store)
+    other["m3"] = "text"
+    other.log_metrics({"m4": 40.0}, step=5)
+    other.wait()
+    with pytest.warns(naiad.NaiadWarning) as caught:
+        run.log_metrics(dict.fromkeys(keys, 1.0), step=2)
+        run.wait()
+    said = " ".join(str(w.message) for w in caught)
+    assert "'m3'" in said and "'m4'" in said
+    other.close()
+    back = reader(run, store)
+    assert back["m3"].fetch() == "text"
+    assert back["m4"].fetch_values()["value"].tolist() == [40.0]
+    assert back["m0"].fetch_last() == 1.0 and back["m2499"].fetch_last() == 1.0
+
+
+@pytest.mark.backends("sqlite")
+def test_a_store_of_schema_6_upgrades_and_its_series_take_wide_steps(store: Path) -> None:
+    """Schema 7 keeps a series' first point in its field row; a store of schema 6 (every point
+    in chunks) opens upgraded, reads the same, and its series grow by wide steps."""
+    keys = [f"m{i}" for i in range(WIDE)]
+    with naiad.Run(run_id="old", store=store) as run:
+        run.log_metrics({k: float(i) for i, k in enumerate(keys)}, step=1)
+    sqlite_back_to(store / "naiad.db", 6)
+    assert sqlite3.connect(store / "naiad.db").execute("PRAGMA user_version").fetchone()[0] == 6
+    with naiad.Run(run_id="old", store=store) as run:
+        assert run["m5"].fetch_values()["value"].tolist() == [5.0]
+        run.log_metrics(dict.fromkeys(keys, 0.25), step=2)
+    back = naiad.Run(run_id="old", store=store, mode="read-only")
+    assert back["m5"].fetch_values()["value"].tolist() == [5.0, 0.25]
+    assert back["m2499"].fetch_values()["step"].tolist() == [1.0, 2.0]
+    back.close()

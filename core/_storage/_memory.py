@@ -41,6 +41,7 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
+    expand_rows,
     unpack,
 )
 from ._summary import BLOCK, COARSE, ChunkSummary, summarize
@@ -262,7 +263,7 @@ class MemoryStore:
         warnings: list[str] = []
         with self._lock:
             self._bump()
-            for op in ops:
+            for op in expand_rows(ops):
                 if isinstance(op, Assign):
                     if not self._set_atom(run_pk, op.path, op.type, op.value):
                         warnings.append(self._conflict(run_pk, op.path, op.type))

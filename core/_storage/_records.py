@@ -2,7 +2,8 @@
 
 Ops are frozen, slotted dataclasses applied in order within one transaction. The per-point
 hot path stays cheap because one :class:`Floats` op carries the columns of many points of
-one path (``array('q')`` fixed-point steps, ``array('d')`` values and timestamps).
+one path (``array('q')`` fixed-point steps, ``array('d')`` values and timestamps), and one
+:class:`FloatRow` the single point of each of many paths (a wide ``log_metrics`` call).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from array import array
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -70,7 +72,37 @@ class Incr:
     amount: int
 
 
-Op = Assign | Delete | SetChange | Floats | Points | Incr
+@dataclasses.dataclass(frozen=True, slots=True)
+class FloatRow:
+    """One point of each of many float series, all at one step and time: a call that logs a
+    million keys is one op, which a store may write in bulk, not a million :class:`Floats`."""
+
+    paths: Sequence[str]
+    step: int
+    stamp: float
+    values: array[float]
+
+    def floats(self) -> list[Floats]:
+        """The same points as one :class:`Floats` op per path."""
+        steps, stamps = array("q", [self.step]), array("d", [self.stamp])
+        return [Floats(p, steps, array("d", [v]), stamps) for p, v in zip(self.paths, self.values)]
+
+
+Op = Assign | Delete | SetChange | Floats | FloatRow | Points | Incr
+
+
+def expand_rows(ops: Sequence[Op]) -> Sequence[Op]:
+    """``ops`` with every :class:`FloatRow` as its :class:`Floats` ops (for a store that writes
+    each series on its own anyway)."""
+    if not any(type(op) is FloatRow for op in ops):
+        return ops
+    out: list[Op] = []
+    for op in ops:
+        if isinstance(op, FloatRow):
+            out.extend(op.floats())
+        else:
+            out.append(op)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,18 +3,21 @@
 Float series are stored as chunks (int64 steps, float64 values, float64 timestamps): one row
 holds up to thousands of points, so a million-point series reads as a few hundred rows. Since
 version 4 a chunk row's ``codec`` says how its columns are stored (:mod:`._codec`: 0 raw
-little-endian arrays, as every chunk written before; 1 packed); since version 5 each chunk has
-a summary (:mod:`._summary`, table ``summaries``), which charts read instead of the points.
+little-endian arrays, as every chunk written before; 1 packed); since version 5 each chunk of
+``SUMMARIZED_FROM`` points or more has a summary (:mod:`._summary`, table ``summaries``),
+which charts read instead of the points.
 String series are packed chunks too (version 6, ``text_chunks``: steps, timestamps, value
 lengths and the values' UTF-8; see :mod:`._text_chunks`), which moves the ``points`` rows of
-existing string series into chunks. Every other series keeps one row per point. The UI's
+existing string series into chunks. Since version 7 a float series' first point may wait in
+its field row (``head_ts``, see :mod:`._sqlite_append`), so that a call making a million
+one-point series writes one row each. Every other series keeps one row per point. The UI's
 saved views are rows of ``views`` (version 2, which imports the ``ui/views.json`` file that
 version 1 stores kept them in).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 VIEWS_IMPORT = 2  # the migration after which an existing <store>/ui/views.json is imported
 TEXT_CHUNKS = 6  # the migration after which string series points are moved into text_chunks
 
@@ -136,5 +139,10 @@ MIGRATIONS: dict[int, str] = {
         vals BLOB NOT NULL,
         PRIMARY KEY(field_id, first_step)
     );
+    """,
+    # A float series' first point in its field row until more points come (NULL: every point
+    # is in chunks, as in every row written before).
+    7: """
+    ALTER TABLE fields ADD COLUMN head_ts REAL;
     """,
 }

@@ -37,6 +37,7 @@ from ._records import (
     Chunk,
     Delete,
     FieldRecord,
+    FloatRow,
     Floats,
     Heartbeat,
     Incr,
@@ -58,7 +59,9 @@ from ._sqlite_append import (
     assign_all,
     conflict,
     fields_of,
+    head_chunk,
     insert_fields,
+    new_series_row,
 )
 from ._summary import BLOCK, COARSE, ChunkSummary
 from ._text_chunks import TextChunk, rows_in
@@ -378,6 +381,7 @@ class SqliteStore:
                 trashed_runs=one("SELECT count(*) FROM fields WHERE path = ? AND value = 1", _sys.TRASHED),
                 fields=one("SELECT count(*) FROM fields"),
                 points=one("SELECT coalesce(sum(n), 0) FROM chunks")
+                + one("SELECT count(*) FROM fields WHERE head_ts IS NOT NULL")
                 + one("SELECT coalesce(sum(n), 0) FROM text_chunks")
                 + one("SELECT count(*) FROM points"),
                 database_bytes=0,
@@ -465,13 +469,17 @@ class SqliteStore:
                 continue
             op = ops[i]
             i += 1
-            if cls is Points:
+            if cls is FloatRow:
+                assert isinstance(op, FloatRow)
+                new_series_row(conn, self._fields, run_pk, op, warnings)
+            elif cls is Points:
                 assert isinstance(op, Points)
                 self._append_points(conn, run_pk, op.path, op.type, op.rows, warnings)
             elif cls is SetChange:
                 assert isinstance(op, SetChange)
                 _change_set(conn, run_pk, op.kind, op.path, op.items, warnings)
             elif cls is Delete:
+                assert isinstance(op, Delete)
                 self._delete(conn, run_pk, op.path)
             elif cls is Incr:
                 assert isinstance(op, Incr)
@@ -576,7 +584,7 @@ class SqliteStore:
         limit: int | None = None,
     ) -> list[Chunk]:
         def read(conn: sqlite3.Connection) -> list[Chunk]:
-            return [
+            found = [
                 Chunk(*r)
                 for r in conn.execute(
                     "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts, c.codec FROM chunks c "
@@ -586,6 +594,11 @@ class SqliteStore:
                     (run_pk, path, max_step, max_step, min_step, min_step, -1 if limit is None else limit),
                 )
             ]
+            if limit is None or len(found) < limit:
+                head = head_chunk(conn, run_pk, path, max_step, min_step)
+                if head is not None:
+                    found.append(head)
+            return found
 
         # Chunk blobs are copied out of the file anyway: read them without the memory map, whose
         # pages would otherwise stay in this process's resident memory for as long as it runs.
@@ -608,7 +621,7 @@ class SqliteStore:
         column, block = ("s.coarse", COARSE) if coarse else ("s.picks", BLOCK)
 
         def read(conn: sqlite3.Connection) -> list[ChunkSummary]:
-            return [
+            found = [
                 ChunkSummary(r[0], r[1], r[2], r[3], block)
                 for r in conn.execute(
                     f"SELECT c.first_step, c.last_step, c.n, {column} FROM chunks c "
@@ -619,6 +632,10 @@ class SqliteStore:
                     (run_pk, path, max_step, max_step, min_step, min_step),
                 )
             ]
+            head = head_chunk(conn, run_pk, path, max_step, min_step)
+            if head is not None:  # no summary: its one point is read
+                found.append(ChunkSummary(head.first_step, head.last_step, 1, None, block))
+            return found
 
         return self._read(read)
 
@@ -681,6 +698,9 @@ class SqliteStore:
                 found = _sqlite_text.read(conn, text_id, max_step, None, tail=1)
                 last = rows_in(found, None, max_step, 1)
                 return (last[0][0], last[0][2]) if last else None
+            head = head_chunk(conn, run_pk, path, max_step, None)
+            if head is not None:  # the series' last point
+                return head.first_step, _codec.arrays(head)[1][0]
             row = conn.execute(
                 "SELECT c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts, c.codec "
                 "FROM chunks c JOIN fields f ON c.field_id = f.id "

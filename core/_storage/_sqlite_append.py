@@ -8,6 +8,11 @@ field writes go out as ``executemany`` (one prepared statement each), so a key c
 one row per table. Writes inside a group are independent rows, so deferring them to the end
 of the group is invisible; a compaction, which reads the chunks back, flushes them first.
 
+A series' first point waits in its field row (``head_ts`` holds its time, ``step`` and ``value``
+the rest, schema 7) until a later batch brings more: a call that makes a million new series,
+one point each, then writes a million field rows, not also a million chunk rows (the rows are
+most of that call's time). The readers add that head point after the series' chunks.
+
 Chunk policy: a series' trailing chunk smaller than ``OPEN_CHUNK_MAX`` is extended in place
 by the next batch (a cheap rewrite while it is small); once sealed, ``COMPACT_EVERY`` small
 chunks in a row are merged into one (re-packed by :mod:`._codec`: small chunks are raw, the
@@ -22,16 +27,18 @@ import math
 import sqlite3
 from array import array
 from collections.abc import Sequence
+from itertools import count, repeat
 from typing import Any
 
-from .._types import FieldType, float_bits, step_value
+from .._types import FieldType, float_bits, float_from_store, step_value
 from . import _codec
-from ._records import Assign, Chunk, Floats
+from ._records import Assign, Chunk, FloatRow, Floats, pack
 from ._summary import COARSE, summarize
 
 OPEN_CHUNK_MAX = 128
 COMPACT_SMALL = 1024
 COMPACT_EVERY = 16
+SUMMARIZED_FROM = OPEN_CHUNK_MAX  # smaller chunks have no summary: a chart reads their few points
 GROUP_SLICE = 10_000  # ops whose rows are pending at once
 
 UPSERT_ATOM = (
@@ -40,7 +47,7 @@ UPSERT_ATOM = (
     "WHERE fields.type = excluded.type"
 )
 _FIELD_ROWS = (
-    "SELECT path, id, type, step, n, vmin, vmax FROM fields "
+    "SELECT path, id, type, step, n, vmin, vmax, head_ts, value FROM fields "
     "WHERE run_id=? AND path IN (SELECT value FROM json_each(?))"
 )
 _LAST_CHUNK = (
@@ -54,14 +61,24 @@ _UPDATE_CHUNK = (
     "UPDATE chunks SET last_step=?, n=?, codec=?, steps=?, vals=?, ts=? WHERE field_id=? AND first_step=?"
 )
 _PUT_SUMMARY = "INSERT OR REPLACE INTO summaries(field_id, first_step, n, coarse, picks) VALUES(?,?,?,?,?)"
-_UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=? WHERE id=?"
+_UPDATE_HEAD = "UPDATE fields SET value=?, step=?, n=?, vmin=?, vmax=?, head_ts=? WHERE id=?"
+_INSERT_NEW_FIELD = (  # a path that exists is left as it is (see new_series_row)
+    "INSERT INTO fields(id, run_id, path, type, value, step, n, vmin, vmax, head_ts) "
+    "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, path) DO NOTHING"
+)
+_INSERT_FIELD = (
+    "INSERT INTO fields(id, run_id, path, type, value, step, n, vmin, vmax, head_ts) "
+    "VALUES(?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 class Field:
-    """The writer's cached view of one field: id, type, last step, count, open chunk."""
+    """The writer's cached view of one field: id, type, last step, count, open chunk, and the
+    head point still kept in the field row (``inline``: its step, time and value)."""
 
     __slots__ = (
         "id",
+        "inline",
         "n",
         "open_first",
         "open_steps",
@@ -76,11 +93,22 @@ class Field:
     )
 
     def __init__(
-        self, fid: int, ftype: int, step: int | None, n: int, vmin: float | None, vmax: float | None
+        self,
+        fid: int,
+        ftype: int,
+        step: int | None,
+        n: int,
+        vmin: float | None,
+        vmax: float | None,
+        head_ts: float | None = None,
+        stored: Any = None,
     ) -> None:
         self.id, self.type, self.step, self.n = fid, ftype, step, n
         self.vmin, self.vmax = vmin, vmax
         self.value: Any = None  # the last value, kept only while the row is not written yet
+        self.inline: tuple[int, float, float] | None = None
+        if head_ts is not None and step is not None:
+            self.inline = (step, head_ts, float_from_store(stored))
         self.open_first: int | None = None
         self.sealed: list[int] = []  # first steps of the small sealed chunks trailing the series
         self.open_steps: array[int] | None = None
@@ -96,6 +124,23 @@ class Field:
 
 
 Cache = dict[tuple[int, str], Field]
+
+_HEAD = "SELECT step, value, head_ts FROM fields WHERE run_id=? AND path=? AND head_ts IS NOT NULL"
+
+
+def head_chunk(
+    conn: sqlite3.Connection, run_pk: int, path: str, max_step: int | None, min_step: int | None
+) -> Chunk | None:
+    """The series' point still in its field row, within the steps, as a one-point chunk: it
+    comes after every chunk of the series."""
+    row = conn.execute(_HEAD, (run_pk, path)).fetchone()
+    if row is None:
+        return None
+    step, stored, ts = row
+    if (max_step is not None and step > max_step) or (min_step is not None and step < min_step):
+        return None
+    values = array("d", [float_from_store(stored)])
+    return Chunk(step, step, 1, pack(array("q", [step])), pack(values), pack(array("d", [ts])))
 
 
 def conflict(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> str:
@@ -127,6 +172,43 @@ def assign_all(conn: sqlite3.Connection, run_pk: int, ops: Sequence[Assign], war
             warnings.append(conflict(conn, run_pk, op.path, op.type))
 
 
+def new_series_row(
+    conn: sqlite3.Connection, cache: Cache, run_pk: int, op: FloatRow, warnings: list[str]
+) -> None:
+    """Write a :class:`FloatRow` as new series in bulk: one field row each, its point in the
+    row (no chunk, nothing cached: the whole loop is inside ``executemany``). The paths that
+    exist already (a later step, another type) keep their rows, and their points go the
+    ordinary way."""
+    top = int(conn.execute("SELECT coalesce(max(id), 0) FROM fields").fetchone()[0])
+    values: Sequence[Any] = op.values
+    extremes: Sequence[Any] = op.values
+    if not math.isfinite(math.fsum(op.values)):  # NaN is stored as its bytes, and no extreme
+        values = [float_bits(v) for v in op.values]
+        extremes = [v if v == v else None for v in op.values]
+    rows = zip(
+        count(top + 1),
+        repeat(run_pk),
+        op.paths,
+        repeat(int(FieldType.FLOAT_SERIES)),
+        values,
+        repeat(op.step),
+        repeat(1),
+        extremes,
+        extremes,
+        repeat(op.stamp),
+    )
+    inserted = conn.executemany(_INSERT_NEW_FIELD, rows).rowcount
+    if inserted == len(op.paths):
+        return
+    made = {i for (i,) in conn.execute("SELECT id FROM fields WHERE id > ?", (top,))}
+    others = [
+        Floats(path, array("q", [op.step]), array("d", [v]), array("d", [op.stamp]))
+        for k, (path, v) in enumerate(zip(op.paths, op.values), start=top + 1)
+        if k not in made
+    ]
+    FloatAppender(conn, cache, run_pk, warnings).run(others)
+
+
 def fields_of(
     conn: sqlite3.Connection, cache: Cache, run_pk: int, paths: Sequence[str], ftype: int
 ) -> list[str]:
@@ -153,11 +235,9 @@ def insert_fields(conn: sqlite3.Connection, cache: Cache, run_pk: int, paths: li
     rows = []
     for path in paths:
         f = cache[(run_pk, path)]
-        rows.append((f.id, run_pk, path, f.type, f.value, f.step, f.n, f.vmin, f.vmax))
-    conn.executemany(
-        "INSERT INTO fields(id, run_id, path, type, value, step, n, vmin, vmax) VALUES(?,?,?,?,?,?,?,?,?)",
-        rows,
-    )
+        head_ts = None if f.inline is None else f.inline[1]
+        rows.append((f.id, run_pk, path, f.type, f.value, f.step, f.n, f.vmin, f.vmax, head_ts))
+    conn.executemany(_INSERT_FIELD, rows)
     paths.clear()
 
 
@@ -165,7 +245,7 @@ def _load(conn: sqlite3.Connection, cache: Cache, run_pk: int, paths: list[str])
     found = set()
     for path, *row in conn.execute(_FIELD_ROWS, (run_pk, json.dumps(paths))):
         entry = Field(*row)
-        if entry.type == FieldType.FLOAT_SERIES and entry.n:
+        if entry.type == FieldType.FLOAT_SERIES and entry.n and entry.inline is None:
             entry.load_open_chunk(conn)
         cache[(run_pk, path)] = entry
         found.add(path)
@@ -212,6 +292,12 @@ class FloatAppender:
                 self.conn.executemany(sql, rows)
                 rows.clear()
 
+    def _summarize(
+        self, fid: int, first: int | None, steps: array[int], vals: array[float], stamps: array[float]
+    ) -> None:
+        if len(steps) >= SUMMARIZED_FROM:
+            self.summaries.append((fid, first, *summaries(steps, vals, stamps)))
+
     def _append(self, path: str, steps: array[int], vals: array[float], stamps: array[float]) -> None:
         f = self.cache[(self.run_pk, path)]
         if f.type != FieldType.FLOAT_SERIES:
@@ -228,7 +314,15 @@ class FloatAppender:
             steps = array("q", [steps[i] for i in keep])
             vals = array("d", [vals[i] for i in keep])
             stamps = array("d", [stamps[i] for i in keep])
-        if (
+        added = len(steps)
+        if f.inline is not None:  # the head point leaves the field row, first in this chunk
+            head_step, head_ts, head = f.inline
+            f.inline = None
+            steps = array("q", [head_step]) + steps
+            vals, stamps = array("d", [head]) + vals, array("d", [head_ts]) + stamps
+        if f.n == 0 and added == 1:  # a first point waits in the field row (see the module doc)
+            f.inline = (steps[0], stamps[0], vals[0])
+        elif (
             f.open_steps is not None
             and f.open_vals is not None
             and f.open_ts is not None
@@ -246,12 +340,12 @@ class FloatAppender:
                     f.open_first,
                 )
             )
-            self.summaries.append((f.id, f.open_first, *summaries(f.open_steps, f.open_vals, f.open_ts)))
+            self._summarize(f.id, f.open_first, f.open_steps, f.open_vals, f.open_ts)
         else:
             if f.open_first is not None:  # the open chunk is sealed as it is
                 f.sealed.append(f.open_first)
             self.inserts.append((f.id, steps[0], steps[-1], len(steps), *_codec.encode(steps, vals, stamps)))
-            self.summaries.append((f.id, steps[0], *summaries(steps, vals, stamps)))
+            self._summarize(f.id, steps[0], steps, vals, stamps)
             if len(steps) < OPEN_CHUNK_MAX:
                 f.open_first, f.open_steps = steps[0], array("q", steps)
                 f.open_vals, f.open_ts = array("d", vals), array("d", stamps)
@@ -270,11 +364,12 @@ class FloatAppender:
             f.vmin = lo if f.vmin is None else min(f.vmin, lo)
             f.vmax = hi if f.vmax is None else max(f.vmax, hi)  # type: ignore[type-var]
         f.step = steps[-1]
-        f.n += len(steps)
+        f.n += added
         if path in self.unwritten:  # its row is inserted with this head at the flush
             f.value = float_bits(vals[-1])
         else:
-            self.heads.append((float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, f.id))
+            in_row = None if f.inline is None else f.inline[1]
+            self.heads.append((float_bits(vals[-1]), f.step, f.n, f.vmin, f.vmax, in_row, f.id))
 
 
 _RANGE = "first_step >= ? AND (? IS NULL OR first_step < ?)"  # the chunks a compaction merges
@@ -304,10 +399,15 @@ def compact(conn: sqlite3.Connection, f: Field, upto: int | None) -> None:
     for table in ("chunks", "summaries"):
         conn.execute(f"DELETE FROM {table} WHERE field_id=? AND {_RANGE}", (f.id, sealed[0], upto, upto))
     merged = _codec.merge([Chunk(*r) for r in rows])
-    conn.execute(_INSERT_CHUNK, (f.id, rows[0][0], rows[-1][1], sum(r[2] for r in rows), *merged))
-    if all(r[0] in found for r in rows):
+    first, last, n = rows[0][0], rows[-1][1], sum(r[2] for r in rows)
+    conn.execute(_INSERT_CHUNK, (f.id, first, last, n, *merged))
+    if all(r[0] in found for r in rows):  # the merged chunk's summary is theirs, end to end
         coarse, picks = (b"".join(found[r[0]][k] for r in rows) for k in (0, 1))
-        conn.execute(_PUT_SUMMARY, (f.id, rows[0][0], sum(r[2] for r in rows), coarse, picks))
+        conn.execute(_PUT_SUMMARY, (f.id, first, n, coarse, picks))
+    else:  # some were too small to have one
+        codec, steps, vals, stamps = merged
+        columns = _codec.arrays(Chunk(first, last, n, steps, vals, stamps, codec))
+        conn.execute(_PUT_SUMMARY, (f.id, first, *summaries(*columns)))
 
 
 def summaries(steps: array[int], vals: array[float], stamps: array[float]) -> tuple[int, bytes, bytes]:

@@ -30,6 +30,7 @@ from ._records import (
     Chunk,
     Delete,
     FieldRecord,
+    FloatRow,
     Floats,
     Heartbeat,
     Incr,
@@ -49,7 +50,7 @@ from ._text_chunks import TextChunk
 RECORDS: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
-        Assign, Delete, SetChange, Floats, Points, Incr, Heartbeat, RunSpec, RunRecord, FieldRecord,
+        Assign, Delete, SetChange, Floats, FloatRow, Points, Incr, Heartbeat, RunSpec, RunRecord, FieldRecord,
         Chunk, ChunkSummary, TextChunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not,
         And, Or,
     )
