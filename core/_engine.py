@@ -32,7 +32,7 @@ from ._files import File, as_file, file_meta, manifest, source_of
 from ._paths import all_plain
 from ._read import Lineage, decode, lineage, nested
 from ._settings import Settings
-from ._storage import Assign, Delete, RunRecord, RunSpec, RunStore, SetChange
+from ._storage import Assign, Assigns, Delete, RunRecord, RunSpec, RunStore, SetChange
 from ._types import (
     INT64_MAX,
     INT64_MIN,
@@ -597,7 +597,7 @@ class Engine:
             )
         else:
             self._f.add_many(paths, ftypes, parents)
-        self._queue.extend(list(map(Assign, paths, map(int, ftypes), values)))
+        self._queue.append(Assigns(paths, list(map(int, ftypes)), values))
         self._writer.big_call()  # type: ignore[union-attr]
         return True
 

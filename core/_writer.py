@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import _sys
-from ._storage import Assign, Delete, FloatRow, Floats, Heartbeat, Incr, Op, Points, RunStore
+from ._storage import Assign, Assigns, Delete, FloatRow, Floats, Heartbeat, Incr, Op, Points, RunStore
 from ._types import FieldType, epoch_micros
 from .errors import NaiadWarning, StorageError, StoreReplaced
 
@@ -455,7 +455,7 @@ class Writer:
                 if cls is Delete:
                     spill_all()
                 ops.append(op)  # type: ignore[arg-type]
-                size += 32
+                size += 32 * len(op.paths) if cls is Assigns else 32  # type: ignore[union-attr]
         spill_all()
         if size:
             ops.append(Incr(_sys.SIZE, size))

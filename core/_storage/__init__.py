@@ -15,6 +15,7 @@ from ._blobs import BlobDir, open_blobs
 from ._protocol import BlobStore, RunStore, Store
 from ._records import (
     Assign,
+    Assigns,
     Chunk,
     Delete,
     FieldRecord,
@@ -36,6 +37,7 @@ from ._text_chunks import TextChunk, values_of
 
 __all__ = [
     "Assign",
+    "Assigns",
     "BlobStore",
     "Chunk",
     "Delete",

@@ -41,7 +41,7 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
-    expand_rows,
+    expand_bulk,
     unpack,
 )
 from ._summary import BLOCK, COARSE, ChunkSummary, summarize
@@ -263,7 +263,7 @@ class MemoryStore:
         warnings: list[str] = []
         with self._lock:
             self._bump()
-            for op in expand_rows(ops):
+            for op in expand_bulk(ops):
                 if isinstance(op, Assign):
                     if not self._set_atom(run_pk, op.path, op.type, op.value):
                         warnings.append(self._conflict(run_pk, op.path, op.type))

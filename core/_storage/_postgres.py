@@ -53,7 +53,7 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
-    expand_rows,
+    expand_bulk,
 )
 from ._summary import BLOCK, COARSE, ChunkSummary, summarize
 from ._text_chunks import TextChunk, rows_in
@@ -534,7 +534,7 @@ class PostgresStore:
         warnings: list[str] = []
         checks: list[tuple[Op, psycopg.Cursor[Any]]] = []
         with conn.pipeline():
-            for op in expand_rows(ops):  # each series is one pipelined statement here anyway
+            for op in expand_bulk(ops):  # each series is one pipelined statement here anyway
                 cls = type(op)
                 if cls is Floats:
                     assert isinstance(op, Floats)

@@ -2,8 +2,9 @@
 
 Ops are frozen, slotted dataclasses applied in order within one transaction. The per-point
 hot path stays cheap because one :class:`Floats` op carries the columns of many points of
-one path (``array('q')`` fixed-point steps, ``array('d')`` values and timestamps), and one
-:class:`FloatRow` the single point of each of many paths (a wide ``log_metrics`` call).
+one path (``array('q')`` fixed-point steps, ``array('d')`` values and timestamps). A wide call
+is one bulk op, which a store may write with one statement: :class:`FloatRow` (a step of many
+float series) and :class:`Assigns` (many atoms).
 """
 
 from __future__ import annotations
@@ -88,18 +89,34 @@ class FloatRow:
         return [Floats(p, steps, array("d", [v]), stamps) for p, v in zip(self.paths, self.values)]
 
 
-Op = Assign | Delete | SetChange | Floats | FloatRow | Points | Incr
+@dataclasses.dataclass(frozen=True, slots=True)
+class Assigns:
+    """Set many atoms (a call that logs a million configs) as one op: an :class:`Assign` per
+    path, each ``types[i]`` and ``values[i]``."""
+
+    paths: Sequence[str]
+    types: Sequence[int]
+    values: Sequence[Any]
+
+    def assigns(self) -> list[Assign]:
+        """The same writes as one :class:`Assign` op per path."""
+        return list(map(Assign, self.paths, self.types, self.values))
 
 
-def expand_rows(ops: Sequence[Op]) -> Sequence[Op]:
-    """``ops`` with every :class:`FloatRow` as its :class:`Floats` ops (for a store that writes
-    each series on its own anyway)."""
-    if not any(type(op) is FloatRow for op in ops):
+Op = Assign | Assigns | Delete | SetChange | Floats | FloatRow | Points | Incr
+
+
+def expand_bulk(ops: Sequence[Op]) -> Sequence[Op]:
+    """``ops`` with every bulk op (:class:`FloatRow`, :class:`Assigns`) as its single ops, for a
+    store that writes each field on its own anyway."""
+    if not any(type(op) is FloatRow or type(op) is Assigns for op in ops):
         return ops
     out: list[Op] = []
     for op in ops:
         if isinstance(op, FloatRow):
             out.extend(op.floats())
+        elif isinstance(op, Assigns):
+            out.extend(op.assigns())
         else:
             out.append(op)
     return out

@@ -34,6 +34,7 @@ from . import _codec, _sqlite_select, _sqlite_text, _sqlite_views
 from ._blobs import BlobDir
 from ._records import (
     Assign,
+    Assigns,
     Chunk,
     Delete,
     FieldRecord,
@@ -464,7 +465,12 @@ class SqliteStore:
                 if cls is Floats:
                     FloatAppender(conn, self._fields, run_pk, warnings).run(group)
                 else:
-                    assign_all(conn, run_pk, group, warnings)
+                    paths, types, values = (
+                        [op.path for op in group],
+                        [op.type for op in group],
+                        [op.value for op in group],
+                    )
+                    assign_all(conn, run_pk, Assigns(paths, types, values), warnings)
                 i = j
                 continue
             op = ops[i]
@@ -472,6 +478,9 @@ class SqliteStore:
             if cls is FloatRow:
                 assert isinstance(op, FloatRow)
                 new_series_row(conn, self._fields, run_pk, op, warnings)
+            elif cls is Assigns:
+                assert isinstance(op, Assigns)
+                assign_all(conn, run_pk, op, warnings)
             elif cls is Points:
                 assert isinstance(op, Points)
                 self._append_points(conn, run_pk, op.path, op.type, op.rows, warnings)

@@ -32,7 +32,7 @@ from typing import Any
 
 from .._types import FieldType, float_bits, float_from_store, step_value
 from . import _codec
-from ._records import Assign, Chunk, FloatRow, Floats, pack
+from ._records import Assigns, Chunk, FloatRow, Floats, pack
 from ._summary import COARSE, summarize
 
 OPEN_CHUNK_MAX = 128
@@ -152,24 +152,21 @@ def conflict(conn: sqlite3.Connection, run_pk: int, path: str, ftype: int) -> st
     )
 
 
-def assign_all(conn: sqlite3.Connection, run_pk: int, ops: Sequence[Assign], warnings: list[str]) -> None:
+def assign_all(conn: sqlite3.Connection, run_pk: int, op: Assigns, warnings: list[str]) -> None:
     """Create or overwrite many atoms with one prepared statement; a write that met a field of
     another type is not applied, and is reported."""
-    applied = 0
-    for start in range(0, len(ops), GROUP_SLICE):
-        rows = [(run_pk, op.path, int(op.type), op.value) for op in ops[start : start + GROUP_SLICE]]
-        applied += conn.executemany(UPSERT_ATOM, rows).rowcount
-    if applied == len(ops):
+    applied = conn.executemany(UPSERT_ATOM, zip(repeat(run_pk), op.paths, op.types, op.values)).rowcount
+    if applied == len(op.paths):
         return
     types = dict(
         conn.execute(
             "SELECT path, type FROM fields WHERE run_id=? AND path IN (SELECT value FROM json_each(?))",
-            (run_pk, json.dumps([op.path for op in ops])),
+            (run_pk, json.dumps(list(op.paths))),
         )
     )
-    for op in ops:
-        if types.get(op.path) != int(op.type):
-            warnings.append(conflict(conn, run_pk, op.path, op.type))
+    for path, ftype in zip(op.paths, op.types):
+        if types.get(path) != ftype:
+            warnings.append(conflict(conn, run_pk, path, ftype))
 
 
 def new_series_row(

@@ -27,6 +27,7 @@ from .._filter import And, Compare, Exists, Node, Not, Or, Term
 from ..errors import StorageError
 from ._records import (
     Assign,
+    Assigns,
     Chunk,
     Delete,
     FieldRecord,
@@ -50,9 +51,9 @@ from ._text_chunks import TextChunk
 RECORDS: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
-        Assign, Delete, SetChange, Floats, FloatRow, Points, Incr, Heartbeat, RunSpec, RunRecord, FieldRecord,
-        Chunk, ChunkSummary, TextChunk, RunSelection, StoreStats, SavedView, Term, Compare, Exists, Not,
-        And, Or,
+        Assign, Assigns, Delete, SetChange, Floats, FloatRow, Points, Incr, Heartbeat, RunSpec, RunRecord,
+        FieldRecord, Chunk, ChunkSummary, TextChunk, RunSelection, StoreStats, SavedView, Term, Compare,
+        Exists, Not, And, Or,
     )
 }  # fmt: skip
 WIRE_TYPE = "application/x-naiad-wire+json"
