@@ -291,7 +291,7 @@ class Engine:
         else:
             return
         for keys in todo:
-            step, values = groups.pop(keys)
+            step, values, _ = groups.pop(keys)
             for key, value in zip(keys, values):
                 floats[key] = [step, value]
                 del group_of[key]
@@ -300,7 +300,7 @@ class Engine:
         """Let later calls with exactly these keys take the fast path."""
         if len(self._groups) >= _MAX_GROUPS:
             self._materialize()
-        self._groups[keys] = [step, values]
+        self._groups[keys] = [step, values, keys]  # the keys: one tuple queued by every call
         self._group_of.update(dict.fromkeys(keys, keys))
 
     def _stamp(self, timestamp: datetime | float | None, data: Mapping[str, Any]) -> float:

@@ -230,7 +230,7 @@ class Run(RunReads):
                             return
                         group[0] = s
                         group[1] = values
-                        self._put((s, _time(), keys, values))
+                        self._put((s, _time(), group[2], values))
                         return
             self._log_floats(data, step, timestamp)
         finally:
