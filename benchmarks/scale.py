@@ -144,8 +144,9 @@ elif kind in ("configs", "metrics", "list"):
         points = [(f"cfg/{k}", v) for k, v in data.items()]
         out["s"], out["call"], out["durable"] = time.perf_counter() - t0, 0.0, 0.0
     else:
-        import naiad
-        run = naiad.Run(run_id="wide", project="bench", store=tempfile.mkdtemp())
+        import naiad, uuid
+        store = a.get("store") or tempfile.mkdtemp()  # a PostgreSQL store is shared: a run of its own
+        run = naiad.Run(run_id=f"wide-{uuid.uuid4().hex[:8]}", project="bench", store=store)
         t0 = time.perf_counter()
         if kind == "configs":
             run.log_configs({"cfg": data}, flatten=True)
@@ -450,13 +451,16 @@ def listing(t: Table, runs: int, repeats: int, old: str | None, tmp: Path) -> No
     t.row(f"UI runs table, first page (50) of {runs:,}", new["s"], before and before["s"], base["s"], "0.3 s")
 
 
-def wide(t: Table, keys: int, repeats: int, old: str | None) -> None:
-    args = {"keys": keys}
+def wide(
+    t: Table, keys: int, repeats: int, old: str | None, store: str | None = None, label: str = ""
+) -> None:
+    args: dict[str, Any] = {"keys": keys, "store": store}
     base = measure("list", args, None, repeats)
     for kind, name in (("configs", "log_configs"), ("metrics", "log_metrics")):
         new = measure(kind, args, None, repeats)
         before = measure(kind, args, old, repeats) if old else None
-        t.row(f"{name} of {keys:,} keys, until durable", new["s"], before and before["s"], base["s"], "5 s")
+        row = f"{label}{name} of {keys:,} keys, until durable"
+        t.row(row, new["s"], before and before["s"], base["s"], "5 s")
         t.row("  its calling thread (the call)", new["call"], before and before["call"], base["s"], "-")
         t.row(
             "  its RSS above the process baseline",
@@ -466,6 +470,8 @@ def wide(t: Table, keys: int, repeats: int, old: str | None) -> None:
             "500 MB",
             "MB",
         )
+    if store is not None:  # the store's share is measured on the embedded store's SQL
+        return
     new, base = measure("store_assign", args, None, repeats), measure("raw_assign", args, None, repeats)
     before = measure("store_assign", args, old, repeats) if old else None
     t.row(
@@ -477,8 +483,9 @@ def wide(t: Table, keys: int, repeats: int, old: str | None) -> None:
     )
 
 
-def postgres(t: Table, server: str, points: int, floats_n: int, repeats: int, old: str | None) -> None:
-    """The read rows on a PostgreSQL store, in a fresh schema of ``server`` dropped after."""
+def postgres(t: Table, server: str, only: set[str], a: argparse.Namespace, old: str | None) -> None:
+    """The rows of ``only`` (reads, 1M-key calls) on a PostgreSQL store, in a fresh schema of
+    ``server`` dropped after."""
     import uuid
 
     import psycopg
@@ -486,10 +493,13 @@ def postgres(t: Table, server: str, points: int, floats_n: int, repeats: int, ol
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     uri = f"{server}{'&' if '?' in server else '?'}schema={schema}"
     try:
+        repeats = a.repeats
         for kind, n, build, run, path in (
-            ("float", floats_n, build_floats, "floats", "train/loss"),
-            ("string", points, build_string_series, "strings", "logs/out"),
+            ("float", a.floats, build_floats, "floats", "train/loss"),
+            ("string", a.points, build_string_series, "strings", "logs/out"),
         ):
+            if f"{kind}s" not in only:
+                continue
             t0 = time.perf_counter()
             build(uri, n)
             print(f"(built a {n:,}-point {kind} series on PostgreSQL in {time.perf_counter() - t0:.1f} s)")
@@ -520,6 +530,8 @@ def postgres(t: Table, server: str, points: int, floats_n: int, repeats: int, ol
                 "-",
                 "MB",
             )
+        if "wide" in only:
+            wide(t, a.keys, repeats, old, uri, "PostgreSQL: ")
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type] - made here
@@ -536,7 +548,9 @@ def main() -> None:
         "--only", default="floats,strings,runs,wide", help="comma-separated: floats,strings,runs,wide"
     )
     p.add_argument("--old", type=Path, help="a checkout of today's naiad to measure side by side")
-    p.add_argument("--postgres", help="a PostgreSQL server URI: also the read rows there (in a fresh schema)")
+    p.add_argument(
+        "--postgres", help="a PostgreSQL server URI: also the rows of --only there (a fresh schema)"
+    )
     a = p.parse_args()
     only = set(a.only.split(","))
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -561,7 +575,7 @@ def main() -> None:
         if "wide" in only:
             wide(t, a.keys, a.repeats, old)
         if a.postgres:
-            postgres(t, a.postgres, a.points, a.floats, a.repeats, old)
+            postgres(t, a.postgres, only, a, old)
         print(f"(benchmark took {time.perf_counter() - started:.0f} s, load {os.getloadavg()[0]:.1f})")
 
 
