@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from .. import _sys
 from .._types import FieldType, fixed_fork_step, float_bits, float_from_store, step_value
 from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
-from . import _codec, _postgres_text
+from . import _codec, _postgres_bulk, _postgres_text
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
 from ._blobs import BlobDir, open_blobs
@@ -39,9 +39,11 @@ from ._postgres_listen import ChangeListener, Watcher
 from ._postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT_CHUNKS
 from ._records import (
     Assign,
+    Assigns,
     Chunk,
     Delete,
     FieldRecord,
+    FloatRow,
     Floats,
     Heartbeat,
     Incr,
@@ -53,7 +55,6 @@ from ._records import (
     SavedView,
     SetChange,
     StoreStats,
-    expand_bulk,
 )
 from ._summary import BLOCK, COARSE, ChunkSummary, summarize
 from ._text_chunks import TextChunk, rows_in
@@ -534,7 +535,7 @@ class PostgresStore:
         warnings: list[str] = []
         checks: list[tuple[Op, psycopg.Cursor[Any]]] = []
         with conn.pipeline():
-            for op in expand_bulk(ops):  # each series is one pipelined statement here anyway
+            for op in self._singles(conn, run_pk, ops):
                 cls = type(op)
                 if cls is Floats:
                     assert isinstance(op, Floats)
@@ -586,6 +587,19 @@ class PostgresStore:
             if cur.rowcount == 0:
                 self._explain(conn, run_pk, op, warnings)
         return warnings
+
+    def _singles(self, conn: psycopg.Connection[Any], run_pk: int, ops: Sequence[Op]) -> Iterator[Op]:
+        """``ops`` with each bulk op written in one statement (:mod:`._postgres_bulk`) and what
+        it left for the ordinary path in its place."""
+        for op in ops:
+            if type(op) is FloatRow:
+                assert isinstance(op, FloatRow)
+                yield from _postgres_bulk.new_series(conn, run_pk, op)
+            elif type(op) is Assigns:
+                assert isinstance(op, Assigns)
+                yield from _postgres_bulk.assign_many(conn, run_pk, op, _columns)
+            else:
+                yield op
 
     def _append_points(
         self,
