@@ -628,8 +628,12 @@ class Engine:
     @serialized
     def _track_files(self, path: str, target: Any) -> None:
         self._writable()
-        self._f.check_type(path, FieldType.ARTIFACT)
-        meta = manifest(path, target)
+        try:
+            self._f.check_type(path, FieldType.ARTIFACT)
+            meta = manifest(path, target)
+        except NaiadError as e:
+            self._fail(e)  # raises under on_error="raise"
+            return
         if not self._room(1):
             return
         self._f.add(path, FieldType.ARTIFACT)

@@ -99,17 +99,19 @@ def test_a_missing_file_under_warn_is_dropped_warned_at_the_users_line_and_count
         run.log_files({"samples": "/does/not/exist.png", "kept": str(good)}, step=0)
     with pytest.warns(naiad.NaiadWarning, match="no such file"):
         run["kept"].append("/does/not/exist.png", step=1)
+    with pytest.warns(naiad.NaiadWarning, match="no file matches"):
+        run["datasets/train"].track_files("/does/not/exist")
     run["model/config"].upload(str(good))
     run["epochs"] = 3
     with pytest.warns(naiad.NaiadWarning, match="'epochs' is an Integer; cannot upload a File"):
         run["epochs"].upload(str(good))
     run.close()
     back = naiad.Run(run_id="w", store=store, mode="read-only")
-    assert not back.exists("model/weights") and not back.exists("samples")
+    assert not any(back.exists(p) for p in ("model/weights", "samples", "datasets/train"))
     assert list(back["kept"].fetch_values()["step"]) == [0]
     assert back["model/config"].fetch()["size"] == 4
     assert back["epochs"].fetch() == 3
-    assert back["sys/diagnostics/dropped"].fetch() == 4
+    assert back["sys/diagnostics/dropped"].fetch() == 5
 
 
 def test_a_missing_file_under_raise_refuses_the_whole_call(store: Path, tmp_path: Path) -> None:
