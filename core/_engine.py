@@ -496,9 +496,17 @@ class Engine:
         return value
 
     def _store_file(self, path: str, file: File) -> str | None:
-        """Put the file's content in the store now (the caller may delete it); metadata JSON."""
+        """Put the file's content in the store now (the caller may delete it); metadata JSON.
+
+        ``None`` when nothing was stored: a source that is no file (a missing path) under
+        ``on_error="warn"``, or storage failing in async mode; both warned and counted.
+        """
         try:
             source = source_of(path, file)
+        except FieldValueError as e:
+            self._fail(e)  # raises under on_error="raise"
+            return None
+        try:
             if self._store is None:  # disabled: hash only
                 import hashlib
 
@@ -604,7 +612,11 @@ class Engine:
     @serialized
     def _upload(self, path: str, file: File) -> None:
         self._writable()
-        self._f.check_type(path, FieldType.FILE)
+        try:
+            self._f.check_type(path, FieldType.FILE)
+        except NaiadError as e:
+            self._fail(e)  # raises under on_error="raise"
+            return
         if not self._room(1):
             return
         meta = self._store_file(path, file)
@@ -616,8 +628,12 @@ class Engine:
     @serialized
     def _track_files(self, path: str, target: Any) -> None:
         self._writable()
-        self._f.check_type(path, FieldType.ARTIFACT)
-        meta = manifest(path, target)
+        try:
+            self._f.check_type(path, FieldType.ARTIFACT)
+            meta = manifest(path, target)
+        except NaiadError as e:
+            self._fail(e)  # raises under on_error="raise"
+            return
         if not self._room(1):
             return
         self._f.add(path, FieldType.ARTIFACT)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._storage import RunRecord, TextChunk, _codec, values_of
 from ._types import STEP_SCALE, FieldType, float_from_store, from_micros
+from ._writer import gc_paused
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,7 +207,7 @@ def other_series(
             break
         run, limit = chain[i]
         top = limit if hi is None else (hi if limit is None else min(hi, limit))
-        with _gc_paused():  # a million row tuples would otherwise trigger many full collections
+        with gc_paused():  # a million row tuples would otherwise trigger many full collections
             rows = store.points(run.pk, path, top, min_step=lo, tail=left)
             if not rows:
                 continue
@@ -225,18 +224,6 @@ def other_series(
     for column_list in (steps, vals, stamps, owners):
         column_list.reverse()
     return _finish(np, steps, vals, stamps, owners, (None, None), None, object)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector while building many acyclic tuples (restored on exit)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _decoder(ftype: int) -> Callable[[Any], Any]:
@@ -266,7 +253,7 @@ def string_series(
         top = limit if hi is None else (hi if limit is None else min(hi, limit))
         s_parts, t_parts, values = [], [], []
         trim = False  # whether an edge chunk reaches outside [lo, top]
-        with _gc_paused():  # a million strings would otherwise trigger many full collections
+        with gc_paused():  # a million strings would otherwise trigger many full collections
             for c in _text_pages(store, run.pk, path, top, lo, left):
                 s_parts.append(np.frombuffer(c.steps, "<i8"))
                 t_parts.append(np.frombuffer(c.stamps, "<f8"))

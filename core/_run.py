@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _capture, _lifecycle, _open, _sys
+from . import _lifecycle, _open, _sys
 from ._engine import _FLOAT_ONLY, _strings, _time, check_configs
 from ._fields import FieldState
 from ._read import Lineage
@@ -31,6 +31,7 @@ from ._types import (
 from ._writer import MAX_QUEUE, Writer
 
 if TYPE_CHECKING:
+    from . import _capture
     from ._handle import Handle
 
 
@@ -134,7 +135,7 @@ class Run(RunReads):
         self._floats = self._f.last
         self._chain: Lineage | None = None
         environ = os.environ if _environ is None else _environ
-        custom_id = settings.run_id or _capture.ranks.launcher_run_id(environ) or os.urandom(8).hex()
+        custom_id = settings.run_id or _launcher_run_id(environ) or os.urandom(8).hex()
         self._capture: _capture.Capture | None = None
         created = creation_time.timestamp() if creation_time is not None else _time()
         self._store: RunStore | None = None
@@ -179,6 +180,8 @@ class Run(RunReads):
         )
         self._writer.base_running_time = float(self._stored(_sys.RUNNING_TIME) or 0.0)
         self._start()
+        from . import _capture  # here: a reader (or `import naiad`) never loads the capture
+
         self._capture = _capture.start(self, settings, environ)
 
     def _start(self) -> None:
@@ -305,7 +308,9 @@ class Run(RunReads):
             store.close()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None and _capture.failure.is_clean_exit(exc):
+        from ._capture import failure
+
+        if exc is not None and failure.is_clean_exit(exc):
             if self._capture is not None:
                 self._capture.exited(exc)
         elif exc is not None:
@@ -314,3 +319,10 @@ class Run(RunReads):
 
     # -- reading --------------------------------------------------------------------------------
     # -- the engine's calling-thread half ---------------------------------------------------------
+
+
+def _launcher_run_id(environ: Mapping[str, str]) -> str | None:
+    """The run id a distributed launcher shares across ranks (see :mod:`naiad._capture.ranks`)."""
+    from ._capture import ranks
+
+    return ranks.launcher_run_id(environ)

@@ -56,29 +56,38 @@ WIDE_ROW = 1_000  # a single step of at least this many keys is queued as one Fl
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a big call makes its million objects.
+    """No automatic cyclic garbage collection while a big call makes its million objects.
 
     Why: each collection walks every tracked object; creating a million of them triggers
     enough collections to double the call's time, and these objects hold no cycles.
+
+    The collector's switch (``gc.enable``/``gc.disable``) is the user's and is never touched:
+    the pause raises the first generation's threshold out of reach instead, and puts the old
+    thresholds back at the end only if they are still naiad's. A ``gc.disable()`` or
+    ``gc.set_threshold()`` made meanwhile (on any thread: the writer commits wide calls on its
+    own) thus stands. Nested and concurrent pauses share one: the outermost restores.
     """
+    global _gc_depth
     with _gc_lock:
-        global _gc_depth
         if _gc_depth == 0:
-            _gc_was[0] = gc.isenabled()
-            gc.disable()
+            _gc_saved[:] = gc.get_threshold()
+            gc.set_threshold(_GC_OUT_OF_REACH, *_gc_saved[1:])
+            _gc_ours[:] = gc.get_threshold()
         _gc_depth += 1
     try:
         yield
     finally:
         with _gc_lock:
             _gc_depth -= 1
-            if _gc_depth == 0 and _gc_was[0]:
-                gc.enable()
+            if _gc_depth == 0 and list(gc.get_threshold()) == _gc_ours:
+                gc.set_threshold(*_gc_saved)
 
 
+_GC_OUT_OF_REACH = 2**31 - 1  # the largest threshold CPython takes: no call allocates that many
 _gc_lock = threading.Lock()
 _gc_depth = 0
-_gc_was = [True]
+_gc_saved: list[int] = []  # the thresholds before the outermost pause
+_gc_ours: list[int] = []  # the thresholds the pause set
 
 
 class PointMsg:

@@ -83,3 +83,43 @@ def test_track_files_records_a_manifest_without_copying(store: Path, tmp_path: P
 def test_upload_of_a_missing_file_is_a_clear_error(store: Path) -> None:
     with naiad.Run(store=store) as run, pytest.raises(naiad.FieldValueError, match="no such file"):
         run["x"].upload("/does/not/exist.bin")
+
+
+def test_a_missing_file_under_warn_is_dropped_warned_at_the_users_line_and_counted(
+    store: Path, tmp_path: Path
+) -> None:
+    """on_error="warn": a file that is not there costs that write only, never the call or the run."""
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"kept")
+    run = naiad.Run(store=store, run_id="w", on_error="warn")
+    with pytest.warns(naiad.NaiadWarning, match="no such file") as caught:
+        run["model/weights"].upload("/does/not/exist.bin")
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
+    with pytest.warns(naiad.NaiadWarning, match=r"'samples'.*no such file"):
+        run.log_files({"samples": "/does/not/exist.png", "kept": str(good)}, step=0)
+    with pytest.warns(naiad.NaiadWarning, match="no such file"):
+        run["kept"].append("/does/not/exist.png", step=1)
+    with pytest.warns(naiad.NaiadWarning, match="no file matches"):
+        run["datasets/train"].track_files("/does/not/exist")
+    run["model/config"].upload(str(good))
+    run["epochs"] = 3
+    with pytest.warns(naiad.NaiadWarning, match="'epochs' is an Integer; cannot upload a File"):
+        run["epochs"].upload(str(good))
+    run.close()
+    back = naiad.Run(run_id="w", store=store, mode="read-only")
+    assert not any(back.exists(p) for p in ("model/weights", "samples", "datasets/train"))
+    assert list(back["kept"].fetch_values()["step"]) == [0]
+    assert back["model/config"].fetch()["size"] == 4
+    assert back["epochs"].fetch() == 3
+    assert back["sys/diagnostics/dropped"].fetch() == 5
+
+
+def test_a_missing_file_under_raise_refuses_the_whole_call(store: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"kept")
+    with naiad.Run(store=store, run_id="r") as run:
+        with pytest.raises(naiad.FieldValueError, match=r"'samples'.*no such file"):
+            run.log_files({"kept": str(good), "samples": "/does/not/exist.png"}, step=0)
+        run["after"] = 1
+    back = naiad.Run(run_id="r", store=store, mode="read-only")
+    assert not back.exists("kept") and not back.exists("samples") and back["after"].fetch() == 1

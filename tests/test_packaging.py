@@ -61,6 +61,19 @@ def test_import_naiad_loads_no_heavy_module() -> None:
     assert json.loads(out.stdout) == []
 
 
+def test_import_naiad_and_a_read_never_load_the_capture_package(tmp_path: Path) -> None:
+    """Console, monitoring and git capture load when a writing run starts, never for a reader."""
+    with naiad.Run(store=tmp_path, run_id="r") as run:
+        run["x"].append(1.0)
+    code = (
+        "import sys, naiad; assert 'naiad._capture' not in sys.modules, 'import'; "
+        f"naiad.Run(store={str(tmp_path)!r}, run_id='r', mode='read-only')['x'].fetch_values(); "
+        "print(sorted(m for m in sys.modules if m.startswith('naiad._capture')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_all_is_sorted_and_every_name_exists() -> None:
     assert naiad.__all__ == sorted(naiad.__all__)
     for name in naiad.__all__:

@@ -35,6 +35,7 @@ from naiad._storage import (
     SetChange,
     open_store,
 )
+from naiad._storage._http import HttpStore
 from naiad._storage._schema import SCHEMA_VERSION
 from naiad._storage._summary import columns
 from naiad._types import FieldType
@@ -48,9 +49,13 @@ BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], RunStore]] = {
     "postgres": lambda _root, request: open_store(
         request.getfixturevalue("postgres_uri"), blobs=request.getfixturevalue("s3_blobs")
     ),
-    # a naiad server (uvicorn subprocess) in front of a fresh PostgreSQL schema + S3 bucket
-    "http": lambda _root, request: open_store(
-        request.getfixturevalue("http_server").url, token=request.getfixturevalue("http_server").token()
+    # a naiad server (uvicorn subprocess) in front of a fresh PostgreSQL schema + S3 bucket; the
+    # contract is what a batch does, not how fast: on a loaded machine a wide batch can outlast
+    # the client's default 30 s, and a batch that times out is spooled (its warnings not returned)
+    "http": lambda _root, request: HttpStore(
+        request.getfixturevalue("http_server").url,
+        token=request.getfixturevalue("http_server").token(),
+        timeout_s=600.0,
     ),
 }
 

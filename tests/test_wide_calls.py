@@ -184,3 +184,27 @@ def test_a_store_of_schema_6_upgrades_and_its_series_take_wide_steps(store: Path
     assert back["m5"].fetch_values()["value"].tolist() == [5.0, 0.25]
     assert back["m2499"].fetch_values()["step"].tolist() == [1.0, 2.0]
     back.close()
+
+
+@pytest.mark.backends("sqlite")
+def test_the_users_own_gc_settings_survive_a_wide_call_being_committed(store: Path | str) -> None:
+    """naiad pauses the cyclic collector while a wide call commits; a gc.disable() or
+    gc.set_threshold() the user makes meanwhile is theirs, and stays once naiad is done."""
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        with naiad.Run(store=store) as run:
+            run.log_configs({f"p{i}": i for i in range(100_000)})  # commits on the writer thread
+            gc.disable()  # the user's choice, made while that commit is likely still running
+            run.wait()
+            assert not gc.isenabled()
+            gc.enable()
+            run.log_configs({f"q{i}": i for i in range(100_000)})
+            gc.set_threshold(5000, 20, 20)
+            run.wait()
+            assert gc.isenabled() and gc.get_threshold() == (5000, 20, 20)
+        assert gc.isenabled() and gc.get_threshold() == (5000, 20, 20)
+    finally:
+        gc.enable()
+        gc.set_threshold(*before)

@@ -115,6 +115,24 @@ def test_fetch_hash_and_extension_of_an_uploaded_file(store: Path) -> None:
     run.stop()
 
 
+def test_a_missing_file_is_skipped_with_a_warning_and_the_rest_is_kept(store: Path) -> None:
+    """As Neptune did: upload, upload_files and a file series skip a path that is not there."""
+    from naiad.neptune import NeptuneWarning
+
+    run = neptune.init_run(custom_run_id="missing")
+    with pytest.warns(NeptuneWarning, match="no such file"):
+        run["model/weights"].upload("/does/not/exist.bin")
+    with pytest.warns(NeptuneWarning, match="No file matches"):
+        run["model/set"].upload_files(["/does/not/exist.bin"])
+    with pytest.warns(NeptuneWarning, match="no such file"):
+        run["samples"].append(File("/does/not/exist.png"))
+    run["params/lr"] = 0.1
+    run.stop()
+    with stored(store, "missing") as back:
+        assert back["params/lr"].fetch() == 0.1
+        assert not any(back.exists(p) for p in ("model/weights", "model/set", "samples"))
+
+
 def test_a_read_only_project_without_fields_reads_as_empty(store: Path) -> None:
     """Nothing was ever written at the project level: its fields read as none, not as a missing
     run named after naiad's internal ``__project__``."""

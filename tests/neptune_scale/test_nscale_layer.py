@@ -240,6 +240,17 @@ def test_files_from_file_objects_and_destination_names(env: Path, tmp_path: Path
     assert "c" not in data
 
 
+def test_a_missing_file_is_skipped_with_a_logged_warning(env: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """As neptune-scale did: the missing file is skipped and logged; the call's other files are kept."""
+    with caplog.at_level(logging.WARNING, "naiad.neptune_scale"), Run(run_id="gone") as run:
+        run.assign_files({"a": "/does/not/exist.bin", "b": b"kept"})
+        run.log_files({"s": File(source="/does/not/exist.png"), "t": b"kept"}, step=1)
+    data = _read(env, "gone")
+    assert "a" not in data and data["b"]["size"] == 4
+    assert "s" not in data and "t" in data
+    assert caplog.text.count("File not found: /does/not/exist") == 2
+
+
 def test_create_project_and_fail_if_exists(env: Path) -> None:
     assert create_project("proj", workspace="ws") == "ws/proj"
     assert list_projects() == []

@@ -9,8 +9,10 @@ Modes:
     signal STORE RUN_ID PROGRESS         log metrics without waiting, until a signal ends it
     lock STORE                           hold the database's write lock until stdin closes
     remote                               run JSON commands from stdin (faults, close, threads)
-    writer STORE PROJECT RUN_ID PREFIX STEPS SEED   one of many concurrent writers
-    reader STORE PROJECT STOP            read with naiad.query in a loop until STOP exists
+    writer STORE PROJECT RUN_ID PREFIX STEPS SEED [GATE]   one of many concurrent writers (it
+                                         holds half-way until the file GATE exists)
+    reader STORE PROJECT STOP            read with naiad.query in a loop until STOP exists;
+                                         ``seen N`` after each read that saw N points of /a
     memory STORE POINTS                  log POINTS floats as fast as possible, report RSS
     soak STORE SECONDS                   log at a steady pace, sample RSS every few seconds
 """
@@ -210,7 +212,7 @@ class Remote:
 
 
 # -- many writers, one reader ----------------------------------------------------------------------
-def writer(store: str, project: str, run_id: str, prefix: str, steps: str, seed: str) -> None:
+def writer(store: str, project: str, run_id: str, prefix: str, steps: str, seed: str, gate: str = "") -> None:
     rng = random.Random(int(seed))
     problems: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
@@ -225,11 +227,23 @@ def writer(store: str, project: str, run_id: str, prefix: str, steps: str, seed:
                     problems.append(f"wait timed out at step {step}")
                 if step % 10 == 0:
                     time.sleep(0.01)  # a training step's pace, so the reader sees runs in flight
+                if gate and step == int(steps) // 2 and not _held_until(gate, 300):
+                    problems.append(f"the gate {gate} never opened")
             if not run.close(timeout=120):
                 problems.append("close timed out")
         except BaseException as e:
             problems.append(f"{type(e).__name__}: {e}")
     emit(json.dumps({"problems": problems, "warnings": [str(m.message) for m in seen]}))
+
+
+def _held_until(path: str, timeout: float) -> bool:
+    """Wait for the file ``path`` to exist; False when ``timeout`` ran out first."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def reader(store: str, project: str, stop: str) -> None:
@@ -274,6 +288,8 @@ def reader(store: str, project: str, stop: str) -> None:
                         problems.append(f"{run_id} {path}: series shrank")
                     lengths[(run_id, path)] = len(steps)
                 reads += 1
+                if len(frame):
+                    emit(f"seen {len(frame)}")  # the parent counts reads that saw points
             except BaseException as e:
                 problems.append(f"{type(e).__name__}: {e}")
                 time.sleep(0.05)

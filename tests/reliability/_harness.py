@@ -87,16 +87,18 @@ class Lines:
                 self.lines.append((time.monotonic(), line.rstrip("\n")))
                 self._cond.notify_all()
 
-    def wait_for(self, prefix: str, timeout: float) -> str:
+    def wait_for(self, prefix: str, timeout: float, count: int = 1) -> str:
+        """The ``count``-th line starting with ``prefix``, once it has come (TimeoutError: not in time)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for _, line in self.lines:
-                    if line.startswith(prefix):
-                        return line
+                found = [line for _, line in self.lines if line.startswith(prefix)]
+                if len(found) >= count:
+                    return found[count - 1]
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"no line starting with {prefix!r} in {timeout} s: {self.lines[-5:]}")
+                    got = f"{len(found)} of {count} lines starting with {prefix!r}"
+                    raise TimeoutError(f"{got} in {timeout} s: {self.lines[-5:]}")
                 self._cond.wait(left)
 
     def finish(self, timeout: float = 10) -> list[str]:
