@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import sqlite3
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,23 @@ def test_the_users_own_gc_settings_survive_a_wide_call_being_committed(store: Pa
     finally:
         gc.enable()
         gc.set_threshold(*before)
+
+
+@pytest.mark.backends("sqlite", "postgres")
+def test_an_offline_wide_step_syncs_every_point(store: Path | str) -> None:
+    """An offline run's journal keeps a wide step's series as the embedded store does (each
+    point in its field row); `naiad sync` delivers every point to the store."""
+    run = naiad.Run(store=store, run_id="off", mode="offline")
+    run.log_metrics({f"m{i}": i / 4 for i in range(WIDE)}, step=3)
+    run.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "naiad._cli", "sync", str(run.store_location), "--store", str(store)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    back = naiad.Run(run_id="off", store=store, mode="read-only")
+    assert back["m2499"].fetch_values()[["step", "value"]].values.tolist() == [[3.0, 2499 / 4]]
+    assert back["m0"].fetch_last() == 0.0
+    back.close()
