@@ -45,10 +45,9 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from naiad._storage import _codec, open_store
-from naiad._storage._records import Assign, Chunk, Floats, Points, RunSpec
+from naiad._storage import open_store
+from naiad._storage._records import Assign, Floats, Points, RunSpec
 from naiad._storage._schema import SCHEMA_VERSION
-from naiad._storage._text_chunks import TextChunk, rows_of
 from naiad._types import STEP_SCALE, FieldType
 
 # One measurement: python -c WORKER kind json-args; prints one JSON object.
@@ -220,9 +219,8 @@ _DOWNGRADED: dict[str, str] = {}
 
 
 def for_old_tree(store: str, naiad_path: str) -> str:
-    """The store as the old tree can open it: a copy at its schema version (migration 3 only
-    adds an index; before migration 4 chunk columns were raw, so packed ones are unpacked;
-    before version 6 string series were rows of ``points``, so their chunks become rows)."""
+    """The store as the old tree can open it: a copy taken back to its schema version by the
+    upgrade tests' own helper (``tests/_downgrade.py``: each migration's undo)."""
     text = (Path(naiad_path) / "naiad" / "_storage" / "_schema.py").read_text()
     version = int(text.split("SCHEMA_VERSION = ", 1)[1].split()[0])
     if version >= SCHEMA_VERSION or "://" in store:
@@ -230,29 +228,12 @@ def for_old_tree(store: str, naiad_path: str) -> str:
     if store not in _DOWNGRADED:
         import shutil
 
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from _downgrade import sqlite_back_to
+
         copy = store.rstrip("/") + f"-v{version}"
         shutil.copytree(store, copy)
-        conn = sqlite3.connect(Path(copy) / "naiad.db")
-        conn.execute("DROP INDEX IF EXISTS fields_true")
-        if version < 6:
-            for fid, *chunk in conn.execute(
-                "SELECT field_id, first_step, last_step, n, steps, ts, lens, vals FROM text_chunks"
-            ).fetchall():
-                rows = rows_of(TextChunk(*chunk))
-                conn.executemany("INSERT INTO points VALUES(?,?,?,?)", [(fid, *r) for r in rows])
-            conn.execute("DROP TABLE text_chunks")
-        if version < 4:
-            unpacked = [
-                (*_codec.raw_columns(Chunk(*row[1:])), row[0])
-                for row in conn.execute(
-                    "SELECT rowid, first_step, last_step, n, steps, vals, ts, codec FROM chunks"
-                )
-            ]
-            conn.executemany("UPDATE chunks SET steps=?, vals=?, ts=? WHERE rowid=?", unpacked)
-            conn.execute("ALTER TABLE chunks DROP COLUMN codec")
-        conn.execute(f"PRAGMA user_version={version}")
-        conn.commit()
-        conn.close()
+        sqlite_back_to(Path(copy) / "naiad.db", version)
         _DOWNGRADED[store] = copy
     return _DOWNGRADED[store]
 
@@ -262,7 +243,7 @@ def measure(kind: str, args: dict[str, Any], naiad_path: str | None, repeats: in
     env = dict(os.environ)
     if naiad_path is not None:
         env["PYTHONPATH"] = naiad_path + os.pathsep + env.get("PYTHONPATH", "")
-        if "store" in args:
+        if args.get("store"):
             args = {**args, "store": for_old_tree(args["store"], naiad_path)}
     runs = []
     for _ in range(repeats):
