@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StorageError
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 RAW = 0  # a chunk row whose columns are raw little-endian items
 PACKED = 1  # a chunk row whose columns are tagged blobs (below)
 RAW_BELOW = 256  # chunks with fewer points stay raw: packing them saves little and costs a rewrite
+# The most points one chunk row holds: a bigger append is split (see spans). A range read then
+# decodes at most this many points past its ends, and a row's columns stay far below
+# PostgreSQL's 1 GB bytea limit even raw (24 MiB), while a 10M-point series is only ten rows.
+CHUNK_MAX_POINTS = 1 << 20
 
 _RAW, _STRIDE, _DELTA = 0, 1, 2  # a packed column's first byte
 _HEAD = struct.Struct("<Bq")  # tag, and the first item (or start) for _STRIDE/_DELTA
@@ -144,6 +149,14 @@ def merge(chunks: list[Chunk], raw_below: int = RAW_BELOW) -> tuple[int, bytes, 
             b"".join(c.stamps for c in chunks),
         )
         return RAW, steps, values, stamps
+    return encode_arrays(*concat(chunks), raw_below=raw_below)
+
+
+def concat(
+    chunks: Sequence[Chunk],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The points of consecutive chunks as new numpy columns (int64 steps, float64 values and
+    timestamps), each chunk decoded straight into its slice."""
     import numpy as np
 
     n = sum(c.count for c in chunks)
@@ -152,7 +165,16 @@ def merge(chunks: list[Chunk], raw_below: int = RAW_BELOW) -> tuple[int, bytes, 
     for c in chunks:
         fill(c, *(col[at : at + c.count] for col in cols))
         at += c.count
-    return encode_arrays(*cols, raw_below=raw_below)
+    return cols
+
+
+def spans(n: int, most: int = CHUNK_MAX_POINTS) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the chunks that ``n`` appended points are split into: as few as
+    hold at most ``most`` points each, of even sizes (so no piece is a tiny leftover that
+    would count as a small chunk)."""
+    pieces = max(1, -(-n // most))
+    size = -(-n // pieces)
+    return [(a, min(n, a + size)) for a in range(0, n, size)] if n else [(0, 0)]
 
 
 # -- columns ----------------------------------------------------------------------------------

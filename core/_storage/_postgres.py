@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from .. import _sys
 from .._types import FieldType, fixed_fork_step, float_bits, float_from_store, step_value
 from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
-from . import _codec, _postgres_text
+from . import _codec, _postgres_floats, _postgres_text
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
 from ._blobs import BlobDir, open_blobs
@@ -54,7 +54,7 @@ from ._records import (
     SetChange,
     StoreStats,
 )
-from ._summary import BLOCK, COARSE, ChunkSummary, summarize
+from ._summary import BLOCK, COARSE, ChunkSummary
 from ._text_chunks import TextChunk, rows_in
 
 if TYPE_CHECKING:
@@ -154,11 +154,6 @@ def _stored(ftype: int, num: Any, integer: Any, txt: Any, strs: Any) -> Any:
     if t is FieldType.STRING_SET:
         return json.dumps(sorted(_dec(x) for x in strs or []))
     return _dec(txt)
-
-
-def _min_max(vals: array[float]) -> tuple[float | None, float | None]:
-    finite = [v for v in vals if v == v]  # NaN is no extreme; infinities are
-    return (min(finite), max(finite)) if finite else (None, None)
 
 
 def project_key(name: str) -> str:
@@ -532,17 +527,25 @@ class PostgresStore:
     ) -> list[str]:
         warnings: list[str] = []
         checks: list[tuple[Op, psycopg.Cursor[Any]]] = []
+        splits: list[tuple[Floats, list[psycopg.Cursor[Any]]]] = []  # appends of several chunks
+        merges: list[_postgres_floats.Compaction] = []
         with conn.pipeline():
-            for op in ops:
+            for at, op in enumerate(ops):
                 cls = type(op)
                 if cls is Floats:
                     assert isinstance(op, Floats)
-                    cur = conn.cursor()
-                    cur.execute(
-                        q.APPEND_CHUNK, _chunk_params(run_pk, op.path, op.steps, op.values, op.stamps)
-                    )
-                    checks.append((op, cur))
-                    self._maybe_compact(conn, run_pk, op.path, len(op.steps))
+                    pieces = _postgres_floats.chunk_params(run_pk, op.path, op.steps, op.values, op.stamps)
+                    curs = [conn.cursor() for _ in pieces]
+                    for cur, params in zip(curs, pieces):
+                        cur.execute(q.APPEND_CHUNK, params)
+                    if len(curs) == 1:
+                        checks.append((op, curs[0]))
+                    else:
+                        splits.append((op, curs))
+                    if self._compaction_due(run_pk, op.path, len(op.steps)):
+                        cur = conn.cursor(binary=True)
+                        cur.execute(q.COMPACT_READ, _postgres_floats.read_params(run_pk, op.path))
+                        merges.append(_postgres_floats.Compaction(op.path, cur, at))
                 elif cls is Assign:
                     assert isinstance(op, Assign)
                     cur = conn.cursor()
@@ -581,9 +584,13 @@ class PostgresStore:
             if heartbeat is not None:
                 conn.execute(q.PING, [heartbeat.now, heartbeat.closing, heartbeat.session])
             conn.execute(q.NOTIFY, [str(run_pk)])
+        if merges:  # before the explanations, whose appends follow the merged chunks
+            _postgres_floats.compact(conn, merges, ops)
         for op, cur in checks:
             if cur.rowcount == 0:
                 self._explain(conn, run_pk, op, warnings)
+        for op, curs in splits:
+            self._explain_split(conn, run_pk, op, [c.rowcount for c in curs], warnings)
         return warnings
 
     def _append_points(
@@ -601,31 +608,30 @@ class PostgresStore:
             return
         params = _postgres_text.append_params(run_pk, path, rows, _enc)
         cur.execute(_postgres_text.APPEND, params)
-        texts = (_postgres_text.COMPACT_MERGE, _postgres_text.COMPACT_DELETE, _postgres_text.COMPACT_RESET)
-        self._maybe_compact(conn, run_pk, path, q.COMPACT_SMALL if not params["small"] else 1, texts)
+        if self._compaction_due(run_pk, path, q.COMPACT_SMALL if not params["small"] else 1):
+            merge = {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
+            for statement in (
+                _postgres_text.COMPACT_MERGE,
+                _postgres_text.COMPACT_DELETE,
+                _postgres_text.COMPACT_RESET,
+            ):
+                conn.execute(statement, merge)
 
-    def _maybe_compact(
-        self,
-        conn: psycopg.Connection[Any],
-        run_pk: int,
-        path: str,
-        n: int,
-        statements: tuple[str, str, str] = (q.COMPACT_MERGE, q.COMPACT_DELETE, q.COMPACT_RESET),
-    ) -> None:
-        """Send the (conditional) merge of small trailing chunks when enough may have gathered
-        (``statements``: the merge, delete and counter reset of the series' kind of chunks)."""
+    def _compaction_due(self, run_pk: int, path: str, n: int) -> bool:
+        """Whether to send the (conditional) merge of the small chunks trailing the series
+        after an append of ``n`` points: when enough may have gathered. The field row's
+        counter decides (the statements do nothing below it); this handle's guess only
+        spares the statements on most batches, and is fine when other writers add chunks."""
         key = (run_pk, path)
         seen = self._small.get(key)
         if n >= q.COMPACT_SMALL:
             self._small[key] = 0
-            return
+            return False
         if seen is not None and seen + 1 < q.COMPACT_EVERY:
             self._small[key] = seen + 1
-            return
-        params = {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
-        for statement in statements:
-            conn.execute(statement, params)
+            return False
         self._small[key] = 0 if seen is not None else q.COMPACT_EVERY // 2
+        return True
 
     def _explain(self, conn: psycopg.Connection[Any], run_pk: int, op: Op, warnings: list[str]) -> None:
         """An op that changed nothing: another writer changed the field's type or got past its
@@ -654,7 +660,9 @@ class PostgresStore:
                 steps = array("q", [op.steps[i] for i in keep])
                 vals = array("d", [op.values[i] for i in keep])
                 stamps = array("d", [op.stamps[i] for i in keep])
-                conn.execute(q.APPEND_CHUNK, _chunk_params(run_pk, op.path, steps, vals, stamps))
+                with conn.pipeline():  # we hold the field's row lock: the chunks follow on
+                    for params in _postgres_floats.chunk_params(run_pk, op.path, steps, vals, stamps):
+                        conn.execute(q.APPEND_CHUNK, params)
         elif isinstance(op, Points):
             rows = [r for r in op.rows if last is None or r[0] > last]
             dropped = len(op.rows) - len(rows)
@@ -667,6 +675,26 @@ class PostgresStore:
                 f"'{op.path}': {dropped} point(s) at or before step {step_value(last):g}, "
                 "already written by another process, were dropped."
             )
+
+    def _explain_split(
+        self, conn: psycopg.Connection[Any], run_pk: int, op: Floats, applied: list[int], warnings: list[str]
+    ) -> None:
+        """An append sent as several chunks: each after the first is written only where the
+        previous one left the head. When the first was overtaken, the later ones were written
+        only from a chunk whose predecessor ends exactly at the other writer's head (so every
+        point before them was stale); none written at all is explained as a single append."""
+        if applied[0]:
+            return
+        if not any(applied):
+            self._explain(conn, run_pk, op, warnings)
+            return
+        cuts = _codec.spans(len(op.steps))
+        dropped = sum(b - a for (a, b), done in zip(cuts, applied) if not done)
+        warnings.append(
+            f"'{op.path}': {dropped} point(s) at or before step "
+            f"{step_value(op.steps[cuts[applied.index(1)][0] - 1]):g}, already written by another "
+            "process, were dropped."
+        )
 
     # -- reads -----------------------------------------------------------------------------------
     def fields(self, run_pk: int, prefix: str | None = None) -> list[FieldRecord]:
@@ -917,36 +945,6 @@ def _run_state(conn: psycopg.Connection[Any], run_pk: int, now: float) -> tuple[
     row = conn.execute(q.RUN_STATE, [*_sys.live_window(now), run_pk]).fetchone()
     assert row is not None
     return _sys.state(bool(row[1])), None if row[0] is None else float(row[0])
-
-
-def _chunk_params(
-    run_pk: int, path: str, steps: array[int], vals: array[float], stamps: array[float]
-) -> dict[str, Any]:
-    lo, hi = _min_max(vals)
-    small = 1 if len(steps) < q.COMPACT_SMALL else 0
-    # small chunks stay raw: the merge of a run of them (COMPACT_MERGE) concatenates their columns
-    codec, packed_steps, packed_vals, packed_ts = _codec.encode(
-        steps, vals, stamps, raw_below=q.COMPACT_SMALL
-    )
-    return {
-        "run": run_pk,
-        "path": path,
-        "type": int(FieldType.FLOAT_SERIES),
-        "last": vals[-1],
-        "first": steps[0],
-        "last_step": steps[-1],
-        "n": len(steps),
-        "lo": lo,
-        "hi": hi,
-        "small": small,
-        "small_from": steps[0] if small else None,
-        "codec": codec,
-        "steps": packed_steps,
-        "vals": packed_vals,
-        "ts": packed_ts,
-        "summary": summarize(steps, vals, stamps),
-        "coarse": summarize(steps, vals, stamps, COARSE),
-    }
 
 
 def _points_params(

@@ -1,0 +1,134 @@
+"""The team store's float-series write path: a batch's chunks, and the merge of small ones.
+
+An append becomes one chunk row, or several of at most :data:`._codec.CHUNK_MAX_POINTS`
+points (:func:`._codec.spans`), each its own :data:`._postgres_sql.APPEND_CHUNK` in the
+batch's pipeline. A chunk of fewer than ``COMPACT_SMALL`` points is "small": the field row
+counts the small chunks trailing the series (``small``/``small_from``), and once it counts
+``COMPACT_EVERY`` the batch's pipeline carries :data:`._postgres_sql.COMPACT_READ`, which
+then returns them. They are merged here, decoded and packed again by the codec with fresh
+summaries, and written back in one more round trip of the same transaction. A merged chunk
+that is still small starts the next run, so a series logged a point per batch grows chunks
+of about ``COMPACT_SMALL`` points, packed like a bulk append, instead of raw rows of 16.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from array import array
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._types import FieldType
+from . import _codec
+from . import _postgres_sql as q
+from ._records import Chunk, Floats
+from ._summary import COARSE, summarize
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+def min_max(vals: array[float]) -> tuple[float | None, float | None]:
+    finite = [v for v in vals if v == v]  # NaN is no extreme; infinities are
+    return (min(finite), max(finite)) if finite else (None, None)
+
+
+def chunk_params(
+    run_pk: int, path: str, steps: array[int], vals: array[float], stamps: array[float]
+) -> list[dict[str, Any]]:
+    """The :data:`._postgres_sql.APPEND_CHUNK` parameters of each chunk an append makes."""
+    cuts = _codec.spans(len(steps))
+    if len(cuts) == 1:
+        return [_one_chunk(run_pk, path, steps, vals, stamps, None)]
+    out, after = [], None
+    for a, b in cuts:
+        out.append(_one_chunk(run_pk, path, steps[a:b], vals[a:b], stamps[a:b], after))
+        after = steps[b - 1]
+    return out
+
+
+def _one_chunk(
+    run_pk: int, path: str, steps: array[int], vals: array[float], stamps: array[float], after: int | None
+) -> dict[str, Any]:
+    lo, hi = min_max(vals)
+    small = 1 if len(steps) < q.COMPACT_SMALL else 0
+    codec, packed_steps, packed_vals, packed_ts = _codec.encode(steps, vals, stamps)
+    return {
+        "run": run_pk,
+        "path": path,
+        "type": int(FieldType.FLOAT_SERIES),
+        "last": vals[-1],
+        "first": steps[0],
+        "last_step": steps[-1],
+        "after": after,
+        "n": len(steps),
+        "lo": lo,
+        "hi": hi,
+        "small": small,
+        "small_from": steps[0] if small else None,
+        "codec": codec,
+        "steps": packed_steps,
+        "vals": packed_vals,
+        "ts": packed_ts,
+        "summary": summarize(steps, vals, stamps),
+        "coarse": summarize(steps, vals, stamps, COARSE),
+    }
+
+
+def read_params(run_pk: int, path: str) -> dict[str, Any]:
+    """The parameters of :data:`._postgres_sql.COMPACT_READ` for one series."""
+    return {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
+
+
+@dataclasses.dataclass
+class Compaction:
+    """A series whose small trailing chunks were read in the batch's pipeline (``cursor``)."""
+
+    path: str
+    cursor: psycopg.Cursor[Any]
+    at: int  # the index of the op that sent it
+
+
+def merged(rows: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
+    """The statements' parameters that replace the chunks of ``rows`` (``COMPACT_READ``'s, in
+    step order) by one packed and summarized chunk; None when there is nothing to merge."""
+    if len(rows) < 2:
+        return None
+    chunks = [Chunk(*r[1:]) for r in rows]
+    cols: Any = _codec.concat(chunks)  # numpy columns, which summarize takes as sequences
+    steps, vals, stamps = cols
+    codec, packed_steps, packed_vals, packed_ts = _codec.encode_arrays(steps, vals, stamps)
+    small = steps.size < q.COMPACT_SMALL
+    return {
+        "field": rows[0][0],
+        "first": chunks[0].first_step,
+        "last_step": chunks[-1].last_step,
+        "n": int(steps.size),
+        "codec": codec,
+        "steps": packed_steps,
+        "vals": packed_vals,
+        "ts": packed_ts,
+        "summary": summarize(steps, vals, stamps),
+        "coarse": summarize(steps, vals, stamps, COARSE),
+        "small": 1 if small else 0,
+        "small_from": chunks[0].first_step if small else None,
+    }
+
+
+def compact(conn: psycopg.Connection[Any], pending: Sequence[Compaction], ops: Sequence[Any]) -> None:
+    """Merge what the batch's :data:`._postgres_sql.COMPACT_READ` reads returned, in one more
+    round trip. A read followed by another append to its series in the same batch is left
+    alone (its rows no longer end the series); the next batch that reads the run merges it."""
+    later = {op.path: i for i, op in enumerate(ops) if type(op) is Floats}
+    merges = []
+    for p in pending:
+        params = merged(p.cursor.fetchall()) if later.get(p.path) == p.at else None
+        if params is not None:
+            merges.append(params)
+    if not merges:
+        return
+    with conn.pipeline():
+        for params in merges:
+            conn.execute(q.COMPACT_WRITE, params)
+            conn.execute(q.COMPACT_DROP, params)
+            conn.execute(q.COMPACT_RESET, params)
