@@ -92,9 +92,16 @@ class Compaction:
 def merged(rows: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
     """The statements' parameters that replace the chunks of ``rows`` (``COMPACT_READ``'s, in
     step order) by one packed and summarized chunk; None when there is nothing to merge."""
-    if len(rows) < 2:
+    if not rows:
         return None
     chunks = [Chunk(*r[1:]) for r in rows]
+    if len(chunks) == 1:  # a counter ahead of its chunks (a store written by an older naiad)
+        small = chunks[0].count < q.COMPACT_SMALL
+        return {
+            "field": rows[0][0],
+            "small": int(small),
+            "small_from": chunks[0].first_step if small else None,
+        }
     cols: Any = _codec.concat(chunks)  # numpy columns, which summarize takes as sequences
     steps, vals, stamps = cols
     codec, packed_steps, packed_vals, packed_ts = _codec.encode_arrays(steps, vals, stamps)
@@ -129,6 +136,7 @@ def compact(conn: psycopg.Connection[Any], pending: Sequence[Compaction], ops: S
         return
     with conn.pipeline():
         for params in merges:
-            conn.execute(q.COMPACT_WRITE, params)
-            conn.execute(q.COMPACT_DROP, params)
+            if "n" in params:
+                conn.execute(q.COMPACT_WRITE, params)
+                conn.execute(q.COMPACT_DROP, params)
             conn.execute(q.COMPACT_RESET, params)
