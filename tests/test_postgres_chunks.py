@@ -102,6 +102,30 @@ def test_an_append_past_the_chunk_cap_is_split_and_reads_back_exactly(postgres_u
         store.close()
 
 
+def test_a_batch_of_many_small_appends_to_one_series_is_merged_as_it_goes(postgres_uri: str) -> None:
+    """One batch holding 3,000 one-point appends to one series (as a copy of a store logged a
+    point at a time sends them) leaves a few packed chunks, every point exact and in order."""
+    n = 3000
+    values = noisy(n, 5)
+    store = open_store(postgres_uri)
+    try:
+        rec = store.open_run(spec("copy"))
+        ops = [
+            Floats(PATH, array("q", [i * STEP_SCALE]), array("d", [values[i]]), array("d", [1.0 + i]))
+            for i in range(n)
+        ]
+        assert store.write_batch(rec.pk, ops) == []
+        chunks = store.chunks(rec.pk, PATH, None)
+        assert len(chunks) <= 100 and any(c.codec == _codec.PACKED for c in chunks)
+        steps, vals, stamps = _stored(store, rec.pk, PATH)
+        assert vals == values.tobytes() and steps == (np.arange(n) * STEP_SCALE).tobytes()
+        assert stamps == (1.0 + np.arange(n, dtype=np.float64)).tobytes()
+        field = store.field(rec.pk, PATH)
+        assert field is not None and field.count == n
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("head", [999, 833_333], ids=["inside-a-chunk", "at-a-chunk-boundary"])
 def test_a_split_append_overtaken_by_another_writer_keeps_only_the_new_points(
     postgres_uri: str, head: int

@@ -528,7 +528,8 @@ class PostgresStore:
         warnings: list[str] = []
         checks: list[tuple[Op, psycopg.Cursor[Any]]] = []
         splits: list[tuple[Floats, list[psycopg.Cursor[Any]]]] = []  # appends of several chunks
-        merges: list[_postgres_floats.Compaction] = []
+        merges: list[psycopg.Cursor[Any]] = []  # reads of small chunks to merge after the pipeline
+        last: dict[str, int] | None = None  # the last float append to each series (when needed)
         with conn.pipeline():
             for at, op in enumerate(ops):
                 cls = type(op)
@@ -545,7 +546,11 @@ class PostgresStore:
                     if self._compaction_due(run_pk, op.path, len(op.steps)):
                         cur = conn.cursor(binary=True)
                         cur.execute(q.COMPACT_READ, _postgres_floats.read_params(run_pk, op.path))
-                        merges.append(_postgres_floats.Compaction(op.path, cur, at))
+                        last = _postgres_floats.last_appends(ops) if last is None else last
+                        if last[op.path] == at:
+                            merges.append(cur)
+                        else:  # merged now, a round trip, for the series' later appends follow
+                            _postgres_floats.compact(conn, [cur])
                 elif cls is Assign:
                     assert isinstance(op, Assign)
                     cur = conn.cursor()
@@ -585,7 +590,7 @@ class PostgresStore:
                 conn.execute(q.PING, [heartbeat.now, heartbeat.closing, heartbeat.session])
             conn.execute(q.NOTIFY, [str(run_pk)])
         if merges:  # before the explanations, whose appends follow the merged chunks
-            _postgres_floats.compact(conn, merges, ops)
+            _postgres_floats.compact(conn, merges)
         for op, cur in checks:
             if cur.rowcount == 0:
                 self._explain(conn, run_pk, op, warnings)

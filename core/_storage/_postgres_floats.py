@@ -3,17 +3,18 @@
 An append becomes one chunk row, or several of at most :data:`._codec.CHUNK_MAX_POINTS`
 points (:func:`._codec.spans`), each its own :data:`._postgres_sql.APPEND_CHUNK` in the
 batch's pipeline. A chunk of fewer than ``COMPACT_SMALL`` points is "small": the field row
-counts the small chunks trailing the series (``small``/``small_from``), and once it counts
-``COMPACT_EVERY`` the batch's pipeline carries :data:`._postgres_sql.COMPACT_READ`, which
-then returns them. They are merged here, decoded and packed again by the codec with fresh
-summaries, and written back in one more round trip of the same transaction. A merged chunk
-that is still small starts the next run, so a series logged a point per batch grows chunks
-of about ``COMPACT_SMALL`` points, packed like a bulk append, instead of raw rows of 16.
+counts the small chunks trailing the series (``small``/``small_from``); every
+``COMPACT_EVERY`` appends or so the batch's pipeline carries
+:data:`._postgres_sql.COMPACT_READ`, which returns them once the counter says there are
+enough. They are merged here, decoded and packed again by the codec with fresh summaries,
+and written back in one more round trip of the same transaction. A merged chunk that is
+still small starts the next run (merged again once that run holds ``1/COMPACT_GROWTH`` of
+its points), so a series logged a point per batch grows chunks of about ``COMPACT_SMALL``
+points, packed like a bulk append, each point rewritten a few times on the way.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -80,36 +81,39 @@ def read_params(run_pk: int, path: str) -> dict[str, Any]:
     return {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
 
 
-@dataclasses.dataclass
-class Compaction:
-    """A series whose small trailing chunks were read in the batch's pipeline (``cursor``)."""
-
-    path: str
-    cursor: psycopg.Cursor[Any]
-    at: int  # the index of the op that sent it
+def last_appends(ops: Sequence[Any]) -> dict[str, int]:
+    """The index of the last float append to each series in a batch's ``ops``."""
+    return {op.path: i for i, op in enumerate(ops) if type(op) is Floats}
 
 
 def merged(rows: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
     """The statements' parameters that replace the chunks of ``rows`` (``COMPACT_READ``'s, in
-    step order) by one packed and summarized chunk; None when there is nothing to merge."""
+    step order) by one packed and summarized chunk (of the first ones, when all of them
+    would pass :data:`._codec.CHUNK_MAX_POINTS`), and set the field's counter of small
+    chunks; None when there is nothing to merge."""
     if not rows:
         return None
     chunks = [Chunk(*r[1:]) for r in rows]
-    if len(chunks) == 1:  # a counter ahead of its chunks (a store written by an older naiad)
+    take, total = 0, 0
+    while take < len(chunks) and total + chunks[take].count <= _codec.CHUNK_MAX_POINTS:
+        total += chunks[take].count
+        take += 1
+    rest = chunks[max(take, 1) :]
+    head = {"field": rows[0][0], "small": len(rest), "small_from": rest[0].first_step if rest else None}
+    if take < 2:  # a counter ahead of its chunks (a store written by an older naiad)
         small = chunks[0].count < q.COMPACT_SMALL
-        return {
-            "field": rows[0][0],
-            "small": int(small),
-            "small_from": chunks[0].first_step if small else None,
-        }
-    cols: Any = _codec.concat(chunks)  # numpy columns, which summarize takes as sequences
+        if small:
+            head.update(small=len(rest) + 1, small_from=chunks[0].first_step)
+        return head
+    cols: Any = _codec.concat(chunks[:take])  # numpy columns, which summarize takes as sequences
     steps, vals, stamps = cols
     codec, packed_steps, packed_vals, packed_ts = _codec.encode_arrays(steps, vals, stamps)
-    small = steps.size < q.COMPACT_SMALL
+    if steps.size < q.COMPACT_SMALL:  # the start of the next run of small chunks
+        head.update(small=len(rest) + 1, small_from=chunks[0].first_step)
     return {
-        "field": rows[0][0],
+        **head,
         "first": chunks[0].first_step,
-        "last_step": chunks[-1].last_step,
+        "last_step": chunks[take - 1].last_step,
         "n": int(steps.size),
         "codec": codec,
         "steps": packed_steps,
@@ -117,21 +121,14 @@ def merged(rows: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
         "ts": packed_ts,
         "summary": summarize(steps, vals, stamps),
         "coarse": summarize(steps, vals, stamps, COARSE),
-        "small": 1 if small else 0,
-        "small_from": chunks[0].first_step if small else None,
     }
 
 
-def compact(conn: psycopg.Connection[Any], pending: Sequence[Compaction], ops: Sequence[Any]) -> None:
-    """Merge what the batch's :data:`._postgres_sql.COMPACT_READ` reads returned, in one more
-    round trip. A read followed by another append to its series in the same batch is left
-    alone (its rows no longer end the series); the next batch that reads the run merges it."""
-    later = {op.path: i for i, op in enumerate(ops) if type(op) is Floats}
-    merges = []
-    for p in pending:
-        params = merged(p.cursor.fetchall()) if later.get(p.path) == p.at else None
-        if params is not None:
-            merges.append(params)
+def compact(conn: psycopg.Connection[Any], reads: Sequence[psycopg.Cursor[Any]]) -> None:
+    """Merge what these :data:`._postgres_sql.COMPACT_READ` reads returned, in one more round
+    trip. Each read must see the end of its series: no append to it may come between the
+    read and this call (the batch's later appends to the series are sent after it)."""
+    merges = [params for params in (merged(cur.fetchall()) for cur in reads) if params is not None]
     if not merges:
         return
     with conn.pipeline():
