@@ -5,7 +5,9 @@ seam, ``fetch_values`` and the chart, with two processes writing one run."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import struct
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from test_chunk_summaries import PATH, assert_real_and_extremes, noisy, spec, wr
 import naiad
 from naiad._read import float_series, lineage
 from naiad._storage import _codec, open_store
-from naiad._storage._records import Floats
+from naiad._storage._records import Chunk, Floats
 from naiad._types import STEP_SCALE
 from naiad._ui._series import one_series
 
@@ -76,6 +78,29 @@ def test_a_series_logged_a_point_per_batch_is_packed_summarized_and_exact(postgr
         store.close()
 
 
+def test_merging_raw_and_packed_chunks_keeps_every_bit() -> None:
+    """What a compaction decodes (runs of one-point raw chunks around packed ones, NaN
+    payloads and -0.0 among the values) comes back in order, bit for bit."""
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal(2000)
+    values[[3, 700, 1999]] = [-0.0, _NAN_PAYLOAD, math.nan]
+    steps = np.cumsum(rng.integers(1, 5, 2000)) * STEP_SCALE
+    stamps = 1.7e9 + np.cumsum(rng.exponential(0.1, 2000))
+    cuts = [0, 1, 2, 3, 600, 601, 602, 1400, 1999, 2000]  # raw ones, packed ones, raw again
+    chunks = []
+    for a, b in itertools.pairwise(cuts):
+        cols = (
+            array("q", steps[a:b].tolist()),
+            array("d", values[a:b].tolist()),
+            array("d", stamps[a:b].tolist()),
+        )
+        codec, *blobs = _codec.encode(*cols)
+        chunks.append(Chunk(int(steps[a]), int(steps[b - 1]), b - a, *blobs, codec))
+    assert {c.codec for c in chunks} == {_codec.RAW, _codec.PACKED}
+    got = _codec.concat(chunks)
+    assert [g.tobytes() for g in got] == [steps.tobytes(), values.tobytes(), stamps.tobytes()]
+
+
 def test_an_append_past_the_chunk_cap_is_split_and_reads_back_exactly(postgres_uri: str) -> None:
     """One append of 2,500,000 points becomes at least three chunks, none over the cap; the
     series and a range inside it read back exactly, and the head and count are the series'."""
@@ -91,6 +116,7 @@ def test_an_append_past_the_chunk_cap_is_split_and_reads_back_exactly(postgres_u
         assert store.write_batch(rec.pk, [Floats(PATH, *cols)]) == []
         chunks = store.chunks(rec.pk, PATH, None)
         assert len(chunks) >= 3 and max(c.count for c in chunks) <= _codec.CHUNK_MAX_POINTS
+        assert min(c.count for c in chunks) >= _codec.CHUNK_MAX_POINTS // 2  # no tiny leftover
         assert _stored(store, rec.pk, PATH) == [steps.tobytes(), values.tobytes(), stamps.tobytes()]
         field = store.field(rec.pk, PATH)
         assert field is not None and field.count == n and field.step == steps[-1]

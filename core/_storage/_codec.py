@@ -143,12 +143,8 @@ def arrays(chunk: Chunk) -> tuple[array[int], array[float], array[float]]:
 def merge(chunks: list[Chunk], raw_below: int = RAW_BELOW) -> tuple[int, bytes, bytes, bytes]:
     """One row's ``(codec, steps, values, stamps)`` holding the points of consecutive chunks."""
     if all(c.codec == RAW for c in chunks) and sum(c.count for c in chunks) < raw_below:
-        steps, values, stamps = (
-            b"".join(c.steps for c in chunks),
-            b"".join(c.values for c in chunks),
-            b"".join(c.stamps for c in chunks),
-        )
-        return RAW, steps, values, stamps
+        one = _joined(chunks)
+        return RAW, one.steps, one.values, one.stamps
     return encode_arrays(*concat(chunks), raw_below=raw_below)
 
 
@@ -156,16 +152,35 @@ def concat(
     chunks: Sequence[Chunk],
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The points of consecutive chunks as new numpy columns (int64 steps, float64 values and
-    timestamps), each chunk decoded straight into its slice."""
+    timestamps), each packed chunk decoded straight into its slice, and each run of raw ones
+    joined and copied in at once (a series logged a point per batch leaves many tiny ones)."""
     import numpy as np
 
     n = sum(c.count for c in chunks)
     cols = np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.float64)
-    at = 0
-    for c in chunks:
-        fill(c, *(col[at : at + c.count] for col in cols))
-        at += c.count
+    at, k = 0, 0
+    while k < len(chunks):
+        end = k + 1
+        if chunks[k].codec == RAW:
+            while end < len(chunks) and chunks[end].codec == RAW:
+                end += 1
+        one = chunks[k] if end == k + 1 else _joined(chunks[k:end])
+        fill(one, *(col[at : at + one.count] for col in cols))
+        at, k = at + one.count, end
     return cols
+
+
+def _joined(raw: Sequence[Chunk]) -> Chunk:
+    """Consecutive raw chunks as one: their columns' bytes joined."""
+    return Chunk(
+        raw[0].first_step,
+        raw[-1].last_step,
+        sum(c.count for c in raw),
+        b"".join(c.steps for c in raw),
+        b"".join(c.values for c in raw),
+        b"".join(c.stamps for c in raw),
+        RAW,
+    )
 
 
 def spans(n: int, most: int = CHUNK_MAX_POINTS) -> list[tuple[int, int]]:

@@ -38,9 +38,9 @@ def chunk_params(
     run_pk: int, path: str, steps: array[int], vals: array[float], stamps: array[float]
 ) -> list[dict[str, Any]]:
     """The :data:`._postgres_sql.APPEND_CHUNK` parameters of each chunk an append makes."""
-    cuts = _codec.spans(len(steps))
-    if len(cuts) == 1:
+    if len(steps) <= _codec.CHUNK_MAX_POINTS:
         return [_one_chunk(run_pk, path, steps, vals, stamps, None)]
+    cuts = _codec.spans(len(steps))
     out, after = [], None
     for a, b in cuts:
         out.append(_one_chunk(run_pk, path, steps[a:b], vals[a:b], stamps[a:b], after))
