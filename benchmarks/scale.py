@@ -217,6 +217,7 @@ elif kind in ("pg_trickle", "pg_trickle_raw"):  # one point per transaction, int
     with psycopg.connect(a["dsn"], autocommit=True) as c:
         try:
             if kind == "pg_trickle":
+                import numpy  # noqa: F401 - a run's writer imports it when it starts, as here
                 from naiad._storage import open_store
                 from naiad._storage._records import Floats, RunSpec
                 st = open_store(a["dsn"] + ("&" if "?" in a["dsn"] else "?") + "schema=" + schema)

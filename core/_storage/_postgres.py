@@ -528,7 +528,7 @@ class PostgresStore:
         warnings: list[str] = []
         checks: list[tuple[Op, psycopg.Cursor[Any]]] = []
         splits: list[tuple[Floats, list[psycopg.Cursor[Any]]]] = []  # appends of several chunks
-        merges: list[psycopg.Cursor[Any]] = []  # reads of small chunks to merge after the pipeline
+        merges: list[psycopg.Cursor[Any]] = []  # reads of small chunks, merged after the pipeline
         last: dict[str, int] | None = None  # the last float append to each series (when needed)
         with conn.pipeline():
             for at, op in enumerate(ops):
@@ -694,11 +694,10 @@ class PostgresStore:
             self._explain(conn, run_pk, op, warnings)
             return
         cuts = _codec.spans(len(op.steps))
-        dropped = sum(b - a for (a, b), done in zip(cuts, applied) if not done)
+        written = next(a for (a, _), done in zip(cuts, applied) if done)  # the stale points before
         warnings.append(
-            f"'{op.path}': {dropped} point(s) at or before step "
-            f"{step_value(op.steps[cuts[applied.index(1)][0] - 1]):g}, already written by another "
-            "process, were dropped."
+            f"'{op.path}': {written} point(s) at or before step {step_value(op.steps[written - 1]):g}, "
+            "already written by another process, were dropped."
         )
 
     # -- reads -----------------------------------------------------------------------------------
