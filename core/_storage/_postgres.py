@@ -518,48 +518,19 @@ class PostgresStore:
         patience: float | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> list[str]:
-        """Apply ``ops`` (and the heartbeat) in one transaction, in two round trips when no
-        other writer interfered: BEGIN with the batch's statements, then the merges of small
-        chunks they made due with COMMIT; return warnings for ops that another writer made
-        moot."""
-
-        def attempt(conn: psycopg.Connection[Any]) -> list[str]:
-            tail: list[tuple[str, dict[str, Any]]] = []
-            try:
-                warnings = self._apply(conn, run_pk, ops, heartbeat, tail)
-                with conn.pipeline():
-                    for sql, params in tail:
-                        conn.execute(sql, params)
-                    conn.execute("COMMIT")
-            except BaseException:
-                if not conn.closed and not conn.broken:
-                    with contextlib.suppress(Exception):
-                        conn.execute("ROLLBACK")
-                raise
-            return warnings
-
-        return self._retry(attempt, patience, cancel)
+        """Apply ``ops`` (and the heartbeat) in one transaction, in one round trip when no other
+        writer interfered; return warnings for ops that another writer made moot."""
+        return self._tx(lambda conn: self._apply(conn, run_pk, ops, heartbeat), patience, cancel)
 
     def _apply(
-        self,
-        conn: psycopg.Connection[Any],
-        run_pk: int,
-        ops: Sequence[Op],
-        heartbeat: Heartbeat | None,
-        tail: list[tuple[str, dict[str, Any]]] | None = None,
+        self, conn: psycopg.Connection[Any], run_pk: int, ops: Sequence[Op], heartbeat: Heartbeat | None
     ) -> list[str]:
-        """Send the batch's statements in one pipeline, then explain the ones that changed
-        nothing. Inside a transaction of the caller's; or, with ``tail``, begin one here (BEGIN
-        goes out with the statements), and leave in ``tail`` the merges for the caller to send
-        with its COMMIT."""
         warnings: list[str] = []
         checks: list[tuple[Op, psycopg.Cursor[Any]]] = []
         splits: list[tuple[Floats, list[psycopg.Cursor[Any]]]] = []  # appends of several chunks
         merges: list[psycopg.Cursor[Any]] = []  # reads of small chunks, merged after the pipeline
         last: dict[str, int] | None = None  # the last float append to each series (when needed)
         with conn.pipeline():
-            if tail is not None:
-                conn.execute("BEGIN")
             for at, op in enumerate(ops):
                 cls = type(op)
                 if cls is Floats:
@@ -618,14 +589,8 @@ class PostgresStore:
             if heartbeat is not None:
                 conn.execute(q.PING, [heartbeat.now, heartbeat.closing, heartbeat.session])
             conn.execute(q.NOTIFY, [str(run_pk)])
-        if merges:
-            overtaken = any(cur.rowcount == 0 for _, cur in checks) or any(
-                not all(c.rowcount for c in curs) for _, curs in splits
-            )
-            if tail is None or overtaken:  # now: before the explanations' appends
-                _postgres_floats.compact(conn, merges)
-            else:
-                tail += _postgres_floats.merges(merges)
+        if merges:  # before the explanations, whose appends follow the merged chunks
+            _postgres_floats.compact(conn, merges)
         for op, cur in checks:
             if cur.rowcount == 0:
                 self._explain(conn, run_pk, op, warnings)

@@ -7,7 +7,7 @@ counts the small chunks trailing the series (``small``/``small_from``); every
 ``COMPACT_EVERY`` appends or so the batch's pipeline carries
 :data:`._postgres_sql.COMPACT_READ`, which returns them once the counter says there are
 enough. They are merged here, decoded and packed again by the codec with fresh summaries,
-and written back in the same transaction (with its COMMIT, from ``write_batch``). A merged chunk that is
+and written back in one more round trip of the same transaction. A merged chunk that is
 still small starts the next run (merged again once that run holds ``1/COMPACT_GROWTH`` of
 its points), so a series logged a point per batch grows chunks of about ``COMPACT_SMALL``
 points, packed like a bulk append, each point rewritten a few times on the way.
@@ -124,27 +124,16 @@ def merged(rows: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
     }
 
 
-Statement = tuple[str, dict[str, Any]]
-
-
-def merges(reads: Sequence[psycopg.Cursor[Any]]) -> list[Statement]:
-    """The statements that merge what these :data:`._postgres_sql.COMPACT_READ` reads
-    returned. Each read must see the end of its series: no append to it may come between the
-    read and these statements (the batch's later appends to the series are sent after them)."""
-    out: list[Statement] = []
-    for params in (merged(cur.fetchall()) for cur in reads):
-        if params is None:
-            continue
-        if "n" in params:
-            out += [(q.COMPACT_WRITE, params), (q.COMPACT_DROP, params)]
-        out.append((q.COMPACT_RESET, params))
-    return out
-
-
 def compact(conn: psycopg.Connection[Any], reads: Sequence[psycopg.Cursor[Any]]) -> None:
-    """Send the :func:`merges` of these reads now, in one pipeline."""
-    statements = merges(reads)
-    if statements:
-        with conn.pipeline():
-            for sql, params in statements:
-                conn.execute(sql, params)
+    """Merge what these :data:`._postgres_sql.COMPACT_READ` reads returned, in one more round
+    trip. Each read must see the end of its series: no append to it may come between the
+    read and this call (the batch's later appends to the series are sent after it)."""
+    merges = [params for params in (merged(cur.fetchall()) for cur in reads) if params is not None]
+    if not merges:
+        return
+    with conn.pipeline():
+        for params in merges:
+            if "n" in params:
+                conn.execute(q.COMPACT_WRITE, params)
+                conn.execute(q.COMPACT_DROP, params)
+            conn.execute(q.COMPACT_RESET, params)
