@@ -14,7 +14,9 @@ imports and peak RSS are its own):
   durable, with RSS; baseline: appending the same pairs to a Python list (the list floor); the
   store's own share (``write_batch`` of the same ops) against a raw ``executemany``;
 - the first ``fetch_values()`` in a fresh process, imports included; baseline: ``import pandas``;
-- bytes per float point on disk; baseline: the 24 bytes of a step, a value and a timestamp.
+- bytes per float point on disk; baseline: the 24 bytes of a step, a value and a timestamp;
+- with ``--postgres``, a series logged one point per batch (``--trickle`` batches): their
+  time and CPU against a raw ``INSERT`` of a row per transaction, and their bytes per point.
 
 With ``--old DIR`` (a checkout of an earlier naiad, e.g. ``git worktree add /tmp/old main``)
 every naiad row also runs against that tree in the same benchmark run, so today's and the new
@@ -209,6 +211,42 @@ elif kind == "pg_read_raw":
         if not a["floats"]:
             rows = text_columns(rows)[2]
     out["s"], out["mb"], out["n"] = time.perf_counter() - t0, rss() - base, len(rows)
+elif kind in ("pg_trickle", "pg_trickle_raw"):  # one point per transaction, into a fresh schema
+    import uuid, psycopg
+    from array import array
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(a["dsn"], autocommit=True) as c:
+        try:
+            if kind == "pg_trickle":
+                import numpy  # noqa: F401 - a run's writer imports it when it starts, as here
+                from naiad._storage import open_store
+                from naiad._storage._records import Floats, RunSpec
+                st = open_store(a["dsn"] + ("&" if "?" in a["dsn"] else "?") + "schema=" + schema)
+                rec = st.open_run(RunSpec("bench", "trickle", None, None, None, time.time(), "me", "host"))
+                one = lambda i: [Floats("train/loss", array("q", [i * 1_000_000]),
+                                        array("d", [1.0 / (i + 1)]), array("d", [time.time()]))]
+                fn, done = lambda i: st.write_batch(rec.pk, one(i)), st.close
+            else:
+                c.execute(f"CREATE SCHEMA {schema}")
+                c.execute(f"CREATE TABLE {schema}.points(step bigint PRIMARY KEY, v float8, t float8)")
+                sql = f"INSERT INTO {schema}.points VALUES (%s, %s, %s)"
+                fn, done = lambda i: c.execute(sql, [i, 1.0 / (i + 1), time.time()]), lambda: None
+            c0, t0 = cpu(), time.perf_counter()
+            for i in range(a["n"]):
+                fn(i)
+            out["s"] = time.perf_counter() - t0
+            done()
+            if kind == "pg_trickle":  # every column of the chunk rows, and the table with its TOAST
+                sql = ("SELECT sum(octet_length(steps) + octet_length(vals) + octet_length(ts) + "
+                       "coalesce(octet_length(summary), 0) + coalesce(octet_length(coarse), 0)), count(*) "
+                       f"FROM {schema}.chunks")
+                size, out["chunks"] = c.execute(sql).fetchone()
+                out["bytes"] = size / a["n"]
+                c.execute(f"VACUUM FULL {schema}.chunks")  # live rows only: autovacuum reclaims the rest
+                sql = "SELECT pg_total_relation_size(%s::regclass)"
+                out["table"] = c.execute(sql, [f"{schema}.chunks"]).fetchone()[0] / a["n"]
+        finally:
+            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 if c0 is not None:
     out["cpu"] = cpu() - c0
 print(json.dumps(out))
@@ -520,6 +558,23 @@ def postgres(t: Table, server: str, only: set[str], a: argparse.Namespace, old: 
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')  # type: ignore[arg-type] - made here
+    if "trickle" in only:
+        trickle(t, server, a.trickle, repeats, old)
+
+
+def trickle(t: Table, server: str, n: int, repeats: int, old: str | None) -> None:
+    """A series logged one point per batch (a training loop's steady trickle) on PostgreSQL: the
+    time of ``n`` one-point batches against a raw ``INSERT`` of a row per transaction, and its
+    bytes per point against the 24 of a step, a value and a timestamp."""
+    args = {"dsn": server, "n": n}
+    new, base = measure("pg_trickle", args, None, repeats), measure("pg_trickle_raw", args, None, repeats)
+    before = measure("pg_trickle", args, old, repeats) if old else None
+    t.row(f"PostgreSQL: {n:,} one-point batches", new["s"], before and before["s"], base["s"], "-")
+    t.row("  their CPU time", new["cpu"], before and before["cpu"], base["cpu"], "-")
+    name = "  bytes per point of their chunk rows (summaries included)"
+    t.row(name, new["bytes"], before and before["bytes"], 24.0, "16 B", "B")
+    name = "  bytes per point of the chunks table (live rows, TOAST included)"
+    t.row(name, new["table"], before and before["table"], 24.0, "-", "B")
 
 
 def main() -> None:
@@ -527,12 +582,14 @@ def main() -> None:
     p.add_argument("--points", type=int, default=1_000_000, help="points of the string series")
     p.add_argument("--floats", type=int, default=10_000_000, help="points of the float series")
     p.add_argument("--runs", type=int, default=100_000)
+    p.add_argument("--trickle", type=int, default=20_000, help="one-point batches (with --postgres)")
     p.add_argument("--keys", type=int, default=1_000_000, help="keys of log_configs / log_metrics")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument(
         "--only",
-        default="floats,first,strings,runs,wide",
-        help="comma-separated: floats,first (the first fetch_values in a fresh process),strings,runs,wide",
+        default="floats,first,strings,runs,wide,trickle",
+        help="comma-separated: floats,first (the first fetch_values in a fresh process),strings,runs,"
+        "wide,trickle (a series logged a point per batch, with --postgres)",
     )
     p.add_argument("--old", type=Path, help="a checkout of today's naiad to measure side by side")
     p.add_argument(

@@ -34,7 +34,8 @@ def _chunk(run: int, steps: list[int]) -> dict[str, Any]:
     vals = array("d", [float(s) for s in steps])
     return {
         "run": run, "path": "loss", "type": int(FieldType.FLOAT_SERIES), "last": vals[-1],
-        "first": steps[0], "last_step": steps[-1], "n": len(steps), "lo": min(vals), "hi": max(vals),
+        "first": steps[0], "last_step": steps[-1], "after": None, "n": len(steps), "lo": min(vals),
+        "hi": max(vals),
         "small": 1, "small_from": steps[0], "codec": 0, "steps": array("q", steps).tobytes(),
         "vals": vals.tobytes(), "ts": vals.tobytes(), "summary": summarize(array("q", steps), vals, vals),
         "coarse": summarize(array("q", steps), vals, vals, 1024),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StorageError
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 RAW = 0  # a chunk row whose columns are raw little-endian items
 PACKED = 1  # a chunk row whose columns are tagged blobs (below)
 RAW_BELOW = 256  # chunks with fewer points stay raw: packing them saves little and costs a rewrite
+# The most points one chunk row holds: a bigger append is split (see spans). A range read then
+# decodes at most this many points past its ends, and a row's columns stay far below
+# PostgreSQL's 1 GB bytea limit even raw (24 MiB), while a 10M-point series is only ten rows.
+CHUNK_MAX_POINTS = 1 << 20
 
 _RAW, _STRIDE, _DELTA = 0, 1, 2  # a packed column's first byte
 _HEAD = struct.Struct("<Bq")  # tag, and the first item (or start) for _STRIDE/_DELTA
@@ -138,21 +143,53 @@ def arrays(chunk: Chunk) -> tuple[array[int], array[float], array[float]]:
 def merge(chunks: list[Chunk], raw_below: int = RAW_BELOW) -> tuple[int, bytes, bytes, bytes]:
     """One row's ``(codec, steps, values, stamps)`` holding the points of consecutive chunks."""
     if all(c.codec == RAW for c in chunks) and sum(c.count for c in chunks) < raw_below:
-        steps, values, stamps = (
-            b"".join(c.steps for c in chunks),
-            b"".join(c.values for c in chunks),
-            b"".join(c.stamps for c in chunks),
-        )
-        return RAW, steps, values, stamps
+        one = _joined(chunks)
+        return RAW, one.steps, one.values, one.stamps
+    return encode_arrays(*concat(chunks), raw_below=raw_below)
+
+
+def concat(
+    chunks: Sequence[Chunk],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The points of consecutive chunks as new numpy columns (int64 steps, float64 values and
+    timestamps), each packed chunk decoded straight into its slice, and each run of raw ones
+    joined and copied in at once (a series logged a point per batch leaves many tiny ones)."""
     import numpy as np
 
     n = sum(c.count for c in chunks)
     cols = np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.float64)
-    at = 0
-    for c in chunks:
-        fill(c, *(col[at : at + c.count] for col in cols))
-        at += c.count
-    return encode_arrays(*cols, raw_below=raw_below)
+    at, k = 0, 0
+    while k < len(chunks):
+        end = k + 1
+        if chunks[k].codec == RAW:
+            while end < len(chunks) and chunks[end].codec == RAW:
+                end += 1
+        one = chunks[k] if end == k + 1 else _joined(chunks[k:end])
+        fill(one, *(col[at : at + one.count] for col in cols))
+        at, k = at + one.count, end
+    return cols
+
+
+def _joined(raw: Sequence[Chunk]) -> Chunk:
+    """Consecutive raw chunks as one: their columns' bytes joined."""
+    return Chunk(
+        raw[0].first_step,
+        raw[-1].last_step,
+        sum(c.count for c in raw),
+        b"".join(c.steps for c in raw),
+        b"".join(c.values for c in raw),
+        b"".join(c.stamps for c in raw),
+        RAW,
+    )
+
+
+def spans(n: int, most: int = CHUNK_MAX_POINTS) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the chunks that ``n`` appended points are split into: as few as
+    hold at most ``most`` points each, of even sizes (so no piece is a tiny leftover that
+    would count as a small chunk)."""
+    pieces = max(1, -(-n // most))
+    size = -(-n // pieces)
+    return [(a, min(n, a + size)) for a in range(0, n, size)] if n else [(0, 0)]
 
 
 # -- columns ----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from .. import _sys
 from .._types import FieldType, fixed_fork_step, float_bits, float_from_store, step_value
 from ..errors import ForkParentNotFound, LockTimeout, SchemaVersionError, StorageError
-from . import _codec, _postgres_bulk, _postgres_text
+from . import _codec, _postgres_bulk, _postgres_floats, _postgres_text
 from . import _postgres_select as select_sql
 from . import _postgres_sql as q
 from ._blobs import BlobDir, open_blobs
@@ -56,7 +56,7 @@ from ._records import (
     SetChange,
     StoreStats,
 )
-from ._summary import BLOCK, COARSE, ChunkSummary, summarize
+from ._summary import BLOCK, COARSE, ChunkSummary
 from ._text_chunks import TextChunk, rows_in
 
 if TYPE_CHECKING:
@@ -156,11 +156,6 @@ def _stored(ftype: int, num: Any, integer: Any, txt: Any, strs: Any) -> Any:
     if t is FieldType.STRING_SET:
         return json.dumps(sorted(_dec(x) for x in strs or []))
     return _dec(txt)
-
-
-def _min_max(vals: array[float]) -> tuple[float | None, float | None]:
-    finite = [v for v in vals if v == v]  # NaN is no extreme; infinities are
-    return (min(finite), max(finite)) if finite else (None, None)
 
 
 def project_key(name: str) -> str:
@@ -534,72 +529,92 @@ class PostgresStore:
     ) -> list[str]:
         warnings: list[str] = []
         checks: list[tuple[Op, psycopg.Cursor[Any]]] = []
+        splits: list[tuple[Floats, list[psycopg.Cursor[Any]]]] = []  # appends of several chunks
+        merges: list[psycopg.Cursor[Any]] = []  # reads of small chunks, merged after the pipeline
+        last: dict[str, int] | None = None  # the last float append to each series (when needed)
         with conn.pipeline():
-            for op in self._singles(conn, run_pk, ops):
-                cls = type(op)
-                if cls is Floats:
-                    assert isinstance(op, Floats)
-                    cur = conn.cursor()
-                    cur.execute(
-                        q.APPEND_CHUNK, _chunk_params(run_pk, op.path, op.steps, op.values, op.stamps)
-                    )
-                    checks.append((op, cur))
-                    self._maybe_compact(conn, run_pk, op.path, len(op.steps))
-                elif cls is Assign:
-                    assert isinstance(op, Assign)
-                    cur = conn.cursor()
-                    cur.execute(q.ASSIGN, [run_pk, op.path, int(op.type), *_columns(op.type, op.value)])
-                    checks.append((op, cur))
-                elif cls is Points:
-                    assert isinstance(op, Points)
-                    cur = conn.cursor()
-                    self._append_points(conn, cur, run_pk, op.path, op.type, op.rows)
-                    checks.append((op, cur))
-                elif cls is SetChange:
-                    assert isinstance(op, SetChange)
-                    cur = conn.cursor()
-                    set_type = int(FieldType.STRING_SET)
-                    if op.kind == "add":
-                        cur.execute(
-                            q.SET_ADD, [run_pk, op.path, set_type, [_enc(x) for x in sorted(set(op.items))]]
+            for at, given in enumerate(ops):
+                for op in self._singles(conn, run_pk, given):
+                    cls = type(op)
+                    if cls is Floats:
+                        assert isinstance(op, Floats)
+                        pieces = _postgres_floats.chunk_params(
+                            run_pk, op.path, op.steps, op.values, op.stamps
                         )
-                    elif op.kind == "remove":
-                        cur.execute(
-                            q.SET_REMOVE, [run_pk, op.path, set_type, [], [_enc(x) for x in op.items]]
-                        )
-                    else:
-                        cur.execute(q.SET_CLEAR, [run_pk, op.path, set_type, []])
-                    checks.append((op, cur))
-                elif cls is Delete:
-                    assert isinstance(op, Delete)
-                    conn.execute(q.DELETE, [run_pk, op.path, op.path + "/"])
-                    for key in [k for k in self._small if k[0] == run_pk]:
-                        del self._small[key]
-                elif cls is Incr:
-                    assert isinstance(op, Incr)
-                    conn.execute(q.INCR, [op.amount, run_pk, op.path])
-                else:  # pragma: no cover - a programming error, not user input
-                    raise TypeError(f"unknown op {op!r}")
+                        curs = [conn.cursor() for _ in pieces]
+                        for cur, params in zip(curs, pieces):
+                            cur.execute(q.APPEND_CHUNK, params)
+                        if len(curs) == 1:
+                            checks.append((op, curs[0]))
+                        else:
+                            splits.append((op, curs))
+                        if self._compaction_due(run_pk, op.path, len(op.steps)):
+                            cur = conn.cursor(binary=True)
+                            cur.execute(q.COMPACT_READ, _postgres_floats.read_params(run_pk, op.path))
+                            last = _postgres_floats.last_appends(ops) if last is None else last
+                            if last[op.path] == at:
+                                merges.append(cur)
+                            else:  # merged now, a round trip, for the series' later appends follow
+                                _postgres_floats.compact(conn, [cur])
+                    elif cls is Assign:
+                        assert isinstance(op, Assign)
+                        cur = conn.cursor()
+                        cur.execute(q.ASSIGN, [run_pk, op.path, int(op.type), *_columns(op.type, op.value)])
+                        checks.append((op, cur))
+                    elif cls is Points:
+                        assert isinstance(op, Points)
+                        cur = conn.cursor()
+                        self._append_points(conn, cur, run_pk, op.path, op.type, op.rows)
+                        checks.append((op, cur))
+                    elif cls is SetChange:
+                        assert isinstance(op, SetChange)
+                        cur = conn.cursor()
+                        set_type = int(FieldType.STRING_SET)
+                        if op.kind == "add":
+                            cur.execute(
+                                q.SET_ADD,
+                                [run_pk, op.path, set_type, [_enc(x) for x in sorted(set(op.items))]],
+                            )
+                        elif op.kind == "remove":
+                            cur.execute(
+                                q.SET_REMOVE, [run_pk, op.path, set_type, [], [_enc(x) for x in op.items]]
+                            )
+                        else:
+                            cur.execute(q.SET_CLEAR, [run_pk, op.path, set_type, []])
+                        checks.append((op, cur))
+                    elif cls is Delete:
+                        assert isinstance(op, Delete)
+                        conn.execute(q.DELETE, [run_pk, op.path, op.path + "/"])
+                        for key in [k for k in self._small if k[0] == run_pk]:
+                            del self._small[key]
+                    elif cls is Incr:
+                        assert isinstance(op, Incr)
+                        conn.execute(q.INCR, [op.amount, run_pk, op.path])
+                    else:  # pragma: no cover - a programming error, not user input
+                        raise TypeError(f"unknown op {op!r}")
             if heartbeat is not None:
                 conn.execute(q.PING, [heartbeat.now, heartbeat.closing, heartbeat.session])
             conn.execute(q.NOTIFY, [str(run_pk)])
+        if merges:  # before the explanations, whose appends follow the merged chunks
+            _postgres_floats.compact(conn, merges)
         for op, cur in checks:
             if cur.rowcount == 0:
                 self._explain(conn, run_pk, op, warnings)
+        for op, curs in splits:
+            self._explain_split(conn, run_pk, op, [c.rowcount for c in curs], warnings)
         return warnings
 
-    def _singles(self, conn: psycopg.Connection[Any], run_pk: int, ops: Sequence[Op]) -> Iterator[Op]:
-        """``ops`` with each bulk op written in one statement (:mod:`._postgres_bulk`) and what
-        it left for the ordinary path in its place."""
-        for op in ops:
-            if type(op) is FloatRow:
-                assert isinstance(op, FloatRow)
-                yield from _postgres_bulk.new_series(conn, run_pk, op)
-            elif type(op) is Assigns:
-                assert isinstance(op, Assigns)
-                yield from _postgres_bulk.assign_many(conn, run_pk, op, _columns)
-            else:
-                yield op
+    def _singles(self, conn: psycopg.Connection[Any], run_pk: int, op: Op) -> Iterator[Op]:
+        """``op`` itself, or for a bulk op: written in one statement (:mod:`._postgres_bulk`),
+        what it left for the ordinary path."""
+        if type(op) is FloatRow:
+            assert isinstance(op, FloatRow)
+            yield from _postgres_bulk.new_series(conn, run_pk, op)
+        elif type(op) is Assigns:
+            assert isinstance(op, Assigns)
+            yield from _postgres_bulk.assign_many(conn, run_pk, op, _columns)
+        else:
+            yield op
 
     def _append_points(
         self,
@@ -616,31 +631,30 @@ class PostgresStore:
             return
         params = _postgres_text.append_params(run_pk, path, rows, _enc)
         cur.execute(_postgres_text.APPEND, params)
-        texts = (_postgres_text.COMPACT_MERGE, _postgres_text.COMPACT_DELETE, _postgres_text.COMPACT_RESET)
-        self._maybe_compact(conn, run_pk, path, q.COMPACT_SMALL if not params["small"] else 1, texts)
+        if self._compaction_due(run_pk, path, q.COMPACT_SMALL if not params["small"] else 1):
+            merge = {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
+            for statement in (
+                _postgres_text.COMPACT_MERGE,
+                _postgres_text.COMPACT_DELETE,
+                _postgres_text.COMPACT_RESET,
+            ):
+                conn.execute(statement, merge)
 
-    def _maybe_compact(
-        self,
-        conn: psycopg.Connection[Any],
-        run_pk: int,
-        path: str,
-        n: int,
-        statements: tuple[str, str, str] = (q.COMPACT_MERGE, q.COMPACT_DELETE, q.COMPACT_RESET),
-    ) -> None:
-        """Send the (conditional) merge of small trailing chunks when enough may have gathered
-        (``statements``: the merge, delete and counter reset of the series' kind of chunks)."""
+    def _compaction_due(self, run_pk: int, path: str, n: int) -> bool:
+        """Whether to send the (conditional) merge of the small chunks trailing the series
+        after an append of ``n`` points: when enough may have gathered. The field row's
+        counter decides (the statements do nothing below it); this handle's guess only
+        spares the statements on most batches, and is fine when other writers add chunks."""
         key = (run_pk, path)
         seen = self._small.get(key)
         if n >= q.COMPACT_SMALL:
             self._small[key] = 0
-            return
+            return False
         if seen is not None and seen + 1 < q.COMPACT_EVERY:
             self._small[key] = seen + 1
-            return
-        params = {"run": run_pk, "path": path, "every": q.COMPACT_EVERY}
-        for statement in statements:
-            conn.execute(statement, params)
+            return False
         self._small[key] = 0 if seen is not None else q.COMPACT_EVERY // 2
+        return True
 
     def _explain(self, conn: psycopg.Connection[Any], run_pk: int, op: Op, warnings: list[str]) -> None:
         """An op that changed nothing: another writer changed the field's type or got past its
@@ -669,7 +683,9 @@ class PostgresStore:
                 steps = array("q", [op.steps[i] for i in keep])
                 vals = array("d", [op.values[i] for i in keep])
                 stamps = array("d", [op.stamps[i] for i in keep])
-                conn.execute(q.APPEND_CHUNK, _chunk_params(run_pk, op.path, steps, vals, stamps))
+                with conn.pipeline():  # we hold the field's row lock: the chunks follow on
+                    for params in _postgres_floats.chunk_params(run_pk, op.path, steps, vals, stamps):
+                        conn.execute(q.APPEND_CHUNK, params)
         elif isinstance(op, Points):
             rows = [r for r in op.rows if last is None or r[0] > last]
             dropped = len(op.rows) - len(rows)
@@ -682,6 +698,25 @@ class PostgresStore:
                 f"'{op.path}': {dropped} point(s) at or before step {step_value(last):g}, "
                 "already written by another process, were dropped."
             )
+
+    def _explain_split(
+        self, conn: psycopg.Connection[Any], run_pk: int, op: Floats, applied: list[int], warnings: list[str]
+    ) -> None:
+        """An append sent as several chunks: each after the first is written only where the
+        previous one left the head. When the first was overtaken, the later ones were written
+        only from a chunk whose predecessor ends exactly at the other writer's head (so every
+        point before them was stale); none written at all is explained as a single append."""
+        if applied[0]:
+            return
+        if not any(applied):
+            self._explain(conn, run_pk, op, warnings)
+            return
+        cuts = _codec.spans(len(op.steps))
+        written = next(a for (a, _), done in zip(cuts, applied) if done)  # the stale points before
+        warnings.append(
+            f"'{op.path}': {written} point(s) at or before step {step_value(op.steps[written - 1]):g}, "
+            "already written by another process, were dropped."
+        )
 
     # -- reads -----------------------------------------------------------------------------------
     def fields(self, run_pk: int, prefix: str | None = None) -> list[FieldRecord]:
@@ -932,36 +967,6 @@ def _run_state(conn: psycopg.Connection[Any], run_pk: int, now: float) -> tuple[
     row = conn.execute(q.RUN_STATE, [*_sys.live_window(now), run_pk]).fetchone()
     assert row is not None
     return _sys.state(bool(row[1])), None if row[0] is None else float(row[0])
-
-
-def _chunk_params(
-    run_pk: int, path: str, steps: array[int], vals: array[float], stamps: array[float]
-) -> dict[str, Any]:
-    lo, hi = _min_max(vals)
-    small = 1 if len(steps) < q.COMPACT_SMALL else 0
-    # small chunks stay raw: the merge of a run of them (COMPACT_MERGE) concatenates their columns
-    codec, packed_steps, packed_vals, packed_ts = _codec.encode(
-        steps, vals, stamps, raw_below=q.COMPACT_SMALL
-    )
-    return {
-        "run": run_pk,
-        "path": path,
-        "type": int(FieldType.FLOAT_SERIES),
-        "last": vals[-1],
-        "first": steps[0],
-        "last_step": steps[-1],
-        "n": len(steps),
-        "lo": lo,
-        "hi": hi,
-        "small": small,
-        "small_from": steps[0] if small else None,
-        "codec": codec,
-        "steps": packed_steps,
-        "vals": packed_vals,
-        "ts": packed_ts,
-        "summary": summarize(steps, vals, stamps),
-        "coarse": summarize(steps, vals, stamps, COARSE),
-    }
 
 
 def _points_params(

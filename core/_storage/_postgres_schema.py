@@ -11,9 +11,10 @@ value of other series) and ``strs`` (``text[]``: StringSet). ``fillfactor = 80``
 Float series are packed chunks (int64 fixed-point steps, float64 values, float64 timestamps,
 little-endian) in three ``bytea`` columns stored ``EXTERNAL`` (uncompressed: read back with a
 binary cursor at memory speed; since version 4 a row's ``codec`` says whether they are raw
-or packed by :mod:`._codec`, which compresses them itself). Each batch appends a chunk;
-``small``/``small_from`` on the field count the small chunks trailing the series, merged
-into one once there are enough.
+or packed by :mod:`._codec`, which compresses them itself). Each batch appends a chunk, or
+several when it holds more than ``CHUNK_MAX_POINTS``; ``small``/``small_from`` on the field
+count the small chunks trailing the series, merged into one packed, summarized chunk once
+there are enough (see :mod:`._postgres_floats`).
 
 String series are packed chunks too (version 6, ``text_chunks``: steps, timestamps, value
 lengths and the values' UTF-8, see :mod:`._postgres_text`); other series keep a row per point.

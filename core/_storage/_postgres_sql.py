@@ -10,8 +10,15 @@ the store then explains why.
 
 from __future__ import annotations
 
+from .._types import FieldType
+
 COMPACT_SMALL = 1024  # a chunk with fewer points is "small": runs of them get merged
 COMPACT_EVERY = 16  # merge this many small chunks trailing a series into one
+# a float series' run of small chunks starts with the chunk merged last, still small: the run
+# is merged again only once it has a GROWTH-th of that chunk's points in chunks, so each
+# point is rewritten a few times (not COMPACT_SMALL / COMPACT_EVERY times) on its way into a
+# chunk of COMPACT_SMALL points
+COMPACT_GROWTH = 8
 
 # -- runs -------------------------------------------------------------------------------------
 RUN_SELECT = (
@@ -81,6 +88,9 @@ FIELD_TYPE_STEP = "SELECT type, step FROM fields WHERE run_id = %s AND path = %s
 # -- series -----------------------------------------------------------------------------------
 # One statement appends a chunk and moves the head; nothing happens when the field has
 # another type or a step at or after the chunk's first (another writer got there first).
+# An append split into several chunks (see _codec.spans) sends one per chunk, each after the
+# first also requiring the head to be exactly where the previous one left it (``after``), so
+# an overtaken split append never leaves a hole.
 APPEND_CHUNK = """
 WITH f AS (
     INSERT INTO fields AS f0 (run_id, path, type, num, step, n, vmin, vmax, small, small_from)
@@ -92,43 +102,39 @@ WITH f AS (
         small = CASE WHEN excluded.small = 1 THEN f0.small + 1 ELSE 0 END,
         small_from = CASE WHEN excluded.small = 1 THEN coalesce(f0.small_from, excluded.small_from) END
     WHERE f0.type = excluded.type AND (f0.step IS NULL OR f0.step < %(first)s)
+        AND (%(after)s::bigint IS NULL OR f0.step = %(after)s)
     RETURNING id
 )
 INSERT INTO chunks(field_id, first_step, last_step, n, codec, steps, vals, ts, summary, coarse)
 SELECT id, %(first)s, %(last_step)s, %(n)s, %(codec)s, %(steps)s, %(vals)s, %(ts)s,
        %(summary)s, %(coarse)s FROM f
 """
-# Merging the small chunks trailing a series: three statements, each a no-op unless the field
-# has COMPACT_EVERY of them (so they can be sent unconditionally in the batch's pipeline).
-# Small chunks are raw (codec 0, see _chunk_params), so their columns concatenate.
-COMPACT_MERGE = """
-UPDATE chunks c SET last_step = a.last_step, n = a.n, steps = a.steps, vals = a.vals, ts = a.ts,
-    summary = a.summary, coarse = a.coarse
-FROM (
-    SELECT ch.field_id, f.small_from AS first, max(ch.last_step) AS last_step, sum(ch.n)::int AS n,
-           string_agg(ch.steps, ''::bytea ORDER BY ch.first_step) AS steps,
-           string_agg(ch.vals, ''::bytea ORDER BY ch.first_step) AS vals,
-           string_agg(ch.ts, ''::bytea ORDER BY ch.first_step) AS ts,
-           -- summaries concatenate (see _summary); one chunk without one leaves the merge without
-           CASE WHEN bool_and(ch.summary IS NOT NULL)
-                THEN string_agg(ch.summary, ''::bytea ORDER BY ch.first_step) END AS summary,
-           CASE WHEN bool_and(ch.coarse IS NOT NULL)
-                THEN string_agg(ch.coarse, ''::bytea ORDER BY ch.first_step) END AS coarse
-    FROM fields f JOIN chunks ch ON ch.field_id = f.id AND ch.first_step >= f.small_from
-    WHERE f.run_id = %(run)s AND f.path = %(path)s AND f.small >= %(every)s
-    GROUP BY ch.field_id, f.small_from
-) a
-WHERE c.field_id = a.field_id AND c.first_step = a.first
+# Merging the small chunks trailing a float series happens in Python (_postgres_floats), so
+# the merged chunk is packed by the codec and summarized afresh: the batch's pipeline carries
+# a read of the run of small chunks, which returns rows only once the field counts enough of
+# them (COMPACT_EVERY, and COMPACT_GROWTH above). The batch's own append locked the field
+# row, and every writer of the series takes that lock first (FOR UPDATE makes sure), so
+# those chunks stay as read until the transaction ends.
+COMPACT_READ = f"""
+SELECT f.id, c.first_step, c.last_step, c.n, c.steps, c.vals, c.ts, c.codec
+FROM fields f JOIN chunks c ON c.field_id = f.id AND c.first_step >= f.small_from
+WHERE f.run_id = %(run)s AND f.path = %(path)s AND f.type = {int(FieldType.FLOAT_SERIES)}
+  AND f.small >= greatest(%(every)s, 1 + (
+      SELECT h.n FROM chunks h WHERE h.field_id = f.id AND h.first_step = f.small_from
+  ) / {COMPACT_GROWTH})
+ORDER BY c.first_step
+FOR UPDATE OF f
 """
-COMPACT_DELETE = """
-DELETE FROM chunks c USING fields f
-WHERE f.run_id = %(run)s AND f.path = %(path)s AND f.small >= %(every)s
-  AND c.field_id = f.id AND c.first_step > f.small_from
+COMPACT_WRITE = """
+UPDATE chunks SET last_step = %(last_step)s, n = %(n)s, codec = %(codec)s, steps = %(steps)s,
+    vals = %(vals)s, ts = %(ts)s, summary = %(summary)s, coarse = %(coarse)s
+WHERE field_id = %(field)s AND first_step = %(first)s
 """
-COMPACT_RESET = (
-    "UPDATE fields SET small = 0, small_from = NULL "
-    "WHERE run_id = %(run)s AND path = %(path)s AND small >= %(every)s"
+COMPACT_DROP = (
+    "DELETE FROM chunks WHERE field_id = %(field)s AND first_step > %(first)s AND first_step <= %(last_step)s"
 )
+# a merged chunk that is still small starts the next run of small ones, so it keeps growing
+COMPACT_RESET = "UPDATE fields SET small = %(small)s, small_from = %(small_from)s WHERE id = %(field)s"
 APPEND_POINTS = """
 WITH f AS (
     INSERT INTO fields AS f0 (run_id, path, type, txt, step, n)
