@@ -1,6 +1,6 @@
 """The team store's float-series chunks on a real PostgreSQL server: a series logged a point
 per batch ends up packed and summarized like a bulk append, an append past the chunk cap is
-split into several chunks, and every point still reads back bit for bit, through the store
+split into several chunks (on the embedded store too), and every point still reads back bit for bit, through the store
 seam, ``fetch_values`` and the chart, with two processes writing one run."""
 
 from __future__ import annotations
@@ -101,15 +101,18 @@ def test_merging_raw_and_packed_chunks_keeps_every_bit() -> None:
     assert [g.tobytes() for g in got] == [steps.tobytes(), values.tobytes(), stamps.tobytes()]
 
 
-def test_an_append_past_the_chunk_cap_is_split_and_reads_back_exactly(postgres_uri: str) -> None:
-    """One append of 2,500,000 points becomes at least three chunks, none over the cap; the
-    series and a range inside it read back exactly, and the head and count are the series'."""
+@pytest.mark.backends("sqlite", "postgres")
+def test_an_append_past_the_chunk_cap_is_split_and_reads_back_exactly(store: Any) -> None:
+    """One append of 2,500,000 points becomes at least three chunks, none over the cap (on
+    both stores); the series and a range inside it read back exactly, and the head and count
+    are the series'."""
+    location = store  # a directory or a PostgreSQL URI
     n = 2_500_000
     rng = np.random.default_rng(3)
     steps = np.arange(n, dtype=np.int64) * STEP_SCALE
     values = rng.standard_normal(n)
     stamps = 1.7e9 + np.arange(n) * 0.001
-    store = open_store(postgres_uri)
+    store = open_store(location)
     try:
         rec = store.open_run(spec("big"))
         cols = (array("q", steps.tobytes()), array("d", values.tobytes()), array("d", stamps.tobytes()))

@@ -13,7 +13,9 @@ the rest, schema 7) until a later batch brings more: a call that makes a million
 one point each, then writes a million field rows, not also a million chunk rows (the rows are
 most of that call's time). The readers add that head point after the series' chunks.
 
-Chunk policy: a series' trailing chunk smaller than ``OPEN_CHUNK_MAX`` is extended in place
+Chunk policy: an append of more than ``_codec.CHUNK_MAX_POINTS`` is split into even chunks (a
+row stays far from SQLite's 1 GB blob limit, and a range read decodes at most that much past its
+ends); a series' trailing chunk smaller than ``OPEN_CHUNK_MAX`` is extended in place
 by the next batch (a cheap rewrite while it is small); once sealed, ``COMPACT_EVERY`` small
 chunks in a row are merged into one (re-packed by :mod:`._codec`: small chunks are raw, the
 merged one packed). Slow logging thus costs a small rewrite per batch, and a long series
@@ -269,7 +271,11 @@ class FloatAppender:
             self.new = fields_of(self.conn, self.cache, self.run_pk, paths, FieldType.FLOAT_SERIES)
             self.unwritten = set(self.new)
             for op in part:
-                self._append(op.path, op.steps, op.values, op.stamps)
+                if len(op.steps) <= _codec.CHUNK_MAX_POINTS:
+                    self._append(op.path, op.steps, op.values, op.stamps)
+                    continue
+                for a, b in _codec.spans(len(op.steps)):  # no row of a huge append nears a blob's limit
+                    self._append(op.path, op.steps[a:b], op.values[a:b], op.stamps[a:b])
             self.flush()
 
     def flush(self) -> None:
