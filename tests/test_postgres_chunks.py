@@ -1,7 +1,8 @@
 """The team store's float-series chunks on a real PostgreSQL server: a series logged a point
 per batch ends up packed and summarized like a bulk append, an append past the chunk cap is
-split into several chunks (on the embedded store too), and every point still reads back bit for bit, through the store
-seam, ``fetch_values`` and the chart, with two processes writing one run."""
+split into several chunks (on the embedded store too), and every point still reads back bit
+for bit, through the store seam, ``fetch_values`` and the chart, with two processes writing
+one run."""
 
 from __future__ import annotations
 
