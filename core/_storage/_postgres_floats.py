@@ -53,7 +53,6 @@ def _one_chunk(
 ) -> dict[str, Any]:
     lo, hi = min_max(vals)
     small = 1 if len(steps) < q.COMPACT_SMALL else 0
-    codec, packed_steps, packed_vals, packed_ts = _codec.encode(steps, vals, stamps)
     return {
         "run": run_pk,
         "path": path,
@@ -67,6 +66,16 @@ def _one_chunk(
         "hi": hi,
         "small": small,
         "small_from": steps[0] if small else None,
+        **_stored_columns(_codec.encode(steps, vals, stamps), steps, vals, stamps),
+    }
+
+
+def _stored_columns(
+    encoded: tuple[int, bytes, bytes, bytes], steps: Any, vals: Any, stamps: Any
+) -> dict[str, Any]:
+    """A chunk row's column parameters: the codec's ``encoded`` columns and the summaries."""
+    codec, packed_steps, packed_vals, packed_ts = encoded
+    return {
         "codec": codec,
         "steps": packed_steps,
         "vals": packed_vals,
@@ -114,7 +123,6 @@ def merged(rows: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
         return head
     cols: Any = _codec.concat(chunks[:take])  # numpy columns, which summarize takes as sequences
     steps, vals, stamps = cols
-    codec, packed_steps, packed_vals, packed_ts = _codec.encode_arrays(steps, vals, stamps)
     if steps.size < q.COMPACT_SMALL:  # the start of the next run of small chunks
         head.update(small=len(rest) + 1, small_from=chunks[0].first_step)
     return {
@@ -122,12 +130,7 @@ def merged(rows: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
         "first": chunks[0].first_step,
         "last_step": chunks[take - 1].last_step,
         "n": int(steps.size),
-        "codec": codec,
-        "steps": packed_steps,
-        "vals": packed_vals,
-        "ts": packed_ts,
-        "summary": summarize(steps, vals, stamps),
-        "coarse": summarize(steps, vals, stamps, COARSE),
+        **_stored_columns(_codec.encode_arrays(steps, vals, stamps), steps, vals, stamps),
     }
 
 
